@@ -1,0 +1,42 @@
+//! Errors of the state store.
+
+use std::path::PathBuf;
+
+use crate::lock::LockHolder;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StateError {
+    #[error("state database {path} is unreadable (truncated or corrupted): {cause}")]
+    Corrupt { path: PathBuf, cause: String },
+
+    #[error(
+        "state database {path} has schema version {found}, newer than this build of Cairn understands ({supported}); upgrade Cairn"
+    )]
+    NewerSchema {
+        path: PathBuf,
+        found: i64,
+        supported: i64,
+    },
+
+    #[error("stack '{stack}' is locked by {holder}")]
+    Locked { stack: String, holder: LockHolder },
+
+    #[error("stack '{stack}' has no lock to release")]
+    NotLocked { stack: String },
+
+    #[error("stack '{stack}' is locked by a live process ({holder}); refusing to release it")]
+    LockAlive { stack: String, holder: LockHolder },
+
+    #[error("state record for '{name}' in stack '{stack}' is malformed: {cause}")]
+    Malformed {
+        stack: String,
+        name: String,
+        cause: String,
+    },
+
+    #[error("cannot create the state directory {path}: {cause}")]
+    Directory { path: PathBuf, cause: std::io::Error },
+
+    #[error("state database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+}

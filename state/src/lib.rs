@@ -1,0 +1,18 @@
+//! Cairn's state store: what exists, what is in flight, who holds the lock, and what happened.
+//!
+//! One SQLite database holds any number of stacks. Every completed operation is committed in its
+//! own small transaction (never a rewrite of the whole snapshot), so a killed process loses
+//! nothing that finished, and an operation is recorded as pending before its provider call, so the
+//! next run knows what may have happened while nobody was watching.
+
+mod error;
+mod lock;
+mod records;
+mod schema;
+mod store;
+
+pub use error::StateError;
+pub use lock::{LockGuard, LockHolder};
+pub use records::{OpKind, PendingOp, ResourceRecord, UpdateRecord};
+pub use schema::SCHEMA_VERSION;
+pub use store::Store;

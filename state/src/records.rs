@@ -1,0 +1,90 @@
+//! The rows of the state database, as Rust values.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// One resource as it exists in the cloud, as far as the state knows.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ResourceRecord {
+    /// Row identity. Two records share a name for the time between a create-before-delete
+    /// replacement's create and its delete; `seq` tells them apart.
+    pub seq: i64,
+    pub name: String,
+    /// Resource type token, e.g. `aws:ec2/Vpc`.
+    pub ty: String,
+    /// Name of the provider instance that manages it.
+    pub provider: String,
+    /// The provider's identifier (e.g. `vpc-0abc`).
+    pub id: String,
+    /// Inputs as last applied (secret values are stored encrypted by the engine).
+    pub inputs: Value,
+    /// Outputs as last read from the provider.
+    pub outputs: Value,
+    /// Names of the resources this one depended on when last applied; deletes run in reverse.
+    pub dependencies: Vec<String>,
+    pub protect: bool,
+    /// True for the old copy left behind by a create-before-delete replacement: it no longer
+    /// belongs to the program and is deleted once nothing refers to it.
+    pub replaced: bool,
+}
+
+/// What a pending (in-flight) operation was about to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OpKind {
+    Create,
+    Update,
+    Delete,
+}
+
+impl OpKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OpKind::Create => "create",
+            OpKind::Update => "update",
+            OpKind::Delete => "delete",
+        }
+    }
+
+    pub(crate) fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "create" => OpKind::Create,
+            "update" => OpKind::Update,
+            "delete" => OpKind::Delete,
+            _ => return None,
+        })
+    }
+}
+
+/// An operation recorded before its provider call and cleared after it. A row that survives
+/// means the process died (or lost its connection) while the call was in flight.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PendingOp {
+    pub seq: i64,
+    pub update_id: i64,
+    pub name: String,
+    pub ty: String,
+    pub provider: String,
+    pub kind: OpKind,
+    /// The record the operation acts on (update and delete), if any.
+    pub resource_seq: Option<i64>,
+    /// The inputs sent to the provider.
+    pub inputs: Value,
+    /// Idempotency token passed to the provider, so that an interrupted create can be found.
+    pub client_token: String,
+    pub started_at: String,
+}
+
+/// One command that changed (or tried to change) a stack.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UpdateRecord {
+    pub id: i64,
+    pub stack: String,
+    pub kind: String,
+    pub started_at: String,
+    pub finished_at: Option<String>,
+    /// `succeeded`, `failed`, or absent while running (or when the process died).
+    pub result: Option<String>,
+    /// Counts of operations by kind, and anything else worth keeping.
+    pub summary: Value,
+}

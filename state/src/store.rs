@@ -1,0 +1,498 @@
+//! The store: opening (and migrating) the database, and every read and write the engine makes.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
+use serde_json::Value;
+
+use crate::error::StateError;
+use crate::lock::{LockGuard, LockHolder};
+use crate::records::{OpKind, PendingOp, ResourceRecord, UpdateRecord};
+use crate::schema;
+
+pub(crate) fn now() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+pub(crate) struct Inner {
+    conn: Mutex<Connection>,
+}
+
+impl Inner {
+    pub(crate) fn conn(&self) -> MutexGuard<'_, Connection> {
+        // A panic while holding the lock cannot leave SQLite inconsistent (transactions roll
+        // back on drop), so a poisoned mutex is safe to keep using.
+        self.conn.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// A handle on one state database. Cheap to clone; all clones share one connection, which
+/// serialises writes (each is a few microseconds, far below any cloud call).
+#[derive(Clone)]
+pub struct Store {
+    inner: Arc<Inner>,
+    path: PathBuf,
+}
+
+impl Store {
+    /// Opens (creating if needed) the database at `path` and brings its schema up to date.
+    pub fn open(path: impl AsRef<Path>) -> Result<Store, StateError> {
+        let path = path.as_ref().to_path_buf();
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|cause| StateError::Directory {
+                path: dir.to_path_buf(),
+                cause,
+            })?;
+        }
+        let corrupt = |e: rusqlite::Error| StateError::Corrupt {
+            path: path.clone(),
+            cause: e.to_string(),
+        };
+        let mut conn = Connection::open(&path).map_err(corrupt)?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))
+            .map_err(corrupt)?;
+        // WAL + synchronous=NORMAL: each commit survives the process being killed at any point
+        // (the guarantee Cairn makes); only an OS crash or power loss can lose the last commits.
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(corrupt)?;
+        conn.pragma_update(None, "synchronous", "NORMAL")
+            .map_err(corrupt)?;
+        conn.pragma_update(None, "foreign_keys", "ON")
+            .map_err(corrupt)?;
+        let check: String = conn
+            .query_row("PRAGMA quick_check", [], |r| r.get(0))
+            .map_err(corrupt)?;
+        if check != "ok" {
+            return Err(StateError::Corrupt { path, cause: check });
+        }
+        let version = schema::version(&conn).map_err(corrupt)?;
+        if version > schema::SCHEMA_VERSION {
+            return Err(StateError::NewerSchema {
+                path,
+                found: version,
+                supported: schema::SCHEMA_VERSION,
+            });
+        }
+        schema::migrate(&mut conn, version)?;
+        Ok(Store {
+            inner: Arc::new(Inner {
+                conn: Mutex::new(conn),
+            }),
+            path,
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn conn(&self) -> MutexGuard<'_, Connection> {
+        self.inner.conn()
+    }
+
+    fn ensure_stack(conn: &Connection, stack: &str) -> rusqlite::Result<()> {
+        conn.execute(
+            "INSERT OR IGNORE INTO stacks(name, created_at) VALUES (?1, ?2)",
+            params![stack, now()],
+        )?;
+        Ok(())
+    }
+
+    pub fn stacks(&self) -> Result<Vec<String>, StateError> {
+        let conn = self.conn();
+        let mut st = conn.prepare("SELECT name FROM stacks ORDER BY name")?;
+        let names = st
+            .query_map([], |r| r.get(0))?
+            .collect::<Result<Vec<String>, _>>()?;
+        Ok(names)
+    }
+
+    // ---- locks ----------------------------------------------------------------------------
+
+    /// Takes the stack's lock for `command`, or fails at once naming the holder.
+    pub fn lock(&self, stack: &str, command: &str) -> Result<LockGuard, StateError> {
+        let holder = LockHolder::current(command);
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        Self::ensure_stack(&tx, stack)?;
+        if let Some(existing) = Self::lock_holder_in(&tx, stack)? {
+            return Err(StateError::Locked {
+                stack: stack.to_string(),
+                holder: existing,
+            });
+        }
+        tx.execute(
+            "INSERT INTO locks(stack, host, pid, command, since) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![
+                stack,
+                holder.host,
+                holder.pid,
+                holder.command,
+                holder.since
+            ],
+        )?;
+        tx.commit()?;
+        Ok(LockGuard {
+            inner: self.inner.clone(),
+            stack: stack.to_string(),
+            pid: holder.pid,
+        })
+    }
+
+    fn lock_holder_in(conn: &Connection, stack: &str) -> Result<Option<LockHolder>, StateError> {
+        Ok(conn
+            .query_row(
+                "SELECT host, pid, command, since FROM locks WHERE stack = ?1",
+                [stack],
+                |r| {
+                    Ok(LockHolder {
+                        host: r.get(0)?,
+                        pid: r.get(1)?,
+                        command: r.get(2)?,
+                        since: r.get(3)?,
+                    })
+                },
+            )
+            .optional()?)
+    }
+
+    pub fn lock_holder(&self, stack: &str) -> Result<Option<LockHolder>, StateError> {
+        Self::lock_holder_in(&self.conn(), stack)
+    }
+
+    /// Releases a lock left behind by a process that no longer exists. A live holder's lock
+    /// (or one on another host, which cannot be checked) is only released with `force`.
+    pub fn unlock(&self, stack: &str, force: bool) -> Result<LockHolder, StateError> {
+        let conn = self.conn();
+        let holder = Self::lock_holder_in(&conn, stack)?.ok_or_else(|| StateError::NotLocked {
+            stack: stack.to_string(),
+        })?;
+        if !force && !holder.is_stale() {
+            return Err(StateError::LockAlive {
+                stack: stack.to_string(),
+                holder,
+            });
+        }
+        conn.execute("DELETE FROM locks WHERE stack = ?1", [stack])?;
+        Ok(holder)
+    }
+
+    // ---- resources ------------------------------------------------------------------------
+
+    /// Every resource record of the stack, in the order they were written.
+    pub fn resources(&self, stack: &str) -> Result<Vec<ResourceRecord>, StateError> {
+        let conn = self.conn();
+        let mut st = conn.prepare_cached(
+            "SELECT seq, name, type, provider, id, inputs, outputs, dependencies, protect, replaced
+             FROM resources WHERE stack = ?1 ORDER BY seq",
+        )?;
+        let rows = st.query_map([stack], raw_resource)?;
+        rows.map(|row| row?.parse(stack)).collect()
+    }
+
+    /// Records a finished create. With `replacing`, the live record of the same name becomes the
+    /// old copy of a create-before-delete replacement, in the same transaction.
+    pub fn complete_create(
+        &self,
+        stack: &str,
+        op_seq: i64,
+        record: &ResourceRecord,
+        replacing: Option<i64>,
+    ) -> Result<ResourceRecord, StateError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        Self::ensure_stack(&tx, stack)?;
+        if let Some(old) = replacing {
+            tx.execute(
+                "UPDATE resources SET replaced = 1, updated_at = ?2 WHERE seq = ?1",
+                params![old, now()],
+            )?;
+        }
+        let ts = now();
+        tx.execute(
+            "INSERT INTO resources(stack, name, type, provider, id, inputs, outputs, dependencies,
+                                   protect, replaced, created_at, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 0, ?10, ?10)",
+            params![
+                stack,
+                record.name,
+                record.ty,
+                record.provider,
+                record.id,
+                record.inputs.to_string(),
+                record.outputs.to_string(),
+                serde_json::to_string(&record.dependencies).expect("strings serialise"),
+                record.protect,
+                ts,
+            ],
+        )?;
+        let seq = tx.last_insert_rowid();
+        tx.execute("DELETE FROM pending_operations WHERE seq = ?1", [op_seq])?;
+        tx.commit()?;
+        Ok(ResourceRecord {
+            seq,
+            replaced: false,
+            ..record.clone()
+        })
+    }
+
+    /// Records a finished in-place update (or a refresh that read new values).
+    pub fn complete_update(
+        &self,
+        op_seq: Option<i64>,
+        record: &ResourceRecord,
+    ) -> Result<(), StateError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        tx.execute(
+            "UPDATE resources SET id = ?2, inputs = ?3, outputs = ?4, dependencies = ?5,
+                                  protect = ?6, updated_at = ?7
+             WHERE seq = ?1",
+            params![
+                record.seq,
+                record.id,
+                record.inputs.to_string(),
+                record.outputs.to_string(),
+                serde_json::to_string(&record.dependencies).expect("strings serialise"),
+                record.protect,
+                now(),
+            ],
+        )?;
+        if let Some(op) = op_seq {
+            tx.execute("DELETE FROM pending_operations WHERE seq = ?1", [op])?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Records a finished delete (or drops the record of a resource found gone).
+    pub fn complete_delete(&self, op_seq: Option<i64>, resource_seq: i64) -> Result<(), StateError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        tx.execute("DELETE FROM resources WHERE seq = ?1", [resource_seq])?;
+        if let Some(op) = op_seq {
+            tx.execute("DELETE FROM pending_operations WHERE seq = ?1", [op])?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    // ---- pending operations ---------------------------------------------------------------
+
+    /// Records an operation about to be sent to a provider; returns its sequence number.
+    pub fn begin_operation(&self, stack: &str, op: &PendingOp) -> Result<i64, StateError> {
+        let conn = self.conn();
+        Self::ensure_stack(&conn, stack)?;
+        conn.prepare_cached(
+            "INSERT INTO pending_operations(stack, update_id, name, type, provider, kind,
+                                            resource_seq, inputs, client_token, started_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+        )?
+        .execute(params![
+            stack,
+            op.update_id,
+            op.name,
+            op.ty,
+            op.provider,
+            op.kind.as_str(),
+            op.resource_seq,
+            op.inputs.to_string(),
+            op.client_token,
+            now(),
+        ])?;
+        Ok(conn.last_insert_rowid())
+    }
+
+    /// Clears an operation whose provider call failed cleanly (nothing happened, or the provider
+    /// said so), leaving the resource records as they were.
+    pub fn abandon_operation(&self, op_seq: i64) -> Result<(), StateError> {
+        self.conn()
+            .execute("DELETE FROM pending_operations WHERE seq = ?1", [op_seq])?;
+        Ok(())
+    }
+
+    pub fn pending_operations(&self, stack: &str) -> Result<Vec<PendingOp>, StateError> {
+        let conn = self.conn();
+        let mut st = conn.prepare(
+            "SELECT seq, update_id, name, type, provider, kind, resource_seq, inputs,
+                    client_token, started_at
+             FROM pending_operations WHERE stack = ?1 ORDER BY seq",
+        )?;
+        let rows = st.query_map([stack], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, i64>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, String>(3)?,
+                r.get::<_, String>(4)?,
+                r.get::<_, String>(5)?,
+                r.get::<_, Option<i64>>(6)?,
+                r.get::<_, String>(7)?,
+                r.get::<_, String>(8)?,
+                r.get::<_, String>(9)?,
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (seq, update_id, name, ty, provider, kind, resource_seq, inputs, token, started) =
+                row?;
+            let malformed = |cause: String| StateError::Malformed {
+                stack: stack.to_string(),
+                name: name.clone(),
+                cause,
+            };
+            out.push(PendingOp {
+                seq,
+                update_id,
+                kind: OpKind::parse(&kind)
+                    .ok_or_else(|| malformed(format!("unknown operation kind '{kind}'")))?,
+                inputs: serde_json::from_str(&inputs).map_err(|e| malformed(e.to_string()))?,
+                name,
+                ty,
+                provider,
+                resource_seq,
+                client_token: token,
+                started_at: started,
+            });
+        }
+        Ok(out)
+    }
+
+    // ---- stack outputs --------------------------------------------------------------------
+
+    /// Replaces the stack's exported outputs.
+    pub fn set_outputs(&self, stack: &str, outputs: &[(String, Value)]) -> Result<(), StateError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        Self::ensure_stack(&tx, stack)?;
+        tx.execute("DELETE FROM outputs WHERE stack = ?1", [stack])?;
+        for (name, value) in outputs {
+            tx.execute(
+                "INSERT INTO outputs(stack, name, value) VALUES (?1, ?2, ?3)",
+                params![stack, name, value.to_string()],
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    pub fn outputs(&self, stack: &str) -> Result<Vec<(String, Value)>, StateError> {
+        let conn = self.conn();
+        let mut st = conn.prepare("SELECT name, value FROM outputs WHERE stack = ?1 ORDER BY name")?;
+        let rows = st.query_map([stack], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (name, value) = row?;
+            let value = serde_json::from_str(&value).map_err(|e| StateError::Malformed {
+                stack: stack.to_string(),
+                name: name.clone(),
+                cause: e.to_string(),
+            })?;
+            out.push((name, value));
+        }
+        Ok(out)
+    }
+
+    // ---- history --------------------------------------------------------------------------
+
+    pub fn begin_update(&self, stack: &str, kind: &str) -> Result<i64, StateError> {
+        let conn = self.conn();
+        Self::ensure_stack(&conn, stack)?;
+        conn.execute(
+            "INSERT INTO updates(stack, kind, started_at) VALUES (?1, ?2, ?3)",
+            params![stack, kind, now()],
+        )?;
+        Ok(conn.last_insert_rowid())
+    }
+
+    pub fn finish_update(&self, id: i64, succeeded: bool, summary: &Value) -> Result<(), StateError> {
+        self.conn().execute(
+            "UPDATE updates SET finished_at = ?2, result = ?3, summary = ?4 WHERE id = ?1",
+            params![
+                id,
+                now(),
+                if succeeded { "succeeded" } else { "failed" },
+                summary.to_string()
+            ],
+        )?;
+        Ok(())
+    }
+
+    pub fn history(&self, stack: &str) -> Result<Vec<UpdateRecord>, StateError> {
+        let conn = self.conn();
+        let mut st = conn.prepare(
+            "SELECT id, stack, kind, started_at, finished_at, result, summary
+             FROM updates WHERE stack = ?1 ORDER BY id DESC",
+        )?;
+        let rows = st.query_map([stack], |r| {
+            let summary: String = r.get(6)?;
+            Ok(UpdateRecord {
+                id: r.get(0)?,
+                stack: r.get(1)?,
+                kind: r.get(2)?,
+                started_at: r.get(3)?,
+                finished_at: r.get(4)?,
+                result: r.get(5)?,
+                summary: serde_json::from_str(&summary).unwrap_or(Value::Null),
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+}
+
+/// A resources row before its JSON columns are parsed.
+struct RawResource {
+    seq: i64,
+    name: String,
+    ty: String,
+    provider: String,
+    id: String,
+    inputs: String,
+    outputs: String,
+    dependencies: String,
+    protect: bool,
+    replaced: bool,
+}
+
+fn raw_resource(r: &Row<'_>) -> rusqlite::Result<RawResource> {
+    Ok(RawResource {
+        seq: r.get(0)?,
+        name: r.get(1)?,
+        ty: r.get(2)?,
+        provider: r.get(3)?,
+        id: r.get(4)?,
+        inputs: r.get(5)?,
+        outputs: r.get(6)?,
+        dependencies: r.get(7)?,
+        protect: r.get(8)?,
+        replaced: r.get(9)?,
+    })
+}
+
+impl RawResource {
+    fn parse(self, stack: &str) -> Result<ResourceRecord, StateError> {
+        let malformed = |cause: serde_json::Error| StateError::Malformed {
+            stack: stack.to_string(),
+            name: self.name.clone(),
+            cause: cause.to_string(),
+        };
+        Ok(ResourceRecord {
+            seq: self.seq,
+            inputs: serde_json::from_str(&self.inputs).map_err(malformed)?,
+            outputs: serde_json::from_str(&self.outputs).map_err(malformed)?,
+            dependencies: serde_json::from_str(&self.dependencies).map_err(malformed)?,
+            name: self.name,
+            ty: self.ty,
+            provider: self.provider,
+            id: self.id,
+            protect: self.protect,
+            replaced: self.replaced,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests;

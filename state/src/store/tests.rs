@@ -1,0 +1,137 @@
+//! Unit tests of the store against real SQLite files.
+
+use super::*;
+use serde_json::json;
+
+fn record(name: &str) -> ResourceRecord {
+    ResourceRecord {
+        seq: 0,
+        name: name.into(),
+        ty: "test:Thing".into(),
+        provider: "test".into(),
+        id: format!("id-{name}"),
+        inputs: json!({"size": 1}),
+        outputs: json!({"id": format!("id-{name}")}),
+        dependencies: vec![],
+        protect: false,
+        replaced: false,
+    }
+}
+
+fn pending(name: &str, kind: OpKind) -> PendingOp {
+    PendingOp {
+        seq: 0,
+        update_id: 1,
+        name: name.into(),
+        ty: "test:Thing".into(),
+        provider: "test".into(),
+        kind,
+        resource_seq: None,
+        inputs: json!({}),
+        client_token: "tok".into(),
+        started_at: String::new(),
+    }
+}
+
+#[test]
+fn create_update_delete_round_trip() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path().join("s.db")).unwrap();
+    let op = store.begin_operation("dev", &pending("a", OpKind::Create)).unwrap();
+    assert_eq!(store.pending_operations("dev").unwrap().len(), 1);
+    let rec = store.complete_create("dev", op, &record("a"), None).unwrap();
+    assert!(store.pending_operations("dev").unwrap().is_empty());
+
+    let mut changed = rec.clone();
+    changed.inputs = json!({"size": 2});
+    store.complete_update(None, &changed).unwrap();
+    let all = store.resources("dev").unwrap();
+    assert_eq!(all, vec![changed]);
+
+    store.complete_delete(None, rec.seq).unwrap();
+    assert!(store.resources("dev").unwrap().is_empty());
+}
+
+#[test]
+fn replacement_keeps_the_old_copy_until_deleted() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path().join("s.db")).unwrap();
+    let op = store.begin_operation("dev", &pending("a", OpKind::Create)).unwrap();
+    let old = store.complete_create("dev", op, &record("a"), None).unwrap();
+    let op = store.begin_operation("dev", &pending("a", OpKind::Create)).unwrap();
+    let new = store
+        .complete_create("dev", op, &record("a"), Some(old.seq))
+        .unwrap();
+    let all = store.resources("dev").unwrap();
+    assert_eq!(all.len(), 2);
+    assert!(all.iter().any(|r| r.seq == old.seq && r.replaced));
+    assert!(all.iter().any(|r| r.seq == new.seq && !r.replaced));
+}
+
+#[test]
+fn a_second_lock_fails_naming_the_holder_and_drop_releases() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path().join("s.db")).unwrap();
+    let other = Store::open(dir.path().join("s.db")).unwrap();
+    let guard = store.lock("dev", "up").unwrap();
+    match other.lock("dev", "destroy") {
+        Err(StateError::Locked { holder, .. }) => {
+            assert_eq!(holder.command, "up");
+            assert_eq!(holder.pid, std::process::id());
+        }
+        other => panic!("expected Locked, got {:?}", other.err()),
+    }
+    // Another stack is independent.
+    drop(other.lock("prod", "up").unwrap());
+    drop(guard);
+    drop(other.lock("dev", "destroy").unwrap());
+}
+
+#[test]
+fn a_live_lock_is_never_released_without_force() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path().join("s.db")).unwrap();
+    let _guard = store.lock("dev", "up").unwrap();
+    assert!(matches!(
+        store.unlock("dev", false),
+        Err(StateError::LockAlive { .. })
+    ));
+    assert!(store.lock_holder("dev").unwrap().is_some());
+}
+
+#[test]
+fn newer_schema_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.db");
+    drop(Store::open(&path).unwrap());
+    let conn = Connection::open(&path).unwrap();
+    conn.pragma_update(None, "user_version", SCHEMA_VERSION_FOR_TEST + 1)
+        .unwrap();
+    drop(conn);
+    assert!(matches!(
+        Store::open(&path),
+        Err(StateError::NewerSchema { .. })
+    ));
+}
+
+const SCHEMA_VERSION_FOR_TEST: i64 = crate::schema::SCHEMA_VERSION;
+
+#[test]
+fn garbage_is_reported_as_corrupt() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.db");
+    std::fs::write(&path, b"this is not a database, not even a little bit").unwrap();
+    assert!(matches!(Store::open(&path), Err(StateError::Corrupt { .. })));
+}
+
+#[test]
+fn history_records_each_update() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path().join("s.db")).unwrap();
+    let id = store.begin_update("dev", "up").unwrap();
+    store.finish_update(id, true, &json!({"create": 3})).unwrap();
+    let h = store.history("dev").unwrap();
+    assert_eq!(h.len(), 1);
+    assert_eq!(h[0].result.as_deref(), Some("succeeded"));
+    assert_eq!(h[0].summary, json!({"create": 3}));
+}
