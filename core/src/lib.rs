@@ -1,1 +1,59 @@
-//! placeholder
+//! Cairn: infrastructure as code in plain Rust.
+//!
+//! A program declares resources into a [`Stack`]; outputs of one resource ([`Output`]) feed
+//! inputs of another, and that is how the dependency graph arises. [`run`] gives the program
+//! its command line (`preview`, `up`, `destroy`, `refresh`, `outputs`, …). See ARCHITECTURE.md
+//! for how a command flows from the program through the graph, plan and executor to the state.
+
+mod cli;
+mod config;
+mod display;
+mod engine;
+mod execute;
+mod graph;
+mod output;
+mod plan;
+mod props;
+mod provider;
+mod schedule;
+mod stack;
+
+#[cfg(feature = "testing")]
+pub mod testing;
+
+pub use cli::DEFAULT_PARALLEL;
+pub use config::{Config, ConfigError, ConfigValue};
+pub use display::{drift_text, plan_json, plan_text};
+pub use engine::{Drift, Engine, EngineError, Program, Session, is_noop};
+pub use execute::{Action, Event, Execution, OpError};
+pub use graph::ResourceGraph;
+pub use output::{Eval, Output, Resolve, Resolved, ResourceIdx};
+pub use plan::{Plan, PlannedOutput, PropDiff, Step, StepKind};
+pub use provider::{
+    CheckFailure, CreateRequest, Created, DefaultProvider, DeleteRequest, Prop, PropMap, Provider,
+    ProviderError, ProviderRef, ReadRequest, ReadResult, ResourceContext, TypeSchema,
+    UpdateRequest,
+};
+pub use schedule::{Outcome, run_dag};
+pub use stack::{Args, DependsOn, IntoProperty, Resource, ResourceOptions, ResourceRef, Stack};
+
+pub use async_trait::async_trait;
+
+/// Runs a Cairn program: parses the command line, declares the program's resources and
+/// carries out the command. Use it as the whole of `main`:
+///
+/// ```no_run
+/// fn main() -> std::process::ExitCode {
+///     cairn::run(|stack| {
+///         let _ = stack;
+///     })
+/// }
+/// ```
+pub fn run(program: impl Fn(&mut Stack)) -> std::process::ExitCode {
+    cli::main(&program)
+}
+
+#[doc(hidden)]
+pub mod __private {
+    pub use serde_json::Value;
+}

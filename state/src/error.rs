@@ -35,7 +35,10 @@ pub enum StateError {
     },
 
     #[error("cannot create the state directory {path}: {cause}")]
-    Directory { path: PathBuf, cause: std::io::Error },
+    Directory {
+        path: PathBuf,
+        cause: std::io::Error,
+    },
 
     #[error("state database error: {0}")]
     Sqlite(#[from] rusqlite::Error),

@@ -124,13 +124,7 @@ impl Store {
         }
         tx.execute(
             "INSERT INTO locks(stack, host, pid, command, since) VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![
-                stack,
-                holder.host,
-                holder.pid,
-                holder.command,
-                holder.since
-            ],
+            params![stack, holder.host, holder.pid, holder.command, holder.since],
         )?;
         tx.commit()?;
         Ok(LockGuard {
@@ -267,7 +261,11 @@ impl Store {
     }
 
     /// Records a finished delete (or drops the record of a resource found gone).
-    pub fn complete_delete(&self, op_seq: Option<i64>, resource_seq: i64) -> Result<(), StateError> {
+    pub fn complete_delete(
+        &self,
+        op_seq: Option<i64>,
+        resource_seq: i64,
+    ) -> Result<(), StateError> {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
         tx.execute("DELETE FROM resources WHERE seq = ?1", [resource_seq])?;
@@ -379,7 +377,8 @@ impl Store {
 
     pub fn outputs(&self, stack: &str) -> Result<Vec<(String, Value)>, StateError> {
         let conn = self.conn();
-        let mut st = conn.prepare("SELECT name, value FROM outputs WHERE stack = ?1 ORDER BY name")?;
+        let mut st =
+            conn.prepare("SELECT name, value FROM outputs WHERE stack = ?1 ORDER BY name")?;
         let rows = st.query_map([stack], |r| {
             Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
         })?;
@@ -408,7 +407,12 @@ impl Store {
         Ok(conn.last_insert_rowid())
     }
 
-    pub fn finish_update(&self, id: i64, succeeded: bool, summary: &Value) -> Result<(), StateError> {
+    pub fn finish_update(
+        &self,
+        id: i64,
+        succeeded: bool,
+        summary: &Value,
+    ) -> Result<(), StateError> {
         self.conn().execute(
             "UPDATE updates SET finished_at = ?2, result = ?3, summary = ?4 WHERE id = ?1",
             params![

@@ -37,9 +37,13 @@ fn pending(name: &str, kind: OpKind) -> PendingOp {
 fn create_update_delete_round_trip() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path().join("s.db")).unwrap();
-    let op = store.begin_operation("dev", &pending("a", OpKind::Create)).unwrap();
+    let op = store
+        .begin_operation("dev", &pending("a", OpKind::Create))
+        .unwrap();
     assert_eq!(store.pending_operations("dev").unwrap().len(), 1);
-    let rec = store.complete_create("dev", op, &record("a"), None).unwrap();
+    let rec = store
+        .complete_create("dev", op, &record("a"), None)
+        .unwrap();
     assert!(store.pending_operations("dev").unwrap().is_empty());
 
     let mut changed = rec.clone();
@@ -56,9 +60,15 @@ fn create_update_delete_round_trip() {
 fn replacement_keeps_the_old_copy_until_deleted() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path().join("s.db")).unwrap();
-    let op = store.begin_operation("dev", &pending("a", OpKind::Create)).unwrap();
-    let old = store.complete_create("dev", op, &record("a"), None).unwrap();
-    let op = store.begin_operation("dev", &pending("a", OpKind::Create)).unwrap();
+    let op = store
+        .begin_operation("dev", &pending("a", OpKind::Create))
+        .unwrap();
+    let old = store
+        .complete_create("dev", op, &record("a"), None)
+        .unwrap();
+    let op = store
+        .begin_operation("dev", &pending("a", OpKind::Create))
+        .unwrap();
     let new = store
         .complete_create("dev", op, &record("a"), Some(old.seq))
         .unwrap();
@@ -121,7 +131,10 @@ fn garbage_is_reported_as_corrupt() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("s.db");
     std::fs::write(&path, b"this is not a database, not even a little bit").unwrap();
-    assert!(matches!(Store::open(&path), Err(StateError::Corrupt { .. })));
+    assert!(matches!(
+        Store::open(&path),
+        Err(StateError::Corrupt { .. })
+    ));
 }
 
 #[test]
@@ -129,7 +142,9 @@ fn history_records_each_update() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path().join("s.db")).unwrap();
     let id = store.begin_update("dev", "up").unwrap();
-    store.finish_update(id, true, &json!({"create": 3})).unwrap();
+    store
+        .finish_update(id, true, &json!({"create": 3}))
+        .unwrap();
     let h = store.history("dev").unwrap();
     assert_eq!(h.len(), 1);
     assert_eq!(h[0].result.as_deref(), Some("succeeded"));

@@ -1,0 +1,528 @@
+//! The command line every Cairn program gets from [`crate::run`].
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Mutex;
+
+use anyhow::{Context, Result, bail};
+use cairn_state::Store;
+use clap::{Parser, Subcommand};
+use serde_json::Value;
+
+use crate::config::{Config, ConfigValue};
+use crate::display;
+use crate::engine::{Engine, EngineError, Program, is_noop};
+use crate::execute::{Event, Execution};
+use crate::stack::Stack;
+
+/// Default for `--parallel`. Cloud calls spend their time waiting on the provider, not on this
+/// machine, so more than cores; AWS throttles accounts at a few dozen mutating calls a second,
+/// and 16 keeps a large stack well inside that while still never being the critical path of
+/// an ordinary deployment (which rarely has more than 16 independent resources ready at once).
+pub const DEFAULT_PARALLEL: usize = 16;
+
+#[derive(Parser, Debug)]
+#[command(about = "Preview and apply this program's infrastructure", version)]
+struct Cli {
+    /// The stack to operate on.
+    #[arg(long, global = true, env = "CAIRN_STACK", default_value = "dev")]
+    stack: String,
+    /// The state database.
+    #[arg(
+        long,
+        global = true,
+        env = "CAIRN_STATE",
+        default_value = ".cairn/state.db"
+    )]
+    state: PathBuf,
+    /// Where the stack's configuration file (`Cairn.<stack>.toml`) lives.
+    #[arg(long, global = true, env = "CAIRN_CONFIG_DIR", default_value = ".")]
+    config_dir: PathBuf,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(clap::Args, Debug, Default)]
+struct ConfigArgs {
+    /// Set (and save) a configuration value for this run: KEY=VALUE.
+    #[arg(short = 'c', long = "config", value_name = "KEY=VALUE")]
+    assignments: Vec<String>,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Show, property by property, what `up` would change.
+    Preview {
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        config: ConfigArgs,
+    },
+    /// Create, update and delete resources so the cloud matches the program.
+    Up {
+        /// Apply without asking.
+        #[arg(long, short = 'y')]
+        yes: bool,
+        /// At most this many operations at once (0: no limit).
+        #[arg(long, default_value_t = DEFAULT_PARALLEL)]
+        parallel: usize,
+        #[command(flatten)]
+        config: ConfigArgs,
+    },
+    /// Delete every resource of the stack.
+    Destroy {
+        #[arg(long, short = 'y')]
+        yes: bool,
+        #[arg(long, default_value_t = DEFAULT_PARALLEL)]
+        parallel: usize,
+        #[command(flatten)]
+        config: ConfigArgs,
+    },
+    /// Read every resource back from its provider, show drift, and record it.
+    Refresh {
+        #[arg(long, short = 'y')]
+        yes: bool,
+        #[arg(long, default_value_t = DEFAULT_PARALLEL)]
+        parallel: usize,
+    },
+    /// Show the stack's outputs.
+    Outputs {
+        #[arg(long)]
+        json: bool,
+        #[arg(long)]
+        show_secrets: bool,
+    },
+    /// Show the commands that changed the stack.
+    History {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print the resource graph as Graphviz DOT.
+    Graph,
+    /// Read and change the stack's configuration.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+    /// Inspect and repair the state.
+    #[command(subcommand)]
+    State(StateCommand),
+}
+
+#[derive(Subcommand, Debug)]
+enum ConfigCommand {
+    /// Set a value.
+    Set {
+        key: String,
+        value: String,
+        /// Store and treat the value as a secret.
+        #[arg(long)]
+        secret: bool,
+    },
+    /// Print one value.
+    Get { key: String },
+    /// List every value (secrets masked).
+    List {
+        #[arg(long)]
+        show_secrets: bool,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum StateCommand {
+    /// Release a lock left by a process that no longer exists.
+    Unlock {
+        /// Release even a lock whose holder looks alive (or is on another host).
+        #[arg(long)]
+        force: bool,
+    },
+    /// List operations that were in flight when a previous command stopped.
+    Pending,
+}
+
+/// Exit codes: 0 success, 1 failure, 2 usage error.
+pub(crate) fn main(program: &dyn Fn(&mut Stack)) -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
+        }
+    };
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .try_init();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    match runtime.block_on(dispatch(cli, program)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(e.downcast_ref::<Usage>().map_or(1, |_| 2))
+        }
+    }
+}
+
+/// An error that is the user's invocation, not the run: exit code 2.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+struct Usage(String);
+
+fn config_path(cli: &Cli) -> PathBuf {
+    cli.config_dir.join(format!("Cairn.{}.toml", cli.stack))
+}
+
+fn load_config(cli: &Cli, assignments: &ConfigArgs) -> Result<Config> {
+    let mut config = Config::load(config_path(cli))?;
+    if !assignments.assignments.is_empty() {
+        for a in &assignments.assignments {
+            config.set_assignment(a).map_err(|e| Usage(e.to_string()))?;
+        }
+        config.save()?;
+    }
+    Ok(config)
+}
+
+fn declare(cli: &Cli, config: Config, program: &dyn Fn(&mut Stack)) -> Result<Program> {
+    Ok(Program::declare(Stack::new(&cli.stack, config), program)?)
+}
+
+fn open(cli: &Cli) -> Result<Engine> {
+    Ok(Engine::new(Store::open(&cli.state)?, &cli.stack))
+}
+
+/// Asks on a terminal; refuses without one unless `--yes` was given.
+fn confirm(yes: bool, question: &str) -> Result<bool> {
+    if yes {
+        return Ok(true);
+    }
+    if !std::io::stdin().is_terminal() {
+        return Err(Usage(format!(
+            "{question} needs confirmation and there is no terminal to ask on: pass --yes"
+        ))
+        .into());
+    }
+    eprint!("{question} [y/N] ");
+    std::io::stderr().flush()?;
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line)?;
+    Ok(matches!(line.trim(), "y" | "Y" | "yes"))
+}
+
+/// Prints each finished operation as it happens, above a progress bar on a terminal.
+struct Progress {
+    bar: Option<indicatif::ProgressBar>,
+    lines: Mutex<()>,
+}
+
+impl Progress {
+    fn new(total: usize) -> Progress {
+        let bar = std::io::stderr().is_terminal().then(|| {
+            let bar = indicatif::ProgressBar::new(total as u64);
+            bar.set_style(
+                indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} {elapsed}")
+                    .expect("valid template"),
+            );
+            bar
+        });
+        Progress {
+            bar,
+            lines: Mutex::new(()),
+        }
+    }
+
+    fn event(&self, e: &Event) {
+        let line = format!(
+            "  {:<9} {} ({})  {:.1}s",
+            e.action.as_str(),
+            e.name,
+            e.ty,
+            e.elapsed.as_secs_f64()
+        );
+        let _guard = self.lines.lock().unwrap();
+        match &self.bar {
+            Some(bar) => {
+                bar.inc(1);
+                bar.println(line);
+            }
+            None => println!("{line}"),
+        }
+    }
+
+    fn finish(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+fn report(exec: &Execution, verb: &str) -> ExitCode {
+    let mut counts: Vec<_> = exec.counts.iter().collect();
+    counts.sort();
+    let summary: Vec<String> = counts.iter().map(|(k, v)| format!("{v} {k}")).collect();
+    println!(
+        "{verb}: {}",
+        if summary.is_empty() {
+            "no changes".to_string()
+        } else {
+            summary.join(", ")
+        }
+    );
+    if exec.errors.is_empty() {
+        return ExitCode::SUCCESS;
+    }
+    eprintln!("error: {} operation(s) failed:", exec.errors.len());
+    for e in &exec.errors {
+        eprintln!("  {e}");
+    }
+    if !exec.skipped.is_empty() {
+        eprintln!(
+            "skipped because a dependency failed: {}",
+            exec.skipped.join(", ")
+        );
+    }
+    ExitCode::FAILURE
+}
+
+async fn dispatch(cli: Cli, program: &dyn Fn(&mut Stack)) -> Result<ExitCode> {
+    match &cli.command {
+        Command::Preview { json, config } => {
+            let config = load_config(&cli, config)?;
+            let program = declare(&cli, config, program)?;
+            let engine = open(&cli)?;
+            warn_pending(&engine)?;
+            let plan = engine.preview(&program)?;
+            if *json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&display::plan_json(&plan))?
+                );
+            } else {
+                print!(
+                    "Previewing stack '{}':\n{}",
+                    cli.stack,
+                    display::plan_text(&plan)
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Up {
+            yes,
+            parallel,
+            config,
+        } => {
+            let config = load_config(&cli, config)?;
+            let program = declare(&cli, config, program)?;
+            let engine = open(&cli)?;
+            let session = engine.lock("up")?;
+            warn_pending(&engine)?;
+            let plan = session.plan(&program)?;
+            print!(
+                "Updating stack '{}':\n{}",
+                cli.stack,
+                display::plan_text(&plan)
+            );
+            if !is_noop(&plan) && !confirm(*yes, "Perform this update?")? {
+                println!("Cancelled.");
+                return Ok(ExitCode::FAILURE);
+            }
+            let progress = Progress::new(plan.steps.len());
+            let exec = session
+                .apply(&program, &plan, *parallel, &|e| progress.event(e))
+                .await?;
+            progress.finish();
+            let code = report(&exec, "Update");
+            if !exec.outputs.is_empty() {
+                println!("Outputs:");
+                for (name, value, secret) in &exec.outputs {
+                    println!(
+                        "    {name}: {}",
+                        display::output_value(value, *secret, false)
+                    );
+                }
+            }
+            Ok(code)
+        }
+        Command::Destroy {
+            yes,
+            parallel,
+            config,
+        } => {
+            let config = load_config(&cli, config)?;
+            let program = declare(&cli, config, program)?;
+            let engine = open(&cli)?;
+            let session = engine.lock("destroy")?;
+            warn_pending(&engine)?;
+            let plan = session.plan_destroy()?;
+            print!(
+                "Destroying stack '{}':\n{}",
+                cli.stack,
+                display::plan_text(&plan)
+            );
+            if plan.steps.is_empty() {
+                println!("Nothing to destroy.");
+                return Ok(ExitCode::SUCCESS);
+            }
+            if !confirm(*yes, "Delete every resource of this stack?")? {
+                println!("Cancelled.");
+                return Ok(ExitCode::FAILURE);
+            }
+            let progress = Progress::new(plan.steps.len());
+            let exec = session
+                .destroy(&program, &plan, *parallel, &|e| progress.event(e))
+                .await?;
+            progress.finish();
+            Ok(report(&exec, "Destroy"))
+        }
+        Command::Refresh { yes, parallel } => {
+            let config = load_config(&cli, &ConfigArgs::default())?;
+            let program = declare(&cli, config, program)?;
+            let engine = open(&cli)?;
+            let session = engine.lock("refresh")?;
+            let interactive = !*yes && std::io::stdin().is_terminal();
+            let (drifts, errors) = session.refresh(&program, *parallel, *yes).await?;
+            print!("{}", display::drift_text(&drifts));
+            if !errors.is_empty() {
+                bail!("refresh failed:\n  {}", errors.join("\n  "));
+            }
+            if !*yes && !drifts.is_empty() {
+                if interactive && confirm(false, "Record this drift in the state?")? {
+                    let (_, errors) = session.refresh(&program, *parallel, true).await?;
+                    if !errors.is_empty() {
+                        bail!("refresh failed:\n  {}", errors.join("\n  "));
+                    }
+                    println!("Recorded.");
+                } else {
+                    println!("Not recorded: run `refresh --yes` to record it.");
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Outputs { json, show_secrets } => {
+            let engine = open(&cli)?;
+            let outputs = engine.outputs()?;
+            if *json {
+                let map: serde_json::Map<String, Value> = outputs
+                    .iter()
+                    .map(|(n, v, s)| (n.clone(), display::output_value(v, *s, *show_secrets)))
+                    .collect();
+                println!("{}", serde_json::to_string_pretty(&map)?);
+            } else {
+                for (n, v, s) in &outputs {
+                    let v = display::output_value(v, *s, *show_secrets);
+                    match v {
+                        Value::String(s) => println!("{n}: {s}"),
+                        v => println!("{n}: {v}"),
+                    }
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::History { json } => {
+            let engine = open(&cli)?;
+            let history = engine.store.history(&cli.stack)?;
+            if *json {
+                println!("{}", serde_json::to_string_pretty(&history)?);
+            } else {
+                for h in history {
+                    println!(
+                        "#{:<4} {:<8} {:<10} {}  {}",
+                        h.id,
+                        h.kind,
+                        h.result.as_deref().unwrap_or("unfinished"),
+                        h.started_at,
+                        h.summary
+                            .get("counts")
+                            .map(|c| c.to_string())
+                            .unwrap_or_default()
+                    );
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Graph => {
+            let config = load_config(&cli, &ConfigArgs::default())?;
+            let program = declare(&cli, config, program)?;
+            print!("{}", program.graph.to_dot(&program.stack));
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Config(cmd) => {
+            let mut config = Config::load(config_path(&cli))?;
+            match cmd {
+                ConfigCommand::Set { key, value, secret } => {
+                    config.set(key, value, *secret);
+                    config.save()?;
+                }
+                ConfigCommand::Get { key } => match config.raw(key) {
+                    Some(ConfigValue::Plain(v)) | Some(ConfigValue::Secret { secret: v }) => {
+                        println!("{v}")
+                    }
+                    None => bail!("config key '{key}' is not set for stack '{}'", cli.stack),
+                },
+                ConfigCommand::List { show_secrets } => {
+                    for (k, v) in config.entries() {
+                        match v {
+                            ConfigValue::Plain(v) => println!("{k} = {v}"),
+                            ConfigValue::Secret { secret } if *show_secrets => {
+                                println!("{k} = {secret}  (secret)")
+                            }
+                            ConfigValue::Secret { .. } => println!("{k} = [secret]"),
+                        }
+                    }
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::State(cmd) => {
+            let engine = open(&cli)?;
+            match cmd {
+                StateCommand::Unlock { force } => {
+                    let holder = engine
+                        .store
+                        .unlock(&cli.stack, *force)
+                        .context("cannot release the lock")?;
+                    println!("Released the lock held by {holder}.");
+                }
+                StateCommand::Pending => {
+                    let pending = engine.store.pending_operations(&cli.stack)?;
+                    if pending.is_empty() {
+                        println!("No pending operations.");
+                    }
+                    for p in pending {
+                        println!(
+                            "{} {} ({}) started {} [token {}]",
+                            p.kind.as_str(),
+                            p.name,
+                            p.ty,
+                            p.started_at,
+                            p.client_token
+                        );
+                    }
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// Operations left pending by a process that stopped mid-call.
+fn warn_pending(engine: &Engine) -> Result<(), EngineError> {
+    let pending = engine.store.pending_operations(&engine.stack)?;
+    if !pending.is_empty() {
+        eprintln!(
+            "warning: {} operation(s) were interrupted by an earlier run: {}",
+            pending.len(),
+            pending
+                .iter()
+                .map(|p| format!("{} {}", p.kind.as_str(), p.name))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,179 @@
+//! How plans, drift and outputs are shown: as text for people and as JSON for machines.
+//! Secret values are masked here and nowhere else needs to remember to.
+
+use std::fmt::Write;
+
+use serde_json::{Value, json};
+
+use crate::engine::Drift;
+use crate::plan::{Plan, PropDiff, Step, StepKind};
+use crate::props;
+
+fn symbol(kind: StepKind, dbr: bool) -> &'static str {
+    match kind {
+        StepKind::Create => "+",
+        StepKind::Update => "~",
+        StepKind::Replace if dbr => "-+",
+        StepKind::Replace => "+-",
+        StepKind::Delete => "-",
+        StepKind::Same => " ",
+    }
+}
+
+/// The plan as text: changed resources with their property diffs, then a summary line.
+pub fn plan_text(plan: &Plan) -> String {
+    let mut out = String::new();
+    for step in plan.steps.iter().filter(|s| s.kind != StepKind::Same) {
+        let _ = write!(
+            out,
+            "  {:<2} {:<8} {} ({})",
+            symbol(step.kind, step.delete_before_replace),
+            step.kind.as_str(),
+            step.name,
+            step.ty
+        );
+        if let Some(reason) = &step.reason {
+            let _ = write!(out, "  [{reason}]");
+        }
+        if step.kind == StepKind::Replace {
+            let forced: Vec<&str> = step
+                .diffs
+                .iter()
+                .filter(|d| d.forces_replacement)
+                .map(|d| d.property.as_str())
+                .collect();
+            if !forced.is_empty() {
+                let _ = write!(out, "  [forced by {}]", forced.join(", "));
+            }
+            if step.delete_before_replace {
+                out.push_str("  [delete before replace]");
+            }
+        }
+        out.push('\n');
+        if step.kind == StepKind::Create {
+            for (k, p) in &step.inputs {
+                let _ = writeln!(out, "        {k}: {}", props::display(p));
+            }
+        }
+        for d in &step.diffs {
+            let _ = writeln!(out, "      {}", diff_text(d));
+        }
+    }
+    let counts = plan.counts();
+    let parts: Vec<String> = [
+        (StepKind::Create, "to create"),
+        (StepKind::Update, "to update"),
+        (StepKind::Replace, "to replace"),
+        (StepKind::Delete, "to delete"),
+        (StepKind::Same, "unchanged"),
+    ]
+    .iter()
+    .filter_map(|(k, label)| counts.get(k).map(|n| format!("{n} {label}")))
+    .collect();
+    if !plan.outputs.is_empty() {
+        out.push_str("Outputs:\n");
+        for o in &plan.outputs {
+            let _ = writeln!(out, "    {}: {}", o.name, props::display(&o.value));
+        }
+    }
+    let _ = writeln!(
+        out,
+        "Resources: {}",
+        if parts.is_empty() {
+            "none".to_string()
+        } else {
+            parts.join(", ")
+        }
+    );
+    out
+}
+
+fn diff_text(d: &PropDiff) -> String {
+    let mark = if d.forces_replacement {
+        "  (forces replacement)"
+    } else {
+        ""
+    };
+    match (&d.old, &d.new) {
+        (None, Some(n)) => format!("+ {}: {}{mark}", d.property, props::display(n)),
+        (Some(o), None) => format!("- {}: {}{mark}", d.property, props::display(o)),
+        (Some(o), Some(n)) => format!(
+            "~ {}: {} => {}{mark}",
+            d.property,
+            props::display(o),
+            props::display(n)
+        ),
+        (None, None) => String::new(),
+    }
+}
+
+fn diff_json(d: &PropDiff) -> Value {
+    json!({
+        "property": d.property,
+        "old": d.old.as_ref().map(props::json),
+        "new": d.new.as_ref().map(props::json),
+        "forcesReplacement": d.forces_replacement,
+    })
+}
+
+fn step_json(step: &Step) -> Value {
+    let inputs: serde_json::Map<String, Value> = step
+        .inputs
+        .iter()
+        .map(|(k, p)| (k.clone(), props::json(p)))
+        .collect();
+    json!({
+        "name": step.name,
+        "type": step.ty,
+        "provider": step.provider,
+        "op": step.kind.as_str(),
+        "deleteBeforeReplace": step.delete_before_replace,
+        "inputs": inputs,
+        "diffs": step.diffs.iter().map(diff_json).collect::<Vec<_>>(),
+    })
+}
+
+/// The plan as JSON (`preview --json`).
+pub fn plan_json(plan: &Plan) -> Value {
+    let counts = plan.counts();
+    let summary: serde_json::Map<String, Value> = counts
+        .iter()
+        .map(|(k, v)| (k.as_str().to_string(), json!(v)))
+        .collect();
+    json!({
+        "steps": plan.steps.iter().map(step_json).collect::<Vec<_>>(),
+        "outputs": plan.outputs.iter().map(|o| (o.name.clone(), props::json(&o.value))).collect::<serde_json::Map<_, _>>(),
+        "summary": summary,
+    })
+}
+
+/// Drift found by `refresh`.
+pub fn drift_text(drifts: &[Drift]) -> String {
+    if drifts.is_empty() {
+        return "No drift: every resource matches the state.\n".into();
+    }
+    let mut out = String::new();
+    for d in drifts {
+        match &d.changes {
+            None => {
+                let _ = writeln!(out, "  -  {} ({}) no longer exists", d.name, d.ty);
+            }
+            Some(changes) => {
+                let _ = writeln!(out, "  ~  {} ({}) has drifted", d.name, d.ty);
+                for c in changes {
+                    let _ = writeln!(out, "      {}", diff_text(c));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// A stack output's value for display.
+pub fn output_value(value: &Value, secret: bool, show_secrets: bool) -> Value {
+    if secret && !show_secrets {
+        Value::String("[secret]".into())
+    } else {
+        value.clone()
+    }
+}

@@ -1,0 +1,346 @@
+//! The engine's commands as a library: preview, up, destroy, refresh and outputs of one stack.
+//! The CLI is a thin layer over this; tests and benchmarks drive it directly.
+
+use std::collections::HashMap;
+
+use cairn_state::{LockGuard, ResourceRecord, StateError, Store};
+use serde_json::{Value, json};
+
+use crate::execute::{Event, Execution, Executor};
+use crate::graph::ResourceGraph;
+use crate::plan::{self, Plan, StepKind};
+use crate::props;
+use crate::provider::{Prop, PropMap, ProviderRef, ReadRequest, ResourceContext};
+use crate::schedule::run_dag;
+use crate::stack::Stack;
+
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    /// Mistakes in the program itself (duplicate names, cycles, configuration).
+    #[error("the program has {} error(s):\n  {}", .0.len(), .0.join("\n  "))]
+    Program(Vec<String>),
+    /// Inputs that cannot be planned (invalid values, protected resources).
+    #[error("the plan has {} error(s):\n  {}", .0.len(), .0.join("\n  "))]
+    Plan(Vec<String>),
+    #[error(transparent)]
+    State(#[from] StateError),
+}
+
+/// A program run and checked: the declarations and their graph.
+pub struct Program {
+    pub stack: Stack,
+    pub graph: ResourceGraph,
+}
+
+impl Program {
+    /// Runs the program's declarations and checks them: every mistake is reported at once.
+    pub fn declare(
+        mut stack: Stack,
+        program: impl FnOnce(&mut Stack),
+    ) -> Result<Program, EngineError> {
+        program(&mut stack);
+        let mut errors = stack.take_errors();
+        let graph = match ResourceGraph::build(&stack) {
+            Ok(g) => Some(g),
+            Err(e) => {
+                errors.extend(e);
+                None
+            }
+        };
+        match graph {
+            Some(graph) if errors.is_empty() => Ok(Program { stack, graph }),
+            _ => Err(EngineError::Program(errors)),
+        }
+    }
+}
+
+/// One stack in one state database.
+#[derive(Clone)]
+pub struct Engine {
+    pub store: Store,
+    pub stack: String,
+}
+
+/// A stack held under its lock for a mutating command; released on drop.
+pub struct Session<'e> {
+    engine: &'e Engine,
+    _lock: LockGuard,
+}
+
+/// What a drift check found for one resource.
+#[derive(Debug, Clone)]
+pub struct Drift {
+    pub name: String,
+    pub ty: String,
+    /// `None` when the resource no longer exists.
+    pub changes: Option<Vec<plan::PropDiff>>,
+}
+
+impl Engine {
+    pub fn new(store: Store, stack: impl Into<String>) -> Engine {
+        Engine {
+            store,
+            stack: stack.into(),
+        }
+    }
+
+    pub fn records(&self) -> Result<Vec<ResourceRecord>, EngineError> {
+        Ok(self.store.resources(&self.stack)?)
+    }
+
+    /// The plan for `program` against the current state, without taking the lock.
+    pub fn preview(&self, program: &Program) -> Result<Plan, EngineError> {
+        let records = self.records()?;
+        plan::plan(&program.stack, &program.graph, &records).map_err(EngineError::Plan)
+    }
+
+    /// Takes the stack's lock for `command`; fails at once if another process holds it.
+    pub fn lock(&self, command: &str) -> Result<Session<'_>, EngineError> {
+        Ok(Session {
+            engine: self,
+            _lock: self.store.lock(&self.stack, command)?,
+        })
+    }
+
+    /// Stack outputs as recorded by the last `up`: (name, value, secret).
+    pub fn outputs(&self) -> Result<Vec<(String, Value, bool)>, EngineError> {
+        Ok(self
+            .store
+            .outputs(&self.stack)?
+            .into_iter()
+            .map(|(name, v)| {
+                let p = props::from_state(&json!({ "v": v }))
+                    .remove("v")
+                    .expect("just inserted");
+                (name, p.value.unwrap_or(Value::Null), p.secret)
+            })
+            .collect())
+    }
+}
+
+fn providers_of(stack: &Stack) -> HashMap<String, ProviderRef> {
+    stack
+        .providers
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect()
+}
+
+fn summary(kind: &str, exec: &Execution) -> Value {
+    json!({
+        "command": kind,
+        "counts": exec.counts,
+        "errors": exec.errors.len(),
+        "skipped": exec.skipped.len(),
+    })
+}
+
+impl Session<'_> {
+    pub fn engine(&self) -> &Engine {
+        self.engine
+    }
+
+    /// Plans under the lock, so nothing changes between plan and apply.
+    pub fn plan(&self, program: &Program) -> Result<Plan, EngineError> {
+        self.engine.preview(program)
+    }
+
+    pub fn plan_destroy(&self) -> Result<Plan, EngineError> {
+        plan::plan_destroy(&self.engine.records()?).map_err(EngineError::Plan)
+    }
+
+    /// Applies `plan` (from [`Session::plan`]) with at most `parallel` operations at once
+    /// (0: no limit), reporting each operation through `on_event`.
+    pub async fn apply(
+        &self,
+        program: &Program,
+        plan: &Plan,
+        parallel: usize,
+        on_event: &(dyn Fn(&Event) + Sync),
+    ) -> Result<Execution, EngineError> {
+        let e = self.engine;
+        let update = e.store.begin_update(&e.stack, "up")?;
+        let providers = providers_of(&program.stack);
+        let exec = Executor::new(
+            &e.stack,
+            Some(&program.stack),
+            plan,
+            &e.store,
+            update,
+            &providers,
+            on_event,
+        );
+        let dag = exec.dag(Some(&program.graph));
+        let result = exec.run(&dag, parallel).await;
+        if result.errors.is_empty() {
+            let outputs: Vec<(String, Value)> = result
+                .outputs
+                .iter()
+                .map(|(n, v, secret)| {
+                    let mut m = PropMap::new();
+                    m.insert(
+                        "v".into(),
+                        Prop {
+                            value: Some(v.clone()),
+                            secret: *secret,
+                        },
+                    );
+                    (n.clone(), props::to_state(&m)["v"].clone())
+                })
+                .collect();
+            e.store.set_outputs(&e.stack, &outputs)?;
+        }
+        e.store
+            .finish_update(update, result.errors.is_empty(), &summary("up", &result))?;
+        Ok(result)
+    }
+
+    /// Deletes everything the stack's state records, dependents first. `providers` are the
+    /// program's provider instances (the records name theirs).
+    pub async fn destroy(
+        &self,
+        program: &Program,
+        plan: &Plan,
+        parallel: usize,
+        on_event: &(dyn Fn(&Event) + Sync),
+    ) -> Result<Execution, EngineError> {
+        let e = self.engine;
+        let update = e.store.begin_update(&e.stack, "destroy")?;
+        let providers = providers_of(&program.stack);
+        let exec = Executor::new(&e.stack, None, plan, &e.store, update, &providers, on_event);
+        let dag = exec.dag(None);
+        let result = exec.run(&dag, parallel).await;
+        if result.errors.is_empty() {
+            e.store.set_outputs(&e.stack, &[])?;
+        }
+        e.store.finish_update(
+            update,
+            result.errors.is_empty(),
+            &summary("destroy", &result),
+        )?;
+        Ok(result)
+    }
+
+    /// Reads every recorded resource back from its provider and reports the drift; with
+    /// `write`, records what was read (and drops records of resources that are gone).
+    pub async fn refresh(
+        &self,
+        program: &Program,
+        parallel: usize,
+        write: bool,
+    ) -> Result<(Vec<Drift>, Vec<String>), EngineError> {
+        let e = self.engine;
+        let records = e.records()?;
+        let providers = providers_of(&program.stack);
+        let update = if write {
+            Some(e.store.begin_update(&e.stack, "refresh")?)
+        } else {
+            None
+        };
+        let mut dag = petgraph::graph::DiGraph::<usize, ()>::new();
+        for i in 0..records.len() {
+            dag.add_node(i);
+        }
+        let drifts = std::sync::Mutex::new(Vec::new());
+        let errors = std::sync::Mutex::new(Vec::new());
+        run_dag(&dag, parallel, |n| {
+            let rec = &records[dag[n]];
+            let (drifts, errors) = (&drifts, &errors);
+            let providers = &providers;
+            async move {
+                let Some(p) = providers.get(&rec.provider) else {
+                    errors.lock().unwrap().push(format!(
+                        "reading '{}' ({}): provider '{}' is not declared by the program",
+                        rec.name, rec.ty, rec.provider
+                    ));
+                    return false;
+                };
+                let old = props::from_state(&rec.inputs);
+                let read = p
+                    .provider
+                    .read(ReadRequest {
+                        resource: ResourceContext {
+                            stack: e.stack.clone(),
+                            name: rec.name.clone(),
+                            ty: rec.ty.clone(),
+                        },
+                        id: rec.id.clone(),
+                        inputs: props::to_plain(&old).unwrap_or(Value::Null),
+                        outputs: rec.outputs.clone(),
+                    })
+                    .await;
+                let outcome = match read {
+                    Err(err) => {
+                        errors
+                            .lock()
+                            .unwrap()
+                            .push(format!("reading '{}' ({}): {}", rec.name, rec.ty, err));
+                        return false;
+                    }
+                    Ok(None) => {
+                        drifts.lock().unwrap().push(Drift {
+                            name: rec.name.clone(),
+                            ty: rec.ty.clone(),
+                            changes: None,
+                        });
+                        if write {
+                            e.store.complete_delete(None, rec.seq).map(|_| ())
+                        } else {
+                            Ok(())
+                        }
+                    }
+                    Ok(Some(r)) => {
+                        let now = props::from_plain(&r.inputs, &old);
+                        let schema = p.provider.schema(&rec.ty).unwrap_or_default();
+                        let changes = plan::diff(&old, &now, &schema, &[]);
+                        let outputs_changed = r.outputs != rec.outputs;
+                        if !changes.is_empty() {
+                            drifts.lock().unwrap().push(Drift {
+                                name: rec.name.clone(),
+                                ty: rec.ty.clone(),
+                                changes: Some(changes.clone()),
+                            });
+                        }
+                        if write && (!changes.is_empty() || outputs_changed) {
+                            let new = ResourceRecord {
+                                inputs: props::to_state(&now),
+                                outputs: r.outputs,
+                                ..rec.clone()
+                            };
+                            e.store.complete_update(None, &new)
+                        } else {
+                            Ok(())
+                        }
+                    }
+                };
+                if let Err(err) = outcome {
+                    errors
+                        .lock()
+                        .unwrap()
+                        .push(format!("recording '{}' in the state: {err}", rec.name));
+                    return false;
+                }
+                true
+            }
+        })
+        .await;
+        let drifts = drifts.into_inner().unwrap();
+        let errors = errors.into_inner().unwrap();
+        if let Some(update) = update {
+            e.store.finish_update(
+                update,
+                errors.is_empty(),
+                &json!({"command": "refresh", "drifted": drifts.len(), "errors": errors.len()}),
+            )?;
+        }
+        Ok((drifts, errors))
+    }
+}
+
+/// True when the plan would change nothing.
+pub fn is_noop(plan: &Plan) -> bool {
+    plan.steps.iter().all(|s| s.kind == StepKind::Same)
+}
+
+#[cfg(all(test, feature = "testing"))]
+mod tests;

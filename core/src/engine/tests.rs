@@ -1,0 +1,680 @@
+//! Engine tests against the in-process test provider: planning, ordering, failures, state.
+
+use std::time::Duration;
+
+use serde_json::json;
+
+use super::*;
+use crate::config::Config;
+use crate::execute::Action;
+use crate::testing::{Call, TestProvider, Thing, ThingArgs, Unique};
+use crate::{Output, ResourceOptions};
+
+struct Harness {
+    _dir: tempfile::TempDir,
+    engine: Engine,
+    cloud: TestProvider,
+}
+
+impl Harness {
+    fn new() -> Harness {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path().join("state.db")).unwrap();
+        Harness {
+            _dir: dir,
+            engine: Engine::new(store, "dev"),
+            cloud: TestProvider::new(),
+        }
+    }
+
+    fn declare(&self, f: impl FnOnce(&mut Stack)) -> Result<Program, EngineError> {
+        let cloud = self.cloud.clone();
+        Program::declare(Stack::new("dev", Config::default()), move |s| {
+            s.provider("test", cloud);
+            f(s)
+        })
+    }
+
+    fn preview(&self, f: impl FnOnce(&mut Stack)) -> Plan {
+        self.engine.preview(&self.declare(f).unwrap()).unwrap()
+    }
+
+    async fn up(&self, f: impl FnOnce(&mut Stack)) -> Execution {
+        let program = self.declare(f).unwrap();
+        let session = self.engine.lock("up").unwrap();
+        let plan = session.plan(&program).unwrap();
+        session.apply(&program, &plan, 0, &|_| {}).await.unwrap()
+    }
+
+    async fn destroy(&self) -> Execution {
+        let program = self.declare(|_| {}).unwrap();
+        let session = self.engine.lock("destroy").unwrap();
+        let plan = session.plan_destroy().unwrap();
+        session.destroy(&program, &plan, 0, &|_| {}).await.unwrap()
+    }
+
+    fn call(&self, op: &str, name: &str) -> Call {
+        let calls: Vec<Call> = self
+            .cloud
+            .calls()
+            .into_iter()
+            .filter(|c| c.op == op && c.name == name)
+            .collect();
+        assert_eq!(calls.len(), 1, "expected one {op} of {name}: {calls:?}");
+        calls.into_iter().next().unwrap()
+    }
+
+    fn kinds(plan: &Plan) -> Vec<(String, StepKind)> {
+        plan.steps
+            .iter()
+            .map(|s| (s.name.clone(), s.kind))
+            .collect()
+    }
+}
+
+fn thing(value: &str) -> ThingArgs {
+    ThingArgs {
+        value: Some(value.into()),
+        ..Default::default()
+    }
+}
+
+fn refs(ids: &[&Thing]) -> Option<Output<Vec<String>>> {
+    Some(Output::all(ids.iter().map(|t| t.id())))
+}
+
+/// a <- b (b's refs hold a's id).
+fn chain(s: &mut Stack) {
+    let a = Thing::new(s, "a", thing("1"));
+    Thing::new(
+        s,
+        "b",
+        ThingArgs {
+            refs: refs(&[&a]),
+            ..thing("2")
+        },
+    );
+}
+
+#[tokio::test]
+async fn an_output_passed_as_input_orders_the_operations() {
+    let h = Harness::new();
+    let exec = h.up(chain).await;
+    assert!(exec.errors.is_empty(), "{:?}", exec.errors);
+    assert!(h.call("create", "a").end < h.call("create", "b").start);
+    let cloud = h.cloud.cloud();
+    let b = cloud.values().find(|(n, _)| n == "b").unwrap();
+    let a_id = cloud.iter().find(|(_, (n, _))| n == "a").unwrap().0;
+    assert_eq!(b.1["refs"], json!([a_id]));
+}
+
+#[tokio::test]
+async fn depends_on_orders_without_data() {
+    let h = Harness::new();
+    let exec = h
+        .up(|s| {
+            let a = Thing::new(s, "a", thing("1"));
+            Thing::with(
+                s,
+                "b",
+                thing("2"),
+                ResourceOptions::default().depends_on(&a),
+            );
+            Thing::with(
+                s,
+                "c",
+                thing("3"),
+                ResourceOptions::default().depends_on("b"),
+            );
+        })
+        .await;
+    assert!(exec.errors.is_empty());
+    assert!(h.call("create", "a").end < h.call("create", "b").start);
+    assert!(h.call("create", "b").end < h.call("create", "c").start);
+}
+
+#[test]
+fn a_cycle_is_an_error_naming_every_resource_in_it() {
+    let h = Harness::new();
+    let err = h
+        .declare(|s| {
+            Thing::with(
+                s,
+                "x",
+                thing("1"),
+                ResourceOptions::default().depends_on("z"),
+            );
+            let y = Thing::with(
+                s,
+                "y",
+                thing("1"),
+                ResourceOptions::default().depends_on("x"),
+            );
+            Thing::with(
+                s,
+                "z",
+                thing("1"),
+                ResourceOptions::default().depends_on(&y),
+            );
+            Thing::new(s, "outside", thing("1"));
+        })
+        .err()
+        .expect("cycle");
+    let text = err.to_string();
+    assert!(
+        text.contains("dependency cycle between resources: x, y, z"),
+        "{text}"
+    );
+    assert!(!text.contains("outside"));
+}
+
+#[test]
+fn a_duplicate_name_is_an_error_naming_both_declarations() {
+    let h = Harness::new();
+    let err = h
+        .declare(|s| {
+            Thing::new(s, "dup", thing("1"));
+            Thing::new(s, "dup", thing("2"));
+        })
+        .err()
+        .expect("duplicate");
+    let text = err.to_string();
+    assert!(text.contains("duplicate resource name 'dup'"), "{text}");
+    // Both places in this file are named.
+    assert_eq!(text.matches("engine/tests.rs").count(), 2, "{text}");
+}
+
+#[tokio::test]
+async fn every_plan_kind() {
+    let h = Harness::new();
+    h.up(|s| {
+        Thing::new(s, "same", thing("1"));
+        Thing::new(s, "update", thing("1"));
+        Thing::new(
+            s,
+            "replace",
+            ThingArgs {
+                key: Some("k1".into()),
+                ..thing("1")
+            },
+        );
+        Thing::new(s, "delete", thing("1"));
+    })
+    .await;
+    let plan = h.preview(|s| {
+        Thing::new(s, "same", thing("1"));
+        Thing::new(s, "update", thing("2"));
+        Thing::new(
+            s,
+            "replace",
+            ThingArgs {
+                key: Some("k2".into()),
+                ..thing("1")
+            },
+        );
+        Thing::new(s, "create", thing("1"));
+    });
+    let kinds = Harness::kinds(&plan);
+    assert_eq!(
+        kinds,
+        vec![
+            ("same".into(), StepKind::Same),
+            ("update".into(), StepKind::Update),
+            ("replace".into(), StepKind::Replace),
+            ("create".into(), StepKind::Create),
+            ("delete".into(), StepKind::Delete),
+        ]
+    );
+    let update = &plan.steps[1];
+    assert_eq!(update.diffs.len(), 1);
+    assert_eq!(update.diffs[0].property, "value");
+    assert!(
+        plan.steps[2]
+            .diffs
+            .iter()
+            .any(|d| d.property == "key" && d.forces_replacement)
+    );
+    let text = crate::display::plan_text(&plan);
+    assert!(text.contains("~ value: \"1\" => \"2\""), "{text}");
+    assert!(text.contains("(forces replacement)"), "{text}");
+    assert!(
+        text.contains("1 to create, 1 to update, 1 to replace, 1 to delete, 1 unchanged"),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn replacement_creates_first_moves_dependents_then_deletes() {
+    let h = Harness::new();
+    let with_key = |key: &'static str| {
+        move |s: &mut Stack| {
+            let a = Thing::new(
+                s,
+                "a",
+                ThingArgs {
+                    key: Some(key.into()),
+                    ..thing("1")
+                },
+            );
+            Thing::new(
+                s,
+                "b",
+                ThingArgs {
+                    refs: refs(&[&a]),
+                    ..thing("2")
+                },
+            );
+        }
+    };
+    h.up(with_key("k1")).await;
+    h.cloud.clear_calls();
+    let plan = h.preview(with_key("k2"));
+    assert_eq!(
+        Harness::kinds(&plan),
+        vec![
+            ("a".into(), StepKind::Replace),
+            ("b".into(), StepKind::Update)
+        ]
+    );
+    // b's refs are unknown until the new a exists.
+    let refs_diff = plan.steps[1]
+        .diffs
+        .iter()
+        .find(|d| d.property == "refs")
+        .unwrap();
+    assert_eq!(refs_diff.new.as_ref().unwrap().value, None);
+    let exec = h.up(with_key("k2")).await;
+    assert!(exec.errors.is_empty(), "{:?}", exec.errors);
+    let create_a = h.call("create", "a");
+    let update_b = h.call("update", "b");
+    let delete_a = h.call("delete", "a");
+    assert!(create_a.end < update_b.start);
+    assert!(update_b.end < delete_a.start);
+    assert_eq!(h.cloud.names(), vec!["a", "b"]);
+    let records = h.engine.records().unwrap();
+    assert_eq!(records.len(), 2);
+    assert!(records.iter().all(|r| !r.replaced));
+}
+
+#[tokio::test]
+async fn delete_before_replace_deletes_first() {
+    let h = Harness::new();
+    let with_key = |key: &'static str| {
+        move |s: &mut Stack| {
+            Unique::new(
+                s,
+                "u",
+                ThingArgs {
+                    key: Some(key.into()),
+                    ..thing("1")
+                },
+            );
+        }
+    };
+    h.up(with_key("k1")).await;
+    let plan = h.preview(with_key("k2"));
+    assert!(plan.steps[0].delete_before_replace);
+    let exec = h.up(with_key("k2")).await;
+    assert!(exec.errors.is_empty(), "{:?}", exec.errors);
+    let creates: Vec<Call> = h
+        .cloud
+        .calls()
+        .into_iter()
+        .filter(|c| c.op == "create")
+        .collect();
+    assert!(h.call("delete", "u").end < creates[1].start);
+    assert_eq!(h.cloud.names(), vec!["u"]);
+}
+
+#[tokio::test]
+async fn removed_resources_are_deleted_dependents_first() {
+    let h = Harness::new();
+    h.up(|s| {
+        let a = Thing::new(s, "a", thing("1"));
+        let b = Thing::new(
+            s,
+            "b",
+            ThingArgs {
+                refs: refs(&[&a]),
+                ..thing("2")
+            },
+        );
+        Thing::new(
+            s,
+            "c",
+            ThingArgs {
+                refs: refs(&[&b]),
+                ..thing("3")
+            },
+        );
+    })
+    .await;
+    let exec = h.up(|_| {}).await;
+    // The test cloud refuses to delete anything still referenced, so success proves the order.
+    assert!(exec.errors.is_empty(), "{:?}", exec.errors);
+    assert!(h.call("delete", "c").end < h.call("delete", "b").start);
+    assert!(h.call("delete", "b").end < h.call("delete", "a").start);
+    assert!(h.cloud.cloud().is_empty());
+    assert!(h.engine.records().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn destroy_deletes_in_reverse_dependency_order() {
+    let h = Harness::new();
+    h.up(chain).await;
+    let exec = h.destroy().await;
+    assert!(exec.errors.is_empty(), "{:?}", exec.errors);
+    assert!(h.call("delete", "b").end < h.call("delete", "a").start);
+    assert!(h.cloud.cloud().is_empty());
+    assert!(h.engine.outputs().unwrap().is_empty());
+}
+
+fn diamond(s: &mut Stack) {
+    // a <- b <- c, and d independent.
+    let a = Thing::new(s, "a", thing("1"));
+    let b = Thing::new(
+        s,
+        "b",
+        ThingArgs {
+            refs: refs(&[&a]),
+            ..thing("2")
+        },
+    );
+    Thing::new(
+        s,
+        "c",
+        ThingArgs {
+            refs: refs(&[&b]),
+            ..thing("3")
+        },
+    );
+    Thing::new(s, "d", thing("4"));
+}
+
+#[tokio::test]
+async fn a_failure_skips_dependents_and_siblings_complete() {
+    let h = Harness::new();
+    h.cloud.fail("b", "create", "quota exceeded");
+    let exec = h.up(diamond).await;
+    assert_eq!(exec.errors.len(), 1);
+    let e = exec.errors[0].to_string();
+    assert!(
+        e.contains("'b'") && e.contains("quota exceeded") && e.contains("property 'value'"),
+        "{e}"
+    );
+    assert_eq!(exec.skipped, vec!["c".to_string()]);
+    assert_eq!(h.cloud.names(), vec!["a", "d"]);
+    // The state records exactly what exists, and nothing is left pending.
+    let mut recorded: Vec<String> = h
+        .engine
+        .records()
+        .unwrap()
+        .into_iter()
+        .map(|r| r.name)
+        .collect();
+    recorded.sort();
+    assert_eq!(recorded, vec!["a", "d"]);
+    assert!(h.engine.store.pending_operations("dev").unwrap().is_empty());
+    let history = h.engine.store.history("dev").unwrap();
+    assert_eq!(history[0].result.as_deref(), Some("failed"));
+
+    // The next run creates only what is missing.
+    h.cloud.clear_failures();
+    h.cloud.clear_calls();
+    let exec = h.up(diamond).await;
+    assert!(exec.errors.is_empty());
+    let created: Vec<String> = h.cloud.mutations().into_iter().map(|c| c.name).collect();
+    assert_eq!(created.len(), 2);
+    assert!(created.contains(&"b".to_string()) && created.contains(&"c".to_string()));
+}
+
+#[tokio::test]
+async fn a_second_up_with_nothing_changed_makes_no_calls() {
+    let h = Harness::new();
+    h.up(diamond).await;
+    h.cloud.clear_calls();
+    let plan = h.preview(diamond);
+    assert!(is_noop(&plan));
+    let exec = h.up(diamond).await;
+    assert!(exec.errors.is_empty() && exec.counts.is_empty());
+    assert!(h.cloud.calls().is_empty());
+}
+
+#[tokio::test]
+async fn a_second_mutating_command_fails_at_once_naming_the_holder() {
+    let h = Harness::new();
+    let _held = h.engine.lock("up").unwrap();
+    let other = Engine::new(Store::open(h.engine.store.path()).unwrap(), "dev");
+    let err = other.lock("destroy").err().expect("locked");
+    let text = err.to_string();
+    assert!(
+        text.contains("`up`") && text.contains(&std::process::id().to_string()),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn unknown_values_stay_unknown_in_preview_and_maps_run_when_known() {
+    let h = Harness::new();
+    let program = |s: &mut Stack| {
+        let a = Thing::new(s, "a", thing("1"));
+        Thing::new(
+            s,
+            "b",
+            ThingArgs {
+                value: Some(a.id().map(|id| format!("after-{id}"))),
+                ..Default::default()
+            },
+        );
+        s.export("aId", a.id());
+    };
+    let plan = h.preview(program);
+    let b = &plan.steps[1];
+    assert_eq!(b.inputs["value"].value, None);
+    assert_eq!(plan.outputs[0].value.value, None);
+    let text = crate::display::plan_text(&plan);
+    assert!(text.contains("value: (known after apply)"), "{text}");
+
+    h.up(program).await;
+    // Now a exists and is unchanged: the map runs during preview and b is unchanged.
+    let plan = h.preview(program);
+    assert!(is_noop(&plan));
+    let a_id = h.engine.records().unwrap()[0].id.clone();
+    assert_eq!(
+        plan.steps[1].inputs["value"].value,
+        Some(json!(format!("after-{a_id}")))
+    );
+    assert_eq!(h.engine.outputs().unwrap()[0].1, json!(a_id));
+}
+
+#[tokio::test]
+async fn secrets_are_masked_everywhere_and_marked_in_the_state() {
+    let h = Harness::new();
+    let program = |s: &mut Stack| {
+        let pw = Output::secret_value("hunter2".to_string());
+        let derived = pw.map(|p| format!("{p}-derived"));
+        let t = Thing::new(
+            s,
+            "a",
+            ThingArgs {
+                secret: Some(derived),
+                ..thing("1")
+            },
+        );
+        s.export("secretValue", t.id().zip(&pw).map(|(_, p)| p));
+        s.export("plain", t.id());
+    };
+    let plan = h.preview(program);
+    assert!(plan.steps[0].inputs["secret"].secret);
+    let text = crate::display::plan_text(&plan) + &crate::display::plan_json(&plan).to_string();
+    assert!(!text.contains("hunter2"), "{text}");
+    assert!(text.contains("[secret]"));
+    h.up(program).await;
+    let rec = &h.engine.records().unwrap()[0];
+    assert_eq!(rec.inputs["secret"], json!({"@secret": "hunter2-derived"}));
+    let outputs = h.engine.outputs().unwrap();
+    let secret = outputs.iter().find(|o| o.0 == "secretValue").unwrap();
+    assert!(secret.2, "secret output is marked");
+    assert_eq!(
+        crate::display::output_value(&secret.1, secret.2, false),
+        json!("[secret]")
+    );
+    let plain = outputs.iter().find(|o| o.0 == "plain").unwrap();
+    assert!(!plain.2);
+}
+
+#[tokio::test]
+async fn invalid_input_names_resource_and_property_and_leaves_state_alone() {
+    let h = Harness::new();
+    h.up(chain).await;
+    let before = h.engine.records().unwrap();
+    let program = h
+        .declare(|s| {
+            Thing::new(s, "a", thing("bad!"));
+        })
+        .unwrap();
+    let err = h.engine.preview(&program).err().expect("invalid");
+    let text = err.to_string();
+    assert!(
+        text.contains("resource 'a' (test:Thing), property 'value'"),
+        "{text}"
+    );
+    assert_eq!(h.engine.records().unwrap(), before);
+}
+
+#[tokio::test]
+async fn a_missing_required_property_names_resource_and_property() {
+    let h = Harness::new();
+    let program = h
+        .declare(|s| {
+            Thing::new(
+                s,
+                "a",
+                ThingArgs {
+                    value: Some(Output::default()),
+                    ..Default::default()
+                },
+            );
+        })
+        .unwrap();
+    let text = h.engine.preview(&program).err().unwrap().to_string();
+    assert!(
+        text.contains("resource 'a' (test:Thing), property 'value': required property is not set"),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn protect_refuses_destroy_and_removal_until_lifted() {
+    let h = Harness::new();
+    let protected = |p: bool| {
+        move |s: &mut Stack| {
+            Thing::with(s, "keep", thing("1"), ResourceOptions::default().protect(p));
+        }
+    };
+    h.up(protected(true)).await;
+    let err = h
+        .engine
+        .lock("destroy")
+        .unwrap()
+        .plan_destroy()
+        .err()
+        .unwrap();
+    assert!(err.to_string().contains("'keep' is protected"));
+    let program = h.declare(|_| {}).unwrap();
+    let err = h.engine.preview(&program).err().unwrap();
+    assert!(err.to_string().contains("'keep' is protected"), "{err}");
+    // Lift it, then removal works.
+    h.up(protected(false)).await;
+    let exec = h.up(|_| {}).await;
+    assert!(exec.errors.is_empty());
+    assert!(h.cloud.cloud().is_empty());
+}
+
+#[tokio::test]
+async fn ignore_changes_keeps_the_recorded_value() {
+    let h = Harness::new();
+    h.up(|s| {
+        Thing::with(
+            s,
+            "a",
+            thing("1"),
+            ResourceOptions::default().ignore_changes(["value"]),
+        );
+    })
+    .await;
+    let program = |s: &mut Stack| {
+        Thing::with(
+            s,
+            "a",
+            thing("2"),
+            ResourceOptions::default().ignore_changes(["value"]),
+        );
+    };
+    assert!(is_noop(&h.preview(program)));
+}
+
+#[tokio::test]
+async fn refresh_reports_drift_and_the_next_up_repairs_it() {
+    let h = Harness::new();
+    h.up(diamond).await;
+    let recs = h.engine.records().unwrap();
+    let a = recs.iter().find(|r| r.name == "a").unwrap();
+    let d = recs.iter().find(|r| r.name == "d").unwrap();
+    h.cloud.tamper(&a.id, Some(json!({"value": "changed"})));
+    h.cloud.tamper(&d.id, None);
+    let program = h.declare(diamond).unwrap();
+    let session = h.engine.lock("refresh").unwrap();
+    let (drifts, errors) = session.refresh(&program, 0, true).await.unwrap();
+    drop(session);
+    assert!(errors.is_empty());
+    assert_eq!(drifts.len(), 2);
+    let text = crate::display::drift_text(&drifts);
+    assert!(text.contains("d (test:Thing) no longer exists"), "{text}");
+    assert!(text.contains("~ value: \"1\" => \"changed\""), "{text}");
+    let plan = h.preview(diamond);
+    let kinds = Harness::kinds(&plan);
+    assert!(kinds.contains(&("a".into(), StepKind::Update)));
+    assert!(kinds.contains(&("d".into(), StepKind::Create)));
+    let exec = h.up(diamond).await;
+    assert!(exec.errors.is_empty());
+    assert_eq!(h.cloud.names(), vec!["a", "b", "c", "d"]);
+    assert!(is_noop(&h.preview(diamond)));
+}
+
+#[test]
+fn a_provider_declared_twice_is_an_error() {
+    let h = Harness::new();
+    let err = h.declare(|s| {
+        s.provider("test", TestProvider::new());
+    });
+    let text = err.err().unwrap().to_string();
+    assert!(
+        text.contains("provider 'test' is declared more than once"),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn operations_run_concurrently_up_to_the_limit() {
+    let h = Harness::new();
+    // Clones share one cloud: the latency applies to the harness's provider. Each call sleeps,
+    // so the first four are all in flight before any finishes.
+    let _ = h
+        .cloud
+        .clone()
+        .with_latency(|_, _| Duration::from_millis(5));
+    let program = h
+        .declare(|s| {
+            for i in 0..20 {
+                Thing::new(s, &format!("t{i}"), thing("1"));
+            }
+        })
+        .unwrap();
+    let session = h.engine.lock("up").unwrap();
+    let plan = session.plan(&program).unwrap();
+    let exec = session.apply(&program, &plan, 4, &|_| {}).await.unwrap();
+    assert!(exec.errors.is_empty());
+    assert_eq!(h.cloud.max_concurrency(), 4);
+    assert_eq!(exec.counts.get(Action::Created.as_str()), Some(&20));
+}

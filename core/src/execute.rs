@@ -1,0 +1,655 @@
+//! The executor: turns a plan into a DAG of operations and runs it through the scheduler,
+//! recording each operation in the state the moment it completes.
+//!
+//! Ordering rules (each an edge of the DAG):
+//! - a resource is created or updated after everything it depends on;
+//! - a create-before-delete replacement deletes its old copy after the new one exists and after
+//!   every resource that referred to the old one has moved off it;
+//! - a delete-before-replace replacement deletes first, then creates;
+//! - a deleted resource goes after the deleted resources that depended on it (reverse order).
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use cairn_state::{OpKind, PendingOp, ResourceRecord, Store};
+use petgraph::algo::is_cyclic_directed;
+use petgraph::graph::{DiGraph, NodeIndex};
+use serde_json::Value;
+
+use crate::graph::ResourceGraph;
+use crate::output::{Resolve, ResourceIdx};
+use crate::plan::{self, Plan, Step, StepKind};
+use crate::props;
+use crate::provider::{
+    CreateRequest, DeleteRequest, ProviderError, ProviderRef, ResourceContext, UpdateRequest,
+};
+use crate::schedule::{Outcome, run_dag};
+use crate::stack::Stack;
+
+/// One node of the operation DAG.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Op {
+    /// Create, update or confirm the declared resource of step `usize`.
+    Apply(usize),
+    /// Delete the old record of step `usize` (a delete, or the old half of a replacement).
+    DeleteOld(usize),
+}
+
+/// What happened to one operation, reported as it happens.
+#[derive(Debug, Clone)]
+pub struct Event {
+    pub name: String,
+    pub ty: String,
+    pub action: Action,
+    pub elapsed: Duration,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    Created,
+    Updated,
+    Replaced,
+    Deleted,
+    Failed,
+}
+
+impl Action {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Created => "created",
+            Action::Updated => "updated",
+            Action::Replaced => "replaced",
+            Action::Deleted => "deleted",
+            Action::Failed => "failed",
+        }
+    }
+}
+
+/// An operation that failed, naming the resource and, when known, the property.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{verb} '{name}' ({ty}){}: {message}", property.as_ref().map(|p| format!(", property '{p}'")).unwrap_or_default())]
+pub struct OpError {
+    pub verb: &'static str,
+    pub name: String,
+    pub ty: String,
+    pub property: Option<String>,
+    pub message: String,
+}
+
+/// The result of running a plan.
+#[derive(Debug, Default)]
+pub struct Execution {
+    pub errors: Vec<OpError>,
+    /// Operations that never started because something they depend on failed.
+    pub skipped: Vec<String>,
+    pub counts: HashMap<&'static str, usize>,
+    /// Stack outputs evaluated after the run (absent ones could not be computed).
+    pub outputs: Vec<(String, Value, bool)>,
+}
+
+/// Everything an operation needs, shared by all of them.
+pub(crate) struct Executor<'a> {
+    pub stack_name: &'a str,
+    pub stack: Option<&'a Stack>,
+    pub plan: &'a Plan,
+    pub store: &'a Store,
+    pub update_id: i64,
+    pub providers: &'a HashMap<String, ProviderRef>,
+    pub on_event: &'a (dyn Fn(&Event) + Sync),
+    /// Outputs of declared resources as the run makes them known.
+    live: Mutex<Vec<Option<Value>>>,
+    /// For each step, whether its Apply actually replaced (so DeleteOld knows to act).
+    replaced: Vec<AtomicBool>,
+    errors: Mutex<Vec<OpError>>,
+    counts: Mutex<HashMap<&'static str, usize>>,
+}
+
+static TOKEN_COUNTER: AtomicU64 = AtomicU64::new(0);
+
+/// A token unique to one operation (at most 64 ASCII characters, as EC2 requires).
+fn client_token() -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or_default();
+    let n = TOKEN_COUNTER.fetch_add(1, Ordering::Relaxed);
+    format!("cairn-{:x}-{:x}-{n:x}", std::process::id(), nanos)
+}
+
+impl<'a> Executor<'a> {
+    pub fn new(
+        stack_name: &'a str,
+        stack: Option<&'a Stack>,
+        plan: &'a Plan,
+        store: &'a Store,
+        update_id: i64,
+        providers: &'a HashMap<String, ProviderRef>,
+        on_event: &'a (dyn Fn(&Event) + Sync),
+    ) -> Self {
+        let live = (0..stack.map_or(0, |s| s.resources.len()))
+            .map(|i| {
+                let step = &plan.steps[i];
+                match step.kind {
+                    StepKind::Same | StepKind::Update => {
+                        step.old.as_ref().map(|o| o.outputs.clone())
+                    }
+                    _ => None,
+                }
+            })
+            .collect();
+        Executor {
+            stack_name,
+            stack,
+            plan,
+            store,
+            update_id,
+            providers,
+            on_event,
+            live: Mutex::new(live),
+            replaced: plan.steps.iter().map(|_| AtomicBool::new(false)).collect(),
+            errors: Mutex::default(),
+            counts: Mutex::default(),
+        }
+    }
+
+    /// Builds the operation DAG.
+    pub fn dag(&self, graph: Option<&ResourceGraph>) -> DiGraph<Op, ()> {
+        let steps = &self.plan.steps;
+        let mut dag = DiGraph::new();
+        let mut apply: HashMap<usize, NodeIndex> = HashMap::new();
+        let mut delete: HashMap<usize, NodeIndex> = HashMap::new();
+        for (i, s) in steps.iter().enumerate() {
+            if s.decl.is_some() {
+                apply.insert(i, dag.add_node(Op::Apply(i)));
+            }
+            if matches!(s.kind, StepKind::Replace | StepKind::Delete) {
+                delete.insert(i, dag.add_node(Op::DeleteOld(i)));
+            }
+        }
+        // Dependencies of declared resources.
+        if let Some(graph) = graph {
+            for e in graph.graph.raw_edges() {
+                dag.add_edge(apply[&e.source().index()], apply[&e.target().index()], ());
+            }
+        }
+        // Replacements.
+        for (&i, &del) in &delete {
+            let s = &steps[i];
+            if s.kind == StepKind::Replace {
+                if s.delete_before_replace {
+                    dag.add_edge(del, apply[&i], ());
+                } else {
+                    dag.add_edge(apply[&i], del, ());
+                }
+            }
+        }
+        // Deletes wait for whatever still refers to what they delete.
+        let by_seq: HashMap<i64, usize> = delete
+            .keys()
+            .map(|&i| (steps[i].old.as_ref().expect("deletes have a record").seq, i))
+            .collect();
+        let live_by_name: HashMap<&str, usize> = steps
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| s.decl.is_some())
+            .map(|(i, s)| (s.name.as_str(), i))
+            .collect();
+        for (&i, &del) in &delete {
+            let target = steps[i].old.as_ref().expect("deletes have a record");
+            let dbr = steps[i].delete_before_replace;
+            for step in steps {
+                let Some(rec) = step.old.as_ref() else {
+                    continue;
+                };
+                if !rec.dependencies.iter().any(|d| d == &target.name) || rec.seq == target.seq {
+                    continue;
+                }
+                if let Some(&k) = by_seq.get(&rec.seq) {
+                    // The dependent's old copy is deleted too: it goes first.
+                    if k != i {
+                        dag.add_edge(delete[&k], del, ());
+                    }
+                } else if !dbr {
+                    // The dependent lives on and must move off the old resource first.
+                    if let Some(&a) = live_by_name.get(rec.name.as_str()) {
+                        dag.add_edge(apply[&a], del, ());
+                    }
+                }
+            }
+            // A replaced resource's current dependents move to the new copy before the old goes.
+            if !dbr && steps[i].kind == StepKind::Replace {
+                if let Some(graph) = graph {
+                    for e in graph.graph.raw_edges() {
+                        if e.source().index() == i {
+                            dag.add_edge(apply[&e.target().index()], del, ());
+                        }
+                    }
+                }
+            }
+        }
+        dag
+    }
+
+    /// Runs the DAG.
+    pub async fn run(self, dag: &DiGraph<Op, ()>, parallel: usize) -> Execution {
+        assert!(
+            !is_cyclic_directed(dag),
+            "operation graph has a cycle: planner bug"
+        );
+        let this = &self;
+        let outcome = run_dag(dag, parallel, |node| {
+            let op = dag[node];
+            async move {
+                let started = Instant::now();
+                match this.run_op(op).await {
+                    Ok(Some(action)) => {
+                        this.report(op, action, started);
+                        true
+                    }
+                    Ok(None) => true,
+                    Err(e) => {
+                        this.report(op, Action::Failed, started);
+                        this.errors.lock().unwrap().push(e);
+                        false
+                    }
+                }
+            }
+        })
+        .await;
+        let skipped = dag
+            .node_indices()
+            .filter(|n| outcome[n.index()] == Outcome::Skipped)
+            .map(|n| match dag[n] {
+                Op::Apply(i) | Op::DeleteOld(i) => self.plan.steps[i].name.clone(),
+            })
+            .collect();
+        let outputs = self.final_outputs();
+        Execution {
+            errors: self.errors.into_inner().unwrap(),
+            skipped,
+            counts: self.counts.into_inner().unwrap(),
+            outputs,
+        }
+    }
+
+    fn report(&self, op: Op, action: Action, started: Instant) {
+        let (Op::Apply(i) | Op::DeleteOld(i)) = op;
+        let step = &self.plan.steps[i];
+        if action != Action::Failed {
+            *self
+                .counts
+                .lock()
+                .unwrap()
+                .entry(action.as_str())
+                .or_default() += 1;
+        }
+        (self.on_event)(&Event {
+            name: step.name.clone(),
+            ty: step.ty.clone(),
+            action,
+            elapsed: started.elapsed(),
+        });
+    }
+
+    fn final_outputs(&self) -> Vec<(String, Value, bool)> {
+        let Some(stack) = self.stack else {
+            return Vec::new();
+        };
+        let live = self.live.lock().unwrap();
+        let resolver = LiveResolver {
+            outputs: &live,
+            stack,
+        };
+        stack
+            .exports
+            .iter()
+            .filter_map(|(name, o)| {
+                let r = o.evaluate(&resolver);
+                match r.value {
+                    crate::output::Eval::Known(v) => Some((name.clone(), v, r.secret)),
+                    _ => None,
+                }
+            })
+            .collect()
+    }
+
+    fn provider(&self, step: &Step) -> Result<&ProviderRef, OpError> {
+        self.providers.get(&step.provider).ok_or_else(|| OpError {
+            verb: "managing",
+            name: step.name.clone(),
+            ty: step.ty.clone(),
+            property: None,
+            message: format!(
+                "provider '{}' is not declared by the program (it must stay declared while \
+                 resources it manages exist)",
+                step.provider
+            ),
+        })
+    }
+
+    fn context(&self, step: &Step) -> ResourceContext {
+        ResourceContext {
+            stack: self.stack_name.to_string(),
+            name: step.name.clone(),
+            ty: step.ty.clone(),
+        }
+    }
+
+    fn fail(step: &Step, verb: &'static str, message: impl Into<String>) -> OpError {
+        OpError {
+            verb,
+            name: step.name.clone(),
+            ty: step.ty.clone(),
+            property: None,
+            message: message.into(),
+        }
+    }
+
+    fn provider_fail(step: &Step, verb: &'static str, e: ProviderError) -> OpError {
+        OpError {
+            verb,
+            name: step.name.clone(),
+            ty: step.ty.clone(),
+            property: e.property,
+            message: e.message,
+        }
+    }
+
+    fn state_fail(step: &Step, verb: &'static str, e: cairn_state::StateError) -> OpError {
+        Self::fail(
+            step,
+            verb,
+            format!("recording the result in the state failed: {e}"),
+        )
+    }
+
+    async fn run_op(&self, op: Op) -> Result<Option<Action>, OpError> {
+        match op {
+            Op::Apply(i) => self.apply(i).await,
+            Op::DeleteOld(i) => self.delete_old(i).await,
+        }
+    }
+
+    /// Creates, updates or replaces the declared resource of step `i`, re-deciding with the
+    /// values now known.
+    async fn apply(&self, i: usize) -> Result<Option<Action>, OpError> {
+        let step = &self.plan.steps[i];
+        let stack = self.stack.expect("apply needs the program");
+        let decl = &stack.resources[i];
+        let mut inputs = {
+            let live = self.live.lock().unwrap();
+            let resolver = LiveResolver {
+                outputs: &live,
+                stack,
+            };
+            plan::evaluate_inputs(stack, i, &resolver)
+                .map_err(|e| Self::fail(step, "evaluating", e.join("; ")))?
+        };
+        let provider = self.provider(step)?;
+        let schema = provider.provider.schema(&step.ty).unwrap_or_default();
+        let deps: Vec<String> = {
+            let mut names: Vec<String> = self
+                .dependency_names(i)
+                .into_iter()
+                .map(str::to_string)
+                .collect();
+            names.sort();
+            names.dedup();
+            names
+        };
+        // The old record still live for this name (a delete-before-replace removed it already).
+        let old = step
+            .old
+            .as_ref()
+            .filter(|_| !(step.kind == StepKind::Replace && step.delete_before_replace));
+        let (replace, diffs) = match old {
+            None => (true, Vec::new()),
+            Some(old) => {
+                let old_props = props::from_state(&old.inputs);
+                let ignore = if old.ty == step.ty && old.provider == step.provider {
+                    plan::keep_ignored(&mut inputs, &old_props, &decl.ignore_changes);
+                    decl.ignore_changes.as_slice()
+                } else {
+                    &[]
+                };
+                let diffs = plan::diff(&old_props, &inputs, &schema, ignore);
+                let replace = old.ty != step.ty
+                    || old.provider != step.provider
+                    || diffs.iter().any(|d| d.forces_replacement);
+                (replace, diffs)
+            }
+        };
+        let plain = props::to_plain(&inputs).ok_or_else(|| {
+            Self::fail(
+                step,
+                "evaluating",
+                "inputs are still unknown after their dependencies finished",
+            )
+        })?;
+
+        if let Some(old) = old {
+            if diffs.is_empty() {
+                // Unchanged; keep the record's dependencies and protection current.
+                if old.dependencies != deps || old.protect != decl.protect {
+                    let mut rec = old.clone();
+                    rec.dependencies = deps;
+                    rec.protect = decl.protect;
+                    self.store
+                        .complete_update(None, &rec)
+                        .map_err(|e| Self::state_fail(step, "recording", e))?;
+                }
+                self.live.lock().unwrap()[i] = Some(old.outputs.clone());
+                return Ok(None);
+            }
+            if replace && step.kind != StepKind::Replace {
+                return Err(Self::fail(
+                    step,
+                    "updating",
+                    format!(
+                        "a value that was not known at plan time now forces a replacement ({}); \
+                         run up again to plan it",
+                        diffs
+                            .iter()
+                            .filter(|d| d.forces_replacement)
+                            .map(|d| d.property.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                ));
+            }
+            if !replace {
+                let changed = diffs.iter().map(|d| d.property.clone()).collect();
+                let op_seq =
+                    self.begin(step, OpKind::Update, Some(old.seq), &inputs, "updating")?;
+                let result = provider
+                    .provider
+                    .update(UpdateRequest {
+                        resource: self.context(step),
+                        id: old.id.clone(),
+                        old_inputs: props::to_plain(&props::from_state(&old.inputs))
+                            .unwrap_or(Value::Null),
+                        new_inputs: plain,
+                        old_outputs: old.outputs.clone(),
+                        changed,
+                    })
+                    .await;
+                let outputs = self.finish_or_abandon(step, op_seq, result, "updating")?;
+                let rec = ResourceRecord {
+                    inputs: props::to_state(&inputs),
+                    outputs: outputs.clone(),
+                    dependencies: deps,
+                    protect: decl.protect,
+                    ..old.clone()
+                };
+                self.store
+                    .complete_update(Some(op_seq), &rec)
+                    .map_err(|e| Self::state_fail(step, "updating", e))?;
+                self.live.lock().unwrap()[i] = Some(outputs);
+                return Ok(Some(Action::Updated));
+            }
+        }
+
+        // Create (new, or the new copy of a replacement).
+        let token = client_token();
+        let op_seq =
+            self.begin_with_token(step, OpKind::Create, None, &inputs, &token, "creating")?;
+        let result = provider
+            .provider
+            .create(CreateRequest {
+                resource: self.context(step),
+                inputs: plain,
+                client_token: token,
+            })
+            .await;
+        let created = self.finish_or_abandon(step, op_seq, result, "creating")?;
+        let rec = ResourceRecord {
+            seq: 0,
+            name: step.name.clone(),
+            ty: step.ty.clone(),
+            provider: step.provider.clone(),
+            id: created.id,
+            inputs: props::to_state(&inputs),
+            outputs: created.outputs.clone(),
+            dependencies: deps,
+            protect: decl.protect,
+            replaced: false,
+        };
+        self.store
+            .complete_create(self.stack_name, op_seq, &rec, old.map(|o| o.seq))
+            .map_err(|e| Self::state_fail(step, "creating", e))?;
+        self.live.lock().unwrap()[i] = Some(created.outputs);
+        if step.kind == StepKind::Replace {
+            self.replaced[i].store(true, Ordering::SeqCst);
+            return Ok(Some(Action::Replaced));
+        }
+        Ok(Some(Action::Created))
+    }
+
+    /// Deletes the old record of step `i`.
+    async fn delete_old(&self, i: usize) -> Result<Option<Action>, OpError> {
+        let step = &self.plan.steps[i];
+        if step.kind == StepKind::Replace
+            && !step.delete_before_replace
+            && !self.replaced[i].load(Ordering::SeqCst)
+        {
+            // The replacement turned out unnecessary once values were known.
+            return Ok(None);
+        }
+        let rec = step.old.as_ref().expect("deletes have a record");
+        if step.kind == StepKind::Delete && rec.protect && !rec.replaced {
+            return Err(Self::fail(step, "deleting", "resource is protected"));
+        }
+        let provider = self.provider(step)?;
+        let inputs = props::from_state(&rec.inputs);
+        let op_seq = self.begin(step, OpKind::Delete, Some(rec.seq), &inputs, "deleting")?;
+        let result = provider
+            .provider
+            .delete(DeleteRequest {
+                resource: self.context(step),
+                id: rec.id.clone(),
+                inputs: props::to_plain(&inputs).unwrap_or(Value::Null),
+                outputs: rec.outputs.clone(),
+            })
+            .await;
+        self.finish_or_abandon(step, op_seq, result, "deleting")?;
+        self.store
+            .complete_delete(Some(op_seq), rec.seq)
+            .map_err(|e| Self::state_fail(step, "deleting", e))?;
+        // The delete half of a replacement is reported by its create.
+        Ok((step.kind == StepKind::Delete).then_some(Action::Deleted))
+    }
+
+    fn begin(
+        &self,
+        step: &Step,
+        kind: OpKind,
+        resource_seq: Option<i64>,
+        inputs: &crate::provider::PropMap,
+        verb: &'static str,
+    ) -> Result<i64, OpError> {
+        self.begin_with_token(step, kind, resource_seq, inputs, &client_token(), verb)
+    }
+
+    fn begin_with_token(
+        &self,
+        step: &Step,
+        kind: OpKind,
+        resource_seq: Option<i64>,
+        inputs: &crate::provider::PropMap,
+        token: &str,
+        verb: &'static str,
+    ) -> Result<i64, OpError> {
+        self.store
+            .begin_operation(
+                self.stack_name,
+                &PendingOp {
+                    seq: 0,
+                    update_id: self.update_id,
+                    name: step.name.clone(),
+                    ty: step.ty.clone(),
+                    provider: step.provider.clone(),
+                    kind,
+                    resource_seq,
+                    inputs: props::to_state(inputs),
+                    client_token: token.to_string(),
+                    started_at: String::new(),
+                },
+            )
+            .map_err(|e| Self::state_fail(step, verb, e))
+    }
+
+    /// On a provider error the call did not take effect (providers report only clean
+    /// failures as errors), so the pending record is cleared.
+    fn finish_or_abandon<T>(
+        &self,
+        step: &Step,
+        op_seq: i64,
+        result: Result<T, ProviderError>,
+        verb: &'static str,
+    ) -> Result<T, OpError> {
+        result.map_err(|e| {
+            if let Err(se) = self.store.abandon_operation(op_seq) {
+                return Self::state_fail(step, verb, se);
+            }
+            Self::provider_fail(step, verb, e)
+        })
+    }
+
+    fn dependency_names(&self, i: usize) -> Vec<&str> {
+        let stack = self.stack.expect("declared");
+        let decl = &stack.resources[i];
+        let mut names = Vec::new();
+        for (_, p) in &decl.properties {
+            names.extend(p.dependencies().map(|d| stack.resources[d.0].name.as_str()));
+        }
+        for d in &decl.depends_on {
+            match d {
+                crate::stack::DependsOn::Resource(r) => {
+                    names.push(stack.resources[r.0].name.as_str())
+                }
+                crate::stack::DependsOn::Name(n) => {
+                    if let Some(j) = stack.index_of(n) {
+                        names.push(stack.resources[j].name.as_str());
+                    }
+                }
+            }
+        }
+        names
+    }
+}
+
+struct LiveResolver<'a> {
+    outputs: &'a [Option<Value>],
+    stack: &'a Stack,
+}
+
+impl Resolve for LiveResolver<'_> {
+    fn outputs(&self, r: ResourceIdx) -> Option<&Value> {
+        self.outputs[r.0].as_ref()
+    }
+    fn name(&self, r: ResourceIdx) -> &str {
+        &self.stack.resources[r.0].name
+    }
+}

@@ -1,0 +1,393 @@
+//! The planner: compares what the program declares with what the state records, and decides
+//! per resource whether to create, update, replace, delete or leave it, property by property.
+
+use std::collections::{BTreeSet, HashMap};
+
+use cairn_state::ResourceRecord;
+use serde_json::Value;
+
+use crate::graph::ResourceGraph;
+use crate::output::{Eval, Resolve, ResourceIdx};
+use crate::props;
+use crate::provider::{Prop, PropMap, TypeSchema};
+use crate::stack::Stack;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum StepKind {
+    Create,
+    Update,
+    Replace,
+    Delete,
+    Same,
+}
+
+impl StepKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StepKind::Create => "create",
+            StepKind::Update => "update",
+            StepKind::Replace => "replace",
+            StepKind::Delete => "delete",
+            StepKind::Same => "same",
+        }
+    }
+}
+
+/// One property that differs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PropDiff {
+    pub property: String,
+    /// `None` when the property is new.
+    pub old: Option<Prop>,
+    /// `None` when the property is removed.
+    pub new: Option<Prop>,
+    /// Changing it cannot be done in place.
+    pub forces_replacement: bool,
+}
+
+/// What the plan does to one resource.
+#[derive(Debug, Clone)]
+pub struct Step {
+    pub kind: StepKind,
+    pub name: String,
+    pub ty: String,
+    pub provider: String,
+    /// The declaration, for everything but deletes.
+    pub decl: Option<usize>,
+    /// The record acted on: the current resource for update/replace/same, the one to remove
+    /// for delete.
+    pub old: Option<ResourceRecord>,
+    /// The desired inputs (values unknown until apply are `None`).
+    pub inputs: PropMap,
+    pub diffs: Vec<PropDiff>,
+    pub delete_before_replace: bool,
+    pub protect: bool,
+    /// Why a delete happens (`removed from the program`, `replaced earlier`…).
+    pub reason: Option<String>,
+}
+
+/// A planned stack output.
+#[derive(Debug, Clone)]
+pub struct PlannedOutput {
+    pub name: String,
+    pub value: Prop,
+}
+
+/// The plan: one step per declared resource (in declaration order, so step `i` is declaration
+/// `i`), then one per record to delete.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub steps: Vec<Step>,
+    pub outputs: Vec<PlannedOutput>,
+}
+
+impl Plan {
+    /// Number of steps of each kind.
+    pub fn counts(&self) -> HashMap<StepKind, usize> {
+        let mut c = HashMap::new();
+        for s in &self.steps {
+            *c.entry(s.kind).or_default() += 1;
+        }
+        c
+    }
+
+    pub fn has_changes(&self) -> bool {
+        self.steps.iter().any(|s| s.kind != StepKind::Same)
+    }
+}
+
+/// Resolves resource outputs from the recorded state, for resources whose outputs are known
+/// before anything runs.
+pub(crate) struct StateResolver<'a> {
+    pub outputs: Vec<Option<&'a Value>>,
+    pub names: Vec<&'a str>,
+}
+
+impl Resolve for StateResolver<'_> {
+    fn outputs(&self, r: ResourceIdx) -> Option<&Value> {
+        self.outputs[r.0]
+    }
+    fn name(&self, r: ResourceIdx) -> &str {
+        self.names[r.0]
+    }
+}
+
+/// Evaluates a declaration's properties; failures name the resource and property.
+pub(crate) fn evaluate_inputs(
+    stack: &Stack,
+    decl: usize,
+    resolver: &dyn Resolve,
+) -> Result<PropMap, Vec<String>> {
+    let d = &stack.resources[decl];
+    let mut map = PropMap::new();
+    let mut errors = Vec::new();
+    for (prop, output) in &d.properties {
+        let r = output.evaluate(resolver);
+        let value = match r.value {
+            Eval::Known(v) => Some(v),
+            Eval::Unknown => None,
+            Eval::Failed(reason) => {
+                errors.push(format!(
+                    "resource '{}' ({}), property '{prop}': {reason}",
+                    d.name, d.ty
+                ));
+                continue;
+            }
+        };
+        map.insert(
+            prop.to_string(),
+            Prop {
+                value,
+                secret: r.secret,
+            },
+        );
+    }
+    if errors.is_empty() {
+        Ok(map)
+    } else {
+        Err(errors)
+    }
+}
+
+/// Properties that differ between `old` and `new`, ignoring `ignore`. An unknown new value
+/// always differs: it is never assumed equal to what is there.
+pub(crate) fn diff(
+    old: &PropMap,
+    new: &PropMap,
+    schema: &TypeSchema,
+    ignore: &[String],
+) -> Vec<PropDiff> {
+    let keys: BTreeSet<&String> = old.keys().chain(new.keys()).collect();
+    let mut out = Vec::new();
+    for k in keys {
+        if ignore.iter().any(|i| i == k) {
+            continue;
+        }
+        let (o, n) = (old.get(k), new.get(k));
+        let same = match (o, n) {
+            (Some(o), Some(n)) => n.value.is_some() && o.value == n.value,
+            (None, None) => true,
+            // A property absent on one side and null on the other is the same absence.
+            (Some(p), None) | (None, Some(p)) => p.value == Some(Value::Null),
+        };
+        if !same {
+            out.push(PropDiff {
+                property: k.clone(),
+                old: o.cloned(),
+                new: n.cloned(),
+                forces_replacement: schema.replace_on_changes.contains(&k.as_str()),
+            });
+        }
+    }
+    out
+}
+
+/// Applies `ignore_changes`: the recorded values of ignored properties are kept.
+pub(crate) fn keep_ignored(inputs: &mut PropMap, old: &PropMap, ignore: &[String]) {
+    for k in ignore {
+        match old.get(k) {
+            Some(v) => {
+                inputs.insert(k.clone(), v.clone());
+            }
+            None => {
+                inputs.remove(k);
+            }
+        }
+    }
+}
+
+/// Plans the program against the recorded resources.
+pub fn plan(
+    stack: &Stack,
+    graph: &ResourceGraph,
+    records: &[ResourceRecord],
+) -> Result<Plan, Vec<String>> {
+    let live: HashMap<&str, &ResourceRecord> = records
+        .iter()
+        .filter(|r| !r.replaced)
+        .map(|r| (r.name.as_str(), r))
+        .collect();
+    let n = stack.resources.len();
+    let mut resolver = StateResolver {
+        outputs: vec![None; n],
+        names: stack.resources.iter().map(|d| d.name.as_str()).collect(),
+    };
+    let mut steps: Vec<Option<Step>> = vec![None; n];
+    let mut errors = Vec::new();
+
+    for &i in &graph.order {
+        let d = &stack.resources[i];
+        let Some(schema) = d.provider.provider.schema(d.ty) else {
+            errors.push(format!(
+                "resource '{}': provider '{}' has no resource type '{}'",
+                d.name, d.provider.name, d.ty
+            ));
+            continue;
+        };
+        let mut inputs = match evaluate_inputs(stack, i, &resolver) {
+            Ok(m) => m,
+            Err(e) => {
+                errors.extend(e);
+                continue;
+            }
+        };
+        for f in d.provider.provider.check(d.ty, &inputs) {
+            errors.push(match f.property {
+                Some(p) => format!(
+                    "resource '{}' ({}), property '{p}': {}",
+                    d.name, d.ty, f.reason
+                ),
+                None => format!("resource '{}' ({}): {}", d.name, d.ty, f.reason),
+            });
+        }
+        let old = live.get(d.name.as_str()).copied();
+        let (kind, diffs) = match old {
+            None => (StepKind::Create, Vec::new()),
+            Some(old) if old.ty != d.ty || old.provider != d.provider.name => {
+                let old_props = props::from_state(&old.inputs);
+                (StepKind::Replace, diff(&old_props, &inputs, &schema, &[]))
+            }
+            Some(old) => {
+                let old_props = props::from_state(&old.inputs);
+                keep_ignored(&mut inputs, &old_props, &d.ignore_changes);
+                let diffs = diff(&old_props, &inputs, &schema, &d.ignore_changes);
+                let kind = if diffs.is_empty() {
+                    StepKind::Same
+                } else if diffs.iter().any(|p| p.forces_replacement) {
+                    StepKind::Replace
+                } else {
+                    StepKind::Update
+                };
+                (kind, diffs)
+            }
+        };
+        if matches!(kind, StepKind::Same | StepKind::Update) {
+            resolver.outputs[i] = old.map(|o| &o.outputs);
+        }
+        let dbr = kind == StepKind::Replace
+            && (schema.delete_before_replace
+                || d.delete_before_replace
+                // A replacement after a delete-before-replace dependency must delete first
+                // too: its old copy still refers to the dependency being deleted.
+                || graph.dependencies(i).any(|j| {
+                    steps[j]
+                        .as_ref()
+                        .is_some_and(|s| s.kind == StepKind::Replace && s.delete_before_replace)
+                }));
+        if kind == StepKind::Replace && old.is_some_and(|o| o.protect) && d.protect {
+            errors.push(format!(
+                "resource '{}' is protected and this change would replace it (changed: {}); \
+                 set `protect: false` first",
+                d.name,
+                diffs
+                    .iter()
+                    .filter(|p| p.forces_replacement)
+                    .map(|p| p.property.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
+        steps[i] = Some(Step {
+            kind,
+            name: d.name.clone(),
+            ty: d.ty.to_string(),
+            provider: d.provider.name.clone(),
+            decl: Some(i),
+            old: old.cloned(),
+            inputs,
+            diffs,
+            delete_before_replace: dbr,
+            protect: d.protect,
+            reason: None,
+        });
+    }
+
+    let mut steps: Vec<Step> = steps.into_iter().flatten().collect();
+    if steps.len() != n {
+        return Err(errors);
+    }
+    for r in records {
+        let declared = stack.index_of(&r.name).is_some();
+        if r.replaced || !declared {
+            if r.protect && !r.replaced {
+                errors.push(format!(
+                    "resource '{}' is protected and no longer in the program; \
+                     declare it with `protect: false` and run up, then remove it",
+                    r.name
+                ));
+            }
+            steps.push(delete_step(
+                r,
+                if r.replaced {
+                    "old copy of a replaced resource"
+                } else {
+                    "removed from the program"
+                },
+            ));
+        }
+    }
+
+    let outputs = stack
+        .exports
+        .iter()
+        .map(|(name, o)| {
+            let r = o.evaluate(&resolver);
+            let value = match r.value {
+                Eval::Known(v) => Some(v),
+                _ => None,
+            };
+            PlannedOutput {
+                name: name.clone(),
+                value: Prop {
+                    value,
+                    secret: r.secret,
+                },
+            }
+        })
+        .collect();
+
+    if errors.is_empty() {
+        Ok(Plan { steps, outputs })
+    } else {
+        Err(errors)
+    }
+}
+
+/// A plan that deletes every recorded resource (`destroy`).
+pub fn plan_destroy(records: &[ResourceRecord]) -> Result<Plan, Vec<String>> {
+    let protected: Vec<&str> = records
+        .iter()
+        .filter(|r| r.protect && !r.replaced)
+        .map(|r| r.name.as_str())
+        .collect();
+    if !protected.is_empty() {
+        return Err(protected
+            .into_iter()
+            .map(|n| {
+                format!(
+                    "resource '{n}' is protected; set `protect: false` and run up before destroy"
+                )
+            })
+            .collect());
+    }
+    Ok(Plan {
+        steps: records.iter().map(|r| delete_step(r, "destroy")).collect(),
+        outputs: Vec::new(),
+    })
+}
+
+fn delete_step(r: &ResourceRecord, reason: &str) -> Step {
+    Step {
+        kind: StepKind::Delete,
+        name: r.name.clone(),
+        ty: r.ty.clone(),
+        provider: r.provider.clone(),
+        decl: None,
+        old: Some(r.clone()),
+        inputs: props::from_state(&r.inputs),
+        diffs: Vec::new(),
+        delete_before_replace: false,
+        protect: r.protect,
+        reason: Some(reason.to_string()),
+    }
+}

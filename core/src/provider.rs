@@ -1,0 +1,180 @@
+//! The provider interface: how the engine asks a cloud to create, read, update and delete.
+//!
+//! The engine speaks JSON to providers (inputs and outputs are serde values) so that one
+//! engine drives any resource type; each provider deserialises into its own typed structs.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use serde_json::Value;
+
+/// What the engine must know about a resource type to plan changes to it.
+#[derive(Debug, Clone, Default)]
+pub struct TypeSchema {
+    /// Properties whose change cannot be applied in place: the resource is replaced.
+    pub replace_on_changes: &'static [&'static str],
+    /// Replace by deleting first (names that must be unique, such as an ECR repository's).
+    pub delete_before_replace: bool,
+}
+
+/// A property value as the planner knows it: maybe not yet known, maybe secret.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Prop {
+    /// `None` while unknown.
+    pub value: Option<Value>,
+    pub secret: bool,
+}
+
+/// A resource's properties during planning, by name.
+pub type PropMap = std::collections::BTreeMap<String, Prop>;
+
+/// A problem with one property of one resource.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CheckFailure {
+    /// The property, if the problem is with one.
+    pub property: Option<String>,
+    pub reason: String,
+}
+
+/// Identifies a resource to its provider, for tags and idempotency.
+#[derive(Debug, Clone)]
+pub struct ResourceContext {
+    pub stack: String,
+    pub name: String,
+    pub ty: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct CreateRequest {
+    pub resource: ResourceContext,
+    pub inputs: Value,
+    /// A token unique to this operation: passed to APIs that take one (EC2's ClientToken) so a
+    /// retried or interrupted create cannot make a second resource.
+    pub client_token: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct Created {
+    pub id: String,
+    pub outputs: Value,
+}
+
+#[derive(Debug, Clone)]
+pub struct ReadRequest {
+    pub resource: ResourceContext,
+    pub id: String,
+    pub inputs: Value,
+    pub outputs: Value,
+}
+
+/// A resource as read back from the cloud.
+#[derive(Debug, Clone)]
+pub struct ReadResult {
+    /// The inputs as the cloud has them now: differences from the recorded inputs are drift.
+    pub inputs: Value,
+    pub outputs: Value,
+}
+
+#[derive(Debug, Clone)]
+pub struct UpdateRequest {
+    pub resource: ResourceContext,
+    pub id: String,
+    pub old_inputs: Value,
+    pub new_inputs: Value,
+    pub old_outputs: Value,
+    /// The properties that differ.
+    pub changed: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct DeleteRequest {
+    pub resource: ResourceContext,
+    pub id: String,
+    pub inputs: Value,
+    pub outputs: Value,
+}
+
+/// A failed provider call.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{message}")]
+pub struct ProviderError {
+    pub message: String,
+    /// The input property the failure is about, when the provider can tell.
+    pub property: Option<String>,
+}
+
+impl ProviderError {
+    pub fn new(message: impl Into<String>) -> Self {
+        ProviderError {
+            message: message.into(),
+            property: None,
+        }
+    }
+
+    pub fn on_property(property: impl Into<String>, message: impl Into<String>) -> Self {
+        ProviderError {
+            message: message.into(),
+            property: Some(property.into()),
+        }
+    }
+}
+
+/// A provider instance: one configuration (account, region, credentials) of one cloud.
+#[async_trait]
+pub trait Provider: Send + Sync + 'static {
+    /// The package this provider serves, e.g. `aws`: resource type tokens start with it.
+    fn package(&self) -> &'static str;
+
+    /// The planning facts of a resource type, or `None` if this provider does not know it.
+    fn schema(&self, ty: &str) -> Option<TypeSchema>;
+
+    /// Validates inputs before anything is planned. Unknown values are `None`; check what
+    /// can be checked and let the rest wait for the create.
+    fn check(&self, _ty: &str, _inputs: &PropMap) -> Vec<CheckFailure> {
+        Vec::new()
+    }
+
+    async fn create(&self, req: CreateRequest) -> Result<Created, ProviderError>;
+
+    /// Reads a resource back; `Ok(None)` when it no longer exists.
+    async fn read(&self, req: ReadRequest) -> Result<Option<ReadResult>, ProviderError>;
+
+    /// Applies an in-place update and returns the new outputs.
+    async fn update(&self, req: UpdateRequest) -> Result<Value, ProviderError>;
+
+    /// Deletes; deleting something already gone succeeds.
+    async fn delete(&self, req: DeleteRequest) -> Result<(), ProviderError>;
+}
+
+/// A named provider instance in a stack. Resources record the name, so the same program can
+/// hold two instances of one provider (two accounts, two regions) and deletes find theirs.
+#[derive(Clone)]
+pub struct ProviderRef {
+    pub(crate) name: String,
+    pub(crate) provider: Arc<dyn Provider>,
+}
+
+impl ProviderRef {
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    pub fn provider(&self) -> &Arc<dyn Provider> {
+        &self.provider
+    }
+}
+
+impl std::fmt::Debug for ProviderRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "ProviderRef({})", self.name)
+    }
+}
+
+/// A provider that can make its default instance from the stack's configuration, so that
+/// resources declared without an explicit `provider` option get one.
+pub trait DefaultProvider: Provider + Sized {
+    /// The package name, which is also the name of the default instance.
+    const PACKAGE: &'static str;
+
+    fn from_config(config: &crate::Config) -> Self;
+}

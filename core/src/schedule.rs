@@ -1,0 +1,71 @@
+//! The scheduler: runs the operations of a DAG, each the moment all of its dependencies have
+//! finished, as many at once as allowed.
+//!
+//! A ready queue, never topological levels: a slow operation holds back only what depends on
+//! it. When an operation fails, the ones running finish, everything downstream of the failure
+//! never starts, and independent branches go on.
+
+use std::collections::VecDeque;
+use std::future::Future;
+
+use futures::StreamExt;
+use futures::stream::FuturesUnordered;
+use petgraph::Direction;
+use petgraph::graph::{DiGraph, NodeIndex};
+
+/// How one operation of the DAG ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Succeeded,
+    Failed,
+    /// Never started: something it depends on failed.
+    Skipped,
+}
+
+/// Runs every node of `dag` with `run`, at most `parallel` at once (0 means no limit).
+/// `run` returns whether the operation succeeded. The DAG must be acyclic.
+pub async fn run_dag<N, E, F, Fut>(dag: &DiGraph<N, E>, parallel: usize, mut run: F) -> Vec<Outcome>
+where
+    F: FnMut(NodeIndex) -> Fut,
+    Fut: Future<Output = bool>,
+{
+    let n = dag.node_count();
+    let limit = if parallel == 0 { usize::MAX } else { parallel };
+    let mut waiting_on: Vec<usize> = dag
+        .node_indices()
+        .map(|i| dag.neighbors_directed(i, Direction::Incoming).count())
+        .collect();
+    let mut outcome = vec![Outcome::Skipped; n];
+    let mut ready: VecDeque<NodeIndex> = dag
+        .node_indices()
+        .filter(|i| waiting_on[i.index()] == 0)
+        .collect();
+    let mut running = FuturesUnordered::new();
+    loop {
+        while running.len() < limit {
+            let Some(node) = ready.pop_front() else { break };
+            let fut = run(node);
+            running.push(async move { (node, fut.await) });
+        }
+        let Some((node, ok)) = running.next().await else {
+            break;
+        };
+        if ok {
+            outcome[node.index()] = Outcome::Succeeded;
+            for next in dag.neighbors_directed(node, Direction::Outgoing) {
+                let w = &mut waiting_on[next.index()];
+                *w -= 1;
+                if *w == 0 {
+                    ready.push_back(next);
+                }
+            }
+        } else {
+            // Its dependents' counters never reach zero, so they (and theirs) never start.
+            outcome[node.index()] = Outcome::Failed;
+        }
+    }
+    outcome
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,353 @@
+//! The stack a program declares into: resources, their options, providers and exports.
+//!
+//! Declaring creates nothing: it records what the program wants, and where in the program it
+//! said so (for error messages). The engine plans and applies after the program returns.
+
+use std::collections::{BTreeMap, HashMap};
+use std::panic::Location;
+use std::sync::Arc;
+
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use crate::config::Config;
+use crate::output::{Output, ResourceIdx};
+use crate::provider::{DefaultProvider, Provider, ProviderRef};
+
+/// A property of a resource's arguments, erased to JSON for the engine.
+pub trait IntoProperty {
+    fn into_property(self) -> Option<Output<Value>>;
+}
+
+impl<T: serde::Serialize + 'static> IntoProperty for Output<T> {
+    fn into_property(self) -> Option<Output<Value>> {
+        Some(self.erase())
+    }
+}
+
+impl<T: serde::Serialize + 'static> IntoProperty for Option<Output<T>> {
+    fn into_property(self) -> Option<Output<Value>> {
+        self.map(|o| o.erase())
+    }
+}
+
+/// A resource type's arguments: a struct of outputs that the engine reads property by property.
+/// Implement it with [`crate::args!`].
+pub trait Args {
+    fn into_properties(self) -> Vec<(&'static str, Option<Output<Value>>)>;
+}
+
+/// Options every resource accepts, as in Pulumi and Terraform.
+#[derive(Clone, Default)]
+pub struct ResourceOptions {
+    /// Extra dependencies that no input expresses.
+    pub depends_on: Vec<DependsOn>,
+    /// Refuse to delete (through `destroy` or removal from the program) while set.
+    pub protect: bool,
+    /// Properties whose changes in the program are ignored once the resource exists.
+    pub ignore_changes: Vec<String>,
+    /// Replace by deleting the old resource before creating the new one.
+    pub delete_before_replace: bool,
+    /// The provider instance to use instead of the package's default one.
+    pub provider: Option<ProviderRef>,
+}
+
+impl ResourceOptions {
+    pub fn depends_on(mut self, r: impl Into<DependsOn>) -> Self {
+        self.depends_on.push(r.into());
+        self
+    }
+
+    pub fn protect(mut self, protect: bool) -> Self {
+        self.protect = protect;
+        self
+    }
+
+    pub fn ignore_changes<S: Into<String>>(mut self, props: impl IntoIterator<Item = S>) -> Self {
+        self.ignore_changes
+            .extend(props.into_iter().map(Into::into));
+        self
+    }
+
+    pub fn delete_before_replace(mut self, yes: bool) -> Self {
+        self.delete_before_replace = yes;
+        self
+    }
+
+    pub fn provider(mut self, provider: &ProviderRef) -> Self {
+        self.provider = Some(provider.clone());
+        self
+    }
+}
+
+/// An explicit dependency: a handle of a declared resource, or a name (which may be declared
+/// later in the program, and so can also form a cycle, which the engine reports).
+#[derive(Debug, Clone)]
+pub enum DependsOn {
+    Resource(ResourceIdx),
+    Name(String),
+}
+
+impl From<&str> for DependsOn {
+    fn from(name: &str) -> Self {
+        DependsOn::Name(name.to_string())
+    }
+}
+
+/// A declared resource's handle, the basis of every typed handle (`Vpc`, `Subnet`, …).
+#[derive(Debug, Clone)]
+pub struct ResourceRef {
+    pub(crate) idx: ResourceIdx,
+    name: Arc<str>,
+}
+
+impl ResourceRef {
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// One field of the resource's outputs, known once the resource exists.
+    pub fn output<T: DeserializeOwned + 'static>(&self, field: &'static str) -> Output<T> {
+        Output::of_resource(self.idx, field)
+    }
+}
+
+/// Lets typed handles be passed to `ResourceOptions::depends_on`.
+pub trait Resource {
+    fn resource_ref(&self) -> &ResourceRef;
+}
+
+impl Resource for ResourceRef {
+    fn resource_ref(&self) -> &ResourceRef {
+        self
+    }
+}
+
+impl<R: Resource> From<&R> for DependsOn {
+    fn from(r: &R) -> Self {
+        DependsOn::Resource(r.resource_ref().idx)
+    }
+}
+
+/// One declared resource.
+pub(crate) struct Declaration {
+    pub name: String,
+    pub ty: &'static str,
+    pub provider: ProviderRef,
+    pub properties: Vec<(&'static str, Output<Value>)>,
+    pub depends_on: Vec<DependsOn>,
+    pub protect: bool,
+    pub ignore_changes: Vec<String>,
+    pub delete_before_replace: bool,
+    pub location: &'static Location<'static>,
+}
+
+/// What the program declares into.
+pub struct Stack {
+    name: String,
+    config: Config,
+    pub(crate) resources: Vec<Declaration>,
+    pub(crate) providers: BTreeMap<String, ProviderRef>,
+    pub(crate) exports: Vec<(String, Output<Value>)>,
+    pub(crate) errors: Vec<String>,
+    by_name: HashMap<String, usize>,
+}
+
+impl Stack {
+    pub fn new(name: impl Into<String>, config: Config) -> Stack {
+        Stack {
+            name: name.into(),
+            config,
+            resources: Vec::new(),
+            providers: BTreeMap::new(),
+            exports: Vec::new(),
+            errors: Vec::new(),
+            by_name: HashMap::new(),
+        }
+    }
+
+    /// The stack's name (`dev`, `prod`, …).
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Registers a named provider instance; pass it to resources with
+    /// `ResourceOptions::provider`. Registering under the package's name replaces the default.
+    pub fn provider(&mut self, name: &str, provider: impl Provider) -> ProviderRef {
+        self.provider_arc(name, Arc::new(provider))
+    }
+
+    pub fn provider_arc(&mut self, name: &str, provider: Arc<dyn Provider>) -> ProviderRef {
+        let r = ProviderRef {
+            name: name.to_string(),
+            provider,
+        };
+        if self.providers.insert(name.to_string(), r.clone()).is_some() {
+            self.errors
+                .push(format!("provider '{name}' is declared more than once"));
+        }
+        r
+    }
+
+    /// The package's default provider instance, made from the configuration on first use.
+    pub fn default_provider<P: DefaultProvider>(&mut self) -> ProviderRef {
+        if let Some(p) = self.providers.get(P::PACKAGE) {
+            return p.clone();
+        }
+        let provider = P::from_config(&self.config);
+        self.provider(P::PACKAGE, provider)
+    }
+
+    /// Declares a resource. Typed handles call this; programs call the handles.
+    #[track_caller]
+    pub fn declare<P: DefaultProvider>(
+        &mut self,
+        ty: &'static str,
+        name: &str,
+        args: impl Args,
+        opts: ResourceOptions,
+    ) -> ResourceRef {
+        let location = Location::caller();
+        let provider = match opts.provider {
+            Some(p) => p,
+            None => self.default_provider::<P>(),
+        };
+        let properties = args
+            .into_properties()
+            .into_iter()
+            .filter_map(|(k, v)| v.map(|v| (k, v)))
+            .collect();
+        let idx = ResourceIdx(self.resources.len());
+        if let Some(&prev) = self.by_name.get(name) {
+            let first = self.resources[prev].location;
+            self.errors.push(format!(
+                "duplicate resource name '{name}': declared at {first} and again at {location}"
+            ));
+        } else {
+            self.by_name.insert(name.to_string(), idx.0);
+        }
+        self.resources.push(Declaration {
+            name: name.to_string(),
+            ty,
+            provider,
+            properties,
+            depends_on: opts.depends_on,
+            protect: opts.protect,
+            ignore_changes: opts.ignore_changes,
+            delete_before_replace: opts.delete_before_replace,
+            location,
+        });
+        ResourceRef {
+            idx,
+            name: name.into(),
+        }
+    }
+
+    /// Exports a stack output, shown by `outputs` and after `up`.
+    pub fn export<T: serde::Serialize + 'static>(&mut self, name: &str, value: Output<T>) {
+        self.exports.push((name.to_string(), value.erase()));
+    }
+
+    pub(crate) fn index_of(&self, name: &str) -> Option<usize> {
+        self.by_name.get(name).copied()
+    }
+
+    /// Errors found while the program ran (duplicate names, configuration mistakes).
+    pub(crate) fn take_errors(&mut self) -> Vec<String> {
+        let mut errors = std::mem::take(&mut self.errors);
+        errors.extend(self.config.take_errors());
+        errors
+    }
+}
+
+/// Defines a resource type's arguments struct: every field is an `Output<T>` (required) or an
+/// `Option<Output<T>>` (optional), and the macro implements [`Args`] for it.
+#[macro_export]
+macro_rules! args {
+    (
+        $(#[$meta:meta])*
+        $vis:vis struct $name:ident {
+            $( $(#[$fmeta:meta])* $fvis:vis $field:ident : $fty:ty ),* $(,)?
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(Clone, Default)]
+        $vis struct $name {
+            $( $(#[$fmeta])* $fvis $field: $fty ),*
+        }
+
+        impl $crate::Args for $name {
+            fn into_properties(self) -> ::std::vec::Vec<(&'static str, ::std::option::Option<$crate::Output<$crate::__private::Value>>)> {
+                ::std::vec![ $( (stringify!($field), $crate::IntoProperty::into_property(self.$field)) ),* ]
+            }
+        }
+    };
+}
+
+/// Defines a typed resource handle: `new`/`with` constructors that declare the resource, and
+/// one typed accessor per output.
+///
+/// ```ignore
+/// cairn::resource!(Vpc, VpcArgs, "aws:ec2/Vpc", AwsProvider, { id: String, arn: String });
+/// ```
+#[macro_export]
+macro_rules! resource {
+    (
+        $(#[$meta:meta])*
+        $name:ident, $args:ty, $token:expr, $provider:ty, {
+            $( $(#[$ometa:meta])* $out:ident : $oty:ty ),* $(,)?
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone)]
+        pub struct $name {
+            resource: $crate::ResourceRef,
+        }
+
+        impl $name {
+            /// The resource type token.
+            pub const TYPE: &'static str = $token;
+
+            /// Declares the resource with default options.
+            #[track_caller]
+            pub fn new(stack: &mut $crate::Stack, name: &str, args: $args) -> Self {
+                Self::with(stack, name, args, $crate::ResourceOptions::default())
+            }
+
+            /// Declares the resource with options.
+            #[track_caller]
+            pub fn with(
+                stack: &mut $crate::Stack,
+                name: &str,
+                args: $args,
+                opts: $crate::ResourceOptions,
+            ) -> Self {
+                $name {
+                    resource: stack.declare::<$provider>($token, name, args, opts),
+                }
+            }
+
+            /// The resource's name in the stack.
+            pub fn name(&self) -> &str {
+                self.resource.name()
+            }
+
+            $(
+                $(#[$ometa])*
+                pub fn $out(&self) -> $crate::Output<$oty> {
+                    self.resource.output(stringify!($out))
+                }
+            )*
+        }
+
+        impl $crate::Resource for $name {
+            fn resource_ref(&self) -> &$crate::ResourceRef {
+                &self.resource
+            }
+        }
+    };
+}

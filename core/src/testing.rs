@@ -1,0 +1,358 @@
+//! An in-process test provider for the engine's own tests and benchmarks (feature `testing`).
+//!
+//! It keeps a small "cloud" in memory and enforces what a real cloud would: a resource cannot
+//! be created with a reference to something that does not exist, and cannot be deleted while
+//! something still refers to it. Latency and failures are configurable per resource, and every
+//! call is logged with a logical clock so tests can check ordering without timing.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use serde_json::{Value, json};
+
+use crate::config::Config;
+use crate::provider::{
+    CheckFailure, CreateRequest, Created, DefaultProvider, DeleteRequest, PropMap, Provider,
+    ProviderError, ReadRequest, ReadResult, TypeSchema, UpdateRequest,
+};
+use crate::{Output, args, resource};
+
+args! {
+    /// Arguments of a test resource.
+    pub struct ThingArgs {
+        /// Changing it forces a replacement.
+        pub key: Option<Output<String>>,
+        /// Updated in place.
+        pub value: Option<Output<String>>,
+        /// Ids of other things this one refers to (must exist while it does).
+        pub refs: Option<Output<Vec<String>>>,
+        /// Any value, secret or not.
+        pub secret: Option<Output<String>>,
+    }
+}
+
+resource!(
+    /// A test resource, replaced by creating the new copy first.
+    Thing, ThingArgs, "test:Thing", TestProvider, {
+        id: String,
+        value: Option<String>,
+        key: Option<String>,
+    }
+);
+
+resource!(
+    /// A test resource whose replacement must delete first (its key is unique).
+    Unique, ThingArgs, "test:Unique", TestProvider, {
+        id: String,
+        value: Option<String>,
+        key: Option<String>,
+    }
+);
+
+/// One logged provider call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Call {
+    pub op: &'static str,
+    pub name: String,
+    /// Logical time the call started and ended (strictly increasing across all calls).
+    pub start: u64,
+    pub end: u64,
+}
+
+type LatencyFn = dyn Fn(&str, &'static str) -> Duration + Send + Sync;
+
+#[derive(Default)]
+struct Inner {
+    cloud: Mutex<BTreeMap<String, (String, Value)>>, // id -> (name, inputs)
+    calls: Mutex<Vec<Call>>,
+    clock: AtomicU64,
+    next_id: AtomicUsize,
+    failures: Mutex<HashMap<(String, &'static str), String>>,
+    latency: Mutex<Option<Arc<LatencyFn>>>,
+    running: AtomicUsize,
+    max_running: AtomicUsize,
+    /// Simulates a process killed mid-call: the call takes effect but never returns.
+    hang_after_effect: Mutex<HashSet<(String, &'static str)>>,
+}
+
+/// The in-process provider. Clones share one cloud.
+#[derive(Clone, Default)]
+pub struct TestProvider {
+    inner: Arc<Inner>,
+}
+
+impl TestProvider {
+    pub fn new() -> TestProvider {
+        TestProvider::default()
+    }
+
+    /// Every call sleeps for `f(name, op)` (`op` is create/read/update/delete).
+    pub fn with_latency(
+        self,
+        f: impl Fn(&str, &'static str) -> Duration + Send + Sync + 'static,
+    ) -> Self {
+        *self.inner.latency.lock().unwrap() = Some(Arc::new(f));
+        self
+    }
+
+    /// Makes `op` on resource `name` fail with `message`.
+    pub fn fail(&self, name: &str, op: &'static str, message: &str) {
+        self.inner
+            .failures
+            .lock()
+            .unwrap()
+            .insert((name.to_string(), op), message.to_string());
+    }
+
+    pub fn clear_failures(&self) {
+        self.inner.failures.lock().unwrap().clear();
+    }
+
+    /// Makes `op` on `name` take effect and then never return, like a process killed mid-call.
+    pub fn hang_after_effect(&self, name: &str, op: &'static str) {
+        self.inner
+            .hang_after_effect
+            .lock()
+            .unwrap()
+            .insert((name.to_string(), op));
+    }
+
+    /// The calls made so far.
+    pub fn calls(&self) -> Vec<Call> {
+        self.inner.calls.lock().unwrap().clone()
+    }
+
+    /// Mutating calls (create, update, delete) made so far.
+    pub fn mutations(&self) -> Vec<Call> {
+        self.calls()
+            .into_iter()
+            .filter(|c| c.op != "read")
+            .collect()
+    }
+
+    pub fn clear_calls(&self) {
+        self.inner.calls.lock().unwrap().clear();
+    }
+
+    /// The resources that exist in the cloud: id -> (name, inputs).
+    pub fn cloud(&self) -> BTreeMap<String, (String, Value)> {
+        self.inner.cloud.lock().unwrap().clone()
+    }
+
+    /// Names of the resources that exist, sorted, with duplicates kept.
+    pub fn names(&self) -> Vec<String> {
+        let mut v: Vec<String> = self.cloud().values().map(|(n, _)| n.clone()).collect();
+        v.sort();
+        v
+    }
+
+    /// Changes a resource behind the engine's back (drift).
+    pub fn tamper(&self, id: &str, inputs: Option<Value>) {
+        let mut cloud = self.inner.cloud.lock().unwrap();
+        match inputs {
+            Some(v) => {
+                if let Some(e) = cloud.get_mut(id) {
+                    e.1 = v;
+                }
+            }
+            None => {
+                cloud.remove(id);
+            }
+        }
+    }
+
+    /// The largest number of calls that were in flight at once.
+    pub fn max_concurrency(&self) -> usize {
+        self.inner.max_running.load(Ordering::SeqCst)
+    }
+
+    fn tick(&self) -> u64 {
+        self.inner.clock.fetch_add(1, Ordering::SeqCst) + 1
+    }
+
+    async fn call<T>(
+        &self,
+        op: &'static str,
+        name: &str,
+        effect: impl FnOnce(&mut BTreeMap<String, (String, Value)>) -> Result<T, ProviderError>,
+    ) -> Result<T, ProviderError> {
+        let start = self.tick();
+        let now = self.inner.running.fetch_add(1, Ordering::SeqCst) + 1;
+        self.inner.max_running.fetch_max(now, Ordering::SeqCst);
+        let latency = self.inner.latency.lock().unwrap().clone();
+        if let Some(f) = latency {
+            let d = f(name, op);
+            if !d.is_zero() {
+                tokio::time::sleep(d).await;
+            }
+        }
+        let failure = self
+            .inner
+            .failures
+            .lock()
+            .unwrap()
+            .get(&(name.to_string(), op))
+            .cloned();
+        let result = match failure {
+            Some(message) => Err(ProviderError::on_property("value", message)),
+            None => effect(&mut self.inner.cloud.lock().unwrap()),
+        };
+        self.inner.running.fetch_sub(1, Ordering::SeqCst);
+        let end = self.tick();
+        self.inner.calls.lock().unwrap().push(Call {
+            op,
+            name: name.to_string(),
+            start,
+            end,
+        });
+        if self
+            .inner
+            .hang_after_effect
+            .lock()
+            .unwrap()
+            .contains(&(name.to_string(), op))
+        {
+            std::future::pending::<()>().await;
+        }
+        result
+    }
+}
+
+fn refs(inputs: &Value) -> Vec<String> {
+    inputs
+        .get("refs")
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str().map(String::from))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn outputs(id: &str, inputs: &Value) -> Value {
+    json!({ "id": id, "value": inputs.get("value"), "key": inputs.get("key") })
+}
+
+fn check_refs(
+    cloud: &BTreeMap<String, (String, Value)>,
+    inputs: &Value,
+) -> Result<(), ProviderError> {
+    for r in refs(inputs) {
+        if !cloud.contains_key(&r) {
+            return Err(ProviderError::on_property(
+                "refs",
+                format!("referenced resource '{r}' does not exist"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+#[async_trait]
+impl Provider for TestProvider {
+    fn package(&self) -> &'static str {
+        "test"
+    }
+
+    fn schema(&self, ty: &str) -> Option<TypeSchema> {
+        match ty {
+            "test:Thing" => Some(TypeSchema {
+                replace_on_changes: &["key"],
+                delete_before_replace: false,
+            }),
+            "test:Unique" => Some(TypeSchema {
+                replace_on_changes: &["key"],
+                delete_before_replace: true,
+            }),
+            _ => None,
+        }
+    }
+
+    fn check(&self, _ty: &str, inputs: &PropMap) -> Vec<CheckFailure> {
+        match inputs.get("value").and_then(|p| p.value.as_ref()) {
+            Some(Value::String(v)) if v.contains('!') => vec![CheckFailure {
+                property: Some("value".into()),
+                reason: format!("'{v}' is invalid: '!' is not allowed"),
+            }],
+            _ => Vec::new(),
+        }
+    }
+
+    async fn create(&self, req: CreateRequest) -> Result<Created, ProviderError> {
+        let name = req.resource.name.clone();
+        let id = format!(
+            "{name}-{}",
+            self.inner.next_id.fetch_add(1, Ordering::SeqCst)
+        );
+        self.call("create", &name, |cloud| {
+            check_refs(cloud, &req.inputs)?;
+            if req.resource.ty == "test:Unique" {
+                let key = req.inputs.get("key");
+                if cloud
+                    .values()
+                    .any(|(n, v)| n == &name && v.get("key") == key)
+                {
+                    return Err(ProviderError::on_property("key", "key already in use"));
+                }
+            }
+            cloud.insert(id.clone(), (name.clone(), req.inputs.clone()));
+            Ok(Created {
+                outputs: outputs(&id, &req.inputs),
+                id: id.clone(),
+            })
+        })
+        .await
+    }
+
+    async fn read(&self, req: ReadRequest) -> Result<Option<ReadResult>, ProviderError> {
+        self.call("read", &req.resource.name, |cloud| {
+            Ok(cloud.get(&req.id).map(|(_, inputs)| ReadResult {
+                inputs: inputs.clone(),
+                outputs: outputs(&req.id, inputs),
+            }))
+        })
+        .await
+    }
+
+    async fn update(&self, req: UpdateRequest) -> Result<Value, ProviderError> {
+        self.call("update", &req.resource.name, |cloud| {
+            check_refs(cloud, &req.new_inputs)?;
+            let entry = cloud
+                .get_mut(&req.id)
+                .ok_or_else(|| ProviderError::new(format!("'{}' does not exist", req.id)))?;
+            entry.1 = req.new_inputs.clone();
+            Ok(outputs(&req.id, &req.new_inputs))
+        })
+        .await
+    }
+
+    async fn delete(&self, req: DeleteRequest) -> Result<(), ProviderError> {
+        self.call("delete", &req.resource.name, |cloud| {
+            if let Some((user, _)) = cloud
+                .iter()
+                .find(|(_, (_, inputs))| refs(inputs).contains(&req.id))
+                .map(|(_, v)| v)
+            {
+                return Err(ProviderError::new(format!(
+                    "'{}' is still referenced by '{user}'",
+                    req.id
+                )));
+            }
+            cloud.remove(&req.id);
+            Ok(())
+        })
+        .await
+    }
+}
+
+impl DefaultProvider for TestProvider {
+    const PACKAGE: &'static str = "test";
+
+    fn from_config(_config: &Config) -> Self {
+        TestProvider::new()
+    }
+}
