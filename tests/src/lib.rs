@@ -1,1 +1,1 @@
-//! placeholder
+//! Shared support for Cairn's integration tests (the tests themselves are in `integration/`).
