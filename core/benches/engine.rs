@@ -43,8 +43,8 @@ fn declare(dag: &[Vec<usize>], cloud: TestProvider) -> Program {
         s.provider("test", cloud);
         let mut handles: Vec<Thing> = Vec::with_capacity(dag.len());
         for (i, deps) in dag.iter().enumerate() {
-            let refs = (!deps.is_empty())
-                .then(|| Output::all(deps.iter().map(|&d| handles[d].id())));
+            let refs =
+                (!deps.is_empty()).then(|| Output::all(deps.iter().map(|&d| handles[d].id())));
             let t = Thing::new(
                 s,
                 &format!("r{i}"),
@@ -70,7 +70,11 @@ fn critical_path(dag: &[Vec<usize>], latency: &[Duration]) -> Duration {
 }
 
 /// Runs `up` of the whole DAG on a fresh state database; returns the wall time.
-fn up(rt: &tokio::runtime::Runtime, dag: &[Vec<usize>], cloud: TestProvider) -> (Duration, Engine, tempfile::TempDir) {
+fn up(
+    rt: &tokio::runtime::Runtime,
+    dag: &[Vec<usize>],
+    cloud: TestProvider,
+) -> (Duration, Engine, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let engine = Engine::new(Store::open(dir.path().join("state.db")).unwrap(), "bench");
     let program = declare(dag, cloud);
@@ -112,7 +116,10 @@ fn reset_peak_rss() {
 
 fn main() {
     // `cargo bench` passes `--bench`; anything else filters scenarios by name.
-    let filter: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with("--")).collect();
+    let filter: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with("--"))
+        .collect();
     let wanted = |name: &str| filter.is_empty() || filter.iter().any(|f| name.contains(f.as_str()));
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -154,7 +161,9 @@ fn main() {
         let mut totals = HashMap::new();
         for &n in &[1_000usize, 10_000] {
             let dag = random_dag(n, 7);
-            let runs: Vec<Duration> = (0..3).map(|_| up(&rt, &dag, TestProvider::new()).0).collect();
+            let runs: Vec<Duration> = (0..3)
+                .map(|_| up(&rt, &dag, TestProvider::new()).0)
+                .collect();
             let best = *runs.iter().min().unwrap();
             totals.insert(n, best);
             println!(
@@ -191,6 +200,9 @@ fn main() {
                 before as f64 / 1024.0
             );
         }
-        assert!(cloud.calls().is_empty(), "preview must not call the provider");
+        assert!(
+            cloud.calls().is_empty(),
+            "preview must not call the provider"
+        );
     }
 }

@@ -332,7 +332,7 @@ macro_rules! resource {
             }
 
             /// The resource's name in the stack.
-            pub fn name(&self) -> &str {
+            pub fn resource_name(&self) -> &str {
                 self.resource.name()
             }
 

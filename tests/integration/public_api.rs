@@ -20,12 +20,21 @@ resource!(
 );
 
 fn program(s: &mut Stack) {
-    let base = Widget::new(s, "base", WidgetArgs { value: "b".into(), ..Default::default() });
+    let base = Widget::new(
+        s,
+        "base",
+        WidgetArgs {
+            value: "b".into(),
+            ..Default::default()
+        },
+    );
     let top = Widget::with(
         s,
         "top",
         WidgetArgs {
-            value: base.value().map(|v| format!("{}-top", v.unwrap_or_default())),
+            value: base
+                .value()
+                .map(|v| format!("{}-top", v.unwrap_or_default())),
             refs: Some(Output::all([base.id()])),
             ..Default::default()
         },
@@ -54,7 +63,11 @@ async fn a_user_crate_declares_plans_and_applies() {
     let exec = session.apply(&p, &plan, 0, &|_| {}).await.unwrap();
     drop(session);
     assert!(exec.errors.is_empty());
-    let top = cloud.cloud().into_values().find(|(n, _)| n == "top").unwrap();
+    let top = cloud
+        .cloud()
+        .into_values()
+        .find(|(n, _)| n == "top")
+        .unwrap();
     assert_eq!(top.1["value"], "b-top");
     assert_eq!(engine.outputs().unwrap().len(), 1);
     assert!(cairn::is_noop(&engine.preview(&declare()).unwrap()));

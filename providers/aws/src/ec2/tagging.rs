@@ -1,0 +1,57 @@
+//! EC2's way of tagging: tag specifications at creation, CreateTags/DeleteTags after.
+
+use aws_sdk_ec2::types::{ResourceType, Tag, TagSpecification};
+use cairn::{ProviderError, ResourceContext};
+
+use crate::config::Clients;
+use crate::error::aws_on;
+use crate::{Tags, tags};
+
+pub(crate) fn spec(
+    ctx: &ResourceContext,
+    rt: ResourceType,
+    user: Option<&Tags>,
+) -> TagSpecification {
+    let mut b = TagSpecification::builder().resource_type(rt);
+    for (k, v) in tags::with_cairn(ctx, user) {
+        b = b.tags(Tag::builder().key(k).value(v).build());
+    }
+    b.build()
+}
+
+pub(crate) fn user_tags(observed: Option<&[Tag]>, recorded: Option<&Tags>) -> Option<Tags> {
+    tags::user_part(
+        observed.unwrap_or_default().iter().filter_map(|t| {
+            Some((
+                t.key()?.to_string(),
+                t.value().unwrap_or_default().to_string(),
+            ))
+        }),
+        recorded,
+    )
+}
+
+/// Brings the user's tags of `id` from `old` to `new`.
+pub(crate) async fn sync(
+    c: &Clients,
+    id: &str,
+    old: Option<&Tags>,
+    new: Option<&Tags>,
+) -> Result<(), ProviderError> {
+    let (set, remove) = tags::changes(old, new);
+    if !set.is_empty() {
+        let mut req = c.ec2.create_tags().resources(id);
+        for (k, v) in set {
+            req = req.tags(Tag::builder().key(k).value(v).build());
+        }
+        req.send().await.map_err(aws_on("CreateTags", "tags"))?;
+    }
+    if !remove.is_empty() {
+        let mut req = c.ec2.delete_tags().resources(id);
+        for k in remove {
+            req = req.tags(Tag::builder().key(k).build());
+        }
+        req.send().await.map_err(aws_on("DeleteTags", "tags"))?;
+    }
+    Ok(())
+}

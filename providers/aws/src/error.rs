@@ -1,0 +1,71 @@
+//! Turning SDK errors into provider errors, and telling "not found" from real failures.
+
+use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+use cairn::ProviderError;
+
+/// The error code and message of an SDK error, or its full chain for transport failures.
+pub(crate) fn describe<E, R>(e: &SdkError<E, R>) -> (Option<String>, String)
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    match e.as_service_error() {
+        Some(se) => (
+            se.code().map(str::to_string),
+            format!(
+                "{}: {}",
+                se.code().unwrap_or("error"),
+                se.message().unwrap_or("(no message)")
+            ),
+        ),
+        None => (
+            None,
+            aws_smithy_types::error::display::DisplayErrorContext(e).to_string(),
+        ),
+    }
+}
+
+/// The error code of an SDK error, if the service sent one.
+pub(crate) fn code<E, R>(e: &SdkError<E, R>) -> Option<String>
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    describe(e).0
+}
+
+/// True when the error says the thing does not exist.
+pub(crate) fn is_not_found<E, R>(e: &SdkError<E, R>) -> bool
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    code(e).is_some_and(|c| c.contains("NotFound"))
+}
+
+/// Converts an SDK error, naming the call that failed.
+pub(crate) fn aws<E, R>(call: &str) -> impl FnOnce(SdkError<E, R>) -> ProviderError + '_
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    move |e| ProviderError::new(format!("{call}: {}", describe(&e).1))
+}
+
+/// Converts an SDK error about one input property.
+pub(crate) fn aws_on<'a, E, R>(
+    call: &'a str,
+    property: &'a str,
+) -> impl FnOnce(SdkError<E, R>) -> ProviderError + 'a
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    move |e| ProviderError::on_property(property, format!("{call}: {}", describe(&e).1))
+}
+
+/// Inputs that do not match the resource type's schema.
+pub(crate) fn bad_inputs(ty: &str, e: serde_json::Error) -> ProviderError {
+    ProviderError::new(format!("inputs do not match {ty}: {e}"))
+}

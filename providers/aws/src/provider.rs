@@ -1,0 +1,109 @@
+//! `AwsProvider`: the engine's entry into AWS, dispatching each resource type to its module.
+
+use async_trait::async_trait;
+use cairn::{
+    CheckFailure, Config, CreateRequest, Created, DefaultProvider, DeleteRequest, PropMap,
+    Provider, ProviderError, ReadRequest, ReadResult, TypeSchema, UpdateRequest,
+};
+use serde_json::Value;
+use tokio::sync::OnceCell;
+
+use crate::config::{AwsConfig, Clients};
+use crate::resource::Handler;
+use crate::{ec2, ecr};
+
+/// One configured AWS provider instance.
+pub struct AwsProvider {
+    config: AwsConfig,
+    clients: OnceCell<Result<Clients, String>>,
+}
+
+impl AwsProvider {
+    pub fn new(config: AwsConfig) -> AwsProvider {
+        AwsProvider {
+            config,
+            clients: OnceCell::new(),
+        }
+    }
+
+    pub fn config(&self) -> &AwsConfig {
+        &self.config
+    }
+
+    /// The clients, built on first use (loading credentials and assuming the role once).
+    async fn clients(&self) -> Result<&Clients, ProviderError> {
+        self.clients
+            .get_or_init(|| self.config.clients())
+            .await
+            .as_ref()
+            .map_err(|e| ProviderError::new(e.clone()))
+    }
+
+    fn handler(ty: &str) -> Result<&'static dyn Handler, ProviderError> {
+        ec2::handler(ty)
+            .or_else(|| ecr::handler(ty))
+            .ok_or_else(|| {
+                ProviderError::new(format!("the AWS provider has no resource type '{ty}'"))
+            })
+    }
+}
+
+#[async_trait]
+impl Provider for AwsProvider {
+    fn package(&self) -> &'static str {
+        "aws"
+    }
+
+    fn schema(&self, ty: &str) -> Option<TypeSchema> {
+        Self::handler(ty).ok().map(|h| h.schema())
+    }
+
+    fn check(&self, ty: &str, inputs: &PropMap) -> Vec<CheckFailure> {
+        Self::handler(ty)
+            .map(|h| h.check(inputs))
+            .unwrap_or_default()
+    }
+
+    async fn create(&self, req: CreateRequest) -> Result<Created, ProviderError> {
+        let c = self.clients().await?;
+        let (id, outputs) = Self::handler(&req.resource.ty)?
+            .create(c, &req.resource, &req.client_token, &req.inputs)
+            .await?;
+        Ok(Created { id, outputs })
+    }
+
+    async fn read(&self, req: ReadRequest) -> Result<Option<ReadResult>, ProviderError> {
+        let c = self.clients().await?;
+        let read = Self::handler(&req.resource.ty)?
+            .read(c, &req.id, &req.inputs)
+            .await?;
+        Ok(read.map(|(inputs, outputs)| ReadResult { inputs, outputs }))
+    }
+
+    async fn update(&self, req: UpdateRequest) -> Result<Value, ProviderError> {
+        let c = self.clients().await?;
+        Self::handler(&req.resource.ty)?
+            .update(c, &req.resource, &req.id, &req.old_inputs, &req.new_inputs)
+            .await
+    }
+
+    async fn delete(&self, req: DeleteRequest) -> Result<(), ProviderError> {
+        let c = self.clients().await?;
+        Self::handler(&req.resource.ty)?
+            .delete(c, &req.id, &req.inputs, &req.outputs)
+            .await
+    }
+}
+
+impl DefaultProvider for AwsProvider {
+    const PACKAGE: &'static str = "aws";
+
+    /// The default instance reads `aws:region`, `aws:profile` and `aws:roleArn`.
+    fn from_config(config: &Config) -> Self {
+        AwsProvider::new(AwsConfig {
+            region: config.get("aws:region"),
+            profile: config.get("aws:profile"),
+            role_arn: config.get("aws:roleArn"),
+        })
+    }
+}

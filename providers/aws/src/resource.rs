@@ -1,0 +1,179 @@
+//! The typed interface every AWS resource type implements, and its erasure to the engine's JSON.
+
+use std::marker::PhantomData;
+
+use async_trait::async_trait;
+use cairn::{CheckFailure, PropMap, ProviderError, ResourceContext, TypeSchema};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use crate::config::Clients;
+use crate::error::bad_inputs;
+
+/// One AWS resource type, with typed inputs.
+#[async_trait]
+pub(crate) trait AwsResource: Send + Sync + 'static {
+    const TYPE: &'static str;
+    type Inputs: Serialize + DeserializeOwned + Send + Sync;
+
+    fn schema() -> TypeSchema;
+
+    /// Validation before planning; unknown values are absent from `inputs`.
+    fn check(_inputs: &PropMap) -> Vec<CheckFailure> {
+        Vec::new()
+    }
+
+    /// Creates the resource; returns its id and outputs.
+    async fn create(
+        c: &Clients,
+        ctx: &ResourceContext,
+        token: &str,
+        inputs: &Self::Inputs,
+    ) -> Result<(String, Value), ProviderError>;
+
+    /// Reads it back: the inputs as they are now (shaped like `inputs`, so that only real
+    /// differences are drift) and the outputs; `None` if it is gone.
+    async fn read(
+        c: &Clients,
+        id: &str,
+        inputs: &Self::Inputs,
+    ) -> Result<Option<(Self::Inputs, Value)>, ProviderError>;
+
+    /// Applies the changes that the schema does not mark as forcing replacement.
+    async fn update(
+        c: &Clients,
+        ctx: &ResourceContext,
+        id: &str,
+        old: &Self::Inputs,
+        new: &Self::Inputs,
+    ) -> Result<Value, ProviderError>;
+
+    /// Deletes; something already gone is success.
+    async fn delete(
+        c: &Clients,
+        id: &str,
+        inputs: &Self::Inputs,
+        outputs: &Value,
+    ) -> Result<(), ProviderError>;
+}
+
+/// The engine-facing, JSON side of a resource type.
+#[async_trait]
+pub(crate) trait Handler: Send + Sync {
+    fn schema(&self) -> TypeSchema;
+    fn check(&self, inputs: &PropMap) -> Vec<CheckFailure>;
+    async fn create(
+        &self,
+        c: &Clients,
+        ctx: &ResourceContext,
+        token: &str,
+        inputs: &Value,
+    ) -> Result<(String, Value), ProviderError>;
+    async fn read(
+        &self,
+        c: &Clients,
+        id: &str,
+        inputs: &Value,
+    ) -> Result<Option<(Value, Value)>, ProviderError>;
+    async fn update(
+        &self,
+        c: &Clients,
+        ctx: &ResourceContext,
+        id: &str,
+        old: &Value,
+        new: &Value,
+    ) -> Result<Value, ProviderError>;
+    async fn delete(
+        &self,
+        c: &Clients,
+        id: &str,
+        inputs: &Value,
+        outputs: &Value,
+    ) -> Result<(), ProviderError>;
+}
+
+pub(crate) struct Typed<R>(pub PhantomData<R>);
+
+fn parse<R: AwsResource>(v: &Value) -> Result<R::Inputs, ProviderError> {
+    serde_json::from_value(v.clone()).map_err(|e| bad_inputs(R::TYPE, e))
+}
+
+#[async_trait]
+impl<R: AwsResource> Handler for Typed<R> {
+    fn schema(&self) -> TypeSchema {
+        R::schema()
+    }
+
+    fn check(&self, inputs: &PropMap) -> Vec<CheckFailure> {
+        R::check(inputs)
+    }
+
+    async fn create(
+        &self,
+        c: &Clients,
+        ctx: &ResourceContext,
+        token: &str,
+        inputs: &Value,
+    ) -> Result<(String, Value), ProviderError> {
+        R::create(c, ctx, token, &parse::<R>(inputs)?).await
+    }
+
+    async fn read(
+        &self,
+        c: &Clients,
+        id: &str,
+        inputs: &Value,
+    ) -> Result<Option<(Value, Value)>, ProviderError> {
+        let read = R::read(c, id, &parse::<R>(inputs)?).await?;
+        Ok(read.map(|(i, o)| (serde_json::to_value(i).expect("inputs serialise"), o)))
+    }
+
+    async fn update(
+        &self,
+        c: &Clients,
+        ctx: &ResourceContext,
+        id: &str,
+        old: &Value,
+        new: &Value,
+    ) -> Result<Value, ProviderError> {
+        R::update(c, ctx, id, &parse::<R>(old)?, &parse::<R>(new)?).await
+    }
+
+    async fn delete(
+        &self,
+        c: &Clients,
+        id: &str,
+        inputs: &Value,
+        outputs: &Value,
+    ) -> Result<(), ProviderError> {
+        R::delete(c, id, &parse::<R>(inputs)?, outputs).await
+    }
+}
+
+/// The value of a known property during `check`, if it is known and of type `T`.
+pub(crate) fn known<T: DeserializeOwned>(inputs: &PropMap, property: &str) -> Option<T> {
+    inputs
+        .get(property)
+        .and_then(|p| p.value.clone())
+        .and_then(|v| serde_json::from_value(v).ok())
+}
+
+/// Checks that a known property is a valid IPv4 CIDR block.
+pub(crate) fn check_cidr(inputs: &PropMap, property: &str) -> Option<CheckFailure> {
+    let cidr: String = known(inputs, property)?;
+    match cidr.parse::<ipnet::Ipv4Net>() {
+        Ok(net) if net.network() == net.addr() => None,
+        Ok(net) => Some(CheckFailure {
+            property: Some(property.into()),
+            reason: format!(
+                "'{cidr}' has host bits set: did you mean '{}'?",
+                net.trunc()
+            ),
+        }),
+        Err(e) => Some(CheckFailure {
+            property: Some(property.into()),
+            reason: format!("'{cidr}' is not a valid IPv4 CIDR block: {e}"),
+        }),
+    }
+}
