@@ -1,3 +1,4 @@
 //! Cairn's integration tests: one binary, so that the large AWS SDK is linked once.
 
+mod aws_program;
 mod public_api;

@@ -45,6 +45,7 @@ fn account(stack: &mut Stack, name: &str, region: &str) -> cairn::ProviderRef {
         region: Some(region.to_string()),
         profile: config.get(&format!("{name}:profile")),
         role_arn: config.get(&format!("{name}:roleArn")),
+        endpoint_url: config.get("aws:endpointUrl"),
     });
     stack.provider(name, provider)
 }

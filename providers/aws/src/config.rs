@@ -11,6 +11,9 @@ pub struct AwsConfig {
     pub profile: Option<String>,
     /// A role to assume (cross-account), on top of the profile's or ambient credentials.
     pub role_arn: Option<String>,
+    /// An endpoint for every service (a local emulator); the SDK's standard
+    /// `AWS_ENDPOINT_URL` does the same from the environment.
+    pub endpoint_url: Option<String>,
 }
 
 /// The SDK clients of one configuration, built once on first use.
@@ -30,6 +33,9 @@ impl AwsConfig {
         }
         if let Some(profile) = &self.profile {
             loader = loader.profile_name(profile);
+        }
+        if let Some(url) = &self.endpoint_url {
+            loader = loader.endpoint_url(url);
         }
         let base = loader.load().await;
         if base.region().is_none() {

@@ -98,12 +98,14 @@ impl Provider for AwsProvider {
 impl DefaultProvider for AwsProvider {
     const PACKAGE: &'static str = "aws";
 
-    /// The default instance reads `aws:region`, `aws:profile` and `aws:roleArn`.
+    /// The default instance reads `aws:region`, `aws:profile`, `aws:roleArn` and
+    /// `aws:endpointUrl`.
     fn from_config(config: &Config) -> Self {
         AwsProvider::new(AwsConfig {
             region: config.get("aws:region"),
             profile: config.get("aws:profile"),
             role_arn: config.get("aws:roleArn"),
+            endpoint_url: config.get("aws:endpointUrl"),
         })
     }
 }

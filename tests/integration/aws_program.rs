@@ -1,0 +1,334 @@
+//! The default program against a real AWS API emulator (moto), driven through the engine, and
+//! every fact checked back through the AWS SDK in each account.
+
+use std::sync::Once;
+
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use cairn::{Config, Engine, Program, Stack, StepKind};
+use cairn_state::Store;
+use cairn_tests::Moto;
+use serde_json::Value;
+
+const ACCOUNT_A: &str = "123456789012";
+const ACCOUNT_B: &str = "222222222222";
+const ROLE_B: &str = "arn:aws:iam::222222222222:role/cairn-deployer";
+
+fn static_credentials() {
+    static ONCE: Once = Once::new();
+    // SAFETY: set once, before any test of this binary reads the environment through the SDK,
+    // with the same values every time.
+    ONCE.call_once(|| unsafe {
+        std::env::set_var("AWS_ACCESS_KEY_ID", "testing");
+        std::env::set_var("AWS_SECRET_ACCESS_KEY", "testing");
+        std::env::remove_var("AWS_PROFILE");
+    });
+}
+
+struct Env {
+    moto: Moto,
+    _dir: tempfile::TempDir,
+    engine: Engine,
+}
+
+impl Env {
+    fn new() -> Env {
+        static_credentials();
+        let moto = Moto::start();
+        let dir = tempfile::tempdir().unwrap();
+        let engine = Engine::new(Store::open(dir.path().join("state.db")).unwrap(), "dev");
+        Env {
+            moto,
+            _dir: dir,
+            engine,
+        }
+    }
+
+    fn program(&self) -> Program {
+        let config = Config::from_pairs([
+            ("aws:endpointUrl", self.moto.endpoint.as_str()),
+            ("accountB:roleArn", ROLE_B),
+        ]);
+        Program::declare(Stack::new("dev", config), ecr_privatelink_fargate::program).unwrap()
+    }
+
+    async fn sdk(&self, role: Option<&str>) -> SdkConfig {
+        let base = aws_config::defaults(BehaviorVersion::latest())
+            .region(Region::new("us-east-2"))
+            .endpoint_url(&self.moto.endpoint)
+            .load()
+            .await;
+        let Some(role) = role else { return base };
+        let provider = aws_config::sts::AssumeRoleProvider::builder(role)
+            .session_name("verify")
+            .configure(&base)
+            .build()
+            .await;
+        base.into_builder()
+            .credentials_provider(
+                aws_credential_types::provider::SharedCredentialsProvider::new(provider),
+            )
+            .build()
+    }
+
+    async fn up(&self) -> cairn::Execution {
+        let program = self.program();
+        let session = self.engine.lock("up").unwrap();
+        let plan = session.plan(&program).unwrap();
+        session.apply(&program, &plan, 16, &|_| {}).await.unwrap()
+    }
+}
+
+fn output(engine: &Engine, name: &str) -> Value {
+    engine
+        .outputs()
+        .unwrap()
+        .into_iter()
+        .find(|o| o.0 == name)
+        .unwrap()
+        .1
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn preview_up_verify_noop_and_destroy_across_two_accounts() {
+    let env = Env::new();
+
+    // 1. Preview of an empty stack: every resource a create, outputs unknown.
+    let plan = env.engine.preview(&env.program()).unwrap();
+    assert!(plan.steps.iter().all(|s| s.kind == StepKind::Create));
+    assert!(plan.outputs.iter().all(|o| o.value.value.is_none()));
+
+    // 2. Up, then check the architecture through the SDK in each account.
+    let exec = env.up().await;
+    assert!(exec.errors.is_empty(), "{:#?}", exec.errors);
+    let a = env.sdk(None).await;
+    let b = env.sdk(Some(ROLE_B)).await;
+    let sts_b = aws_sdk_sts::Client::new(&b);
+    assert_eq!(
+        sts_b.get_caller_identity().send().await.unwrap().account(),
+        Some(ACCOUNT_B)
+    );
+
+    let ecr_a = aws_sdk_ecr::Client::new(&a);
+    let repo = ecr_a
+        .describe_repositories()
+        .repository_names("ecrprivatelink")
+        .send()
+        .await
+        .unwrap();
+    let repo = &repo.repositories()[0];
+    assert_eq!(repo.registry_id(), Some(ACCOUNT_A));
+    assert_eq!(
+        output(&env.engine, "repositoryUri"),
+        Value::from(repo.repository_uri().unwrap())
+    );
+    let policy = ecr_a
+        .get_repository_policy()
+        .repository_name("ecrprivatelink")
+        .send()
+        .await
+        .unwrap();
+    let policy: Value = serde_json::from_str(policy.policy_text().unwrap()).unwrap();
+    let stmt = &policy["Statement"][0];
+    assert_eq!(
+        stmt["Principal"]["AWS"],
+        format!("arn:aws:iam::{ACCOUNT_B}:root")
+    );
+    let mut actions: Vec<&str> = stmt["Action"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap())
+        .collect();
+    actions.sort();
+    let mut expected = ecr_privatelink_fargate::PULL_ACTIONS.to_vec();
+    expected.sort();
+    assert_eq!(actions, expected);
+
+    let ec2_b = aws_sdk_ec2::Client::new(&b);
+    let vpc_id = output(&env.engine, "vpcId").as_str().unwrap().to_string();
+    let vpcs = ec2_b.describe_vpcs().vpc_ids(&vpc_id).send().await.unwrap();
+    assert_eq!(
+        vpcs.vpcs()[0].owner_id(),
+        Some(ACCOUNT_B),
+        "the VPC is in account B"
+    );
+    // Nothing of the network is in account A.
+    let ec2_a = aws_sdk_ec2::Client::new(&a);
+    assert!(ec2_a.describe_vpcs().vpc_ids(&vpc_id).send().await.is_err());
+
+    let subnets = ec2_b
+        .describe_subnets()
+        .filters(
+            aws_sdk_ec2::types::Filter::builder()
+                .name("vpc-id")
+                .values(&vpc_id)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let cidr_of = |id: &str| {
+        subnets
+            .subnets()
+            .iter()
+            .find(|s| s.subnet_id() == Some(id))
+            .and_then(|s| s.cidr_block())
+            .unwrap()
+            .to_string()
+    };
+    let private_ids: Vec<String> = subnets
+        .subnets()
+        .iter()
+        .filter(|s| {
+            s.map_public_ip_on_launch() == Some(false)
+                && s.cidr_block() != Some("10.0.0.0/24")
+                && s.cidr_block() != Some("10.0.1.0/24")
+        })
+        .filter_map(|s| s.subnet_id().map(str::to_string))
+        .collect();
+    assert_eq!(private_ids.len(), 2);
+
+    let endpoints = ec2_b
+        .describe_vpc_endpoints()
+        .filters(
+            aws_sdk_ec2::types::Filter::builder()
+                .name("vpc-id")
+                .values(&vpc_id)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let eps = endpoints.vpc_endpoints();
+    assert_eq!(eps.len(), 4);
+    for service in ["ecr.api", "ecr.dkr", "logs"] {
+        let name = format!("com.amazonaws.us-east-2.{service}");
+        let ep = eps
+            .iter()
+            .find(|e| e.service_name() == Some(name.as_str()))
+            .unwrap_or_else(|| panic!("{name}"));
+        assert_eq!(
+            ep.vpc_endpoint_type().map(|t| t.as_str()),
+            Some("Interface")
+        );
+        assert_eq!(ep.private_dns_enabled(), Some(true));
+        let mut subnets: Vec<String> = ep.subnet_ids().to_vec();
+        subnets.sort();
+        let mut want = private_ids.clone();
+        want.sort();
+        assert_eq!(subnets, want, "{service} sits in the private subnets");
+        // Its security group allows 443 from exactly the private subnets.
+        let sg = ep.groups()[0].group_id().unwrap();
+        let groups = ec2_b
+            .describe_security_groups()
+            .group_ids(sg)
+            .send()
+            .await
+            .unwrap();
+        let rule = groups.security_groups()[0]
+            .ip_permissions()
+            .iter()
+            .find(|p| p.from_port() == Some(443))
+            .expect("a 443 rule");
+        assert_eq!(rule.to_port(), Some(443));
+        let mut sources: Vec<String> = rule
+            .ip_ranges()
+            .iter()
+            .filter_map(|r| r.cidr_ip().map(str::to_string))
+            .collect();
+        sources.sort();
+        let mut want: Vec<String> = private_ids.iter().map(|id| cidr_of(id)).collect();
+        want.sort();
+        assert_eq!(sources, want);
+    }
+    let s3 = eps
+        .iter()
+        .find(|e| e.service_name() == Some("com.amazonaws.us-east-2.s3"))
+        .unwrap();
+    assert_eq!(s3.vpc_endpoint_type().map(|t| t.as_str()), Some("Gateway"));
+    // The gateway endpoint is on the private subnets' route tables.
+    let tables = ec2_b
+        .describe_route_tables()
+        .filters(
+            aws_sdk_ec2::types::Filter::builder()
+                .name("association.subnet-id")
+                .values(private_ids[0].clone())
+                .values(private_ids[1].clone())
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let mut want: Vec<String> = tables
+        .route_tables()
+        .iter()
+        .filter_map(|t| t.route_table_id().map(str::to_string))
+        .collect();
+    want.sort();
+    let mut got: Vec<String> = s3.route_table_ids().to_vec();
+    got.sort();
+    assert_eq!(got, want);
+    assert_eq!(got.len(), 2);
+
+    // 3. A second up with nothing changed plans nothing and changes nothing.
+    let plan = env.engine.preview(&env.program()).unwrap();
+    assert!(cairn::is_noop(&plan), "{}", cairn::plan_text(&plan));
+    let exec = env.up().await;
+    assert!(
+        exec.errors.is_empty() && exec.counts.is_empty(),
+        "{:?}",
+        exec.counts
+    );
+
+    // 7. Destroy leaves nothing of the stack in either account.
+    let program = env.program();
+    let session = env.engine.lock("destroy").unwrap();
+    let plan = session.plan_destroy().unwrap();
+    let exec = session.destroy(&program, &plan, 16, &|_| {}).await.unwrap();
+    drop(session);
+    assert!(exec.errors.is_empty(), "{:#?}", exec.errors);
+    assert!(env.engine.records().unwrap().is_empty());
+    assert!(
+        ecr_a
+            .describe_repositories()
+            .repository_names("ecrprivatelink")
+            .send()
+            .await
+            .is_err()
+    );
+    let tagged = aws_sdk_ec2::types::Filter::builder()
+        .name("tag:cairn:stack")
+        .values("dev")
+        .build();
+    assert!(
+        ec2_b
+            .describe_vpcs()
+            .filters(tagged.clone())
+            .send()
+            .await
+            .unwrap()
+            .vpcs()
+            .is_empty()
+    );
+    assert!(
+        ec2_b
+            .describe_subnets()
+            .filters(tagged.clone())
+            .send()
+            .await
+            .unwrap()
+            .subnets()
+            .is_empty()
+    );
+    let left = ec2_b
+        .describe_vpc_endpoints()
+        .filters(tagged)
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        left.vpc_endpoints()
+            .iter()
+            .all(|e| e.state().map(|s| s.as_str().to_ascii_lowercase()) == Some("deleted".into()))
+    );
+}
