@@ -10,7 +10,7 @@ use crate::execute::{Event, Execution, Executor};
 use crate::graph::ResourceGraph;
 use crate::plan::{self, Plan, StepKind};
 use crate::props;
-use crate::provider::{Prop, PropMap, ProviderRef, ReadRequest, ResourceContext};
+use crate::provider::{ProviderRef, ReadRequest, ResourceContext};
 use crate::schedule::run_dag;
 use crate::stack::Stack;
 
@@ -109,10 +109,8 @@ impl Engine {
             .outputs(&self.stack)?
             .into_iter()
             .map(|(name, v)| {
-                let p = props::from_state(&json!({ "v": v }))
-                    .remove("v")
-                    .expect("just inserted");
-                (name, p.value.unwrap_or(Value::Null), p.secret)
+                let (value, secret) = props::value_from_state(&v);
+                (name, value, secret)
             })
             .collect())
     }
@@ -158,45 +156,12 @@ impl Session<'_> {
         parallel: usize,
         on_event: &(dyn Fn(&Event) + Sync),
     ) -> Result<Execution, EngineError> {
-        let e = self.engine;
-        let update = e.store.begin_update(&e.stack, "up")?;
-        let providers = providers_of(&program.stack);
-        let exec = Executor::new(
-            &e.stack,
-            Some(&program.stack),
-            plan,
-            &e.store,
-            update,
-            &providers,
-            on_event,
-        );
-        let dag = exec.dag(Some(&program.graph));
-        let result = exec.run(&dag, parallel).await;
-        if result.errors.is_empty() {
-            let outputs: Vec<(String, Value)> = result
-                .outputs
-                .iter()
-                .map(|(n, v, secret)| {
-                    let mut m = PropMap::new();
-                    m.insert(
-                        "v".into(),
-                        Prop {
-                            value: Some(v.clone()),
-                            secret: *secret,
-                        },
-                    );
-                    (n.clone(), props::to_state(&m)["v"].clone())
-                })
-                .collect();
-            e.store.set_outputs(&e.stack, &outputs)?;
-        }
-        e.store
-            .finish_update(update, result.errors.is_empty(), &summary("up", &result))?;
-        Ok(result)
+        self.execute("up", program, true, plan, parallel, on_event)
+            .await
     }
 
-    /// Deletes everything the stack's state records, dependents first. `providers` are the
-    /// program's provider instances (the records name theirs).
+    /// Deletes everything the stack's state records (a plan from [`Session::plan_destroy`]),
+    /// dependents first, through the program's provider instances (the records name theirs).
     pub async fn destroy(
         &self,
         program: &Program,
@@ -204,20 +169,40 @@ impl Session<'_> {
         parallel: usize,
         on_event: &(dyn Fn(&Event) + Sync),
     ) -> Result<Execution, EngineError> {
+        self.execute("destroy", program, false, plan, parallel, on_event)
+            .await
+    }
+
+    /// Runs a plan as one recorded update; with `declared`, the plan's steps follow the
+    /// program's declarations (an `up`), otherwise it only deletes (a `destroy`).
+    async fn execute(
+        &self,
+        kind: &str,
+        program: &Program,
+        declared: bool,
+        plan: &Plan,
+        parallel: usize,
+        on_event: &(dyn Fn(&Event) + Sync),
+    ) -> Result<Execution, EngineError> {
         let e = self.engine;
-        let update = e.store.begin_update(&e.stack, "destroy")?;
+        let update = e.store.begin_update(&e.stack, kind)?;
         let providers = providers_of(&program.stack);
-        let exec = Executor::new(&e.stack, None, plan, &e.store, update, &providers, on_event);
-        let dag = exec.dag(None);
+        let stack = declared.then_some(&program.stack);
+        let exec = Executor::new(
+            &e.stack, stack, plan, &e.store, update, &providers, on_event,
+        );
+        let dag = exec.dag(declared.then_some(&program.graph));
         let result = exec.run(&dag, parallel).await;
         if result.errors.is_empty() {
-            e.store.set_outputs(&e.stack, &[])?;
+            let outputs: Vec<(String, Value)> = result
+                .outputs
+                .iter()
+                .map(|(n, v, secret)| (n.clone(), props::value_to_state(v, *secret)))
+                .collect();
+            e.store.set_outputs(&e.stack, &outputs)?;
         }
-        e.store.finish_update(
-            update,
-            result.errors.is_empty(),
-            &summary("destroy", &result),
-        )?;
+        e.store
+            .finish_update(update, result.errors.is_empty(), &summary(kind, &result))?;
         Ok(result)
     }
 

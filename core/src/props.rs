@@ -18,37 +18,46 @@ pub(crate) fn to_plain(props: &PropMap) -> Option<Value> {
     Some(Value::Object(out))
 }
 
-/// The state's encoding: secret values wrapped as `{"@secret": value}`.
-pub(crate) fn to_state(props: &PropMap) -> Value {
-    let mut out = Map::new();
-    for (k, p) in props {
-        let v = p.value.clone().unwrap_or(Value::Null);
-        let v = if p.secret {
-            Value::Object(Map::from_iter([(SECRET_KEY.to_string(), v)]))
-        } else {
-            v
-        };
-        out.insert(k.clone(), v);
+/// One value in the state's encoding: a secret wrapped as `{"@secret": value}`.
+pub(crate) fn value_to_state(v: &Value, secret: bool) -> Value {
+    if secret {
+        Value::Object(Map::from_iter([(SECRET_KEY.to_string(), v.clone())]))
+    } else {
+        v.clone()
     }
+}
+
+/// One value read back from the state's encoding, and whether it is secret.
+pub(crate) fn value_from_state(v: &Value) -> (Value, bool) {
+    match v.as_object() {
+        Some(o) if o.len() == 1 && o.contains_key(SECRET_KEY) => (o[SECRET_KEY].clone(), true),
+        _ => (v.clone(), false),
+    }
+}
+
+/// The state's encoding of a property map.
+pub(crate) fn to_state(props: &PropMap) -> Value {
+    let out: Map<String, Value> = props
+        .iter()
+        .map(|(k, p)| {
+            let v = p.value.clone().unwrap_or(Value::Null);
+            (k.clone(), value_to_state(&v, p.secret))
+        })
+        .collect();
     Value::Object(out)
 }
 
-/// Reads the state's encoding back.
+/// Reads the state's encoding of a property map back.
 pub(crate) fn from_state(value: &Value) -> PropMap {
     let Value::Object(map) = value else {
         return PropMap::new();
     };
     map.iter()
         .map(|(k, v)| {
-            let prop = match v.as_object().and_then(|o| o.get(SECRET_KEY)) {
-                Some(inner) if v.as_object().is_some_and(|o| o.len() == 1) => Prop {
-                    value: Some(inner.clone()),
-                    secret: true,
-                },
-                _ => Prop {
-                    value: Some(v.clone()),
-                    secret: false,
-                },
+            let (value, secret) = value_from_state(v);
+            let prop = Prop {
+                value: Some(value),
+                secret,
             };
             (k.clone(), prop)
         })
