@@ -219,12 +219,10 @@ impl<'a> Executor<'a> {
                 }
             }
             // A replaced resource's current dependents move to the new copy before the old goes.
-            if !dbr && steps[i].kind == StepKind::Replace {
-                if let Some(graph) = graph {
-                    for e in graph.graph.raw_edges() {
-                        if e.source().index() == i {
-                            dag.add_edge(apply[&e.target().index()], del, ());
-                        }
+            if let Some(graph) = graph.filter(|_| !dbr && steps[i].kind == StepKind::Replace) {
+                for e in graph.graph.raw_edges() {
+                    if e.source().index() == i {
+                        dag.add_edge(apply[&e.target().index()], del, ());
                     }
                 }
             }

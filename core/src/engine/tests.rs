@@ -533,7 +533,7 @@ async fn invalid_input_names_resource_and_property_and_leaves_state_alone() {
             Thing::new(s, "a", thing("bad!"));
         })
         .unwrap();
-    let err = h.engine.preview(&program).err().expect("invalid");
+    let err = h.engine.preview(&program).expect_err("invalid");
     let text = err.to_string();
     assert!(
         text.contains("resource 'a' (test:Thing), property 'value'"),

@@ -131,7 +131,7 @@ proptest! {
                 }
             }
         }
-        for i in 0..n {
+        for (i, &got) in outcome.iter().enumerate() {
             let expected = if downstream.contains(&i) {
                 Outcome::Skipped
             } else if fails.contains(&i) {
@@ -139,7 +139,7 @@ proptest! {
             } else {
                 Outcome::Succeeded
             };
-            prop_assert_eq!(outcome[i], expected, "node {}", i);
+            prop_assert_eq!(got, expected, "node {}", i);
             prop_assert_eq!(log.runs[i], usize::from(expected != Outcome::Skipped));
         }
     }

@@ -80,13 +80,13 @@ impl AwsResource for Impl {
             known::<String>(inputs, "cidr_block").and_then(|c| c.parse::<ipnet::Ipv4Net>().ok());
         let vpc = known::<String>(inputs, "vpc_cidr_block")
             .and_then(|c| c.parse::<ipnet::Ipv4Net>().ok());
-        if let (Some(cidr), Some(vpc)) = (cidr, vpc) {
-            if !vpc.contains(&cidr) {
-                f.push(CheckFailure {
-                    property: Some("cidr_block".into()),
-                    reason: format!("'{cidr}' is outside the VPC's CIDR block '{vpc}'"),
-                });
-            }
+        if let (Some(cidr), Some(vpc)) = (cidr, vpc)
+            && !vpc.contains(&cidr)
+        {
+            f.push(CheckFailure {
+                property: Some("cidr_block".into()),
+                reason: format!("'{cidr}' is outside the VPC's CIDR block '{vpc}'"),
+            });
         }
         f
     }
