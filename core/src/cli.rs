@@ -192,6 +192,17 @@ fn declare(cli: &Cli, config: Config, program: &dyn Fn(&mut Stack)) -> Result<Pr
     Ok(Program::declare(Stack::new(&cli.stack, config), program)?)
 }
 
+/// What every command that plans needs: the configuration (with `-c` applied and saved),
+/// the declared program, and the state.
+fn setup(
+    cli: &Cli,
+    assignments: &ConfigArgs,
+    program: &dyn Fn(&mut Stack),
+) -> Result<(Program, Engine)> {
+    let config = load_config(cli, assignments)?;
+    Ok((declare(cli, config, program)?, open(cli)?))
+}
+
 fn open(cli: &Cli) -> Result<Engine> {
     Ok(Engine::new(Store::open(&cli.state)?, &cli.stack))
 }
@@ -292,9 +303,7 @@ fn report(exec: &Execution, verb: &str) -> ExitCode {
 async fn dispatch(cli: Cli, program: &dyn Fn(&mut Stack)) -> Result<ExitCode> {
     match &cli.command {
         Command::Preview { json, config } => {
-            let config = load_config(&cli, config)?;
-            let program = declare(&cli, config, program)?;
-            let engine = open(&cli)?;
+            let (program, engine) = setup(&cli, config, program)?;
             warn_pending(&engine)?;
             let plan = engine.preview(&program)?;
             if *json {
@@ -316,9 +325,7 @@ async fn dispatch(cli: Cli, program: &dyn Fn(&mut Stack)) -> Result<ExitCode> {
             parallel,
             config,
         } => {
-            let config = load_config(&cli, config)?;
-            let program = declare(&cli, config, program)?;
-            let engine = open(&cli)?;
+            let (program, engine) = setup(&cli, config, program)?;
             let session = engine.lock("up")?;
             warn_pending(&engine)?;
             let plan = session.plan(&program)?;
@@ -353,9 +360,7 @@ async fn dispatch(cli: Cli, program: &dyn Fn(&mut Stack)) -> Result<ExitCode> {
             parallel,
             config,
         } => {
-            let config = load_config(&cli, config)?;
-            let program = declare(&cli, config, program)?;
-            let engine = open(&cli)?;
+            let (program, engine) = setup(&cli, config, program)?;
             let session = engine.lock("destroy")?;
             warn_pending(&engine)?;
             let plan = session.plan_destroy()?;
@@ -380,9 +385,7 @@ async fn dispatch(cli: Cli, program: &dyn Fn(&mut Stack)) -> Result<ExitCode> {
             Ok(report(&exec, "Destroy"))
         }
         Command::Refresh { yes, parallel } => {
-            let config = load_config(&cli, &ConfigArgs::default())?;
-            let program = declare(&cli, config, program)?;
-            let engine = open(&cli)?;
+            let (program, engine) = setup(&cli, &ConfigArgs::default(), program)?;
             let session = engine.lock("refresh")?;
             let interactive = !*yes && std::io::stdin().is_terminal();
             let (drifts, errors) = session.refresh(&program, *parallel, *yes).await?;

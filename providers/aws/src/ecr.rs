@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::config::Clients;
-use crate::error::{aws, aws_on, code, is_not_found};
+use crate::error::{aws, aws_on, code, found, gone};
 use crate::resource::{AwsResource, Handler, Typed};
 use crate::{AwsProvider, Tags, tags};
 
@@ -143,15 +143,16 @@ impl AwsResource for RepositoryImpl {
         id: &str,
         i: &RepositoryInputs,
     ) -> Result<Option<(RepositoryInputs, Value)>, ProviderError> {
-        let out = match c
-            .ecr
-            .describe_repositories()
-            .repository_names(id)
-            .send()
-            .await
-        {
-            Err(e) if is_not_found(&e) => return Ok(None),
-            r => r.map_err(aws("DescribeRepositories"))?,
+        let Some(out) = found(
+            c.ecr
+                .describe_repositories()
+                .repository_names(id)
+                .send()
+                .await,
+            "DescribeRepositories",
+        )?
+        else {
+            return Ok(None);
         };
         let Some(r) = out.repositories().first() else {
             return Ok(None);
@@ -258,17 +259,15 @@ impl AwsResource for RepositoryImpl {
         i: &RepositoryInputs,
         _o: &Value,
     ) -> Result<(), ProviderError> {
-        match c
-            .ecr
-            .delete_repository()
-            .repository_name(id)
-            .force(i.force_delete.unwrap_or(false))
-            .send()
-            .await
-        {
-            Err(e) if is_not_found(&e) => Ok(()),
-            r => r.map(|_| ()).map_err(aws("DeleteRepository")),
-        }
+        gone(
+            c.ecr
+                .delete_repository()
+                .repository_name(id)
+                .force(i.force_delete.unwrap_or(false))
+                .send()
+                .await,
+            "DeleteRepository",
+        )
     }
 }
 
@@ -335,15 +334,16 @@ impl AwsResource for PolicyImpl {
         id: &str,
         i: &PolicyInputs,
     ) -> Result<Option<(PolicyInputs, Value)>, ProviderError> {
-        let out = match c
-            .ecr
-            .get_repository_policy()
-            .repository_name(id)
-            .send()
-            .await
-        {
-            Err(e) if is_not_found(&e) => return Ok(None),
-            r => r.map_err(aws("GetRepositoryPolicy"))?,
+        let Some(out) = found(
+            c.ecr
+                .get_repository_policy()
+                .repository_name(id)
+                .send()
+                .await,
+            "GetRepositoryPolicy",
+        )?
+        else {
+            return Ok(None);
         };
         let policy = out
             .policy_text()
@@ -375,15 +375,13 @@ impl AwsResource for PolicyImpl {
         _i: &PolicyInputs,
         _o: &Value,
     ) -> Result<(), ProviderError> {
-        match c
-            .ecr
-            .delete_repository_policy()
-            .repository_name(id)
-            .send()
-            .await
-        {
-            Err(e) if is_not_found(&e) => Ok(()),
-            r => r.map(|_| ()).map_err(aws("DeleteRepositoryPolicy")),
-        }
+        gone(
+            c.ecr
+                .delete_repository_policy()
+                .repository_name(id)
+                .send()
+                .await,
+            "DeleteRepositoryPolicy",
+        )
     }
 }

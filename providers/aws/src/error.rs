@@ -69,3 +69,43 @@ where
 pub(crate) fn bad_inputs(ty: &str, e: serde_json::Error) -> ProviderError {
     ProviderError::new(format!("inputs do not match {ty}: {e}"))
 }
+
+/// A read's result with "not found" as `None`.
+pub(crate) fn found<T, E, R>(
+    r: Result<T, SdkError<E, R>>,
+    call: &str,
+) -> Result<Option<T>, ProviderError>
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    match r {
+        Err(e) if is_not_found(&e) => Ok(None),
+        r => r.map(Some).map_err(aws(call)),
+    }
+}
+
+/// A delete's result with "not found" as success: deleting what is gone succeeds.
+pub(crate) fn gone<T, E, R>(r: Result<T, SdkError<E, R>>, call: &str) -> Result<(), ProviderError>
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    gone_coded(r, call).map_err(|(_, e)| e)
+}
+
+/// [`gone`], keeping the error code for [`crate::wait::retry_on`].
+pub(crate) fn gone_coded<T, E, R>(
+    r: Result<T, SdkError<E, R>>,
+    call: &str,
+) -> Result<(), (Option<String>, ProviderError)>
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    match r {
+        Err(e) if is_not_found(&e) => Ok(()),
+        Err(e) => Err((code(&e), aws(call)(e))),
+        Ok(_) => Ok(()),
+    }
+}

@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 
 use super::tagging;
 use crate::config::Clients;
-use crate::error::{aws, aws_on, code, is_not_found};
+use crate::error::{aws, aws_on, code, found, gone_coded, is_not_found};
 use crate::resource::AwsResource;
 use crate::{AwsProvider, Tags};
 
@@ -103,15 +103,16 @@ impl AwsResource for Impl {
         id: &str,
         i: &Inputs,
     ) -> Result<Option<(Inputs, Value)>, ProviderError> {
-        let out = match c
-            .ec2
-            .describe_internet_gateways()
-            .internet_gateway_ids(id)
-            .send()
-            .await
-        {
-            Err(e) if is_not_found(&e) => return Ok(None),
-            r => r.map_err(aws("DescribeInternetGateways"))?,
+        let Some(out) = found(
+            c.ec2
+                .describe_internet_gateways()
+                .internet_gateway_ids(id)
+                .send()
+                .await,
+            "DescribeInternetGateways",
+        )?
+        else {
+            return Ok(None);
         };
         let Some(g) = out.internet_gateways().first() else {
             return Ok(None);
@@ -151,18 +152,14 @@ impl AwsResource for Impl {
             detach(c, id, vpc).await?;
         }
         super::delete_retrying_dependencies(|| async {
-            match c
-                .ec2
-                .delete_internet_gateway()
-                .internet_gateway_id(id)
-                .send()
-                .await
-            {
-                Err(e) if is_not_found(&e) => Ok(()),
-                r => r
-                    .map(|_| ())
-                    .map_err(|e| (code(&e), aws("DeleteInternetGateway")(e))),
-            }
+            gone_coded(
+                c.ec2
+                    .delete_internet_gateway()
+                    .internet_gateway_id(id)
+                    .send()
+                    .await,
+                "DeleteInternetGateway",
+            )
         })
         .await
     }

@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 
 use super::tagging;
 use crate::config::Clients;
-use crate::error::{aws, aws_on, code, is_not_found};
+use crate::error::{aws, aws_on, found, gone, gone_coded};
 use crate::resource::{AwsResource, check_cidr};
 use crate::{AwsProvider, Tags};
 
@@ -105,15 +105,16 @@ impl AwsResource for TableImpl {
         id: &str,
         i: &TableInputs,
     ) -> Result<Option<(TableInputs, Value)>, ProviderError> {
-        let out = match c
-            .ec2
-            .describe_route_tables()
-            .route_table_ids(id)
-            .send()
-            .await
-        {
-            Err(e) if is_not_found(&e) => return Ok(None),
-            r => r.map_err(aws("DescribeRouteTables"))?,
+        let Some(out) = found(
+            c.ec2
+                .describe_route_tables()
+                .route_table_ids(id)
+                .send()
+                .await,
+            "DescribeRouteTables",
+        )?
+        else {
+            return Ok(None);
         };
         let Some(t) = out.route_tables().first() else {
             return Ok(None);
@@ -143,12 +144,10 @@ impl AwsResource for TableImpl {
         _o: &Value,
     ) -> Result<(), ProviderError> {
         super::delete_retrying_dependencies(|| async {
-            match c.ec2.delete_route_table().route_table_id(id).send().await {
-                Err(e) if is_not_found(&e) => Ok(()),
-                r => r
-                    .map(|_| ())
-                    .map_err(|e| (code(&e), aws("DeleteRouteTable")(e))),
-            }
+            gone_coded(
+                c.ec2.delete_route_table().route_table_id(id).send().await,
+                "DeleteRouteTable",
+            )
         })
         .await
     }
@@ -205,15 +204,16 @@ impl AwsResource for RouteImpl {
         id: &str,
         i: &RouteInputs,
     ) -> Result<Option<(RouteInputs, Value)>, ProviderError> {
-        let out = match c
-            .ec2
-            .describe_route_tables()
-            .route_table_ids(&i.route_table_id)
-            .send()
-            .await
-        {
-            Err(e) if is_not_found(&e) => return Ok(None),
-            r => r.map_err(aws("DescribeRouteTables"))?,
+        let Some(out) = found(
+            c.ec2
+                .describe_route_tables()
+                .route_table_ids(&i.route_table_id)
+                .send()
+                .await,
+            "DescribeRouteTables",
+        )?
+        else {
+            return Ok(None);
         };
         let route = out.route_tables().first().and_then(|t| {
             t.routes()
@@ -246,17 +246,15 @@ impl AwsResource for RouteImpl {
         i: &RouteInputs,
         _o: &Value,
     ) -> Result<(), ProviderError> {
-        match c
-            .ec2
-            .delete_route()
-            .route_table_id(&i.route_table_id)
-            .destination_cidr_block(&i.destination_cidr_block)
-            .send()
-            .await
-        {
-            Err(e) if is_not_found(&e) => Ok(()),
-            r => r.map(|_| ()).map_err(aws("DeleteRoute")),
-        }
+        gone(
+            c.ec2
+                .delete_route()
+                .route_table_id(&i.route_table_id)
+                .destination_cidr_block(&i.destination_cidr_block)
+                .send()
+                .await,
+            "DeleteRoute",
+        )
     }
 }
 
@@ -354,15 +352,13 @@ impl AwsResource for AssociationImpl {
         _i: &AssociationInputs,
         _o: &Value,
     ) -> Result<(), ProviderError> {
-        match c
-            .ec2
-            .disassociate_route_table()
-            .association_id(id)
-            .send()
-            .await
-        {
-            Err(e) if is_not_found(&e) => Ok(()),
-            r => r.map(|_| ()).map_err(aws("DisassociateRouteTable")),
-        }
+        gone(
+            c.ec2
+                .disassociate_route_table()
+                .association_id(id)
+                .send()
+                .await,
+            "DisassociateRouteTable",
+        )
     }
 }

@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use super::tagging;
 use crate::config::Clients;
-use crate::error::{aws, aws_on, code, is_not_found};
+use crate::error::{aws_on, code, found, gone, gone_coded};
 use crate::resource::AwsResource;
 use crate::wait;
 use crate::{AwsProvider, Tags};
@@ -106,9 +106,12 @@ impl AwsResource for GroupImpl {
         id: &str,
         i: &GroupInputs,
     ) -> Result<Option<(GroupInputs, Value)>, ProviderError> {
-        let out = match c.ec2.describe_security_groups().group_ids(id).send().await {
-            Err(e) if is_not_found(&e) => return Ok(None),
-            r => r.map_err(aws("DescribeSecurityGroups"))?,
+        let Some(out) = found(
+            c.ec2.describe_security_groups().group_ids(id).send().await,
+            "DescribeSecurityGroups",
+        )?
+        else {
+            return Ok(None);
         };
         let Some(g) = out.security_groups().first() else {
             return Ok(None);
@@ -147,12 +150,10 @@ impl AwsResource for GroupImpl {
         _o: &Value,
     ) -> Result<(), ProviderError> {
         super::delete_retrying_dependencies(|| async {
-            match c.ec2.delete_security_group().group_id(id).send().await {
-                Err(e) if is_not_found(&e) => Ok(()),
-                r => r
-                    .map(|_| ())
-                    .map_err(|e| (code(&e), aws("DeleteSecurityGroup")(e))),
-            }
+            gone_coded(
+                c.ec2.delete_security_group().group_id(id).send().await,
+                "DeleteSecurityGroup",
+            )
         })
         .await
     }
@@ -312,15 +313,16 @@ impl AwsResource for RuleImpl {
         id: &str,
         i: &RuleInputs,
     ) -> Result<Option<(RuleInputs, Value)>, ProviderError> {
-        let out = match c
-            .ec2
-            .describe_security_groups()
-            .group_ids(&i.security_group_id)
-            .send()
-            .await
-        {
-            Err(e) if is_not_found(&e) => return Ok(None),
-            r => r.map_err(aws("DescribeSecurityGroups"))?,
+        let Some(out) = found(
+            c.ec2
+                .describe_security_groups()
+                .group_ids(&i.security_group_id)
+                .send()
+                .await,
+            "DescribeSecurityGroups",
+        )?
+        else {
+            return Ok(None);
         };
         let Some(g) = out.security_groups().first() else {
             return Ok(None);
@@ -354,29 +356,25 @@ impl AwsResource for RuleImpl {
     ) -> Result<(), ProviderError> {
         let perm = i.permission();
         if i.direction == "egress" {
-            match c
-                .ec2
-                .revoke_security_group_egress()
-                .group_id(&i.security_group_id)
-                .ip_permissions(perm)
-                .send()
-                .await
-            {
-                Err(e) if is_not_found(&e) => Ok(()),
-                r => r.map(|_| ()).map_err(aws("RevokeSecurityGroupEgress")),
-            }
+            gone(
+                c.ec2
+                    .revoke_security_group_egress()
+                    .group_id(&i.security_group_id)
+                    .ip_permissions(perm)
+                    .send()
+                    .await,
+                "RevokeSecurityGroupEgress",
+            )
         } else {
-            match c
-                .ec2
-                .revoke_security_group_ingress()
-                .group_id(&i.security_group_id)
-                .ip_permissions(perm)
-                .send()
-                .await
-            {
-                Err(e) if is_not_found(&e) => Ok(()),
-                r => r.map(|_| ()).map_err(aws("RevokeSecurityGroupIngress")),
-            }
+            gone(
+                c.ec2
+                    .revoke_security_group_ingress()
+                    .group_id(&i.security_group_id)
+                    .ip_permissions(perm)
+                    .send()
+                    .await,
+                "RevokeSecurityGroupIngress",
+            )
         }
     }
 }

@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 
 use super::tagging;
 use crate::config::Clients;
-use crate::error::{aws, aws_on, code, is_not_found};
+use crate::error::{aws_on, code, found, gone_coded};
 use crate::resource::{AwsResource, check_cidr, known};
 use crate::{AwsProvider, Tags};
 
@@ -133,9 +133,12 @@ impl AwsResource for Impl {
         id: &str,
         i: &Inputs,
     ) -> Result<Option<(Inputs, Value)>, ProviderError> {
-        let out = match c.ec2.describe_subnets().subnet_ids(id).send().await {
-            Err(e) if is_not_found(&e) => return Ok(None),
-            r => r.map_err(aws("DescribeSubnets"))?,
+        let Some(out) = found(
+            c.ec2.describe_subnets().subnet_ids(id).send().await,
+            "DescribeSubnets",
+        )?
+        else {
+            return Ok(None);
         };
         let Some(s) = out.subnets().first() else {
             return Ok(None);
@@ -180,12 +183,10 @@ impl AwsResource for Impl {
 
     async fn delete(c: &Clients, id: &str, _i: &Inputs, _o: &Value) -> Result<(), ProviderError> {
         super::delete_retrying_dependencies(|| async {
-            match c.ec2.delete_subnet().subnet_id(id).send().await {
-                Err(e) if is_not_found(&e) => Ok(()),
-                r => r
-                    .map(|_| ())
-                    .map_err(|e| (code(&e), aws("DeleteSubnet")(e))),
-            }
+            gone_coded(
+                c.ec2.delete_subnet().subnet_id(id).send().await,
+                "DeleteSubnet",
+            )
         })
         .await
     }

@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 
 use super::tagging;
 use crate::config::Clients;
-use crate::error::{aws, aws_on, is_not_found};
+use crate::error::{aws, aws_on, found, gone_coded};
 use crate::resource::{AwsResource, check_cidr};
 use crate::{AwsProvider, Tags};
 
@@ -140,9 +140,12 @@ impl AwsResource for Impl {
         id: &str,
         i: &Inputs,
     ) -> Result<Option<(Inputs, Value)>, ProviderError> {
-        let out = match c.ec2.describe_vpcs().vpc_ids(id).send().await {
-            Err(e) if is_not_found(&e) => return Ok(None),
-            r => r.map_err(aws("DescribeVpcs"))?,
+        let Some(out) = found(
+            c.ec2.describe_vpcs().vpc_ids(id).send().await,
+            "DescribeVpcs",
+        )?
+        else {
+            return Ok(None);
         };
         let Some(vpc) = out.vpcs().first() else {
             return Ok(None);
@@ -199,12 +202,7 @@ impl AwsResource for Impl {
 
     async fn delete(c: &Clients, id: &str, _i: &Inputs, _o: &Value) -> Result<(), ProviderError> {
         super::delete_retrying_dependencies(|| async {
-            match c.ec2.delete_vpc().vpc_id(id).send().await {
-                Err(e) if is_not_found(&e) => Ok(()),
-                r => r
-                    .map(|_| ())
-                    .map_err(|e| (crate::error::code(&e), aws("DeleteVpc")(e))),
-            }
+            gone_coded(c.ec2.delete_vpc().vpc_id(id).send().await, "DeleteVpc")
         })
         .await
     }

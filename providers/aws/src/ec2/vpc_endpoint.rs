@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 
 use super::tagging;
 use crate::config::Clients;
-use crate::error::{aws, aws_on, is_not_found};
+use crate::error::{aws, aws_on, found, gone};
 use crate::resource::{AwsResource, known};
 use crate::{AwsProvider, Tags, wait};
 
@@ -84,15 +84,16 @@ async fn describe(
     c: &Clients,
     id: &str,
 ) -> Result<Option<aws_sdk_ec2::types::VpcEndpoint>, ProviderError> {
-    let out = match c
-        .ec2
-        .describe_vpc_endpoints()
-        .vpc_endpoint_ids(id)
-        .send()
-        .await
-    {
-        Err(e) if is_not_found(&e) => return Ok(None),
-        r => r.map_err(aws("DescribeVpcEndpoints"))?,
+    let Some(out) = found(
+        c.ec2
+            .describe_vpc_endpoints()
+            .vpc_endpoint_ids(id)
+            .send()
+            .await,
+        "DescribeVpcEndpoints",
+    )?
+    else {
+        return Ok(None);
     };
     Ok(out
         .vpc_endpoints()
@@ -297,18 +298,14 @@ impl AwsResource for Impl {
     }
 
     async fn delete(c: &Clients, id: &str, _i: &Inputs, _o: &Value) -> Result<(), ProviderError> {
-        match c
-            .ec2
-            .delete_vpc_endpoints()
-            .vpc_endpoint_ids(id)
-            .send()
-            .await
-        {
-            Err(e) if is_not_found(&e) => return Ok(()),
-            r => {
-                r.map_err(aws("DeleteVpcEndpoints"))?;
-            }
-        }
+        gone(
+            c.ec2
+                .delete_vpc_endpoints()
+                .vpc_endpoint_ids(id)
+                .send()
+                .await,
+            "DeleteVpcEndpoints",
+        )?;
         // Its network interfaces hold the subnets and security groups until it is gone.
         wait::until(
             &format!("VPC endpoint {id} to be deleted"),
