@@ -16,6 +16,7 @@ pub(crate) fn handler(ty: &str) -> Option<&'static dyn Handler> {
     Some(match ty {
         RepositoryImpl::TYPE => &Typed::<RepositoryImpl>(PhantomData),
         PolicyImpl::TYPE => &Typed::<PolicyImpl>(PhantomData),
+        LifecycleImpl::TYPE => &Typed::<LifecycleImpl>(PhantomData),
         _ => return None,
     })
 }
@@ -382,6 +383,111 @@ impl AwsResource for PolicyImpl {
                 .send()
                 .await,
             "DeleteRepositoryPolicy",
+        )
+    }
+}
+
+cairn::args! {
+    /// Arguments of a [`LifecyclePolicy`].
+    pub struct LifecyclePolicyArgs {
+        pub repository: Output<String>,
+        /// The lifecycle policy document (compared structurally).
+        pub policy: Output<Value>,
+    }
+}
+
+cairn::resource!(
+    /// The image lifecycle policy of an ECR repository.
+    LifecyclePolicy, LifecyclePolicyArgs, "aws:ecr/LifecyclePolicy", AwsProvider, { id: String }
+);
+
+pub(crate) struct LifecycleImpl;
+
+async fn put_lifecycle(c: &Clients, i: &PolicyInputs) -> Result<(), ProviderError> {
+    c.ecr
+        .put_lifecycle_policy()
+        .repository_name(&i.repository)
+        .lifecycle_policy_text(i.policy.to_string())
+        .send()
+        .await
+        .map_err(aws_on("PutLifecyclePolicy", "policy"))?;
+    Ok(())
+}
+
+#[async_trait]
+impl AwsResource for LifecycleImpl {
+    const TYPE: &'static str = "aws:ecr/LifecyclePolicy";
+    type Inputs = PolicyInputs;
+
+    fn schema() -> TypeSchema {
+        PolicyImpl::schema()
+    }
+
+    fn check(inputs: &cairn::PropMap) -> Vec<cairn::CheckFailure> {
+        PolicyImpl::check(inputs)
+    }
+
+    async fn create(
+        c: &Clients,
+        _ctx: &ResourceContext,
+        _token: &str,
+        i: &PolicyInputs,
+    ) -> Result<(String, Value), ProviderError> {
+        put_lifecycle(c, i).await?;
+        Ok((i.repository.clone(), json!({ "id": i.repository })))
+    }
+
+    async fn read(
+        c: &Clients,
+        id: &str,
+        i: &PolicyInputs,
+    ) -> Result<Option<(PolicyInputs, Value)>, ProviderError> {
+        let r = c
+            .ecr
+            .get_lifecycle_policy()
+            .repository_name(id)
+            .send()
+            .await;
+        let Some(out) = found(r, "GetLifecyclePolicy")? else {
+            return Ok(None);
+        };
+        let policy = out
+            .lifecycle_policy_text()
+            .and_then(|t| serde_json::from_str(t).ok())
+            .unwrap_or(Value::Null);
+        Ok(Some((
+            PolicyInputs {
+                repository: i.repository.clone(),
+                policy,
+            },
+            json!({ "id": id }),
+        )))
+    }
+
+    async fn update(
+        c: &Clients,
+        _ctx: &ResourceContext,
+        id: &str,
+        _o: &PolicyInputs,
+        n: &PolicyInputs,
+    ) -> Result<Value, ProviderError> {
+        put_lifecycle(c, n).await?;
+        Ok(json!({ "id": id }))
+    }
+
+    async fn delete(
+        c: &Clients,
+        id: &str,
+        _i: &PolicyInputs,
+        _o: &Value,
+    ) -> Result<(), ProviderError> {
+        gone(
+            c.ecr
+                .delete_lifecycle_policy()
+                .repository_name(id)
+                .send()
+                .await,
+            "DeleteLifecyclePolicy",
         )
     }
 }

@@ -14,6 +14,10 @@ mod wait;
 
 pub mod ec2;
 pub mod ecr;
+pub mod ecs;
+pub mod elb;
+pub mod iam;
+pub mod logs;
 
 pub use config::AwsConfig;
 pub use provider::AwsProvider;

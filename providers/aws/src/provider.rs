@@ -10,7 +10,7 @@ use tokio::sync::OnceCell;
 
 use crate::config::{AwsConfig, Clients};
 use crate::resource::Handler;
-use crate::{ec2, ecr};
+use crate::{ec2, ecr, ecs, elb, iam, logs};
 
 /// One configured AWS provider instance.
 pub struct AwsProvider {
@@ -42,6 +42,10 @@ impl AwsProvider {
     fn handler(ty: &str) -> Result<&'static dyn Handler, ProviderError> {
         ec2::handler(ty)
             .or_else(|| ecr::handler(ty))
+            .or_else(|| ecs::handler(ty))
+            .or_else(|| elb::handler(ty))
+            .or_else(|| iam::handler(ty))
+            .or_else(|| logs::handler(ty))
             .ok_or_else(|| {
                 ProviderError::new(format!("the AWS provider has no resource type '{ty}'"))
             })

@@ -1,5 +1,6 @@
 //! EC2 resources: the network (VPC, subnets, gateways, routes, security groups, endpoints).
 
+mod instance;
 mod internet_gateway;
 mod route_table;
 mod security_group;
@@ -10,6 +11,7 @@ mod vpc_endpoint;
 
 use std::marker::PhantomData;
 
+pub use instance::{Instance, InstanceArgs};
 pub use internet_gateway::{InternetGateway, InternetGatewayArgs};
 pub use route_table::{
     Route, RouteArgs, RouteTable, RouteTableArgs, RouteTableAssociation, RouteTableAssociationArgs,
@@ -25,6 +27,7 @@ use crate::resource::{AwsResource, Handler, Typed};
 
 pub(crate) fn handler(ty: &str) -> Option<&'static dyn Handler> {
     Some(match ty {
+        instance::Impl::TYPE => &Typed::<instance::Impl>(PhantomData),
         vpc::Impl::TYPE => &Typed::<vpc::Impl>(PhantomData),
         subnet::Impl::TYPE => &Typed::<subnet::Impl>(PhantomData),
         internet_gateway::Impl::TYPE => &Typed::<internet_gateway::Impl>(PhantomData),

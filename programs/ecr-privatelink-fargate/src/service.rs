@@ -1,0 +1,245 @@
+//! Account B's application: a Fargate service of `desiredCount` tasks in the private subnets,
+//! with no public IP, pulling `<repository URI>:<imageTag>` from account A, behind an
+//! internet-facing Application Load Balancer in the public subnets.
+
+use std::collections::BTreeMap;
+
+use cairn::{Output, ResourceOptions, Stack};
+use cairn_aws::ec2::{SecurityGroup, SecurityGroupArgs, SecurityGroupRule, SecurityGroupRuleArgs};
+use cairn_aws::ecr::Repository;
+use cairn_aws::ecs::{
+    Cluster, ClusterArgs, ContainerDefinition, Service, ServiceArgs, ServiceLoadBalancer,
+    TaskDefinition, TaskDefinitionArgs,
+};
+use cairn_aws::elb::{
+    Listener, ListenerArgs, LoadBalancer, LoadBalancerArgs, TargetGroup, TargetGroupArgs,
+};
+use cairn_aws::iam::{Role, RoleArgs, RolePolicyAttachment, RolePolicyAttachmentArgs};
+use cairn_aws::logs::{LogGroup, LogGroupArgs};
+use serde_json::json;
+
+use crate::network::Network;
+use crate::{ProviderRef, Settings, on};
+
+const CONTAINER: &str = "web";
+const PORT: u16 = 80;
+
+fn http_from(
+    stack: &mut Stack,
+    name: &str,
+    group: &SecurityGroup,
+    cidr: Option<&str>,
+    source: Option<&SecurityGroup>,
+    b: &ProviderRef,
+) {
+    SecurityGroupRule::with(
+        stack,
+        name,
+        SecurityGroupRuleArgs {
+            security_group_id: group.id(),
+            direction: "ingress".into(),
+            protocol: "tcp".into(),
+            from_port: i32::from(PORT).into(),
+            to_port: i32::from(PORT).into(),
+            cidr_blocks: cidr.map(|c| Output::new(vec![c.to_string()])),
+            source_security_group_id: source.map(|s| s.id()),
+            ..Default::default()
+        },
+        on(b),
+    );
+}
+
+/// Declares the service and its load balancer; returns the external URL.
+pub(crate) fn declare(
+    stack: &mut Stack,
+    s: &Settings,
+    b: &ProviderRef,
+    net: &Network,
+    repo: &Repository,
+) -> Output<String> {
+    let log_group = LogGroup::with(
+        stack,
+        "log-group",
+        LogGroupArgs {
+            name: "/ecs/ecrprivatelink".into(),
+            retention_in_days: Some(14.into()),
+            tags: s.tags(),
+        },
+        on(b),
+    );
+    let execution_role = Role::with(
+        stack,
+        "task-execution-role",
+        RoleArgs {
+            name: "ecrprivatelink-task-execution".into(),
+            assume_role_policy: json!({
+                "Version": "2012-10-17",
+                "Statement": [{
+                    "Effect": "Allow",
+                    "Principal": { "Service": "ecs-tasks.amazonaws.com" },
+                    "Action": "sts:AssumeRole",
+                }]
+            })
+            .into(),
+            tags: s.tags(),
+            ..Default::default()
+        },
+        on(b),
+    );
+    let execution_policy = RolePolicyAttachment::with(
+        stack,
+        "task-execution-policy",
+        RolePolicyAttachmentArgs {
+            role: execution_role.name(),
+            policy_arn: "arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy"
+                .into(),
+        },
+        on(b),
+    );
+    let cluster = Cluster::with(
+        stack,
+        "cluster",
+        ClusterArgs {
+            name: "ecrprivatelink".into(),
+            tags: s.tags(),
+        },
+        on(b),
+    );
+    let region = s.region.clone();
+    let image_tag = s.image_tag.clone();
+    let task = TaskDefinition::with(
+        stack,
+        "task-definition",
+        TaskDefinitionArgs {
+            family: "ecrprivatelink".into(),
+            cpu: "256".into(),
+            memory: "512".into(),
+            execution_role_arn: Some(execution_role.arn()),
+            containers: repo
+                .repository_uri()
+                .zip(&log_group.name())
+                .map(move |(uri, group)| {
+                    vec![ContainerDefinition {
+                        name: CONTAINER.into(),
+                        image: format!("{uri}:{image_tag}"),
+                        essential: true,
+                        port_mappings: vec![PORT],
+                        environment: BTreeMap::new(),
+                        awslogs: Some(BTreeMap::from([
+                            ("awslogs-group".to_string(), group),
+                            ("awslogs-region".to_string(), region.clone()),
+                            ("awslogs-stream-prefix".to_string(), "ecs".to_string()),
+                        ])),
+                    }]
+                }),
+            tags: s.tags(),
+            ..Default::default()
+        },
+        // The role must be able to pull before a task starts.
+        on(b).depends_on(&execution_policy),
+    );
+
+    let alb_sg = SecurityGroup::with(
+        stack,
+        "alb-sg",
+        SecurityGroupArgs {
+            vpc_id: net.vpc.id(),
+            name: "cairn-alb".into(),
+            description: "HTTP from anywhere to the load balancer".into(),
+            tags: s.tags(),
+        },
+        on(b),
+    );
+    http_from(
+        stack,
+        "alb-http-from-anywhere",
+        &alb_sg,
+        Some("0.0.0.0/0"),
+        None,
+        b,
+    );
+    let service_sg = SecurityGroup::with(
+        stack,
+        "service-sg",
+        SecurityGroupArgs {
+            vpc_id: net.vpc.id(),
+            name: "cairn-service".into(),
+            description: "HTTP from the load balancer to the tasks".into(),
+            tags: s.tags(),
+        },
+        on(b),
+    );
+    http_from(
+        stack,
+        "service-http-from-alb",
+        &service_sg,
+        None,
+        Some(&alb_sg),
+        b,
+    );
+
+    let alb = LoadBalancer::with(
+        stack,
+        "load-balancer",
+        LoadBalancerArgs {
+            name: "ecrprivatelink".into(),
+            subnets: Output::all(net.public_subnets.iter().map(|s| s.id())),
+            security_groups: Some(Output::all([alb_sg.id()])),
+            scheme: Some("internet-facing".into()),
+            load_balancer_type: Some("application".into()),
+            tags: s.tags(),
+        },
+        on(b),
+    );
+    let target_group = TargetGroup::with(
+        stack,
+        "target-group",
+        TargetGroupArgs {
+            name: "ecrprivatelink".into(),
+            port: i32::from(PORT).into(),
+            protocol: "HTTP".into(),
+            vpc_id: net.vpc.id(),
+            target_type: Some("ip".into()),
+            health_check_path: Some("/".into()),
+            tags: s.tags(),
+        },
+        on(b),
+    );
+    let listener = Listener::with(
+        stack,
+        "listener",
+        ListenerArgs {
+            load_balancer_arn: alb.arn(),
+            port: i32::from(PORT).into(),
+            protocol: "HTTP".into(),
+            target_group_arn: target_group.arn(),
+        },
+        on(b),
+    );
+    Service::with(
+        stack,
+        "service",
+        ServiceArgs {
+            name: "ecrprivatelink".into(),
+            cluster: cluster.arn(),
+            task_definition: task.arn(),
+            desired_count: s.desired_count.into(),
+            launch_type: Some("FARGATE".into()),
+            subnets: Output::all(net.private_subnets.iter().map(|s| s.id())),
+            security_groups: Some(Output::all([service_sg.id()])),
+            assign_public_ip: Some(false.into()),
+            load_balancers: Some(target_group.arn().map(|arn| {
+                vec![ServiceLoadBalancer {
+                    target_group_arn: arn,
+                    container_name: CONTAINER.into(),
+                    container_port: PORT,
+                }]
+            })),
+            tags: s.tags(),
+        },
+        // AWS rejects a service whose target group is not yet behind a listener: no input
+        // says so, so the edge is explicit.
+        ResourceOptions::default().provider(b).depends_on(&listener),
+    );
+    alb.dns_name().map(|dns| format!("http://{dns}"))
+}
