@@ -44,10 +44,17 @@ impl Env {
     }
 
     fn program(&self) -> Program {
-        let config = Config::from_pairs([
+        self.program_with(&[])
+    }
+
+    /// The program with extra configuration, as `config set` would give it.
+    fn program_with(&self, extra: &[(&str, &str)]) -> Program {
+        let mut pairs = vec![
             ("aws:endpointUrl", self.moto.endpoint.as_str()),
             ("accountB:roleArn", ROLE_B),
-        ]);
+        ];
+        pairs.extend_from_slice(extra);
+        let config = Config::from_pairs(pairs);
         Program::declare(Stack::new("dev", config), ecr_privatelink_fargate::program).unwrap()
     }
 
@@ -71,11 +78,37 @@ impl Env {
     }
 
     async fn up(&self) -> cairn::Execution {
-        let program = self.program();
+        self.up_with(&[]).await
+    }
+
+    async fn up_with(&self, extra: &[(&str, &str)]) -> cairn::Execution {
+        let program = self.program_with(extra);
         let session = self.engine.lock("up").unwrap();
         let plan = session.plan(&program).unwrap();
-        session.apply(&program, &plan, 16, &|_| {}).await.unwrap()
+        let exec = session.apply(&program, &plan, 16, &|_| {}).await.unwrap();
+        assert!(exec.errors.is_empty(), "{:#?}", exec.errors);
+        exec
     }
+
+    /// The plan's changed steps: (name, kind).
+    fn changes(&self, extra: &[(&str, &str)]) -> Vec<(String, StepKind)> {
+        let plan = self.engine.preview(&self.program_with(extra)).unwrap();
+        plan.steps
+            .iter()
+            .filter(|s| s.kind != StepKind::Same)
+            .map(|s| (s.name.clone(), s.kind))
+            .collect()
+    }
+
+    fn id_of(&self, name: &str) -> String {
+        let records = self.engine.records().unwrap();
+        records.into_iter().find(|r| r.name == name).unwrap().id
+    }
+}
+
+fn sorted(mut v: Vec<String>) -> Vec<String> {
+    v.sort();
+    v
 }
 
 fn output(engine: &Engine, name: &str) -> Value {
@@ -270,6 +303,79 @@ async fn preview_up_verify_noop_and_destroy_across_two_accounts() {
     assert_eq!(got, want);
     assert_eq!(got.len(), 2);
 
+    // The service: Fargate, in the private subnets, no public IP, behind the target group.
+    let ecs_b = aws_sdk_ecs::Client::new(&b);
+    let services = ecs_b
+        .describe_services()
+        .cluster("ecrprivatelink")
+        .services("ecrprivatelink")
+        .send()
+        .await
+        .unwrap();
+    let svc = &services.services()[0];
+    assert_eq!(svc.launch_type().map(|l| l.as_str()), Some("FARGATE"));
+    assert_eq!(svc.desired_count(), 2);
+    let vpc_conf = svc
+        .network_configuration()
+        .unwrap()
+        .awsvpc_configuration()
+        .unwrap();
+    assert_eq!(
+        sorted(vpc_conf.subnets().to_vec()),
+        sorted(private_ids.clone())
+    );
+    assert_eq!(
+        vpc_conf.assign_public_ip().map(|a| a.as_str()),
+        Some("DISABLED")
+    );
+    let elb_b = aws_sdk_elasticloadbalancingv2::Client::new(&b);
+    let tg_arn = svc.load_balancers()[0]
+        .target_group_arn()
+        .unwrap()
+        .to_string();
+    let tgs = elb_b
+        .describe_target_groups()
+        .target_group_arns(&tg_arn)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        tgs.target_groups()[0].target_type().map(|t| t.as_str()),
+        Some("ip")
+    );
+    let lb_arn = tgs.target_groups()[0].load_balancer_arns()[0].to_string();
+    let lbs = elb_b
+        .describe_load_balancers()
+        .load_balancer_arns(&lb_arn)
+        .send()
+        .await
+        .unwrap();
+    let lb = &lbs.load_balancers()[0];
+    assert_eq!(lb.scheme().map(|s| s.as_str()), Some("internet-facing"));
+    let listeners = elb_b
+        .describe_listeners()
+        .load_balancer_arn(&lb_arn)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(listeners.listeners()[0].port(), Some(80));
+    assert_eq!(
+        output(&env.engine, "externalUrl"),
+        Value::from(format!("http://{}", lb.dns_name().unwrap()))
+    );
+    // The task pulls account A's image by its repository URI.
+    let td = ecs_b
+        .describe_task_definition()
+        .task_definition(svc.task_definition().unwrap())
+        .send()
+        .await
+        .unwrap();
+    let image = td.task_definition().unwrap().container_definitions()[0]
+        .image()
+        .unwrap()
+        .to_string();
+    assert_eq!(image, format!("{}:v1", repo.repository_uri().unwrap()));
+
     // 3. A second up with nothing changed plans nothing and changes nothing.
     let plan = env.engine.preview(&env.program()).unwrap();
     assert!(cairn::is_noop(&plan), "{}", cairn::plan_text(&plan));
@@ -331,4 +437,231 @@ async fn preview_up_verify_noop_and_destroy_across_two_accounts() {
             .iter()
             .all(|e| e.state().map(|s| s.as_str().to_ascii_lowercase()) == Some("deleted".into()))
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn in_place_changes_update_without_replacing() {
+    let env = Env::new();
+    env.up().await;
+    let service_arn = env.id_of("service");
+
+    // Desired count: exactly one update, of exactly that property.
+    let plan = env
+        .engine
+        .preview(&env.program_with(&[("desiredCount", "3")]))
+        .unwrap();
+    let changed: Vec<_> = plan
+        .steps
+        .iter()
+        .filter(|s| s.kind != StepKind::Same)
+        .collect();
+    assert_eq!(changed.len(), 1, "{}", cairn::plan_text(&plan));
+    assert_eq!(
+        (changed[0].name.as_str(), changed[0].kind),
+        ("service", StepKind::Update)
+    );
+    let props: Vec<&str> = changed[0]
+        .diffs
+        .iter()
+        .map(|d| d.property.as_str())
+        .collect();
+    assert_eq!(props, vec!["desired_count"]);
+    let exec = env.up_with(&[("desiredCount", "3")]).await;
+    assert_eq!(exec.counts.get("updated"), Some(&1));
+    assert_eq!(exec.counts.len(), 1, "{:?}", exec.counts);
+    assert_eq!(env.id_of("service"), service_arn, "not replaced");
+    let b = env.sdk(Some(ROLE_B)).await;
+    let ecs_b = aws_sdk_ecs::Client::new(&b);
+    let svc = ecs_b
+        .describe_services()
+        .cluster("ecrprivatelink")
+        .services(&service_arn)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(svc.services()[0].desired_count(), 3);
+
+    // A tag on every taggable resource: updates only, nothing replaced.
+    let extra = [("desiredCount", "3"), ("owner", "platform-team")];
+    let changes = env.changes(&extra);
+    assert!(!changes.is_empty());
+    assert!(
+        changes.iter().all(|(_, k)| *k == StepKind::Update),
+        "{changes:?}"
+    );
+    let vpc_id = env.id_of("vpc");
+    let exec = env.up_with(&extra).await;
+    assert!(!exec.counts.contains_key("replaced") && !exec.counts.contains_key("created"));
+    assert_eq!(env.id_of("vpc"), vpc_id);
+    let ec2_b = aws_sdk_ec2::Client::new(&b);
+    let vpc = ec2_b.describe_vpcs().vpc_ids(&vpc_id).send().await.unwrap();
+    let owner = vpc.vpcs()[0]
+        .tags()
+        .iter()
+        .find(|t| t.key() == Some("owner"))
+        .and_then(|t| t.value());
+    assert_eq!(owner, Some("platform-team"));
+    assert!(env.changes(&extra).is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_subnet_cidr_change_replaces_the_subnet_and_moves_its_users() {
+    let env = Env::new();
+    env.up().await;
+    let old_subnet = env.id_of("private-a");
+    let extra = [("privateSubnetCidrs", "10.0.4.0/24,10.0.3.0/24")];
+    let changes = env.changes(&extra);
+    assert!(
+        changes.contains(&("private-a".into(), StepKind::Replace)),
+        "{changes:?}"
+    );
+    // Users of the subnet's id follow it in place; nothing else is replaced but what must be.
+    assert!(
+        changes.contains(&("endpoint-ecr-dkr".into(), StepKind::Update)),
+        "{changes:?}"
+    );
+    assert!(
+        changes.contains(&("service".into(), StepKind::Update)),
+        "{changes:?}"
+    );
+    assert!(!changes.iter().any(|(n, _)| n == "vpc" || n == "private-b"));
+
+    env.up_with(&extra).await;
+    let new_subnet = env.id_of("private-a");
+    assert_ne!(new_subnet, old_subnet);
+    let b = env.sdk(Some(ROLE_B)).await;
+    let ec2_b = aws_sdk_ec2::Client::new(&b);
+    assert!(
+        ec2_b
+            .describe_subnets()
+            .subnet_ids(&old_subnet)
+            .send()
+            .await
+            .is_err(),
+        "old subnet deleted"
+    );
+    let new = ec2_b
+        .describe_subnets()
+        .subnet_ids(&new_subnet)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(new.subnets()[0].cidr_block(), Some("10.0.4.0/24"));
+    let ep = ec2_b
+        .describe_vpc_endpoints()
+        .vpc_endpoint_ids(env.id_of("endpoint-ecr-dkr"))
+        .send()
+        .await
+        .unwrap();
+    assert!(ep.vpc_endpoints()[0].subnet_ids().contains(&new_subnet));
+    assert!(!ep.vpc_endpoints()[0].subnet_ids().contains(&old_subnet));
+    // The 443 rule now admits the new CIDR.
+    let sg = ec2_b
+        .describe_security_groups()
+        .group_ids(env.id_of("endpoint-sg"))
+        .send()
+        .await
+        .unwrap();
+    let rule = sg.security_groups()[0]
+        .ip_permissions()
+        .iter()
+        .find(|p| p.from_port() == Some(443))
+        .unwrap();
+    let sources: Vec<&str> = rule
+        .ip_ranges()
+        .iter()
+        .filter_map(|r| r.cidr_ip())
+        .collect();
+    assert!(
+        sources.contains(&"10.0.4.0/24") && !sources.contains(&"10.0.2.0/24"),
+        "{sources:?}"
+    );
+    assert!(env.changes(&extra).is_empty());
+    assert!(env.engine.records().unwrap().iter().all(|r| !r.replaced));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn refresh_reports_out_of_band_changes_and_up_repairs_them() {
+    let env = Env::new();
+    env.up().await;
+    let b = env.sdk(Some(ROLE_B)).await;
+    let ec2_b = aws_sdk_ec2::Client::new(&b);
+    // Out of band: delete an endpoint and revoke the 443 rule.
+    ec2_b
+        .delete_vpc_endpoints()
+        .vpc_endpoint_ids(env.id_of("endpoint-ecr-dkr"))
+        .send()
+        .await
+        .unwrap();
+    let sg_id = env.id_of("endpoint-sg");
+    let sg = ec2_b
+        .describe_security_groups()
+        .group_ids(&sg_id)
+        .send()
+        .await
+        .unwrap();
+    let rule = sg.security_groups()[0]
+        .ip_permissions()
+        .iter()
+        .find(|p| p.from_port() == Some(443))
+        .unwrap()
+        .clone();
+    ec2_b
+        .revoke_security_group_ingress()
+        .group_id(&sg_id)
+        .ip_permissions(rule)
+        .send()
+        .await
+        .unwrap();
+
+    let program = env.program();
+    let session = env.engine.lock("refresh").unwrap();
+    let (drifts, errors) = session.refresh(&program, 16, true).await.unwrap();
+    drop(session);
+    assert!(errors.is_empty(), "{errors:?}");
+    let mut gone: Vec<&str> = drifts
+        .iter()
+        .filter(|d| d.changes.is_none())
+        .map(|d| d.name.as_str())
+        .collect();
+    gone.sort();
+    assert_eq!(
+        gone,
+        vec!["endpoint-ecr-dkr", "endpoint-https-from-private"],
+        "{drifts:?}"
+    );
+
+    let mut changes = env.changes(&[]);
+    changes.sort();
+    assert_eq!(
+        changes,
+        vec![
+            ("endpoint-ecr-dkr".to_string(), StepKind::Create),
+            ("endpoint-https-from-private".to_string(), StepKind::Create),
+        ]
+    );
+    env.up().await;
+    let sg = ec2_b
+        .describe_security_groups()
+        .group_ids(&sg_id)
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        sg.security_groups()[0]
+            .ip_permissions()
+            .iter()
+            .any(|p| p.from_port() == Some(443))
+    );
+    let eps = ec2_b
+        .describe_vpc_endpoints()
+        .vpc_endpoint_ids(env.id_of("endpoint-ecr-dkr"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        eps.vpc_endpoints()[0].service_name(),
+        Some("com.amazonaws.us-east-2.ecr.dkr")
+    );
+    assert!(env.changes(&[]).is_empty());
 }
