@@ -665,3 +665,57 @@ async fn refresh_reports_out_of_band_changes_and_up_repairs_them() {
     );
     assert!(env.changes(&[]).is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn enable_ssm_adds_the_ssm_endpoints_and_a_private_host() {
+    let env = Env::new();
+    // An AMI moto ships in every region.
+    let extra = [("enableSsm", "true"), ("ssmAmiId", "ami-03cf127a")];
+    env.up_with(&extra).await;
+    let b = env.sdk(Some(ROLE_B)).await;
+    let ec2_b = aws_sdk_ec2::Client::new(&b);
+    let vpc = aws_sdk_ec2::types::Filter::builder()
+        .name("vpc-id")
+        .values(env.id_of("vpc"))
+        .build();
+    let eps = ec2_b
+        .describe_vpc_endpoints()
+        .filters(vpc)
+        .send()
+        .await
+        .unwrap();
+    for service in ["ssm", "ssmmessages", "ec2", "ec2messages"] {
+        let name = format!("com.amazonaws.us-east-2.{service}");
+        let ep = eps
+            .vpc_endpoints()
+            .iter()
+            .find(|e| e.service_name() == Some(name.as_str()));
+        assert_eq!(
+            ep.and_then(|e| e.private_dns_enabled()),
+            Some(true),
+            "{service}"
+        );
+    }
+    let host = ec2_b
+        .describe_instances()
+        .instance_ids(env.id_of("ssm-host"))
+        .send()
+        .await
+        .unwrap();
+    let host = &host.reservations()[0].instances()[0];
+    assert_eq!(host.subnet_id(), Some(env.id_of("private-a").as_str()));
+    assert!(host.public_ip_address().is_none());
+    let profile = host.iam_instance_profile().and_then(|p| p.arn()).unwrap();
+    assert!(
+        profile.ends_with("instance-profile/ecrprivatelink-ssm"),
+        "{profile}"
+    );
+    assert!(env.changes(&extra).is_empty());
+
+    // Turning it off removes exactly what it added.
+    let changes = env.changes(&[]);
+    assert_eq!(changes.len(), 8, "{changes:?}");
+    assert!(changes.iter().all(|(_, k)| *k == StepKind::Delete));
+    env.up().await;
+    assert!(env.changes(&[]).is_empty());
+}

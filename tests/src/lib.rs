@@ -77,3 +77,57 @@ impl Drop for Moto {
         let _ = self.child.wait();
     }
 }
+
+/// What one command printed and how it exited.
+#[derive(Debug)]
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+/// The default program's command line, run as a user would: its own state and config folder,
+/// pointed at one moto, with no terminal.
+pub struct Cli {
+    bin: PathBuf,
+    pub dir: tempfile::TempDir,
+    endpoint: String,
+}
+
+impl Cli {
+    /// `bin` is `env!("CARGO_BIN_EXE_cairn-program")` of the calling test.
+    pub fn new(bin: &str, moto: &Moto) -> Cli {
+        Cli {
+            bin: PathBuf::from(bin),
+            dir: tempfile::tempdir().unwrap(),
+            endpoint: moto.endpoint.clone(),
+        }
+    }
+
+    pub fn run(&self, args: &[&str]) -> Run {
+        let out = Command::new(&self.bin)
+            .args(args)
+            .current_dir(self.dir.path())
+            .env("CAIRN_STATE", self.dir.path().join("state.db"))
+            .env("CAIRN_CONFIG_DIR", self.dir.path())
+            .env("AWS_ENDPOINT_URL", &self.endpoint)
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .env_remove("AWS_PROFILE")
+            .stdin(Stdio::null())
+            .output()
+            .expect("run the program");
+        Run {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+
+    /// Runs and insists on exit code 0.
+    pub fn ok(&self, args: &[&str]) -> Run {
+        let r = self.run(args);
+        assert_eq!(r.code, 0, "{args:?} failed:\n{}\n{}", r.stdout, r.stderr);
+        r
+    }
+}
