@@ -6,13 +6,13 @@ use std::process::ExitCode;
 use std::sync::Mutex;
 
 use anyhow::{Context, Result, bail};
-use cairn_state::Store;
+use cairn_state::{PASSPHRASE_VAR, Store};
 use clap::{Parser, Subcommand};
 use serde_json::Value;
 
 use crate::config::{Config, ConfigValue};
 use crate::display;
-use crate::engine::{Engine, EngineError, Program, is_noop};
+use crate::engine::{Engine, EngineError, Program, Resolution, Session, is_noop};
 use crate::execute::{Event, Execution};
 use crate::stack::Stack;
 
@@ -118,8 +118,12 @@ enum ConfigCommand {
         #[arg(long)]
         secret: bool,
     },
-    /// Print one value.
-    Get { key: String },
+    /// Print one value (a secret only with --show-secrets).
+    Get {
+        key: String,
+        #[arg(long)]
+        show_secrets: bool,
+    },
     /// List every value (secrets masked).
     List {
         #[arg(long)]
@@ -137,6 +141,21 @@ enum StateCommand {
     },
     /// List operations that were in flight when a previous command stopped.
     Pending,
+    /// Settle an interrupted operation that `up` could not settle by itself.
+    #[command(group(clap::ArgGroup::new("answer").required(true)))]
+    Resolve {
+        /// The operation's number, as `state pending` shows it.
+        seq: i64,
+        /// The interrupted create made this resource: adopt it.
+        #[arg(long, group = "answer")]
+        id: Option<String>,
+        /// The resource does not exist (the create made nothing, or the delete finished).
+        #[arg(long, group = "answer")]
+        absent: bool,
+        /// The resource still exists as recorded (the delete or update did not happen).
+        #[arg(long, group = "answer")]
+        exists: bool,
+    },
 }
 
 /// Exit codes: 0 success, 1 failure, 2 usage error.
@@ -177,8 +196,13 @@ fn config_path(cli: &Cli) -> PathBuf {
     cli.config_dir.join(format!("Cairn.{}.toml", cli.stack))
 }
 
+/// The passphrase that opens the stack's secrets, if the user gave one.
+fn passphrase() -> Option<String> {
+    std::env::var(PASSPHRASE_VAR).ok().filter(|p| !p.is_empty())
+}
+
 fn load_config(cli: &Cli, assignments: &ConfigArgs) -> Result<Config> {
-    let mut config = Config::load(config_path(cli))?;
+    let mut config = Config::load_with(config_path(cli), passphrase())?;
     if !assignments.assignments.is_empty() {
         for a in &assignments.assignments {
             config.set_assignment(a).map_err(|e| Usage(e.to_string()))?;
@@ -204,7 +228,9 @@ fn setup(
 }
 
 fn open(cli: &Cli) -> Result<Engine> {
-    Ok(Engine::new(Store::open(&cli.state)?, &cli.stack))
+    let store = Store::open(&cli.state)?;
+    store.use_passphrase(passphrase())?;
+    Ok(Engine::new(store, &cli.stack))
 }
 
 /// Asks on a terminal; refuses without one unless `--yes` was given.
@@ -327,7 +353,7 @@ async fn dispatch(cli: Cli, program: &dyn Fn(&mut Stack)) -> Result<ExitCode> {
         } => {
             let (program, engine) = setup(&cli, config, program)?;
             let session = engine.lock("up")?;
-            warn_pending(&engine)?;
+            recover(&session, &program).await?;
             let plan = session.plan(&program)?;
             print!(
                 "Updating stack '{}':\n{}",
@@ -362,7 +388,7 @@ async fn dispatch(cli: Cli, program: &dyn Fn(&mut Stack)) -> Result<ExitCode> {
         } => {
             let (program, engine) = setup(&cli, config, program)?;
             let session = engine.lock("destroy")?;
-            warn_pending(&engine)?;
+            recover(&session, &program).await?;
             let plan = session.plan_destroy()?;
             print!(
                 "Destroying stack '{}':\n{}",
@@ -387,6 +413,7 @@ async fn dispatch(cli: Cli, program: &dyn Fn(&mut Stack)) -> Result<ExitCode> {
         Command::Refresh { yes, parallel } => {
             let (program, engine) = setup(&cli, &ConfigArgs::default(), program)?;
             let session = engine.lock("refresh")?;
+            recover(&session, &program).await?;
             let interactive = !*yes && std::io::stdin().is_terminal();
             let (drifts, errors) = session.refresh(&program, *parallel, *yes).await?;
             print!("{}", display::drift_text(&drifts));
@@ -455,30 +482,52 @@ async fn dispatch(cli: Cli, program: &dyn Fn(&mut Stack)) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Config(cmd) => {
-            let mut config = Config::load(config_path(&cli))?;
+            let mut config = Config::load_with(config_path(&cli), passphrase())?;
+            let locked =
+                || anyhow::anyhow!("config values are secret: set {PASSPHRASE_VAR} to show them");
             match cmd {
                 ConfigCommand::Set { key, value, secret } => {
                     config.set(key, value, *secret);
                     config.save()?;
                 }
-                ConfigCommand::Get { key } => match config.raw(key) {
-                    Some(ConfigValue::Plain(v)) | Some(ConfigValue::Secret { secret: v }) => {
-                        println!("{v}")
-                    }
+                ConfigCommand::Get { key, show_secrets } => match config.raw(key) {
+                    Some(ConfigValue::Plain(v)) => println!("{v}"),
+                    Some(ConfigValue::Secret(v)) if *show_secrets => println!("{v}"),
+                    Some(ConfigValue::Locked) if *show_secrets => return Err(locked()),
+                    Some(ConfigValue::Secret(_) | ConfigValue::Locked) => println!("[secret]"),
                     None => bail!("config key '{key}' is not set for stack '{}'", cli.stack),
                 },
                 ConfigCommand::List { show_secrets } => {
                     for (k, v) in config.entries() {
                         match v {
                             ConfigValue::Plain(v) => println!("{k} = {v}"),
-                            ConfigValue::Secret { secret } if *show_secrets => {
+                            ConfigValue::Secret(secret) if *show_secrets => {
                                 println!("{k} = {secret}  (secret)")
                             }
-                            ConfigValue::Secret { .. } => println!("{k} = [secret]"),
+                            ConfigValue::Locked if *show_secrets => return Err(locked()),
+                            ConfigValue::Secret(_) | ConfigValue::Locked => {
+                                println!("{k} = [secret]")
+                            }
                         }
                     }
                 }
             }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::State(StateCommand::Resolve {
+            seq,
+            id,
+            absent,
+            exists,
+        }) => {
+            let (program, engine) = setup(&cli, &ConfigArgs::default(), program)?;
+            let session = engine.lock("state resolve")?;
+            let answer = match (id, absent, exists) {
+                (Some(id), _, _) => Resolution::Id(id.clone()),
+                (None, true, _) => Resolution::Absent,
+                _ => Resolution::Exists,
+            };
+            println!("{}", session.resolve(&program, *seq, answer).await?);
             Ok(ExitCode::SUCCESS)
         }
         Command::State(cmd) => {
@@ -498,7 +547,8 @@ async fn dispatch(cli: Cli, program: &dyn Fn(&mut Stack)) -> Result<ExitCode> {
                     }
                     for p in pending {
                         println!(
-                            "{} {} ({}) started {} [token {}]",
+                            "#{} {} {} ({}) started {} [token {}]",
+                            p.seq,
                             p.kind.as_str(),
                             p.name,
                             p.ty,
@@ -507,10 +557,26 @@ async fn dispatch(cli: Cli, program: &dyn Fn(&mut Stack)) -> Result<ExitCode> {
                         );
                     }
                 }
+                StateCommand::Resolve { .. } => unreachable!("handled above"),
             }
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// Settles what an earlier, interrupted run left in flight, before anything is planned.
+async fn recover(session: &Session<'_>, program: &Program) -> Result<(), EngineError> {
+    let recovered = session.recover(program).await?;
+    if !recovered.is_empty() {
+        println!(
+            "Recovered {} operation(s) interrupted by an earlier run:",
+            recovered.len()
+        );
+        for r in recovered {
+            println!("    {r}");
+        }
+    }
+    Ok(())
 }
 
 /// Operations left pending by a process that stopped mid-call.
@@ -518,7 +584,8 @@ fn warn_pending(engine: &Engine) -> Result<(), EngineError> {
     let pending = engine.store.pending_operations(&engine.stack)?;
     if !pending.is_empty() {
         eprintln!(
-            "warning: {} operation(s) were interrupted by an earlier run: {}",
+            "warning: {} operation(s) were interrupted by an earlier run (up, destroy or refresh \
+             will settle them first): {}",
             pending.len(),
             pending
                 .iter()

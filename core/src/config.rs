@@ -11,30 +11,75 @@ use std::fmt::Display;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
+use cairn_state::{CryptoError, PASSPHRASE_VAR, SecretKey};
 use serde::{Deserialize, Serialize};
 
 use crate::Output;
 
-/// A configuration value as stored in the file.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(untagged)]
+/// A configuration value, as the program sees it.
+#[derive(Clone, PartialEq)]
 pub enum ConfigValue {
     Plain(String),
-    Secret { secret: String },
+    /// A secret, decrypted (never printed by `Debug`).
+    Secret(String),
+    /// A secret whose ciphertext could not be opened because no passphrase was given.
+    Locked,
+}
+
+impl std::fmt::Debug for ConfigValue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ConfigValue::Plain(v) => f.debug_tuple("Plain").field(v).finish(),
+            ConfigValue::Secret(_) => f.write_str("Secret([secret])"),
+            ConfigValue::Locked => f.write_str("Locked"),
+        }
+    }
+}
+
+/// A value as the file holds it: secrets only ever as ciphertext.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(untagged)]
+enum StoredValue {
+    Plain(String),
+    Secure { secure: String },
+}
+
+/// The salt of the key that seals the file's secrets, and a value sealed with it, so that a
+/// wrong passphrase is told apart from a damaged file.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Encryption {
+    salt: String,
+    check: String,
 }
 
 #[derive(Debug, Default, Serialize, Deserialize)]
 struct ConfigFile {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    encryption: Option<Encryption>,
     #[serde(default)]
-    config: BTreeMap<String, ConfigValue>,
+    config: BTreeMap<String, StoredValue>,
 }
 
 /// A stack's configuration.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct Config {
     path: Option<PathBuf>,
     values: BTreeMap<String, ConfigValue>,
+    /// Ciphertext of secrets, kept so that saving without the passphrase loses nothing.
+    sealed: BTreeMap<String, String>,
+    encryption: Option<Encryption>,
+    passphrase: Option<String>,
+    key: Option<SecretKey>,
     errors: RefCell<Vec<String>>,
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("path", &self.path)
+            .field("values", &self.values)
+            .finish_non_exhaustive()
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -43,6 +88,10 @@ pub enum ConfigError {
     Read { path: PathBuf, cause: String },
     #[error("cannot write config file {path}: {cause}")]
     Write { path: PathBuf, cause: String },
+    #[error("config file {path}: {cause}")]
+    Secrets { path: PathBuf, cause: CryptoError },
+    #[error("config key '{0}' is secret: set {PASSPHRASE_VAR} to store it encrypted")]
+    SecretNeedsPassphrase(String),
     #[error("config key '{0}' is not set")]
     NotSet(String),
     #[error("invalid config assignment '{0}': expected KEY=VALUE")]
@@ -50,8 +99,18 @@ pub enum ConfigError {
 }
 
 impl Config {
-    /// Loads the file if it exists; a missing file is an empty configuration.
+    /// Loads the file if it exists; a missing file is an empty configuration. Secrets stay
+    /// locked (see [`Config::load_with`]).
     pub fn load(path: impl AsRef<Path>) -> Result<Config, ConfigError> {
+        Config::load_with(path, None)
+    }
+
+    /// Loads the file, opening its secrets with `passphrase`. A wrong passphrase is an error;
+    /// without one, secrets stay locked and a program that reads one gets an error naming it.
+    pub fn load_with(
+        path: impl AsRef<Path>,
+        passphrase: Option<String>,
+    ) -> Result<Config, ConfigError> {
         let path = path.as_ref().to_path_buf();
         let file: ConfigFile = match std::fs::read_to_string(&path) {
             Ok(text) => toml::from_str(&text).map_err(|e| ConfigError::Read {
@@ -66,9 +125,52 @@ impl Config {
                 });
             }
         };
+        let secrets = |cause| ConfigError::Secrets {
+            path: path.clone(),
+            cause,
+        };
+        let has_secrets = file
+            .config
+            .values()
+            .any(|v| matches!(v, StoredValue::Secure { .. }));
+        let key = match (&file.encryption, &passphrase) {
+            (Some(enc), Some(p)) => {
+                let key = SecretKey::derive(p, &enc.salt).map_err(secrets)?;
+                key.verify(&enc.check).map_err(secrets)?;
+                Some(key)
+            }
+            (None, _) if has_secrets => return Err(secrets(CryptoError::Damaged)),
+            _ => None,
+        };
+        let mut values = BTreeMap::new();
+        let mut sealed = BTreeMap::new();
+        for (k, v) in file.config {
+            let value = match v {
+                StoredValue::Plain(v) => ConfigValue::Plain(v),
+                StoredValue::Secure { secure } => {
+                    let value = match &key {
+                        Some(key) => {
+                            let plain = key.open(&secure).map_err(secrets)?;
+                            ConfigValue::Secret(
+                                String::from_utf8(plain)
+                                    .map_err(|_| secrets(CryptoError::Damaged))?,
+                            )
+                        }
+                        None => ConfigValue::Locked,
+                    };
+                    sealed.insert(k.clone(), secure);
+                    value
+                }
+            };
+            values.insert(k, value);
+        }
         Ok(Config {
             path: Some(path),
-            values: file.config,
+            values,
+            sealed,
+            encryption: file.encryption,
+            passphrase,
+            key,
             errors: RefCell::default(),
         })
     }
@@ -78,37 +180,92 @@ impl Config {
         pairs: impl IntoIterator<Item = (K, V)>,
     ) -> Config {
         Config {
-            path: None,
             values: pairs
                 .into_iter()
                 .map(|(k, v)| (k.into(), ConfigValue::Plain(v.into())))
                 .collect(),
-            errors: RefCell::default(),
+            ..Config::default()
         }
     }
 
-    pub fn save(&self) -> Result<(), ConfigError> {
-        let Some(path) = &self.path else {
+    /// Writes the file. Secrets are sealed; a secret set in this process needs the passphrase.
+    pub fn save(&mut self) -> Result<(), ConfigError> {
+        let Some(path) = self.path.clone() else {
             return Ok(());
         };
+        if let Some(k) = self
+            .values
+            .iter()
+            .find(|(_, v)| matches!(v, ConfigValue::Secret(_)))
+            .map(|(k, _)| k.clone())
+        {
+            self.key_for_writing(&k, &path)?;
+        }
+        let mut config = BTreeMap::new();
+        for (k, v) in &self.values {
+            let stored = match v {
+                ConfigValue::Plain(v) => StoredValue::Plain(v.clone()),
+                ConfigValue::Locked => StoredValue::Secure {
+                    secure: self.sealed[k].clone(),
+                },
+                ConfigValue::Secret(plain) => StoredValue::Secure {
+                    secure: self
+                        .key
+                        .as_ref()
+                        .expect("derived above")
+                        .seal(plain.as_bytes()),
+                },
+            };
+            config.insert(k.clone(), stored);
+        }
         let text = toml::to_string(&ConfigFile {
-            config: self.values.clone(),
+            encryption: self.encryption.clone(),
+            config,
         })
         .expect("config serialises");
-        std::fs::write(path, text).map_err(|e| ConfigError::Write {
-            path: path.clone(),
+        std::fs::write(&path, text).map_err(|e| ConfigError::Write {
+            path,
             cause: e.to_string(),
         })
     }
 
+    /// The key that seals `key`'s value: the file's, or a new one for a file with no secrets.
+    fn key_for_writing(&mut self, key: &str, path: &Path) -> Result<&SecretKey, ConfigError> {
+        if self.key.is_none() {
+            let passphrase = self
+                .passphrase
+                .as_ref()
+                .ok_or_else(|| ConfigError::SecretNeedsPassphrase(key.to_string()))?;
+            let secrets = |cause| ConfigError::Secrets {
+                path: path.to_path_buf(),
+                cause,
+            };
+            let enc = match &self.encryption {
+                Some(enc) => enc.clone(),
+                None => {
+                    let salt = SecretKey::new_salt();
+                    let k = SecretKey::derive(passphrase, &salt).map_err(secrets)?;
+                    Encryption {
+                        salt,
+                        check: k.check_value(),
+                    }
+                }
+            };
+            let k = SecretKey::derive(passphrase, &enc.salt).map_err(secrets)?;
+            k.verify(&enc.check).map_err(secrets)?;
+            self.encryption = Some(enc);
+            self.key = Some(k);
+        }
+        Ok(self.key.as_ref().expect("set above"))
+    }
+
     pub fn set(&mut self, key: &str, value: &str, secret: bool) {
         let value = if secret {
-            ConfigValue::Secret {
-                secret: value.to_string(),
-            }
+            ConfigValue::Secret(value.to_string())
         } else {
             ConfigValue::Plain(value.to_string())
         };
+        self.sealed.remove(key);
         self.values.insert(key.to_string(), value);
     }
 
@@ -146,7 +303,7 @@ impl Config {
         T::Err: Display,
     {
         match self.values.get(key)? {
-            ConfigValue::Secret { .. } => {
+            ConfigValue::Secret(_) | ConfigValue::Locked => {
                 self.error(format!(
                     "config key '{key}' is secret: read it with `get_secret`, which keeps it secret"
                 ));
@@ -192,8 +349,14 @@ impl Config {
     /// A secret value (set with `config set --secret`), as a secret output.
     pub fn get_secret(&self, key: &str) -> Option<Output<String>> {
         match self.values.get(key)? {
-            ConfigValue::Secret { secret } | ConfigValue::Plain(secret) => {
+            ConfigValue::Secret(secret) | ConfigValue::Plain(secret) => {
                 Some(Output::secret_value(secret.clone()))
+            }
+            ConfigValue::Locked => {
+                self.error(format!(
+                    "config key '{key}' is secret and cannot be opened: set {PASSPHRASE_VAR}"
+                ));
+                None
             }
         }
     }
@@ -225,16 +388,40 @@ mod tests {
     fn file_round_trip_keeps_secrets_marked() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("Cairn.dev.toml");
-        let mut c = Config::load(&path).unwrap();
+        let pass = || Some("correct horse".to_string());
+        let mut c = Config::load_with(&path, pass()).unwrap();
         c.set("aws:region", "us-east-2", false);
         c.set("dbPassword", "hunter2", true);
         c.save().unwrap();
-        let c = Config::load(&path).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(!text.contains("hunter2"), "{text}");
+
+        let c = Config::load_with(&path, pass()).unwrap();
         assert_eq!(c.get::<String>("aws:region").as_deref(), Some("us-east-2"));
-        assert!(matches!(
+        assert_eq!(
             c.raw("dbPassword"),
-            Some(ConfigValue::Secret { .. })
-        ));
+            Some(&ConfigValue::Secret("hunter2".into()))
+        );
         assert!(c.get_secret("dbPassword").is_some());
+
+        // Without the passphrase the secret stays locked, and saving keeps its ciphertext.
+        let mut c = Config::load(&path).unwrap();
+        assert_eq!(c.raw("dbPassword"), Some(&ConfigValue::Locked));
+        assert!(c.get_secret("dbPassword").is_none());
+        assert!(c.take_errors()[0].contains("CAIRN_PASSPHRASE"));
+        c.set("imageTag", "v2", false);
+        c.save().unwrap();
+        let c = Config::load_with(&path, pass()).unwrap();
+        assert_eq!(
+            c.raw("dbPassword"),
+            Some(&ConfigValue::Secret("hunter2".into()))
+        );
+
+        // A wrong passphrase is an error, not garbage; so is setting a secret without one.
+        let err = Config::load_with(&path, Some("battery staple".into())).unwrap_err();
+        assert!(err.to_string().contains("passphrase is wrong"), "{err}");
+        let mut c = Config::load(&path).unwrap();
+        c.set("token", "s3cr3t", true);
+        assert!(matches!(c.save(), Err(ConfigError::SecretNeedsPassphrase(k)) if k == "token"));
     }
 }

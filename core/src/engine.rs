@@ -14,6 +14,9 @@ use crate::provider::{ProviderRef, ReadRequest, ResourceContext};
 use crate::schedule::run_dag;
 use crate::stack::Stack;
 
+mod recover;
+pub use recover::{Recovered, Resolution};
+
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
     /// Mistakes in the program itself (duplicate names, cycles, configuration).
@@ -22,6 +25,9 @@ pub enum EngineError {
     /// Inputs that cannot be planned (invalid values, protected resources).
     #[error("the plan has {} error(s):\n  {}", .0.len(), .0.join("\n  "))]
     Plan(Vec<String>),
+    /// Operations an earlier run left in flight that could not be settled automatically.
+    #[error("{} interrupted operation(s) need attention:\n  {}", .0.len(), .0.join("\n  "))]
+    Recovery(Vec<String>),
     #[error(transparent)]
     State(#[from] StateError),
 }

@@ -459,8 +459,7 @@ impl<'a> Executor<'a> {
             }
             if !replace {
                 let changed = diffs.iter().map(|d| d.property.clone()).collect();
-                let op_seq =
-                    self.begin(step, OpKind::Update, Some(old.seq), &inputs, "updating")?;
+                let op_seq = self.begin(step, OpKind::Update, Some(old.seq), &inputs)?;
                 let result = provider
                     .provider
                     .update(UpdateRequest {
@@ -491,8 +490,14 @@ impl<'a> Executor<'a> {
 
         // Create (new, or the new copy of a replacement).
         let token = client_token();
-        let op_seq =
-            self.begin_with_token(step, OpKind::Create, None, &inputs, &token, "creating")?;
+        let op_seq = self.begin_with_token(
+            step,
+            OpKind::Create,
+            None,
+            &inputs,
+            &token,
+            (&deps, decl.protect),
+        )?;
         let result = provider
             .provider
             .create(CreateRequest {
@@ -541,7 +546,7 @@ impl<'a> Executor<'a> {
         }
         let provider = self.provider(step)?;
         let inputs = props::from_state(&rec.inputs);
-        let op_seq = self.begin(step, OpKind::Delete, Some(rec.seq), &inputs, "deleting")?;
+        let op_seq = self.begin(step, OpKind::Delete, Some(rec.seq), &inputs)?;
         let result = provider
             .provider
             .delete(DeleteRequest {
@@ -565,9 +570,15 @@ impl<'a> Executor<'a> {
         kind: OpKind,
         resource_seq: Option<i64>,
         inputs: &crate::provider::PropMap,
-        verb: &'static str,
     ) -> Result<i64, OpError> {
-        self.begin_with_token(step, kind, resource_seq, inputs, &client_token(), verb)
+        self.begin_with_token(
+            step,
+            kind,
+            resource_seq,
+            inputs,
+            &client_token(),
+            (&[], false),
+        )
     }
 
     fn begin_with_token(
@@ -577,8 +588,13 @@ impl<'a> Executor<'a> {
         resource_seq: Option<i64>,
         inputs: &crate::provider::PropMap,
         token: &str,
-        verb: &'static str,
+        (dependencies, protect): (&[String], bool),
     ) -> Result<i64, OpError> {
+        let verb = match kind {
+            OpKind::Create => "creating",
+            OpKind::Update => "updating",
+            OpKind::Delete => "deleting",
+        };
         self.store
             .begin_operation(
                 self.stack_name,
@@ -593,6 +609,8 @@ impl<'a> Executor<'a> {
                     inputs: props::to_state(inputs),
                     client_token: token.to_string(),
                     started_at: String::new(),
+                    dependencies: dependencies.to_vec(),
+                    protect,
                 },
             )
             .map_err(|e| Self::state_fail(step, verb, e))

@@ -7,7 +7,7 @@ use serde_json::{Map, Value};
 use crate::provider::{Prop, PropMap};
 
 /// The key that marks a secret value in the state's JSON.
-pub(crate) const SECRET_KEY: &str = "@secret";
+pub(crate) const SECRET_KEY: &str = cairn_state::SECRET_MARKER;
 
 /// Plain JSON for a provider call. `None` if any property is still unknown.
 pub(crate) fn to_plain(props: &PropMap) -> Option<Value> {

@@ -136,6 +136,19 @@ pub trait Provider: Send + Sync + 'static {
 
     async fn create(&self, req: CreateRequest) -> Result<Created, ProviderError>;
 
+    /// Looks for what a create may have made before its outcome was lost (the process was
+    /// killed, or the connection dropped after the request was sent): by the request's client
+    /// token where the API takes one, otherwise by the stack and name tags every resource
+    /// carries or by its unique name. Returns the ids of every candidate (the engine leaves out
+    /// those it already records, such as the old copy of a replacement); an empty list means
+    /// nothing was made. An error means the provider cannot tell, and the user decides.
+    async fn find(&self, req: CreateRequest) -> Result<Vec<String>, ProviderError> {
+        Err(ProviderError::new(format!(
+            "resources of type {} cannot be looked up",
+            req.resource.ty
+        )))
+    }
+
     /// Reads a resource back; `Ok(None)` when it no longer exists.
     async fn read(&self, req: ReadRequest) -> Result<Option<ReadResult>, ProviderError>;
 

@@ -76,6 +76,10 @@ struct Inner {
     max_running: AtomicUsize,
     /// Simulates a process killed mid-call: the call takes effect but never returns.
     hang_after_effect: Mutex<HashSet<(String, &'static str)>>,
+    /// Client token of each create -> the id it made, as an API with idempotency tokens keeps.
+    tokens: Mutex<HashMap<String, String>>,
+    /// Signalled when a call starts hanging (see `hang_after_effect`).
+    hung: tokio::sync::Notify,
 }
 
 /// The in-process provider. Clones share one cloud.
@@ -111,6 +115,16 @@ impl TestProvider {
         self.inner.failures.lock().unwrap().clear();
     }
 
+    /// Resolves once a call has taken effect and started hanging: the moment to "kill" the run.
+    pub async fn hung(&self) {
+        self.inner.hung.notified().await
+    }
+
+    /// Stops making `op` on `name` hang (see [`TestProvider::hang_after_effect`]).
+    pub fn clear_hangs(&self) {
+        self.inner.hang_after_effect.lock().unwrap().clear();
+    }
+
     /// Makes `op` on `name` take effect and then never return, like a process killed mid-call.
     pub fn hang_after_effect(&self, name: &str, op: &'static str) {
         self.inner
@@ -129,7 +143,7 @@ impl TestProvider {
     pub fn mutations(&self) -> Vec<Call> {
         self.calls()
             .into_iter()
-            .filter(|c| c.op != "read")
+            .filter(|c| c.op != "read" && c.op != "find")
             .collect()
     }
 
@@ -215,6 +229,7 @@ impl TestProvider {
             .unwrap()
             .contains(&(name.to_string(), op))
         {
+            self.inner.hung.notify_one();
             std::future::pending::<()>().await;
         }
         result
@@ -300,10 +315,28 @@ impl Provider for TestProvider {
                 }
             }
             cloud.insert(id.clone(), (name.clone(), req.inputs.clone()));
+            self.inner
+                .tokens
+                .lock()
+                .unwrap()
+                .insert(req.client_token.clone(), id.clone());
             Ok(Created {
                 outputs: outputs(&id, &req.inputs),
                 id: id.clone(),
             })
+        })
+        .await
+    }
+
+    async fn find(&self, req: CreateRequest) -> Result<Vec<String>, ProviderError> {
+        self.call("find", &req.resource.name, |cloud| {
+            let tokens = self.inner.tokens.lock().unwrap();
+            Ok(tokens
+                .get(&req.client_token)
+                .filter(|id| cloud.contains_key(*id))
+                .cloned()
+                .into_iter()
+                .collect())
         })
         .await
     }

@@ -40,6 +40,9 @@ pub enum StateError {
         cause: std::io::Error,
     },
 
+    #[error(transparent)]
+    Secrets(#[from] crate::crypto::CryptoError),
+
     #[error("state database error: {0}")]
     Sqlite(#[from] rusqlite::Error),
 }

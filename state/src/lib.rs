@@ -5,14 +5,18 @@
 //! nothing that finished, and an operation is recorded as pending before its provider call, so the
 //! next run knows what may have happened while nobody was watching.
 
+mod crypto;
 mod error;
 mod lock;
 mod records;
 mod schema;
+mod secrets;
 mod store;
 
+pub use crypto::{CryptoError, PASSPHRASE_VAR, SecretKey};
 pub use error::StateError;
 pub use lock::{LockGuard, LockHolder};
 pub use records::{OpKind, PendingOp, ResourceRecord, UpdateRecord};
 pub use schema::SCHEMA_VERSION;
+pub use secrets::SECRET_MARKER;
 pub use store::Store;

@@ -73,6 +73,11 @@ pub struct PendingOp {
     /// Idempotency token passed to the provider, so that an interrupted create can be found.
     pub client_token: String,
     pub started_at: String,
+    /// For a create: the record's dependencies and protection, should it have to be adopted.
+    #[serde(default)]
+    pub dependencies: Vec<String>,
+    #[serde(default)]
+    pub protect: bool,
 }
 
 /// One command that changed (or tried to change) a stack.

@@ -66,6 +66,17 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (stack, name)
     );
     "#,
+    // 1 -> 2: the salt and check value of the key that seals secret values; what a pending
+    // create needs to adopt what it made (its dependencies and protection).
+    r#"
+    ALTER TABLE pending_operations ADD COLUMN dependencies TEXT NOT NULL DEFAULT '[]';
+    ALTER TABLE pending_operations ADD COLUMN protect INTEGER NOT NULL DEFAULT 0;
+    CREATE TABLE encryption (
+        id           INTEGER PRIMARY KEY CHECK (id = 1),
+        salt         TEXT NOT NULL,
+        check_value  TEXT NOT NULL
+    );
+    "#,
 ];
 
 /// The schema version this build reads and writes.

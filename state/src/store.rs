@@ -10,6 +10,7 @@ use crate::error::StateError;
 use crate::lock::{LockGuard, LockHolder};
 use crate::records::{OpKind, PendingOp, ResourceRecord, UpdateRecord};
 use crate::schema;
+use crate::secrets::Sealer;
 
 pub(crate) fn now() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
@@ -17,6 +18,7 @@ pub(crate) fn now() -> String {
 
 pub(crate) struct Inner {
     conn: Mutex<Connection>,
+    sealer: Sealer,
 }
 
 impl Inner {
@@ -78,6 +80,7 @@ impl Store {
         Ok(Store {
             inner: Arc::new(Inner {
                 conn: Mutex::new(conn),
+                sealer: Sealer::default(),
             }),
             path,
         })
@@ -89,6 +92,24 @@ impl Store {
 
     fn conn(&self) -> MutexGuard<'_, Connection> {
         self.inner.conn()
+    }
+
+    /// Gives the store the passphrase that seals secret values (see [`crate::PASSPHRASE_VAR`]).
+    /// If the database already holds secrets, the passphrase is checked now: a wrong one is an
+    /// error here, before any command does anything. Without one, a stack without secrets
+    /// works as before, and reading or writing a secret is an error naming the variable.
+    pub fn use_passphrase(&self, passphrase: Option<String>) -> Result<(), StateError> {
+        self.inner.sealer.set_passphrase(passphrase);
+        self.inner.sealer.verify(&self.conn())
+    }
+
+    /// Whether secret values can be written (a passphrase was given).
+    pub fn can_store_secrets(&self) -> bool {
+        self.inner.sealer.has_passphrase()
+    }
+
+    fn seal(&self, conn: &Connection, v: &Value) -> Result<String, StateError> {
+        self.inner.sealer.seal(conn, v)
     }
 
     fn ensure_stack(conn: &Connection, stack: &str) -> rusqlite::Result<()> {
@@ -182,7 +203,8 @@ impl Store {
              FROM resources WHERE stack = ?1 ORDER BY seq",
         )?;
         let rows = st.query_map([stack], raw_resource)?;
-        rows.map(|row| row?.parse(stack)).collect()
+        rows.map(|row| row?.parse(stack, &|v| self.inner.sealer.open(&conn, v)))
+            .collect()
     }
 
     /// Records a finished create. With `replacing`, the live record of the same name becomes the
@@ -195,6 +217,10 @@ impl Store {
         replacing: Option<i64>,
     ) -> Result<ResourceRecord, StateError> {
         let mut conn = self.conn();
+        let (inputs, outputs) = (
+            self.seal(&conn, &record.inputs)?,
+            self.seal(&conn, &record.outputs)?,
+        );
         let tx = conn.transaction()?;
         Self::ensure_stack(&tx, stack)?;
         if let Some(old) = replacing {
@@ -214,8 +240,8 @@ impl Store {
                 record.ty,
                 record.provider,
                 record.id,
-                record.inputs.to_string(),
-                record.outputs.to_string(),
+                inputs,
+                outputs,
                 serde_json::to_string(&record.dependencies).expect("strings serialise"),
                 record.protect,
                 ts,
@@ -238,6 +264,10 @@ impl Store {
         record: &ResourceRecord,
     ) -> Result<(), StateError> {
         let mut conn = self.conn();
+        let (inputs, outputs) = (
+            self.seal(&conn, &record.inputs)?,
+            self.seal(&conn, &record.outputs)?,
+        );
         let tx = conn.transaction()?;
         tx.execute(
             "UPDATE resources SET id = ?2, inputs = ?3, outputs = ?4, dependencies = ?5,
@@ -246,8 +276,8 @@ impl Store {
             params![
                 record.seq,
                 record.id,
-                record.inputs.to_string(),
-                record.outputs.to_string(),
+                inputs,
+                outputs,
                 serde_json::to_string(&record.dependencies).expect("strings serialise"),
                 record.protect,
                 now(),
@@ -281,11 +311,13 @@ impl Store {
     /// Records an operation about to be sent to a provider; returns its sequence number.
     pub fn begin_operation(&self, stack: &str, op: &PendingOp) -> Result<i64, StateError> {
         let conn = self.conn();
+        let inputs = self.seal(&conn, &op.inputs)?;
         Self::ensure_stack(&conn, stack)?;
         conn.prepare_cached(
             "INSERT INTO pending_operations(stack, update_id, name, type, provider, kind,
-                                            resource_seq, inputs, client_token, started_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                                            resource_seq, inputs, client_token, started_at,
+                                            dependencies, protect)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
         )?
         .execute(params![
             stack,
@@ -295,9 +327,11 @@ impl Store {
             op.provider,
             op.kind.as_str(),
             op.resource_seq,
-            op.inputs.to_string(),
+            inputs,
             op.client_token,
             now(),
+            serde_json::to_string(&op.dependencies).expect("strings serialise"),
+            op.protect,
         ])?;
         Ok(conn.last_insert_rowid())
     }
@@ -314,7 +348,7 @@ impl Store {
         let conn = self.conn();
         let mut st = conn.prepare(
             "SELECT seq, update_id, name, type, provider, kind, resource_seq, inputs,
-                    client_token, started_at
+                    client_token, started_at, dependencies, protect
              FROM pending_operations WHERE stack = ?1 ORDER BY seq",
         )?;
         let rows = st.query_map([stack], |r| {
@@ -329,29 +363,52 @@ impl Store {
                 r.get::<_, String>(7)?,
                 r.get::<_, String>(8)?,
                 r.get::<_, String>(9)?,
+                r.get::<_, String>(10)?,
+                r.get::<_, bool>(11)?,
             ))
         })?;
         let mut out = Vec::new();
         for row in rows {
-            let (seq, update_id, name, ty, provider, kind, resource_seq, inputs, token, started) =
-                row?;
+            let (
+                seq,
+                update_id,
+                name,
+                ty,
+                provider,
+                kind,
+                resource_seq,
+                inputs,
+                token,
+                started,
+                dependencies,
+                protect,
+            ) = row?;
             let malformed = |cause: String| StateError::Malformed {
                 stack: stack.to_string(),
                 name: name.clone(),
                 cause,
             };
+            let kind = OpKind::parse(&kind)
+                .ok_or_else(|| malformed(format!("unknown operation kind '{kind}'")))?;
+            let inputs = self.inner.sealer.open(
+                &conn,
+                serde_json::from_str(&inputs).map_err(|e| malformed(e.to_string()))?,
+            )?;
+            let dependencies =
+                serde_json::from_str(&dependencies).map_err(|e| malformed(e.to_string()))?;
             out.push(PendingOp {
                 seq,
                 update_id,
-                kind: OpKind::parse(&kind)
-                    .ok_or_else(|| malformed(format!("unknown operation kind '{kind}'")))?,
-                inputs: serde_json::from_str(&inputs).map_err(|e| malformed(e.to_string()))?,
+                kind,
+                inputs,
                 name,
                 ty,
                 provider,
                 resource_seq,
                 client_token: token,
                 started_at: started,
+                dependencies,
+                protect,
             });
         }
         Ok(out)
@@ -362,13 +419,17 @@ impl Store {
     /// Replaces the stack's exported outputs.
     pub fn set_outputs(&self, stack: &str, outputs: &[(String, Value)]) -> Result<(), StateError> {
         let mut conn = self.conn();
+        let sealed = outputs
+            .iter()
+            .map(|(name, value)| Ok((name, self.seal(&conn, value)?)))
+            .collect::<Result<Vec<_>, StateError>>()?;
         let tx = conn.transaction()?;
         Self::ensure_stack(&tx, stack)?;
         tx.execute("DELETE FROM outputs WHERE stack = ?1", [stack])?;
-        for (name, value) in outputs {
+        for (name, value) in sealed {
             tx.execute(
                 "INSERT INTO outputs(stack, name, value) VALUES (?1, ?2, ?3)",
-                params![stack, name, value.to_string()],
+                params![stack, name, value],
             )?;
         }
         tx.commit()?;
@@ -390,7 +451,7 @@ impl Store {
                 name: name.clone(),
                 cause: e.to_string(),
             })?;
-            out.push((name, value));
+            out.push((name, self.inner.sealer.open(&conn, value)?));
         }
         Ok(out)
     }
@@ -477,7 +538,11 @@ fn raw_resource(r: &Row<'_>) -> rusqlite::Result<RawResource> {
 }
 
 impl RawResource {
-    fn parse(self, stack: &str) -> Result<ResourceRecord, StateError> {
+    fn parse(
+        self,
+        stack: &str,
+        open: &dyn Fn(Value) -> Result<Value, StateError>,
+    ) -> Result<ResourceRecord, StateError> {
         let malformed = |cause: serde_json::Error| StateError::Malformed {
             stack: stack.to_string(),
             name: self.name.clone(),
@@ -485,8 +550,8 @@ impl RawResource {
         };
         Ok(ResourceRecord {
             seq: self.seq,
-            inputs: serde_json::from_str(&self.inputs).map_err(malformed)?,
-            outputs: serde_json::from_str(&self.outputs).map_err(malformed)?,
+            inputs: open(serde_json::from_str(&self.inputs).map_err(malformed)?)?,
+            outputs: open(serde_json::from_str(&self.outputs).map_err(malformed)?)?,
             dependencies: serde_json::from_str(&self.dependencies).map_err(malformed)?,
             name: self.name,
             ty: self.ty,

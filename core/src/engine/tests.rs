@@ -10,6 +10,8 @@ use crate::execute::Action;
 use crate::testing::{Call, TestProvider, Thing, ThingArgs, Unique};
 use crate::{Output, ResourceOptions};
 
+const PASSPHRASE: &str = "correct horse battery staple";
+
 struct Harness {
     _dir: tempfile::TempDir,
     engine: Engine,
@@ -20,6 +22,7 @@ impl Harness {
     fn new() -> Harness {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path().join("state.db")).unwrap();
+        store.use_passphrase(Some(PASSPHRASE.to_string())).unwrap();
         Harness {
             _dir: dir,
             engine: Engine::new(store, "dev"),
@@ -512,6 +515,28 @@ async fn secrets_are_masked_everywhere_and_marked_in_the_state() {
     h.up(program).await;
     let rec = &h.engine.records().unwrap()[0];
     assert_eq!(rec.inputs["secret"], json!({"@secret": "hunter2-derived"}));
+
+    // At rest, only ciphertext: no byte of the database (or its write-ahead log) holds it.
+    let path = h.engine.store.path().to_path_buf();
+    for file in [path.clone(), path.with_extension("db-wal")] {
+        if let Ok(bytes) = std::fs::read(&file) {
+            assert!(
+                !bytes.windows(7).any(|w| w == b"hunter2"),
+                "plaintext secret in {}",
+                file.display()
+            );
+        }
+    }
+    // Without the passphrase the records cannot be read; with a wrong one, opening says so.
+    let bare = Store::open(&path).unwrap();
+    let err = bare.resources("dev").unwrap_err().to_string();
+    assert!(err.contains("CAIRN_PASSPHRASE"), "{err}");
+    let wrong = Store::open(&path).unwrap();
+    let err = wrong
+        .use_passphrase(Some("wrong".into()))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("passphrase is wrong"), "{err}");
     let outputs = h.engine.outputs().unwrap();
     let secret = outputs.iter().find(|o| o.0 == "secretValue").unwrap();
     assert!(secret.2, "secret output is marked");
@@ -677,4 +702,156 @@ async fn operations_run_concurrently_up_to_the_limit() {
     assert!(exec.errors.is_empty());
     assert_eq!(h.cloud.max_concurrency(), 4);
     assert_eq!(exec.counts.get(Action::Created.as_str()), Some(&20));
+}
+
+/// Runs `up` until the provider reports a call that took effect and never returned, then drops
+/// the run mid-flight: what SIGKILL does to a process, minus the lock (released on drop here).
+async fn up_killed_mid_call(h: &Harness, f: impl FnOnce(&mut Stack)) {
+    let program = h.declare(f).unwrap();
+    let session = h.engine.lock("up").unwrap();
+    let plan = session.plan(&program).unwrap();
+    tokio::select! {
+        _ = session.apply(&program, &plan, 0, &|_| {}) => panic!("the run was meant to hang"),
+        _ = h.cloud.hung() => {}
+    }
+}
+
+async fn recover(h: &Harness, f: impl FnOnce(&mut Stack)) -> Result<Vec<Recovered>, EngineError> {
+    let program = h.declare(f).unwrap();
+    let session = h.engine.lock("up").unwrap();
+    session.recover(&program).await
+}
+
+#[tokio::test]
+async fn an_interrupted_create_is_found_by_its_token_and_adopted_not_repeated() {
+    let h = Harness::new();
+    h.cloud.hang_after_effect("b", "create");
+    up_killed_mid_call(&h, chain).await;
+    h.cloud.clear_hangs();
+    let pending = h.engine.store.pending_operations("dev").unwrap();
+    assert_eq!(pending.len(), 1, "{pending:?}");
+    assert_eq!(pending[0].name, "b");
+    assert_eq!(pending[0].dependencies, vec!["a".to_string()]);
+
+    let recovered = recover(&h, chain).await.unwrap();
+    assert_eq!(recovered.len(), 1);
+    assert!(recovered[0].outcome.contains("adopted"), "{recovered:?}");
+    assert!(h.engine.store.pending_operations("dev").unwrap().is_empty());
+
+    h.up(chain).await;
+    assert_eq!(h.cloud.names(), vec!["a", "b"], "one of each, no duplicate");
+    let recorded: Vec<String> = h
+        .engine
+        .records()
+        .unwrap()
+        .into_iter()
+        .map(|r| r.id)
+        .collect();
+    let mut cloud: Vec<String> = h.cloud.cloud().into_keys().collect();
+    let mut recorded_sorted = recorded.clone();
+    recorded_sorted.sort();
+    cloud.sort();
+    assert_eq!(recorded_sorted, cloud, "state and cloud match one to one");
+    // The adopted record kept its dependency, so destroy still deletes b before a.
+    h.destroy().await;
+    assert!(h.cloud.cloud().is_empty());
+}
+
+#[tokio::test]
+async fn an_interrupted_create_that_made_nothing_is_cleared_and_retried() {
+    let h = Harness::new();
+    // The create fails inside the provider without effect, but the process "dies" before the
+    // pending row is cleared: simulated by a pending row whose token the cloud never saw.
+    h.up(chain).await;
+    let program = h.declare(chain).unwrap();
+    let store = &h.engine.store;
+    let op = cairn_state::PendingOp {
+        seq: 0,
+        update_id: 0,
+        name: "d".into(),
+        ty: "test:Thing".into(),
+        provider: "test".into(),
+        kind: cairn_state::OpKind::Create,
+        resource_seq: None,
+        inputs: json!({"value": "4"}),
+        client_token: "never-sent".into(),
+        started_at: String::new(),
+        dependencies: vec![],
+        protect: false,
+    };
+    store.begin_operation("dev", &op).unwrap();
+    let session = h.engine.lock("up").unwrap();
+    let recovered = session.recover(&program).await.unwrap();
+    assert_eq!(recovered[0].outcome, "nothing had been created");
+    assert!(store.pending_operations("dev").unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn an_interrupted_delete_is_settled_by_reading_the_resource() {
+    let h = Harness::new();
+    h.up(chain).await;
+    h.cloud.hang_after_effect("b", "delete");
+    {
+        let program = h.declare(|_| {}).unwrap();
+        let session = h.engine.lock("destroy").unwrap();
+        let plan = session.plan_destroy().unwrap();
+        tokio::select! {
+            _ = session.destroy(&program, &plan, 0, &|_| {}) => panic!("meant to hang"),
+            _ = h.cloud.hung() => {}
+        }
+    }
+    h.cloud.clear_hangs();
+    assert_eq!(
+        h.engine.records().unwrap().len(),
+        2,
+        "b's delete never finished"
+    );
+    let recovered = recover(&h, |_| {}).await.unwrap();
+    assert!(recovered[0].outcome.contains("is gone"), "{recovered:?}");
+    let names: Vec<String> = h
+        .engine
+        .records()
+        .unwrap()
+        .into_iter()
+        .map(|r| r.name)
+        .collect();
+    assert_eq!(names, vec!["a"]);
+    h.destroy().await;
+    assert!(h.cloud.cloud().is_empty());
+}
+
+#[tokio::test]
+async fn an_unsettleable_operation_stops_with_the_command_that_settles_it() {
+    let h = Harness::new();
+    h.cloud.hang_after_effect("b", "create");
+    up_killed_mid_call(&h, chain).await;
+    h.cloud.clear_hangs();
+    h.cloud.fail("b", "find", "the API is unreachable");
+    let err = recover(&h, chain).await.unwrap_err().to_string();
+    assert!(err.contains("create 'b'"), "{err}");
+    assert!(err.contains("the API is unreachable"), "{err}");
+    assert!(err.contains("state resolve"), "{err}");
+    let before = h.engine.records().unwrap();
+
+    // The user looks, finds it, and says so.
+    let made = h
+        .cloud
+        .cloud()
+        .into_iter()
+        .find(|(_, (n, _))| n == "b")
+        .map(|(id, _)| id)
+        .unwrap();
+    let seq = h.engine.store.pending_operations("dev").unwrap()[0].seq;
+    let program = h.declare(chain).unwrap();
+    let session = h.engine.lock("state resolve").unwrap();
+    let said = session
+        .resolve(&program, seq, Resolution::Id(made.clone()))
+        .await
+        .unwrap();
+    assert!(said.contains(&made));
+    drop(session);
+    assert_eq!(h.engine.records().unwrap().len(), before.len() + 1);
+    h.cloud.clear_failures();
+    h.up(chain).await;
+    assert_eq!(h.cloud.names(), vec!["a", "b"]);
 }

@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use crate::config::Clients;
 use crate::error::{aws, aws_on, code, found, gone};
-use crate::resource::{AwsResource, Handler, Typed};
+use crate::resource::{AwsResource, Handler, Typed, find_by_id};
 use crate::{AwsProvider, Tags, tags};
 
 pub(crate) fn handler(ty: &str) -> Option<&'static dyn Handler> {
@@ -137,6 +137,15 @@ impl AwsResource for RepositoryImpl {
             .repository()
             .ok_or_else(|| ProviderError::new("CreateRepository returned nothing"))?;
         Ok((i.name.clone(), repo_outputs(r)))
+    }
+
+    async fn find(
+        c: &Clients,
+        _ctx: &ResourceContext,
+        _token: &str,
+        i: &Self::Inputs,
+    ) -> Result<Vec<String>, ProviderError> {
+        find_by_id::<Self>(c, i.name.clone(), i).await
     }
 
     async fn read(
@@ -330,6 +339,15 @@ impl AwsResource for PolicyImpl {
         Ok((i.repository.clone(), json!({ "id": i.repository })))
     }
 
+    async fn find(
+        c: &Clients,
+        _ctx: &ResourceContext,
+        _token: &str,
+        i: &Self::Inputs,
+    ) -> Result<Vec<String>, ProviderError> {
+        find_by_id::<Self>(c, i.repository.clone(), i).await
+    }
+
     async fn read(
         c: &Clients,
         id: &str,
@@ -435,6 +453,15 @@ impl AwsResource for LifecycleImpl {
     ) -> Result<(String, Value), ProviderError> {
         put_lifecycle(c, i).await?;
         Ok((i.repository.clone(), json!({ "id": i.repository })))
+    }
+
+    async fn find(
+        c: &Clients,
+        _ctx: &ResourceContext,
+        _token: &str,
+        i: &Self::Inputs,
+    ) -> Result<Vec<String>, ProviderError> {
+        find_by_id::<Self>(c, i.repository.clone(), i).await
     }
 
     async fn read(

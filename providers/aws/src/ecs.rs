@@ -224,6 +224,27 @@ impl AwsResource for ClusterImpl {
         Ok((arn.clone(), json!({ "arn": arn, "name": i.name })))
     }
 
+    async fn find(
+        c: &Clients,
+        _ctx: &ResourceContext,
+        _token: &str,
+        i: &Self::Inputs,
+    ) -> Result<Vec<String>, ProviderError> {
+        let out = c
+            .ecs
+            .describe_clusters()
+            .clusters(&i.name)
+            .send()
+            .await
+            .map_err(aws("DescribeClusters"))?;
+        Ok(out
+            .clusters()
+            .iter()
+            .filter(|c| c.status() == Some("ACTIVE"))
+            .filter_map(|c| c.cluster_arn().map(str::to_string))
+            .collect())
+    }
+
     async fn read(
         c: &Clients,
         id: &str,
@@ -390,6 +411,31 @@ impl AwsResource for TaskDefinitionImpl {
             arn.clone(),
             json!({ "arn": arn, "family": i.family, "revision": td.revision() }),
         ))
+    }
+
+    async fn find(
+        c: &Clients,
+        _ctx: &ResourceContext,
+        _token: &str,
+        i: &Self::Inputs,
+    ) -> Result<Vec<String>, ProviderError> {
+        // Registering makes a new revision each time, so every active revision of the family
+        // is a candidate; the engine leaves out the ones it records.
+        let out = c
+            .ecs
+            .list_task_definitions()
+            .family_prefix(&i.family)
+            .status(aws_sdk_ecs::types::TaskDefinitionStatus::Active)
+            .send()
+            .await
+            .map_err(aws("ListTaskDefinitions"))?;
+        let family = format!(":task-definition/{}:", i.family);
+        Ok(out
+            .task_definition_arns()
+            .iter()
+            .filter(|arn| arn.contains(&family))
+            .cloned()
+            .collect())
     }
 
     async fn read(
@@ -568,6 +614,18 @@ impl AwsResource for ServiceImpl {
             .unwrap_or_default()
             .to_string();
         Ok((arn.clone(), json!({ "arn": arn, "name": i.name })))
+    }
+
+    async fn find(
+        c: &Clients,
+        _ctx: &ResourceContext,
+        _token: &str,
+        i: &Self::Inputs,
+    ) -> Result<Vec<String>, ProviderError> {
+        let s = describe_service(c, &i.cluster, &i.name).await?;
+        Ok(s.and_then(|s| s.service_arn().map(str::to_string))
+            .into_iter()
+            .collect())
     }
 
     async fn read(

@@ -229,6 +229,23 @@ impl AwsResource for LoadBalancerImpl {
         Ok((arn, lb_outputs(&lb)))
     }
 
+    async fn find(
+        c: &Clients,
+        _ctx: &ResourceContext,
+        _token: &str,
+        i: &Self::Inputs,
+    ) -> Result<Vec<String>, ProviderError> {
+        let r = c.elb.describe_load_balancers().names(&i.name).send().await;
+        Ok(found(r, "DescribeLoadBalancers")?
+            .map(|o| {
+                o.load_balancers()
+                    .iter()
+                    .filter_map(|lb| lb.load_balancer_arn().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default())
+    }
+
     async fn read(
         c: &Clients,
         id: &str,
@@ -381,6 +398,23 @@ impl AwsResource for TargetGroupImpl {
         Ok((arn.clone(), json!({ "arn": arn, "name": i.name })))
     }
 
+    async fn find(
+        c: &Clients,
+        _ctx: &ResourceContext,
+        _token: &str,
+        i: &Self::Inputs,
+    ) -> Result<Vec<String>, ProviderError> {
+        let r = c.elb.describe_target_groups().names(&i.name).send().await;
+        Ok(found(r, "DescribeTargetGroups")?
+            .map(|o| {
+                o.target_groups()
+                    .iter()
+                    .filter_map(|g| g.target_group_arn().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default())
+    }
+
     async fn read(
         c: &Clients,
         id: &str,
@@ -511,6 +545,29 @@ impl AwsResource for ListenerImpl {
             .unwrap_or_default()
             .to_string();
         Ok((arn.clone(), json!({ "arn": arn })))
+    }
+
+    async fn find(
+        c: &Clients,
+        _ctx: &ResourceContext,
+        _token: &str,
+        i: &Self::Inputs,
+    ) -> Result<Vec<String>, ProviderError> {
+        let r = c
+            .elb
+            .describe_listeners()
+            .load_balancer_arn(&i.load_balancer_arn)
+            .send()
+            .await;
+        Ok(found(r, "DescribeListeners")?
+            .map(|o| {
+                o.listeners()
+                    .iter()
+                    .filter(|l| l.port() == Some(i.port))
+                    .filter_map(|l| l.listener_arn().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default())
     }
 
     async fn read(

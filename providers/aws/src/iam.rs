@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 
 use crate::config::Clients;
 use crate::error::{aws, aws_on, found, gone};
-use crate::resource::{AwsResource, Handler, Typed, known};
+use crate::resource::{AwsResource, Handler, Typed, find_by_id, known};
 use crate::{AwsProvider, Tags, tags};
 
 pub(crate) fn handler(ty: &str) -> Option<&'static dyn Handler> {
@@ -162,6 +162,15 @@ impl AwsResource for RoleImpl {
             .role()
             .ok_or_else(|| ProviderError::new("CreateRole returned no role"))?;
         Ok((i.name.clone(), role_outputs(role)))
+    }
+
+    async fn find(
+        c: &Clients,
+        _ctx: &ResourceContext,
+        _token: &str,
+        i: &Self::Inputs,
+    ) -> Result<Vec<String>, ProviderError> {
+        find_by_id::<Self>(c, i.name.clone(), i).await
     }
 
     async fn read(
@@ -316,6 +325,15 @@ impl AwsResource for RolePolicyImpl {
         Ok((id.clone(), json!({ "id": id })))
     }
 
+    async fn find(
+        c: &Clients,
+        _ctx: &ResourceContext,
+        _token: &str,
+        i: &Self::Inputs,
+    ) -> Result<Vec<String>, ProviderError> {
+        find_by_id::<Self>(c, format!("{}:{}", i.role, i.name), i).await
+    }
+
     async fn read(
         c: &Clients,
         id: &str,
@@ -401,6 +419,15 @@ impl AwsResource for AttachmentImpl {
             .map_err(aws_on("AttachRolePolicy", "policy_arn"))?;
         let id = format!("{}/{}", i.role, i.policy_arn);
         Ok((id.clone(), json!({ "id": id })))
+    }
+
+    async fn find(
+        c: &Clients,
+        _ctx: &ResourceContext,
+        _token: &str,
+        i: &Self::Inputs,
+    ) -> Result<Vec<String>, ProviderError> {
+        find_by_id::<Self>(c, format!("{}/{}", i.role, i.policy_arn), i).await
     }
 
     async fn read(
@@ -509,6 +536,15 @@ impl AwsResource for InstanceProfileImpl {
         add_role(c, &i.name, &i.role).await?;
         let arn = out.instance_profile().map(|p| p.arn().to_string());
         Ok((i.name.clone(), json!({ "name": i.name, "arn": arn })))
+    }
+
+    async fn find(
+        c: &Clients,
+        _ctx: &ResourceContext,
+        _token: &str,
+        i: &Self::Inputs,
+    ) -> Result<Vec<String>, ProviderError> {
+        find_by_id::<Self>(c, i.name.clone(), i).await
     }
 
     async fn read(

@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use crate::config::Clients;
 use crate::error::{aws, aws_on, gone};
-use crate::resource::{AwsResource, Handler, Typed};
+use crate::resource::{AwsResource, Handler, Typed, find_by_id};
 use crate::{AwsProvider, Tags, tags};
 
 pub(crate) fn handler(ty: &str) -> Option<&'static dyn Handler> {
@@ -129,6 +129,15 @@ impl AwsResource for LogGroupImpl {
             .await?
             .ok_or_else(|| ProviderError::new(format!("log group {} disappeared", i.name)))?;
         Ok((i.name.clone(), outputs(c, &g, &i.name)))
+    }
+
+    async fn find(
+        c: &Clients,
+        _ctx: &ResourceContext,
+        _token: &str,
+        i: &Self::Inputs,
+    ) -> Result<Vec<String>, ProviderError> {
+        find_by_id::<Self>(c, i.name.clone(), i).await
     }
 
     async fn read(

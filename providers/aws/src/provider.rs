@@ -76,6 +76,13 @@ impl Provider for AwsProvider {
         Ok(Created { id, outputs })
     }
 
+    async fn find(&self, req: CreateRequest) -> Result<Vec<String>, ProviderError> {
+        let c = self.clients().await?;
+        Self::handler(&req.resource.ty)?
+            .find(c, &req.resource, &req.client_token, &req.inputs)
+            .await
+    }
+
     async fn read(&self, req: ReadRequest) -> Result<Option<ReadResult>, ProviderError> {
         let c = self.clients().await?;
         let read = Self::handler(&req.resource.ty)?

@@ -32,6 +32,15 @@ pub(crate) trait AwsResource: Send + Sync + 'static {
         inputs: &Self::Inputs,
     ) -> Result<(String, Value), ProviderError>;
 
+    /// Ids of what an interrupted create of this resource may have made: looked up by client
+    /// token, by the stack/name tags, or by the unique name or parent the inputs give.
+    async fn find(
+        c: &Clients,
+        ctx: &ResourceContext,
+        token: &str,
+        inputs: &Self::Inputs,
+    ) -> Result<Vec<String>, ProviderError>;
+
     /// Reads it back: the inputs as they are now (shaped like `inputs`, so that only real
     /// differences are drift) and the outputs; `None` if it is gone.
     async fn read(
@@ -70,6 +79,13 @@ pub(crate) trait Handler: Send + Sync {
         token: &str,
         inputs: &Value,
     ) -> Result<(String, Value), ProviderError>;
+    async fn find(
+        &self,
+        c: &Clients,
+        ctx: &ResourceContext,
+        token: &str,
+        inputs: &Value,
+    ) -> Result<Vec<String>, ProviderError>;
     async fn read(
         &self,
         c: &Clients,
@@ -117,6 +133,16 @@ impl<R: AwsResource> Handler for Typed<R> {
         inputs: &Value,
     ) -> Result<(String, Value), ProviderError> {
         R::create(c, ctx, token, &parse::<R>(inputs)?).await
+    }
+
+    async fn find(
+        &self,
+        c: &Clients,
+        ctx: &ResourceContext,
+        token: &str,
+        inputs: &Value,
+    ) -> Result<Vec<String>, ProviderError> {
+        R::find(c, ctx, token, &parse::<R>(inputs)?).await
     }
 
     async fn read(
@@ -176,4 +202,17 @@ pub(crate) fn check_cidr(inputs: &PropMap, property: &str) -> Option<CheckFailur
             reason: format!("'{cidr}' is not a valid IPv4 CIDR block: {e}"),
         }),
     }
+}
+
+/// `find` for a resource whose id follows from its inputs (a unique name, a parent and a key):
+/// it was made if reading that id finds it.
+pub(crate) async fn find_by_id<R: AwsResource>(
+    c: &Clients,
+    id: String,
+    inputs: &R::Inputs,
+) -> Result<Vec<String>, ProviderError> {
+    Ok(match R::read(c, &id, inputs).await? {
+        Some(_) => vec![id],
+        None => Vec::new(),
+    })
 }

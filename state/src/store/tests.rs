@@ -30,6 +30,8 @@ fn pending(name: &str, kind: OpKind) -> PendingOp {
         inputs: json!({}),
         client_token: "tok".into(),
         started_at: String::new(),
+        dependencies: vec!["vpc".into()],
+        protect: true,
     }
 }
 

@@ -151,6 +151,33 @@ impl AwsResource for Impl {
         Ok((id, outputs(&inst)))
     }
 
+    async fn find(
+        c: &Clients,
+        ctx: &ResourceContext,
+        _token: &str,
+        _i: &Self::Inputs,
+    ) -> Result<Vec<String>, ProviderError> {
+        let out = c
+            .ec2
+            .describe_instances()
+            .set_filters(Some(tagging::ours(ctx)))
+            .send()
+            .await
+            .map_err(aws("DescribeInstances"))?;
+        Ok(out
+            .reservations()
+            .iter()
+            .flat_map(|r| r.instances())
+            .filter(|x| {
+                !matches!(
+                    x.state().and_then(|s| s.name()),
+                    Some(InstanceStateName::Terminated | InstanceStateName::ShuttingDown)
+                )
+            })
+            .filter_map(|x| x.instance_id().map(str::to_string))
+            .collect())
+    }
+
     async fn read(
         c: &Clients,
         id: &str,

@@ -98,6 +98,26 @@ impl AwsResource for Impl {
         Ok((id.clone(), json!({ "id": id })))
     }
 
+    async fn find(
+        c: &Clients,
+        ctx: &ResourceContext,
+        _token: &str,
+        _i: &Self::Inputs,
+    ) -> Result<Vec<String>, ProviderError> {
+        let out = c
+            .ec2
+            .describe_internet_gateways()
+            .set_filters(Some(tagging::ours(ctx)))
+            .send()
+            .await
+            .map_err(aws("DescribeInternetGateways"))?;
+        Ok(out
+            .internet_gateways()
+            .iter()
+            .filter_map(|x| x.internet_gateway_id().map(str::to_string))
+            .collect())
+    }
+
     async fn read(
         c: &Clients,
         id: &str,

@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use super::tagging;
 use crate::config::Clients;
 use crate::error::{aws, aws_on, found, gone, gone_coded};
-use crate::resource::{AwsResource, check_cidr};
+use crate::resource::{AwsResource, check_cidr, find_by_id};
 use crate::{AwsProvider, Tags};
 
 cairn::args! {
@@ -98,6 +98,26 @@ impl AwsResource for TableImpl {
             .unwrap_or_default()
             .to_string();
         Ok((id.clone(), json!({ "id": id })))
+    }
+
+    async fn find(
+        c: &Clients,
+        ctx: &ResourceContext,
+        _token: &str,
+        _i: &Self::Inputs,
+    ) -> Result<Vec<String>, ProviderError> {
+        let out = c
+            .ec2
+            .describe_route_tables()
+            .set_filters(Some(tagging::ours(ctx)))
+            .send()
+            .await
+            .map_err(aws("DescribeRouteTables"))?;
+        Ok(out
+            .route_tables()
+            .iter()
+            .filter_map(|x| x.route_table_id().map(str::to_string))
+            .collect())
     }
 
     async fn read(
@@ -199,6 +219,16 @@ impl AwsResource for RouteImpl {
         Ok((id.clone(), json!({ "id": id })))
     }
 
+    async fn find(
+        c: &Clients,
+        _ctx: &ResourceContext,
+        _token: &str,
+        i: &Self::Inputs,
+    ) -> Result<Vec<String>, ProviderError> {
+        let id = format!("{}_{}", i.route_table_id, i.destination_cidr_block);
+        find_by_id::<Self>(c, id, i).await
+    }
+
     async fn read(
         c: &Clients,
         id: &str,
@@ -295,6 +325,30 @@ impl AwsResource for AssociationImpl {
             .map_err(aws_on("AssociateRouteTable", "subnet_id"))?;
         let id = out.association_id().unwrap_or_default().to_string();
         Ok((id.clone(), json!({ "id": id })))
+    }
+
+    async fn find(
+        c: &Clients,
+        _ctx: &ResourceContext,
+        _token: &str,
+        i: &Self::Inputs,
+    ) -> Result<Vec<String>, ProviderError> {
+        let out = c
+            .ec2
+            .describe_route_tables()
+            .route_table_ids(&i.route_table_id)
+            .send()
+            .await;
+        let Some(out) = found(out, "DescribeRouteTables")? else {
+            return Ok(Vec::new());
+        };
+        Ok(out
+            .route_tables()
+            .iter()
+            .flat_map(|t| t.associations())
+            .filter(|a| a.subnet_id() == Some(i.subnet_id.as_str()))
+            .filter_map(|a| a.route_table_association_id().map(str::to_string))
+            .collect())
     }
 
     async fn read(

@@ -9,8 +9,8 @@ use serde_json::{Value, json};
 
 use super::tagging;
 use crate::config::Clients;
-use crate::error::{aws_on, code, found, gone, gone_coded};
-use crate::resource::AwsResource;
+use crate::error::{aws, aws_on, code, found, gone, gone_coded};
+use crate::resource::{AwsResource, find_by_id};
 use crate::wait;
 use crate::{AwsProvider, Tags};
 
@@ -99,6 +99,26 @@ impl AwsResource for GroupImpl {
             .map(str::to_string)
             .unwrap_or_default();
         Ok((id.clone(), json!({ "id": id, "arn": arn })))
+    }
+
+    async fn find(
+        c: &Clients,
+        ctx: &ResourceContext,
+        _token: &str,
+        _i: &Self::Inputs,
+    ) -> Result<Vec<String>, ProviderError> {
+        let out = c
+            .ec2
+            .describe_security_groups()
+            .set_filters(Some(tagging::ours(ctx)))
+            .send()
+            .await
+            .map_err(aws("DescribeSecurityGroups"))?;
+        Ok(out
+            .security_groups()
+            .iter()
+            .filter_map(|x| x.group_id().map(str::to_string))
+            .collect())
     }
 
     async fn read(
@@ -306,6 +326,15 @@ impl AwsResource for RuleImpl {
         .await?;
         let id = i.id();
         Ok((id.clone(), json!({ "id": id })))
+    }
+
+    async fn find(
+        c: &Clients,
+        _ctx: &ResourceContext,
+        _token: &str,
+        i: &Self::Inputs,
+    ) -> Result<Vec<String>, ProviderError> {
+        find_by_id::<Self>(c, i.id(), i).await
     }
 
     async fn read(

@@ -1,6 +1,6 @@
 //! EC2's way of tagging: tag specifications at creation, CreateTags/DeleteTags after.
 
-use aws_sdk_ec2::types::{ResourceType, Tag, TagSpecification};
+use aws_sdk_ec2::types::{Filter, ResourceType, Tag, TagSpecification};
 use cairn::{ProviderError, ResourceContext};
 
 use crate::config::Clients;
@@ -54,4 +54,18 @@ pub(crate) async fn sync(
         req.send().await.map_err(aws_on("DeleteTags", "tags"))?;
     }
     Ok(())
+}
+
+/// Filters matching what Cairn made for `ctx`: its stack and name tags.
+pub(crate) fn ours(ctx: &ResourceContext) -> Vec<Filter> {
+    vec![
+        Filter::builder()
+            .name(format!("tag:{}", tags::STACK_TAG))
+            .values(&ctx.stack)
+            .build(),
+        Filter::builder()
+            .name(format!("tag:{}", tags::NAME_TAG))
+            .values(&ctx.name)
+            .build(),
+    ]
 }

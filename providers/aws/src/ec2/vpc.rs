@@ -135,6 +135,26 @@ impl AwsResource for Impl {
         Ok((id.clone(), outputs(c, &id, vpc.owner_id(), &i.cidr_block)))
     }
 
+    async fn find(
+        c: &Clients,
+        ctx: &ResourceContext,
+        _token: &str,
+        _i: &Self::Inputs,
+    ) -> Result<Vec<String>, ProviderError> {
+        let out = c
+            .ec2
+            .describe_vpcs()
+            .set_filters(Some(tagging::ours(ctx)))
+            .send()
+            .await
+            .map_err(aws("DescribeVpcs"))?;
+        Ok(out
+            .vpcs()
+            .iter()
+            .filter_map(|x| x.vpc_id().map(str::to_string))
+            .collect())
+    }
+
     async fn read(
         c: &Clients,
         id: &str,

@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use aws_sdk_ec2::types::{ResourceType, VpcEndpointType};
+use aws_sdk_ec2::types::{ResourceType, State, VpcEndpointType};
 use cairn::{CheckFailure, Output, PropMap, ProviderError, ResourceContext, TypeSchema};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -197,6 +197,32 @@ impl AwsResource for Impl {
             .to_string();
         let e = wait_available(c, &id).await?;
         Ok((id, outputs(&e)))
+    }
+
+    async fn find(
+        c: &Clients,
+        ctx: &ResourceContext,
+        _token: &str,
+        _i: &Self::Inputs,
+    ) -> Result<Vec<String>, ProviderError> {
+        let out = c
+            .ec2
+            .describe_vpc_endpoints()
+            .set_filters(Some(tagging::ours(ctx)))
+            .send()
+            .await
+            .map_err(aws("DescribeVpcEndpoints"))?;
+        Ok(out
+            .vpc_endpoints()
+            .iter()
+            .filter(|x| {
+                !matches!(
+                    x.state(),
+                    Some(State::Deleted | State::Deleting | State::Failed)
+                )
+            })
+            .filter_map(|x| x.vpc_endpoint_id().map(str::to_string))
+            .collect())
     }
 
     async fn read(
