@@ -124,6 +124,8 @@ enum ConfigCommand {
         #[arg(long)]
         show_secrets: bool,
     },
+    /// Remove a value.
+    Rm { key: String },
     /// List every value (secrets masked).
     List {
         #[arg(long)]
@@ -218,13 +220,16 @@ fn declare(cli: &Cli, config: Config, program: &dyn Fn(&mut Stack)) -> Result<Pr
 
 /// What every command that plans needs: the configuration (with `-c` applied and saved),
 /// the declared program, and the state.
-fn setup(
+async fn setup(
     cli: &Cli,
     assignments: &ConfigArgs,
     program: &dyn Fn(&mut Stack),
 ) -> Result<(Program, Engine)> {
     let config = load_config(cli, assignments)?;
-    Ok((declare(cli, config, program)?, open(cli)?))
+    let program = declare(cli, config, program)?;
+    let engine = open(cli)?;
+    engine.preflight(&program).await?;
+    Ok((program, engine))
 }
 
 fn open(cli: &Cli) -> Result<Engine> {
@@ -329,7 +334,7 @@ fn report(exec: &Execution, verb: &str) -> ExitCode {
 async fn dispatch(cli: Cli, program: &dyn Fn(&mut Stack)) -> Result<ExitCode> {
     match &cli.command {
         Command::Preview { json, config } => {
-            let (program, engine) = setup(&cli, config, program)?;
+            let (program, engine) = setup(&cli, config, program).await?;
             warn_pending(&engine)?;
             let plan = engine.preview(&program)?;
             if *json {
@@ -351,7 +356,7 @@ async fn dispatch(cli: Cli, program: &dyn Fn(&mut Stack)) -> Result<ExitCode> {
             parallel,
             config,
         } => {
-            let (program, engine) = setup(&cli, config, program)?;
+            let (program, engine) = setup(&cli, config, program).await?;
             let session = engine.lock("up")?;
             recover(&session, &program).await?;
             let plan = session.plan(&program)?;
@@ -386,7 +391,7 @@ async fn dispatch(cli: Cli, program: &dyn Fn(&mut Stack)) -> Result<ExitCode> {
             parallel,
             config,
         } => {
-            let (program, engine) = setup(&cli, config, program)?;
+            let (program, engine) = setup(&cli, config, program).await?;
             let session = engine.lock("destroy")?;
             recover(&session, &program).await?;
             let plan = session.plan_destroy()?;
@@ -411,7 +416,7 @@ async fn dispatch(cli: Cli, program: &dyn Fn(&mut Stack)) -> Result<ExitCode> {
             Ok(report(&exec, "Destroy"))
         }
         Command::Refresh { yes, parallel } => {
-            let (program, engine) = setup(&cli, &ConfigArgs::default(), program)?;
+            let (program, engine) = setup(&cli, &ConfigArgs::default(), program).await?;
             let session = engine.lock("refresh")?;
             recover(&session, &program).await?;
             let interactive = !*yes && std::io::stdin().is_terminal();
@@ -490,6 +495,12 @@ async fn dispatch(cli: Cli, program: &dyn Fn(&mut Stack)) -> Result<ExitCode> {
                     config.set(key, value, *secret);
                     config.save()?;
                 }
+                ConfigCommand::Rm { key } => {
+                    if !config.remove(key) {
+                        bail!("config key '{key}' is not set for stack '{}'", cli.stack);
+                    }
+                    config.save()?;
+                }
                 ConfigCommand::Get { key, show_secrets } => match config.raw(key) {
                     Some(ConfigValue::Plain(v)) => println!("{v}"),
                     Some(ConfigValue::Secret(v)) if *show_secrets => println!("{v}"),
@@ -520,7 +531,7 @@ async fn dispatch(cli: Cli, program: &dyn Fn(&mut Stack)) -> Result<ExitCode> {
             absent,
             exists,
         }) => {
-            let (program, engine) = setup(&cli, &ConfigArgs::default(), program)?;
+            let (program, engine) = setup(&cli, &ConfigArgs::default(), program).await?;
             let session = engine.lock("state resolve")?;
             let answer = match (id, absent, exists) {
                 (Some(id), _, _) => Resolution::Id(id.clone()),

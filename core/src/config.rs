@@ -71,6 +71,9 @@ pub struct Config {
     passphrase: Option<String>,
     key: Option<SecretKey>,
     errors: RefCell<Vec<String>>,
+    /// Every key the program asked for, set or not: what a set key that nobody reads is
+    /// compared against to catch a typo.
+    asked: RefCell<std::collections::BTreeSet<String>>,
 }
 
 impl std::fmt::Debug for Config {
@@ -171,7 +174,7 @@ impl Config {
             encryption: file.encryption,
             passphrase,
             key,
-            errors: RefCell::default(),
+            ..Config::default()
         })
     }
 
@@ -295,6 +298,35 @@ impl Config {
         std::mem::take(&mut self.errors.borrow_mut())
     }
 
+    /// After the program has run: keys that are set but that it never asked for. One that
+    /// looks like a key it did ask for is a mistake (an error naming both); any other is
+    /// reported as a warning, since a program may read some keys only in some configurations.
+    pub(crate) fn unread(&self) -> (Vec<String>, Vec<String>) {
+        let asked = self.asked.borrow();
+        let (mut errors, mut warnings) = (Vec::new(), Vec::new());
+        for key in self.values.keys().filter(|k| !asked.contains(*k)) {
+            let similar = asked.iter().find(|a| {
+                a.eq_ignore_ascii_case(key) || strsim::damerau_levenshtein(a, key) <= 2
+            });
+            match similar {
+                Some(meant) => errors.push(format!(
+                    "config key '{key}' is set but the program does not read it: did you mean \
+                     '{meant}'? (fix it with `config rm {key}` and `config set {meant} ...`)"
+                )),
+                None => warnings.push(format!(
+                    "config key '{key}' is set but the program does not read it"
+                )),
+            }
+        }
+        (errors, warnings)
+    }
+
+    /// Removes a key; whether it was set.
+    pub fn remove(&mut self, key: &str) -> bool {
+        self.sealed.remove(key);
+        self.values.remove(key).is_some()
+    }
+
     /// The value of `key` parsed as `T`, or `None` when unset. A value that does not parse is
     /// an error (reported before planning) naming the key, the value and the expected type.
     pub fn get<T>(&self, key: &str) -> Option<T>
@@ -302,6 +334,7 @@ impl Config {
         T: FromStr,
         T::Err: Display,
     {
+        self.asked.borrow_mut().insert(key.to_string());
         match self.values.get(key)? {
             ConfigValue::Secret(_) | ConfigValue::Locked => {
                 self.error(format!(
@@ -338,6 +371,7 @@ impl Config {
         T: FromStr + Default,
         T::Err: Display,
     {
+        self.asked.borrow_mut().insert(key.to_string());
         if !self.values.contains_key(key) {
             self.error(format!(
                 "config key '{key}' is required: set it with `config set {key} VALUE`"
@@ -348,6 +382,7 @@ impl Config {
 
     /// A secret value (set with `config set --secret`), as a secret output.
     pub fn get_secret(&self, key: &str) -> Option<Output<String>> {
+        self.asked.borrow_mut().insert(key.to_string());
         match self.values.get(key)? {
             ConfigValue::Secret(secret) | ConfigValue::Plain(secret) => {
                 Some(Output::secret_value(secret.clone()))
@@ -382,6 +417,17 @@ mod tests {
         assert_eq!(errors.len(), 2, "{errors:?}");
         assert!(errors[0].contains("'enableSsm'") && errors[0].contains("bool"));
         assert!(errors[1].contains("'roleArn'") && errors[1].contains("required"));
+    }
+
+    #[test]
+    fn a_set_key_the_program_never_reads_is_caught_when_it_looks_like_one_it_does() {
+        let c = Config::from_pairs([("desiredcount", "3"), ("ssmAmiId", "ami-1")]);
+        assert_eq!(c.get_or("desiredCount", 2), 2);
+        let (errors, warnings) = c.unread();
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert!(errors[0].contains("'desiredcount'") && errors[0].contains("'desiredCount'"));
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert!(warnings[0].contains("'ssmAmiId'"));
     }
 
     #[test]

@@ -14,7 +14,7 @@ use crate::provider::{ProviderRef, ReadRequest, ResourceContext};
 use crate::schedule::run_dag;
 use crate::stack::Stack;
 
-mod recover;
+pub(crate) mod recover;
 pub use recover::{Recovered, Resolution};
 
 #[derive(Debug, thiserror::Error)]
@@ -25,6 +25,9 @@ pub enum EngineError {
     /// Inputs that cannot be planned (invalid values, protected resources).
     #[error("the plan has {} error(s):\n  {}", .0.len(), .0.join("\n  "))]
     Plan(Vec<String>),
+    /// Providers that cannot reach their cloud as configured.
+    #[error("{} provider(s) cannot be used:\n  {}", .0.len(), .0.join("\n  "))]
+    Provider(Vec<String>),
     /// Operations an earlier run left in flight that could not be settled automatically.
     #[error("{} interrupted operation(s) need attention:\n  {}", .0.len(), .0.join("\n  "))]
     Recovery(Vec<String>),
@@ -92,6 +95,40 @@ impl Engine {
 
     pub fn records(&self) -> Result<Vec<ResourceRecord>, EngineError> {
         Ok(self.store.resources(&self.stack)?)
+    }
+
+    /// Asks every provider instance the program or the state uses whether it can reach its
+    /// cloud; all failures are reported together, before anything is planned.
+    pub async fn preflight(&self, program: &Program) -> Result<(), EngineError> {
+        let records = self.records()?;
+        let used: std::collections::BTreeSet<&str> = program
+            .stack
+            .resources
+            .iter()
+            .map(|d| d.provider.name.as_str())
+            .chain(records.iter().map(|r| r.provider.as_str()))
+            .collect();
+        let checks = program
+            .stack
+            .providers
+            .iter()
+            .filter(|(name, _)| used.contains(name.as_str()))
+            .map(|(name, p)| async move {
+                p.provider
+                    .preflight()
+                    .await
+                    .map_err(|e| format!("provider '{name}': {e}"))
+            });
+        let errors: Vec<String> = futures::future::join_all(checks)
+            .await
+            .into_iter()
+            .filter_map(Result::err)
+            .collect();
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(EngineError::Provider(errors))
+        }
     }
 
     /// The plan for `program` against the current state, without taking the lock.

@@ -23,7 +23,7 @@ use crate::output::{Resolve, ResourceIdx};
 use crate::plan::{self, Plan, Step, StepKind};
 use crate::props;
 use crate::provider::{
-    CreateRequest, DeleteRequest, ProviderError, ProviderRef, ResourceContext, UpdateRequest,
+    CreateRequest, Created, DeleteRequest, ProviderError, ProviderRef, ResourceContext, UpdateRequest,
 };
 use crate::schedule::{Outcome, run_dag};
 use crate::stack::Stack;
@@ -502,18 +502,33 @@ impl<'a> Executor<'a> {
             .provider
             .create(CreateRequest {
                 resource: self.context(step),
-                inputs: plain,
-                client_token: token,
+                inputs: plain.clone(),
+                client_token: token.clone(),
             })
             .await;
-        let created = self.finish_or_abandon(step, op_seq, result, "creating")?;
+        let (created, recorded) = match result {
+            Ok(created) => (created, inputs.clone()),
+            // A failed call may still have taken effect (a response lost on the way back, a
+            // 5xx after the work was done): look before reporting it, so a retry never
+            // duplicates it and nothing is orphaned.
+            Err(e) => match self.made_anyway(step, provider, plain, &token).await {
+                Some((id, now)) => (
+                    Created {
+                        id,
+                        outputs: now.outputs,
+                    },
+                    props::from_plain(&now.inputs, &inputs),
+                ),
+                None => return self.finish_or_abandon(step, op_seq, Err(e), "creating"),
+            },
+        };
         let rec = ResourceRecord {
             seq: 0,
             name: step.name.clone(),
             ty: step.ty.clone(),
             provider: step.provider.clone(),
             id: created.id,
-            inputs: props::to_state(&inputs),
+            inputs: props::to_state(&recorded),
             outputs: created.outputs.clone(),
             dependencies: deps,
             protect: decl.protect,
@@ -528,6 +543,27 @@ impl<'a> Executor<'a> {
             return Ok(Some(Action::Replaced));
         }
         Ok(Some(Action::Created))
+    }
+
+    /// After a failed create: what it made anyway, if the provider can find it.
+    async fn made_anyway(
+        &self,
+        step: &Step,
+        provider: &ProviderRef,
+        inputs: Value,
+        token: &str,
+    ) -> Option<(String, crate::provider::ReadResult)> {
+        let records = self.store.resources(self.stack_name).ok()?;
+        crate::engine::recover::find_made(
+            provider.provider.as_ref(),
+            self.context(step),
+            inputs,
+            token,
+            &records,
+        )
+        .await
+        .ok()
+        .flatten()
     }
 
     /// Deletes the old record of step `i`.

@@ -31,7 +31,7 @@ pub use output::{Eval, Output, Resolve, Resolved, ResourceIdx};
 pub use plan::{Plan, PlannedOutput, PropDiff, Step, StepKind};
 pub use provider::{
     CheckFailure, CreateRequest, Created, DefaultProvider, DeleteRequest, Prop, PropMap, Provider,
-    ProviderError, ProviderRef, ReadRequest, ReadResult, ResourceContext, TypeSchema,
+    ProviderError, ProviderRef, ReadRequest, ReadResult, Related, ResourceContext, TypeSchema,
     UpdateRequest,
 };
 pub use schedule::{Outcome, run_dag};

@@ -9,7 +9,7 @@ use serde_json::Value;
 use crate::graph::ResourceGraph;
 use crate::output::{Eval, Resolve, ResourceIdx};
 use crate::props;
-use crate::provider::{Prop, PropMap, TypeSchema};
+use crate::provider::{Prop, PropMap, Related, TypeSchema};
 use crate::stack::Stack;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -214,6 +214,8 @@ pub fn plan(
     };
     let mut steps: Vec<Option<Step>> = vec![None; n];
     let mut errors = Vec::new();
+    // Each resource's inputs as evaluated, for the checks of the resources that use it.
+    let mut evaluated: Vec<Option<PropMap>> = vec![None; n];
 
     for &i in &graph.order {
         let d = &stack.resources[i];
@@ -231,7 +233,19 @@ pub fn plan(
                 continue;
             }
         };
-        for f in d.provider.provider.check(d.ty, &inputs) {
+        let mut related = Related::default();
+        for (prop, output) in &d.properties {
+            let sources = output
+                .dependencies()
+                .filter_map(|r| {
+                    let src = evaluated[r.0].as_ref()?;
+                    Some((stack.resources[r.0].ty, src))
+                })
+                .collect();
+            related.sources.insert(prop.to_string(), sources);
+        }
+        let failures = d.provider.provider.check(d.ty, &inputs, &related);
+        for f in failures {
             errors.push(match f.property {
                 Some(p) => format!(
                     "resource '{}' ({}), property '{p}': {}",
@@ -287,6 +301,7 @@ pub fn plan(
                     .join(", ")
             ));
         }
+        evaluated[i] = Some(inputs.clone());
         steps[i] = Some(Step {
             kind,
             name: d.name.clone(),

@@ -36,6 +36,23 @@ pub struct CheckFailure {
     pub reason: String,
 }
 
+/// For a check: the declared resources each property's value comes from, with their inputs as
+/// far as they are known at plan time.
+#[derive(Default)]
+pub struct Related<'a> {
+    pub(crate) sources: std::collections::BTreeMap<String, Vec<(&'a str, &'a PropMap)>>,
+}
+
+impl<'a> Related<'a> {
+    /// (type, inputs) of each resource whose output flows into `property`.
+    pub fn sources(&self, property: &str) -> impl Iterator<Item = (&'a str, &'a PropMap)> + '_ {
+        self.sources
+            .get(property)
+            .into_iter()
+            .flat_map(|v| v.iter().copied())
+    }
+}
+
 /// Identifies a resource to its provider, for tags and idempotency.
 #[derive(Debug, Clone)]
 pub struct ResourceContext {
@@ -130,8 +147,19 @@ pub trait Provider: Send + Sync + 'static {
 
     /// Validates inputs before anything is planned. Unknown values are `None`; check what
     /// can be checked and let the rest wait for the create.
-    fn check(&self, _ty: &str, _inputs: &PropMap) -> Vec<CheckFailure> {
+    ///
+    /// `related` gives the inputs of the resources a property's value comes from (a subnet's
+    /// `vpc_id` leads to its VPC), so a check can catch, at preview, a mistake that spans two
+    /// resources.
+    fn check(&self, _ty: &str, _inputs: &PropMap, _related: &Related<'_>) -> Vec<CheckFailure> {
         Vec::new()
+    }
+
+    /// Checks, before anything is planned, that the provider can reach its cloud as configured
+    /// (credentials found and accepted, region known), so that a bad configuration is one clear
+    /// error rather than a failure of every resource.
+    async fn preflight(&self) -> Result<(), ProviderError> {
+        Ok(())
     }
 
     async fn create(&self, req: CreateRequest) -> Result<Created, ProviderError>;

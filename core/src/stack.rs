@@ -260,6 +260,11 @@ impl Stack {
     pub(crate) fn take_errors(&mut self) -> Vec<String> {
         let mut errors = std::mem::take(&mut self.errors);
         errors.extend(self.config.take_errors());
+        let (unread, warnings) = self.config.unread();
+        errors.extend(unread);
+        for w in warnings {
+            tracing::warn!("{w}");
+        }
         errors
     }
 }

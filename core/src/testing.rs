@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 use crate::config::Config;
 use crate::provider::{
     CheckFailure, CreateRequest, Created, DefaultProvider, DeleteRequest, PropMap, Provider,
-    ProviderError, ReadRequest, ReadResult, TypeSchema, UpdateRequest,
+    ProviderError, ReadRequest, ReadResult, Related, TypeSchema, UpdateRequest,
 };
 use crate::{Output, args, resource};
 
@@ -287,7 +287,7 @@ impl Provider for TestProvider {
         }
     }
 
-    fn check(&self, _ty: &str, inputs: &PropMap) -> Vec<CheckFailure> {
+    fn check(&self, _ty: &str, inputs: &PropMap, _related: &Related<'_>) -> Vec<CheckFailure> {
         match inputs.get("value").and_then(|p| p.value.as_ref()) {
             Some(Value::String(v)) if v.contains('!') => vec![CheckFailure {
                 property: Some("value".into()),

@@ -18,7 +18,7 @@ pub enum StateError {
         supported: i64,
     },
 
-    #[error("stack '{stack}' is locked by {holder}")]
+    #[error("stack '{stack}' is locked by {holder}{}", stale_note(holder))]
     Locked { stack: String, holder: LockHolder },
 
     #[error("stack '{stack}' has no lock to release")]
@@ -45,4 +45,13 @@ pub enum StateError {
 
     #[error("state database error: {0}")]
     Sqlite(#[from] rusqlite::Error),
+}
+
+fn stale_note(holder: &LockHolder) -> &'static str {
+    if holder.is_stale() {
+        "; that process no longer exists (it was killed or crashed): release the lock with \
+         `state unlock`, and the next `up` settles what it left in flight"
+    } else {
+        ""
+    }
 }

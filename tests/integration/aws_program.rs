@@ -3,7 +3,7 @@
 
 use std::sync::Once;
 
-use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_config::SdkConfig;
 use cairn::{Config, Engine, Program, Stack, StepKind};
 use cairn_state::Store;
 use cairn_tests::Moto;
@@ -11,7 +11,7 @@ use serde_json::Value;
 
 const ACCOUNT_A: &str = "123456789012";
 const ACCOUNT_B: &str = "222222222222";
-const ROLE_B: &str = "arn:aws:iam::222222222222:role/cairn-deployer";
+use crate::inventory::ROLE_B;
 
 fn static_credentials() {
     static ONCE: Once = Once::new();
@@ -59,22 +59,7 @@ impl Env {
     }
 
     async fn sdk(&self, role: Option<&str>) -> SdkConfig {
-        let base = aws_config::defaults(BehaviorVersion::latest())
-            .region(Region::new("us-east-2"))
-            .endpoint_url(&self.moto.endpoint)
-            .load()
-            .await;
-        let Some(role) = role else { return base };
-        let provider = aws_config::sts::AssumeRoleProvider::builder(role)
-            .session_name("verify")
-            .configure(&base)
-            .build()
-            .await;
-        base.into_builder()
-            .credentials_provider(
-                aws_credential_types::provider::SharedCredentialsProvider::new(provider),
-            )
-            .build()
+        crate::inventory::sdk(&self.moto.endpoint, role).await
     }
 
     async fn up(&self) -> cairn::Execution {

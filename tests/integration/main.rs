@@ -1,5 +1,9 @@
 //! Cairn's integration tests: one binary, so that the large AWS SDK is linked once.
 
 mod aws_program;
+mod bad_input;
 mod cli;
+mod crash;
+mod faults;
+mod inventory;
 mod public_api;

@@ -1,6 +1,8 @@
 //! Shared support for Cairn's integration tests (the tests themselves are in `integration/`):
 //! a moto server per test, started on a free loopback port and stopped on drop.
 
+pub mod faults;
+
 use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -97,26 +99,55 @@ pub struct Cli {
 impl Cli {
     /// `bin` is `env!("CARGO_BIN_EXE_cairn-program")` of the calling test.
     pub fn new(bin: &str, moto: &Moto) -> Cli {
+        Cli::with_endpoint(bin, &moto.endpoint)
+    }
+
+    /// Pointed at another endpoint (a fault proxy in front of moto).
+    pub fn with_endpoint(bin: &str, endpoint: &str) -> Cli {
         Cli {
             bin: PathBuf::from(bin),
             dir: tempfile::tempdir().unwrap(),
-            endpoint: moto.endpoint.clone(),
+            endpoint: endpoint.to_string(),
         }
     }
 
-    pub fn run(&self, args: &[&str]) -> Run {
-        let out = Command::new(&self.bin)
-            .args(args)
+    /// The command for `args`, with the test's state, config, endpoint and credentials.
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(&self.bin);
+        cmd.args(args)
             .current_dir(self.dir.path())
-            .env("CAIRN_STATE", self.dir.path().join("state.db"))
+            .env("CAIRN_STATE", self.state_path())
             .env("CAIRN_CONFIG_DIR", self.dir.path())
             .env("AWS_ENDPOINT_URL", &self.endpoint)
             .env("AWS_ACCESS_KEY_ID", "testing")
             .env("AWS_SECRET_ACCESS_KEY", "testing")
             .env_remove("AWS_PROFILE")
-            .stdin(Stdio::null())
-            .output()
-            .expect("run the program");
+            .env_remove("CAIRN_PASSPHRASE")
+            .stdin(Stdio::null());
+        cmd
+    }
+
+    pub fn state_path(&self) -> PathBuf {
+        self.dir.path().join("state.db")
+    }
+
+    pub fn run(&self, args: &[&str]) -> Run {
+        self.run_with(args, &[])
+    }
+
+    /// Runs with extra environment variables.
+    pub fn run_with(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
+        self.run_env(args, env, &[])
+    }
+
+    /// Runs with extra environment variables, and without some.
+    pub fn run_env(&self, args: &[&str], set: &[(&str, &str)], remove: &[&str]) -> Run {
+        let mut cmd = self.command(args);
+        cmd.envs(set.iter().copied());
+        for k in remove {
+            cmd.env_remove(k);
+        }
+        let out = cmd.output().expect("run the program");
         Run {
             code: out.status.code().unwrap_or(-1),
             stdout: String::from_utf8_lossy(&out.stdout).into_owned(),

@@ -11,7 +11,7 @@ use cairn_state::{OpKind, PendingOp, ResourceRecord};
 
 use super::{EngineError, Program, Session, providers_of};
 use crate::props;
-use crate::provider::{CreateRequest, ReadRequest, ResourceContext};
+use crate::provider::{CreateRequest, ReadRequest, ReadResult, ResourceContext};
 
 /// How one interrupted operation was settled.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,6 +25,50 @@ impl std::fmt::Display for Recovered {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{} {}: {}", self.kind.as_str(), self.name, self.outcome)
     }
+}
+
+/// What a create whose outcome was lost made, if anything: the provider's candidates, less
+/// what the state already records (the old copy of a replacement carries the same tags), read
+/// back. More than one candidate is an error: which one this create made is unclear.
+pub(crate) async fn find_made(
+    provider: &dyn crate::Provider,
+    resource: ResourceContext,
+    inputs: serde_json::Value,
+    token: &str,
+    records: &[ResourceRecord],
+) -> Result<Option<(String, ReadResult)>, String> {
+    let candidates = provider
+        .find(CreateRequest {
+            resource: resource.clone(),
+            inputs: inputs.clone(),
+            client_token: token.to_string(),
+        })
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut fresh: Vec<String> = candidates
+        .into_iter()
+        .filter(|id| !records.iter().any(|r| r.ty == resource.ty && &r.id == id))
+        .collect();
+    if fresh.len() > 1 {
+        return Err(format!(
+            "{} resources match it ({}), so which one it made is unclear",
+            fresh.len(),
+            fresh.join(", ")
+        ));
+    }
+    let Some(id) = fresh.pop() else {
+        return Ok(None);
+    };
+    let read = provider
+        .read(ReadRequest {
+            resource,
+            id: id.clone(),
+            inputs,
+            outputs: serde_json::Value::Null,
+        })
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(read.map(|r| (id, r)))
 }
 
 impl Session<'_> {
@@ -90,41 +134,9 @@ impl Session<'_> {
         let inputs = props::to_plain(&props::from_state(&op.inputs)).unwrap_or_default();
         match op.kind {
             OpKind::Create => {
-                let candidates = provider
-                    .find(CreateRequest {
-                        resource: resource.clone(),
-                        inputs: inputs.clone(),
-                        client_token: op.client_token.clone(),
-                    })
-                    .await
-                    .map_err(|e| e.to_string())?;
-                // What the state already records (the old copy of a replacement carries the
-                // same tags) is not what this create made.
-                let mut fresh: Vec<String> = candidates
-                    .into_iter()
-                    .filter(|id| !records.iter().any(|r| r.ty == op.ty && &r.id == id))
-                    .collect();
-                if fresh.len() > 1 {
-                    return Err(format!(
-                        "{} resources match it ({}), so which one it made is unclear",
-                        fresh.len(),
-                        fresh.join(", ")
-                    ));
-                }
-                let read = match fresh.pop() {
-                    None => None,
-                    Some(id) => provider
-                        .read(ReadRequest {
-                            resource,
-                            id: id.clone(),
-                            inputs,
-                            outputs: serde_json::Value::Null,
-                        })
-                        .await
-                        .map_err(|e| e.to_string())?
-                        .map(|r| (id, r)),
-                };
-                let Some((id, now)) = read else {
+                let found = find_made(provider, resource, inputs, &op.client_token, &records)
+                    .await?;
+                let Some((id, now)) = found else {
                     store.abandon_operation(op.seq).map_err(|e| e.to_string())?;
                     return Ok("nothing had been created".into());
                 };
@@ -180,12 +192,10 @@ impl Session<'_> {
                             .map_err(|e| e.to_string())?;
                         Ok(format!("{} is gone; dropped its record", rec.id))
                     }
-                    Some(_) if op.kind == OpKind::Delete => {
-                        store.abandon_operation(op.seq).map_err(|e| e.to_string())?;
-                        Ok(format!("{} still exists; kept its record", rec.id))
-                    }
                     Some(now) => {
-                        // Record what the update left, so the next plan diffs against reality.
+                        // Record what the update, or the half-done delete (an internet gateway
+                        // detached but not deleted), left, so the next plan diffs against
+                        // reality.
                         let old = props::from_state(&rec.inputs);
                         let updated = ResourceRecord {
                             inputs: props::to_state(&props::from_plain(&now.inputs, &old)),
@@ -195,7 +205,10 @@ impl Session<'_> {
                         store
                             .complete_update(Some(op.seq), &updated)
                             .map_err(|e| e.to_string())?;
-                        Ok(format!("read {} back and recorded it as it is", rec.id))
+                        Ok(format!(
+                            "{} still exists; recorded it as it is now",
+                            rec.id
+                        ))
                     }
                 }
             }

@@ -72,7 +72,6 @@ pub(crate) fn declare(stack: &mut Stack, s: &Settings, b: &ProviderRef) -> Netwo
                 cidr_block: cidr.into(),
                 availability_zone: Some(format!("{}{az}", s.region).into()),
                 map_public_ip_on_launch: Some(public.into()),
-                vpc_cidr_block: Some(VPC_CIDR.into()),
                 tags: s.tags(),
             },
             on(b),

@@ -37,6 +37,7 @@ impl Settings {
             parts.next().unwrap_or_default(),
         ];
         let enable_ssm = c.get_or("enableSsm", false);
+        let account_id: Option<String> = c.get("accountB:accountId");
         Settings {
             region: c.get_or("aws:region", "us-east-2".to_string()),
             image_tag: c.get_or("imageTag", "v1".to_string()),
@@ -45,7 +46,7 @@ impl Settings {
             account_b: c
                 .get::<String>("accountB:roleArn")
                 .and_then(|arn| account_of(&arn))
-                .or_else(|| c.get("accountB:accountId")),
+                .or(account_id),
             private_cidrs,
             owner: c.get("owner"),
             ssm_ami: if enable_ssm {

@@ -24,14 +24,60 @@ pub(crate) struct Clients {
     pub elb: aws_sdk_elasticloadbalancingv2::Client,
     pub iam: aws_sdk_iam::Client,
     pub logs: aws_sdk_cloudwatchlogs::Client,
+    pub sts: aws_sdk_sts::Client,
+    pub credentials: Option<aws_credential_types::provider::SharedCredentialsProvider>,
     pub region: String,
 }
+
+/// The regions AWS has (commercial, China and GovCloud partitions). A name outside it is far
+/// more likely a typo than a region newer than this list, and a typo would otherwise surface
+/// as a connection error per resource.
+const REGIONS: &[&str] = &[
+    "af-south-1",
+    "ap-east-1",
+    "ap-east-2",
+    "ap-northeast-1",
+    "ap-northeast-2",
+    "ap-northeast-3",
+    "ap-south-1",
+    "ap-south-2",
+    "ap-southeast-1",
+    "ap-southeast-2",
+    "ap-southeast-3",
+    "ap-southeast-4",
+    "ap-southeast-5",
+    "ap-southeast-6",
+    "ap-southeast-7",
+    "ca-central-1",
+    "ca-west-1",
+    "cn-north-1",
+    "cn-northwest-1",
+    "eu-central-1",
+    "eu-central-2",
+    "eu-north-1",
+    "eu-south-1",
+    "eu-south-2",
+    "eu-west-1",
+    "eu-west-2",
+    "eu-west-3",
+    "il-central-1",
+    "me-central-1",
+    "me-south-1",
+    "mx-central-1",
+    "sa-east-1",
+    "us-east-1",
+    "us-east-2",
+    "us-gov-east-1",
+    "us-gov-west-1",
+    "us-west-1",
+    "us-west-2",
+];
 
 impl AwsConfig {
     /// Loads the SDK configuration: the standard chain (environment, profiles, and the
     /// `AWS_ENDPOINT_URL` override that points everything at a local emulator), then the role.
     pub(crate) async fn load(&self) -> Result<SdkConfig, String> {
-        let mut loader = aws_config::defaults(BehaviorVersion::latest());
+        let mut loader = aws_config::defaults(BehaviorVersion::latest()).retry_config(retry_config());
         if let Some(region) = &self.region {
             loader = loader.region(Region::new(region.clone()));
         }
@@ -42,11 +88,19 @@ impl AwsConfig {
             loader = loader.endpoint_url(url);
         }
         let base = loader.load().await;
-        if base.region().is_none() {
-            return Err(
-                "no AWS region configured: set `aws:region` (or AWS_REGION, or a profile's region)"
-                    .into(),
-            );
+        match base.region().map(|r| r.as_ref()) {
+            None => {
+                return Err("no AWS region configured: set `aws:region` (or AWS_REGION, or a \
+                            profile's region)"
+                    .into());
+            }
+            Some(r) if !REGIONS.contains(&r) => {
+                return Err(format!(
+                    "'{r}' is not an AWS region (set `aws:region` to one of {})",
+                    REGIONS.join(", ")
+                ));
+            }
+            Some(_) => {}
         }
         let Some(role) = &self.role_arn else {
             return Ok(base);
@@ -66,14 +120,46 @@ impl AwsConfig {
 
     pub(crate) async fn clients(&self) -> Result<Clients, String> {
         let sdk = self.load().await?;
+        // Each service's config builder takes the same two retry settings.
+        macro_rules! client {
+            ($sdk:ident, $name:literal) => {{
+                use $sdk::config::retry::{RetryPartition, TokenBucket};
+                let conf = $sdk::config::Builder::from(&sdk)
+                    .retry_config(retry_config())
+                    .retry_partition(
+                        RetryPartition::custom(concat!("cairn-", $name))
+                            .token_bucket(TokenBucket::unlimited())
+                            .build(),
+                    )
+                    .build();
+                $sdk::Client::from_conf(conf)
+            }};
+        }
         Ok(Clients {
             region: sdk.region().map(|r| r.to_string()).unwrap_or_default(),
-            ec2: aws_sdk_ec2::Client::new(&sdk),
-            ecr: aws_sdk_ecr::Client::new(&sdk),
-            ecs: aws_sdk_ecs::Client::new(&sdk),
-            elb: aws_sdk_elasticloadbalancingv2::Client::new(&sdk),
-            iam: aws_sdk_iam::Client::new(&sdk),
-            logs: aws_sdk_cloudwatchlogs::Client::new(&sdk),
+            ec2: client!(aws_sdk_ec2, "ec2"),
+            ecr: client!(aws_sdk_ecr, "ecr"),
+            ecs: client!(aws_sdk_ecs, "ecs"),
+            elb: client!(aws_sdk_elasticloadbalancingv2, "elb"),
+            iam: client!(aws_sdk_iam, "iam"),
+            logs: client!(aws_sdk_cloudwatchlogs, "logs"),
+            sts: client!(aws_sdk_sts, "sts"),
+            credentials: sdk.credentials_provider(),
         })
     }
 }
+
+/// The SDK's standard retry (throttling, 5xx, dropped connections; exponential backoff with
+/// jitter) with more attempts than its default 3: one `up` makes hundreds of calls, and a
+/// deployment should ride out a throttled minute rather than fail on the third refusal. The
+/// retry budget (token bucket) is unlimited because attempts are already bounded per call and
+/// calls are bounded by `--parallel`; the default budget of 500 runs dry under sustained
+/// throttling long before the attempts do.
+fn retry_config() -> aws_config::retry::RetryConfig {
+    aws_config::retry::RetryConfig::standard()
+        .with_max_attempts(MAX_ATTEMPTS)
+        .with_max_backoff(std::time::Duration::from_secs(10))
+}
+
+/// Attempts per call, the first included.
+const MAX_ATTEMPTS: u32 = 10;

@@ -320,13 +320,7 @@ impl AwsResource for PolicyImpl {
     }
 
     fn check(inputs: &cairn::PropMap) -> Vec<cairn::CheckFailure> {
-        match crate::resource::known::<Value>(inputs, "policy") {
-            Some(v) if !v.is_object() => vec![cairn::CheckFailure {
-                property: Some("policy".into()),
-                reason: "a policy must be a JSON object".into(),
-            }],
-            _ => Vec::new(),
-        }
+        crate::resource::check_policy(inputs, "policy")
     }
 
     async fn create(

@@ -11,6 +11,12 @@ where
     R: std::fmt::Debug,
 {
     match e.as_service_error() {
+        // An error the service sent but without a code or message (an empty or garbled
+        // body) says nothing by itself: show the whole chain, status included.
+        Some(se) if se.code().is_none() && se.message().is_none() => (
+            None,
+            aws_smithy_types::error::display::DisplayErrorContext(e).to_string(),
+        ),
         Some(se) => (
             se.code().map(str::to_string),
             format!(
@@ -41,7 +47,9 @@ where
     E: ProvideErrorMetadata + std::error::Error + 'static,
     R: std::fmt::Debug,
 {
-    code(e).is_some_and(|c| c.contains("NotFound"))
+    // Every service spells it with "NotFound" (`InvalidVpcID.NotFound`,
+    // `RepositoryNotFoundException`, `ListenerNotFound`) except IAM.
+    code(e).is_some_and(|c| c.contains("NotFound") || c == "NoSuchEntity")
 }
 
 /// Converts an SDK error, naming the call that failed.

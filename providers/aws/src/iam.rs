@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 
 use crate::config::Clients;
 use crate::error::{aws, aws_on, found, gone};
-use crate::resource::{AwsResource, Handler, Typed, find_by_id, known};
+use crate::resource::{AwsResource, Handler, Typed, check_policy, find_by_id};
 use crate::{AwsProvider, Tags, tags};
 
 pub(crate) fn handler(ty: &str) -> Option<&'static dyn Handler> {
@@ -86,16 +86,6 @@ fn parse_document(doc: &str) -> Value {
     }
     let decoded = percent_encoding::percent_decode_str(doc).decode_utf8_lossy();
     serde_json::from_str(&decoded).unwrap_or(Value::Null)
-}
-
-fn check_policy(inputs: &PropMap, property: &str) -> Vec<CheckFailure> {
-    match known::<Value>(inputs, property) {
-        Some(v) if !v.is_object() => vec![CheckFailure {
-            property: Some(property.into()),
-            reason: "a policy document must be a JSON object".into(),
-        }],
-        _ => Vec::new(),
-    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

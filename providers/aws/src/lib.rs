@@ -22,5 +22,16 @@ pub mod logs;
 pub use config::AwsConfig;
 pub use provider::AwsProvider;
 
+/// A policy document from JSON text (a file, a config value), for any `policy` input. Text that
+/// is not a JSON object fails the resource that uses it at preview, naming the resource, the
+/// property, and where the JSON went wrong; nothing is sent to AWS.
+pub fn policy_document(text: &str) -> cairn::Output<serde_json::Value> {
+    match serde_json::from_str::<serde_json::Value>(text) {
+        Ok(v) if v.is_object() => cairn::Output::new(v),
+        Ok(_) => cairn::Output::failed("the policy document must be a JSON object"),
+        Err(e) => cairn::Output::failed(format!("the policy document is not valid JSON: {e}")),
+    }
+}
+
 /// Tags as the resources take them.
 pub type Tags = std::collections::BTreeMap<String, String>;

@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use cairn::{
     CheckFailure, Config, CreateRequest, Created, DefaultProvider, DeleteRequest, PropMap,
-    Provider, ProviderError, ReadRequest, ReadResult, TypeSchema, UpdateRequest,
+    Provider, ProviderError, ReadRequest, ReadResult, Related, TypeSchema, UpdateRequest,
 };
 use serde_json::Value;
 use tokio::sync::OnceCell;
@@ -62,10 +62,37 @@ impl Provider for AwsProvider {
         Self::handler(ty).ok().map(|h| h.schema())
     }
 
-    fn check(&self, ty: &str, inputs: &PropMap) -> Vec<CheckFailure> {
+    fn check(&self, ty: &str, inputs: &PropMap, related: &Related<'_>) -> Vec<CheckFailure> {
         Self::handler(ty)
-            .map(|h| h.check(inputs))
+            .map(|h| h.check(inputs, related))
             .unwrap_or_default()
+    }
+
+    /// The region is known, credentials are found (and the role assumed), and AWS accepts
+    /// them: `sts:GetCallerIdentity` needs no permission, so only bad credentials fail it.
+    async fn preflight(&self) -> Result<(), ProviderError> {
+        use aws_credential_types::provider::ProvideCredentials;
+        let c = self.clients().await?;
+        let Some(credentials) = &c.credentials else {
+            return Err(ProviderError::new("no AWS credentials are configured"));
+        };
+        credentials.provide_credentials().await.map_err(|e| {
+            ProviderError::new(format!(
+                "no usable AWS credentials: {}",
+                aws_smithy_types::error::display::DisplayErrorContext(&e)
+            ))
+        })?;
+        c.sts
+            .get_caller_identity()
+            .send()
+            .await
+            .map_err(|e| {
+                ProviderError::new(format!(
+                    "AWS refused the credentials: {}",
+                    crate::error::describe(&e).1
+                ))
+            })?;
+        Ok(())
     }
 
     async fn create(&self, req: CreateRequest) -> Result<Created, ProviderError> {

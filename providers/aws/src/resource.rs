@@ -3,7 +3,7 @@
 use std::marker::PhantomData;
 
 use async_trait::async_trait;
-use cairn::{CheckFailure, PropMap, ProviderError, ResourceContext, TypeSchema};
+use cairn::{CheckFailure, PropMap, ProviderError, Related, ResourceContext, TypeSchema};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -21,6 +21,11 @@ pub(crate) trait AwsResource: Send + Sync + 'static {
 
     /// Validation before planning; unknown values are absent from `inputs`.
     fn check(_inputs: &PropMap) -> Vec<CheckFailure> {
+        Vec::new()
+    }
+
+    /// Validation that needs the resources the inputs come from (see [`Related`]).
+    fn check_related(_inputs: &PropMap, _related: &Related<'_>) -> Vec<CheckFailure> {
         Vec::new()
     }
 
@@ -71,7 +76,7 @@ pub(crate) trait AwsResource: Send + Sync + 'static {
 #[async_trait]
 pub(crate) trait Handler: Send + Sync {
     fn schema(&self) -> TypeSchema;
-    fn check(&self, inputs: &PropMap) -> Vec<CheckFailure>;
+    fn check(&self, inputs: &PropMap, related: &Related<'_>) -> Vec<CheckFailure>;
     async fn create(
         &self,
         c: &Clients,
@@ -121,8 +126,10 @@ impl<R: AwsResource> Handler for Typed<R> {
         R::schema()
     }
 
-    fn check(&self, inputs: &PropMap) -> Vec<CheckFailure> {
-        R::check(inputs)
+    fn check(&self, inputs: &PropMap, related: &Related<'_>) -> Vec<CheckFailure> {
+        let mut failures = R::check(inputs);
+        failures.extend(R::check_related(inputs, related));
+        failures
     }
 
     async fn create(
@@ -215,4 +222,22 @@ pub(crate) async fn find_by_id<R: AwsResource>(
         Some(_) => vec![id],
         None => Vec::new(),
     })
+}
+
+/// Checks that a known policy property is a JSON object (documents are compared structurally,
+/// so a string holding JSON would never compare equal to what AWS returns).
+pub(crate) fn check_policy(inputs: &PropMap, property: &str) -> Vec<CheckFailure> {
+    match known::<Value>(inputs, property) {
+        Some(Value::String(_)) => vec![CheckFailure {
+            property: Some(property.into()),
+            reason: "a policy document must be a JSON object, not text: use \
+                     `cairn_aws::policy_document(text)` to parse it"
+                .into(),
+        }],
+        Some(v) if !v.is_object() && !v.is_null() => vec![CheckFailure {
+            property: Some(property.into()),
+            reason: "a policy document must be a JSON object".into(),
+        }],
+        _ => Vec::new(),
+    }
 }

@@ -2,7 +2,9 @@
 
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{AttributeBooleanValue, ResourceType};
-use cairn::{CheckFailure, Output, PropMap, ProviderError, ResourceContext, TypeSchema};
+use cairn::{
+    CheckFailure, Output, PropMap, ProviderError, Related, ResourceContext, TypeSchema,
+};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
@@ -19,8 +21,6 @@ cairn::args! {
         pub cidr_block: Output<String>,
         pub availability_zone: Option<Output<String>>,
         pub map_public_ip_on_launch: Option<Output<bool>>,
-        /// The VPC's CIDR block, when known, to catch a subnet outside it before anything runs.
-        pub vpc_cidr_block: Option<Output<String>>,
         pub tags: Option<Output<Tags>>,
     }
 }
@@ -43,8 +43,6 @@ pub(crate) struct Inputs {
     availability_zone: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     map_public_ip_on_launch: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    vpc_cidr_block: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     tags: Option<Tags>,
 }
@@ -75,20 +73,28 @@ impl AwsResource for Impl {
     }
 
     fn check(inputs: &PropMap) -> Vec<CheckFailure> {
-        let mut f: Vec<CheckFailure> = check_cidr(inputs, "cidr_block").into_iter().collect();
-        let cidr =
-            known::<String>(inputs, "cidr_block").and_then(|c| c.parse::<ipnet::Ipv4Net>().ok());
-        let vpc = known::<String>(inputs, "vpc_cidr_block")
-            .and_then(|c| c.parse::<ipnet::Ipv4Net>().ok());
-        if let (Some(cidr), Some(vpc)) = (cidr, vpc)
-            && !vpc.contains(&cidr)
-        {
-            f.push(CheckFailure {
+        check_cidr(inputs, "cidr_block").into_iter().collect()
+    }
+
+    /// A subnet must lie inside its VPC: the VPC its `vpc_id` comes from says where that is,
+    /// even at preview, before either exists.
+    fn check_related(inputs: &PropMap, related: &Related<'_>) -> Vec<CheckFailure> {
+        let parse = |p: &PropMap| {
+            known::<String>(p, "cidr_block").and_then(|c| c.parse::<ipnet::Ipv4Net>().ok())
+        };
+        let Some(cidr) = parse(inputs) else {
+            return Vec::new();
+        };
+        related
+            .sources("vpc_id")
+            .filter(|(ty, _)| *ty == super::vpc::Impl::TYPE)
+            .filter_map(|(_, vpc)| parse(vpc))
+            .filter(|vpc| !vpc.contains(&cidr))
+            .map(|vpc| CheckFailure {
                 property: Some("cidr_block".into()),
                 reason: format!("'{cidr}' is outside the VPC's CIDR block '{vpc}'"),
-            });
-        }
-        f
+            })
+            .collect()
     }
 
     async fn create(
@@ -172,7 +178,6 @@ impl AwsResource for Impl {
             map_public_ip_on_launch: i
                 .map_public_ip_on_launch
                 .map(|_| s.map_public_ip_on_launch().unwrap_or(false)),
-            vpc_cidr_block: i.vpc_cidr_block.clone(),
             tags: tagging::user_tags(Some(s.tags()), i.tags.as_ref()),
         };
         let outputs = json!({

@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use aws_sdk_ec2::types::{ResourceType, State, VpcEndpointType};
+use aws_sdk_ec2::types::{ResourceType, VpcEndpointType};
 use cairn::{CheckFailure, Output, PropMap, ProviderError, ResourceContext, TypeSchema};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use super::tagging;
 use crate::config::Clients;
 use crate::error::{aws, aws_on, found, gone};
-use crate::resource::{AwsResource, known};
+use crate::resource::{AwsResource, check_policy, known};
 use crate::{AwsProvider, Tags, wait};
 
 cairn::args! {
@@ -155,13 +155,15 @@ impl AwsResource for Impl {
     }
 
     fn check(inputs: &PropMap) -> Vec<CheckFailure> {
+        let mut failures = check_policy(inputs, "policy");
         match known::<String>(inputs, "vpc_endpoint_type").as_deref() {
-            None | Some("Interface") | Some("Gateway") | Some("GatewayLoadBalancer") => Vec::new(),
-            Some(other) => vec![CheckFailure {
+            None | Some("Interface") | Some("Gateway") | Some("GatewayLoadBalancer") => {}
+            Some(other) => failures.push(CheckFailure {
                 property: Some("vpc_endpoint_type".into()),
                 reason: format!("'{other}' is not an endpoint type: expected Interface or Gateway"),
-            }],
+            }),
         }
+        failures
     }
 
     async fn create(
@@ -215,12 +217,7 @@ impl AwsResource for Impl {
         Ok(out
             .vpc_endpoints()
             .iter()
-            .filter(|x| {
-                !matches!(
-                    x.state(),
-                    Some(State::Deleted | State::Deleting | State::Failed)
-                )
-            })
+            .filter(|x| !matches!(state(x).as_str(), "deleted" | "deleting" | "failed"))
             .filter_map(|x| x.vpc_endpoint_id().map(str::to_string))
             .collect())
     }

@@ -1,0 +1,104 @@
+//! AWS failing under the program: throttling, 500s, 503s and dropped connections injected by a
+//! loopback proxy in front of moto (`cairn_tests::faults`), and a permanent error.
+
+use std::sync::atomic::Ordering;
+
+use cairn_state::Store;
+use cairn_tests::faults::{FaultPlan, FaultProxy};
+use cairn_tests::{Cli, Moto};
+
+use crate::inventory::{self, ROLE_B};
+
+const BIN: &str = env!("CARGO_BIN_EXE_cairn-program");
+
+#[tokio::test(flavor = "multi_thread")]
+async fn with_a_fifth_of_calls_failing_up_converges_without_duplicates() {
+    let moto = Moto::start();
+    let proxy = FaultProxy::start(
+        &moto.endpoint,
+        FaultPlan {
+            rate: 0.2,
+            seed: 7,
+            ..FaultPlan::default()
+        },
+    );
+    let cli = Cli::with_endpoint(BIN, &proxy.endpoint);
+    cli.ok(&["config", "set", "accountB:roleArn", ROLE_B]);
+
+    let up = cli.ok(&["up", "--yes"]);
+    assert!(up.stdout.contains("Update: 35 created"), "{}", up.stdout);
+    let injected = proxy.stats.injected();
+    let forwarded = proxy.stats.forwarded.load(Ordering::SeqCst);
+    assert!(
+        injected * 10 >= (injected + forwarded),
+        "the proxy injected too few faults to prove anything: {injected} of {}",
+        injected + forwarded
+    );
+    for (kind, n) in [
+        ("throttling", &proxy.stats.throttled),
+        ("5xx", &proxy.stats.server_errors),
+        ("dropped connection", &proxy.stats.dropped),
+    ] {
+        assert!(n.load(Ordering::SeqCst) > 0, "no {kind} was injected");
+    }
+
+    // Exactly what the state records exists, once.
+    let records = Store::open(cli.state_path()).unwrap().resources("dev").unwrap();
+    assert_eq!(records.len(), 35);
+    let in_moto = inventory::of_stack(&moto.endpoint, "dev").await;
+    assert_eq!(in_moto, inventory::of_state(&records));
+
+    // Still under fire: nothing to change, then everything goes.
+    let again = cli.ok(&["up", "--yes"]);
+    assert!(again.stdout.contains("Update: no changes"), "{}", again.stdout);
+    let destroyed = cli.ok(&["destroy", "--yes"]);
+    assert!(destroyed.stdout.contains("Destroy: 35 deleted"), "{}", destroyed.stdout);
+    let left = inventory::of_stack(&moto.endpoint, "dev").await;
+    assert!(left.is_empty(), "left behind: {left:?}");
+    eprintln!(
+        "faults injected: {} throttled, {} 5xx, {} dropped; {} forwarded",
+        proxy.stats.throttled.load(Ordering::SeqCst),
+        proxy.stats.server_errors.load(Ordering::SeqCst),
+        proxy.stats.dropped.load(Ordering::SeqCst),
+        proxy.stats.forwarded.load(Ordering::SeqCst),
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_permanent_error_fails_that_resource_at_once_and_the_rest_completes() {
+    let moto = Moto::start();
+    let message = "The Vpc Endpoint Service 'com.amazonaws.us-east-2.logs' does not exist";
+    let proxy = FaultProxy::start(
+        &moto.endpoint,
+        FaultPlan {
+            permanent: vec![(
+                vec![
+                    "Action=CreateVpcEndpoint".into(),
+                    "ServiceName=com.amazonaws.us-east-2.logs".into(),
+                ],
+                400,
+                "InvalidParameterValue".into(),
+                message.into(),
+            )],
+            ..FaultPlan::default()
+        },
+    );
+    let cli = Cli::with_endpoint(BIN, &proxy.endpoint);
+    cli.ok(&["config", "set", "accountB:roleArn", ROLE_B]);
+
+    let up = cli.run(&["up", "--yes"]);
+    assert_eq!(up.code, 1, "{}\n{}", up.stdout, up.stderr);
+    // AWS's code and message, the resource, and the property it is about.
+    for needle in ["endpoint-logs", "service_name", "InvalidParameterValue", message] {
+        assert!(up.stderr.contains(needle), "missing {needle:?}:\n{}", up.stderr);
+    }
+    // At once: the SDK does not retry a client error.
+    assert_eq!(proxy.stats.permanent.load(Ordering::SeqCst), 1);
+    // Everything independent of it was created and recorded.
+    assert!(up.stdout.contains("Update: 34 created"), "{}", up.stdout);
+    let records = Store::open(cli.state_path()).unwrap().resources("dev").unwrap();
+    assert_eq!(records.len(), 34);
+    assert!(records.iter().all(|r| r.name != "endpoint-logs"));
+    let in_moto = inventory::of_stack(&moto.endpoint, "dev").await;
+    assert_eq!(in_moto, inventory::of_state(&records));
+}

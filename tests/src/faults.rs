@@ -1,0 +1,308 @@
+//! A fault-injecting HTTP proxy on loopback, in front of moto: the AWS SDK talks to it as to
+//! any endpoint, and it answers a chosen share of requests with what AWS answers when it is
+//! overloaded or failing (throttling, HTTP 500 and 503, a connection closed without a response),
+//! in each service's own error format, or with a permanent error for requests that match a rule.
+//! Every other request is forwarded to moto unchanged.
+//!
+//! Injected faults never reach moto, as when AWS's front door refuses a call; so the test can
+//! tell which of the program's calls took effect.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{Shutdown, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+/// What to inject.
+#[derive(Debug, Clone, Default)]
+pub struct FaultPlan {
+    /// Share of requests that fail transiently, 0.0 to 1.0.
+    pub rate: f64,
+    pub seed: u64,
+    /// Requests whose head or body contains every one of these strings fail with
+    /// `(status, code, message)`, every time.
+    pub permanent: Vec<(Vec<String>, u16, String, String)>,
+}
+
+/// Counts of what the proxy did.
+#[derive(Debug, Default)]
+pub struct FaultStats {
+    pub forwarded: AtomicU64,
+    pub throttled: AtomicU64,
+    pub server_errors: AtomicU64,
+    pub dropped: AtomicU64,
+    pub permanent: AtomicU64,
+}
+
+impl FaultStats {
+    pub fn injected(&self) -> u64 {
+        self.throttled.load(Ordering::SeqCst)
+            + self.server_errors.load(Ordering::SeqCst)
+            + self.dropped.load(Ordering::SeqCst)
+    }
+}
+
+/// The running proxy; stops accepting when dropped.
+pub struct FaultProxy {
+    pub endpoint: String,
+    pub stats: Arc<FaultStats>,
+    stop: Arc<AtomicBool>,
+    port: u16,
+}
+
+struct Shared {
+    upstream: String,
+    plan: FaultPlan,
+    rng: Mutex<u64>,
+    stats: Arc<FaultStats>,
+}
+
+impl FaultProxy {
+    /// Starts a proxy to `upstream` (`host:port`) on a free port of 127.0.0.1.
+    pub fn start(upstream: &str, plan: FaultPlan) -> FaultProxy {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let stats = Arc::new(FaultStats::default());
+        let stop = Arc::new(AtomicBool::new(false));
+        let shared = Arc::new(Shared {
+            upstream: upstream.trim_start_matches("http://").to_string(),
+            rng: Mutex::new(plan.seed.max(1).wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1),
+            plan,
+            stats: stats.clone(),
+        });
+        let stopping = stop.clone();
+        std::thread::spawn(move || {
+            for conn in listener.incoming() {
+                if stopping.load(Ordering::SeqCst) {
+                    break;
+                }
+                let Ok(conn) = conn else { continue };
+                let shared = shared.clone();
+                std::thread::spawn(move || {
+                    let _ = serve(conn, &shared);
+                });
+            }
+        });
+        FaultProxy {
+            endpoint: format!("http://127.0.0.1:{port}"),
+            stats,
+            stop,
+            port,
+        }
+    }
+}
+
+impl Drop for FaultProxy {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        // Wake the accept loop so it sees the flag.
+        let _ = TcpStream::connect(("127.0.0.1", self.port));
+    }
+}
+
+/// One request as read from the client.
+struct Request {
+    head: String,
+    body: Vec<u8>,
+}
+
+impl Request {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.head.lines().find_map(|l| {
+            let (k, v) = l.split_once(':')?;
+            k.trim().eq_ignore_ascii_case(name).then(|| v.trim())
+        })
+    }
+
+    fn body_text(&self) -> String {
+        let raw = String::from_utf8_lossy(&self.body);
+        percent_decode(&raw)
+    }
+}
+
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match (bytes[i], hex) {
+            (b'%', Some(b)) => {
+                out.push(b);
+                i += 3;
+                continue;
+            }
+            (b'+', _) => out.push(b' '),
+            (b, _) => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn read_request(reader: &mut BufReader<TcpStream>) -> std::io::Result<Option<Request>> {
+    let mut head = String::new();
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line)? == 0 {
+            return Ok(None);
+        }
+        let end = line == "\r\n";
+        head.push_str(&line);
+        if end {
+            break;
+        }
+    }
+    let mut req = Request {
+        head,
+        body: Vec::new(),
+    };
+    let len: usize = req
+        .header("content-length")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    req.body = vec![0; len];
+    reader.read_exact(&mut req.body)?;
+    Ok(Some(req))
+}
+
+enum Protocol {
+    /// awsJson (ECR, ECS, CloudWatch Logs): `X-Amz-Target` names the operation.
+    Json,
+    /// EC2's query protocol.
+    Ec2,
+    /// awsQuery (IAM, STS, ELBv2).
+    Query,
+}
+
+fn protocol(req: &Request) -> Protocol {
+    if req.header("x-amz-target").is_some() {
+        Protocol::Json
+    } else if req.body_text().contains("Version=2016-11-15") {
+        Protocol::Ec2
+    } else {
+        Protocol::Query
+    }
+}
+
+fn error_response(req: &Request, status: u16, code: &str, message: &str) -> Vec<u8> {
+    let reason = match status {
+        400 => "Bad Request",
+        500 => "Internal Server Error",
+        503 => "Service Unavailable",
+        _ => "Error",
+    };
+    let (content_type, extra, body) = match protocol(req) {
+        Protocol::Json => (
+            "application/x-amz-json-1.1",
+            format!("x-amzn-ErrorType: {code}\r\n"),
+            format!(r#"{{"__type":"{code}","message":"{message}"}}"#),
+        ),
+        Protocol::Ec2 => (
+            "text/xml",
+            String::new(),
+            format!(
+                "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response><Errors><Error><Code>{code}</Code><Message>{message}</Message></Error></Errors><RequestID>injected</RequestID></Response>"
+            ),
+        ),
+        Protocol::Query => (
+            "text/xml",
+            String::new(),
+            format!(
+                "<ErrorResponse><Error><Type>{}</Type><Code>{code}</Code><Message>{message}</Message></Error><RequestId>injected</RequestId></ErrorResponse>",
+                if status < 500 { "Sender" } else { "Receiver" }
+            ),
+        ),
+    };
+    format!(
+        "HTTP/1.1 {status} {reason}\r\nContent-Type: {content_type}\r\n{extra}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .into_bytes()
+}
+
+fn throttling(req: &Request) -> Vec<u8> {
+    match protocol(req) {
+        Protocol::Ec2 => error_response(req, 503, "RequestLimitExceeded", "Request limit exceeded."),
+        Protocol::Json => error_response(req, 400, "ThrottlingException", "Rate exceeded"),
+        Protocol::Query => error_response(req, 400, "Throttling", "Rate exceeded"),
+    }
+}
+
+fn next(shared: &Shared) -> f64 {
+    let mut x = shared.rng.lock().unwrap();
+    *x ^= *x << 13;
+    *x ^= *x >> 7;
+    *x ^= *x << 17;
+    (*x >> 11) as f64 / (1u64 << 53) as f64
+}
+
+fn serve(conn: TcpStream, shared: &Shared) -> std::io::Result<()> {
+    let mut reader = BufReader::new(conn.try_clone()?);
+    let mut client = conn;
+    let Some(req) = read_request(&mut reader)? else {
+        return Ok(());
+    };
+    let stats = &shared.stats;
+    let text = format!("{}{}", req.head, req.body_text());
+    if let Some((_, status, code, message)) = shared
+        .plan
+        .permanent
+        .iter()
+        .find(|(needles, ..)| needles.iter().all(|n| text.contains(n.as_str())))
+    {
+        stats.permanent.fetch_add(1, Ordering::SeqCst);
+        client.write_all(&error_response(&req, *status, code, message))?;
+        return client.shutdown(Shutdown::Both);
+    }
+    if next(shared) < shared.plan.rate {
+        let kind = next(shared);
+        if kind < 0.4 {
+            stats.throttled.fetch_add(1, Ordering::SeqCst);
+            client.write_all(&throttling(&req))?;
+        } else if kind < 0.6 {
+            stats.server_errors.fetch_add(1, Ordering::SeqCst);
+            client.write_all(&error_response(&req, 500, "InternalError", "injected"))?;
+        } else if kind < 0.8 {
+            stats.server_errors.fetch_add(1, Ordering::SeqCst);
+            client.write_all(&error_response(&req, 503, "ServiceUnavailable", "injected"))?;
+        } else {
+            // Closed without a response, as a reset connection looks to the client.
+            stats.dropped.fetch_add(1, Ordering::SeqCst);
+        }
+        return client.shutdown(Shutdown::Both);
+    }
+    stats.forwarded.fetch_add(1, Ordering::SeqCst);
+    let mut upstream = TcpStream::connect(&shared.upstream)?;
+    // One request per upstream connection: the response then ends when moto closes it.
+    let head: String = req
+        .head
+        .lines()
+        .filter(|l| {
+            !l.to_ascii_lowercase().starts_with("connection:") && !l.is_empty()
+        })
+        .map(|l| format!("{l}\r\n"))
+        .collect();
+    upstream.write_all(head.as_bytes())?;
+    upstream.write_all(b"Connection: close\r\n\r\n")?;
+    upstream.write_all(&req.body)?;
+    let mut response = Vec::new();
+    upstream.read_to_end(&mut response)?;
+    // Tell the client this connection ends here, so it never tries to reuse it.
+    let split = response
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .unwrap_or(response.len());
+    let head = String::from_utf8_lossy(&response[..split]);
+    let mut out: String = head
+        .lines()
+        .filter(|l| !l.to_ascii_lowercase().starts_with("connection:"))
+        .map(|l| format!("{l}\r\n"))
+        .collect();
+    out.push_str("Connection: close\r\n\r\n");
+    client.write_all(out.as_bytes())?;
+    client.write_all(response.get(split + 4..).unwrap_or_default())?;
+    client.shutdown(Shutdown::Both)
+}
