@@ -419,6 +419,11 @@ async fn dispatch(cli: Cli, program: &dyn Fn(&mut Stack)) -> Result<ExitCode> {
             let (program, engine) = setup(&cli, &ConfigArgs::default(), program).await?;
             let session = engine.lock("refresh")?;
             recover(&session, &program).await?;
+            println!(
+                "Refreshing stack '{}' ({} resources):",
+                cli.stack,
+                engine.records()?.len()
+            );
             let interactive = !*yes && std::io::stdin().is_terminal();
             let (drifts, errors) = session.refresh(&program, *parallel, *yes).await?;
             print!("{}", display::drift_text(&drifts));

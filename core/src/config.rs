@@ -305,9 +305,9 @@ impl Config {
         let asked = self.asked.borrow();
         let (mut errors, mut warnings) = (Vec::new(), Vec::new());
         for key in self.values.keys().filter(|k| !asked.contains(*k)) {
-            let similar = asked.iter().find(|a| {
-                a.eq_ignore_ascii_case(key) || strsim::damerau_levenshtein(a, key) <= 2
-            });
+            let similar = asked
+                .iter()
+                .find(|a| a.eq_ignore_ascii_case(key) || strsim::damerau_levenshtein(a, key) <= 2);
             match similar {
                 Some(meant) => errors.push(format!(
                     "config key '{key}' is set but the program does not read it: did you mean \

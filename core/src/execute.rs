@@ -23,7 +23,8 @@ use crate::output::{Resolve, ResourceIdx};
 use crate::plan::{self, Plan, Step, StepKind};
 use crate::props;
 use crate::provider::{
-    CreateRequest, Created, DeleteRequest, ProviderError, ProviderRef, ResourceContext, UpdateRequest,
+    CreateRequest, Created, DeleteRequest, ProviderError, ProviderRef, ReadRequest,
+    ResourceContext, UpdateRequest,
 };
 use crate::schedule::{Outcome, run_dag};
 use crate::stack::Stack;
@@ -472,7 +473,14 @@ impl<'a> Executor<'a> {
                         changed,
                     })
                     .await;
-                let outputs = self.finish_or_abandon(step, op_seq, result, "updating")?;
+                let outputs = match result {
+                    Ok(outputs) => outputs,
+                    Err(e) => {
+                        let err = self.abandon(step, op_seq, e, "updating");
+                        self.reread(step, provider, old).await;
+                        return Err(err);
+                    }
+                };
                 let rec = ResourceRecord {
                     inputs: props::to_state(&inputs),
                     outputs: outputs.clone(),
@@ -592,7 +600,11 @@ impl<'a> Executor<'a> {
                 outputs: rec.outputs.clone(),
             })
             .await;
-        self.finish_or_abandon(step, op_seq, result, "deleting")?;
+        if let Err(e) = result {
+            let err = self.abandon(step, op_seq, e, "deleting");
+            self.reread(step, provider, rec).await;
+            return Err(err);
+        }
         self.store
             .complete_delete(Some(op_seq), rec.seq)
             .map_err(|e| Self::state_fail(step, "deleting", e))?;
@@ -652,8 +664,9 @@ impl<'a> Executor<'a> {
             .map_err(|e| Self::state_fail(step, verb, e))
     }
 
-    /// On a provider error the call did not take effect (providers report only clean
-    /// failures as errors), so the pending record is cleared.
+    /// On a provider error the operation is over: its pending record is cleared (what the
+    /// failed call may have changed is read back by [`Executor::reread`] or, for a create,
+    /// looked for by [`Executor::made_anyway`]).
     fn finish_or_abandon<T>(
         &self,
         step: &Step,
@@ -661,12 +674,49 @@ impl<'a> Executor<'a> {
         result: Result<T, ProviderError>,
         verb: &'static str,
     ) -> Result<T, OpError> {
-        result.map_err(|e| {
-            if let Err(se) = self.store.abandon_operation(op_seq) {
-                return Self::state_fail(step, verb, se);
+        result.map_err(|e| self.abandon(step, op_seq, e, verb))
+    }
+
+    fn abandon(&self, step: &Step, op_seq: i64, e: ProviderError, verb: &'static str) -> OpError {
+        if let Err(se) = self.store.abandon_operation(op_seq) {
+            return Self::state_fail(step, verb, se);
+        }
+        Self::provider_fail(step, verb, e)
+    }
+
+    /// After a failed update or delete: records the resource as it now is, since a call that
+    /// failed halfway may have changed it (an internet gateway detached, then its delete
+    /// refused), and the next plan must diff against that, not against the old record.
+    /// Best effort: if the read fails too, the record stays and `refresh` can fix it.
+    async fn reread(&self, step: &Step, provider: &ProviderRef, rec: &ResourceRecord) {
+        let recorded = props::from_state(&rec.inputs);
+        let read = provider
+            .provider
+            .read(ReadRequest {
+                resource: self.context(step),
+                id: rec.id.clone(),
+                inputs: props::to_plain(&recorded).unwrap_or(Value::Null),
+                outputs: rec.outputs.clone(),
+            })
+            .await;
+        let written = match read {
+            Ok(Some(now)) => {
+                let updated = ResourceRecord {
+                    inputs: props::to_state(&props::from_plain(&now.inputs, &recorded)),
+                    outputs: now.outputs,
+                    ..rec.clone()
+                };
+                self.store.complete_update(None, &updated)
             }
-            Self::provider_fail(step, verb, e)
-        })
+            Ok(None) => self.store.complete_delete(None, rec.seq),
+            Err(e) => {
+                tracing::warn!("reading '{}' back after a failure: {e}", step.name);
+                return;
+            }
+        };
+        if let Err(e) = written {
+            tracing::warn!("recording '{}' after a failure: {e}", step.name);
+        }
     }
 
     fn dependency_names(&self, i: usize) -> Vec<&str> {

@@ -41,7 +41,12 @@ fn bad_input_is_one_clear_error_and_leaves_the_state_untouched() {
     let before = snapshot(&cli.state_path());
 
     // An invalid CIDR block, and one outside its VPC: both caught at preview.
-    cli.ok(&["config", "set", "privateSubnetCidrs", "10.0.2.0/33,10.0.3.0/24"]);
+    cli.ok(&[
+        "config",
+        "set",
+        "privateSubnetCidrs",
+        "10.0.2.0/33,10.0.3.0/24",
+    ]);
     for command in [&["preview"][..], &["up", "--yes"]] {
         fails_with(
             &cli.run(command),
@@ -52,7 +57,12 @@ fn bad_input_is_one_clear_error_and_leaves_the_state_untouched() {
             ],
         );
     }
-    cli.ok(&["config", "set", "privateSubnetCidrs", "10.0.2.0/24,10.1.3.0/24"]);
+    cli.ok(&[
+        "config",
+        "set",
+        "privateSubnetCidrs",
+        "10.0.2.0/24,10.1.3.0/24",
+    ]);
     fails_with(
         &cli.run(&["up", "--yes"]),
         &[
@@ -140,8 +150,15 @@ fn bad_input_is_one_clear_error_and_leaves_the_state_untouched() {
         let path = cli.dir.path().join(format!("{what}.db"));
         std::fs::write(&path, &bytes).unwrap();
         let r = cli.run_with(&["up", "--yes"], &[("CAIRN_STATE", path.to_str().unwrap())]);
-        fails_with(&r, &["state database", "unreadable (truncated or corrupted)"]);
-        assert_eq!(std::fs::read(&path).unwrap(), bytes, "{what} file was modified");
+        fails_with(
+            &r,
+            &["state database", "unreadable (truncated or corrupted)"],
+        );
+        assert_eq!(
+            std::fs::read(&path).unwrap(),
+            bytes,
+            "{what} file was modified"
+        );
     }
     let newer = cli.dir.path().join("newer.db");
     std::fs::write(&newer, &good).unwrap();
@@ -156,7 +173,11 @@ fn bad_input_is_one_clear_error_and_leaves_the_state_untouched() {
 
     // And the real state still works.
     let again = cli.ok(&["up", "--yes"]);
-    assert!(again.stdout.contains("Update: no changes"), "{}", again.stdout);
+    assert!(
+        again.stdout.contains("Update: no changes"),
+        "{}",
+        again.stdout
+    );
 }
 
 #[test]

@@ -3,7 +3,7 @@
 //! must match the state one to one: no duplicate, no orphan, no record of nothing.
 //!
 //! The kill points are drawn from a seeded generator (`CAIRN_CRASH_SEED`, default 1). The test
-//! command runs 4 of them (`CAIRN_CRASH_KILLS`); `CAIRN_CRASH_KILLS=20` runs the full set.
+//! command runs 10 of them (`CAIRN_CRASH_KILLS`); `CAIRN_CRASH_KILLS=20` runs the full set.
 
 use std::io::{BufRead, BufReader};
 use std::process::Stdio;
@@ -55,6 +55,7 @@ fn kill_after(cli: &Cli, command: &str, after: u64) -> u64 {
             .iter()
             .any(|v| line.trim_start().starts_with(v));
         applying |= line.starts_with("Updating") || line.starts_with("Destroying") || op;
+        applying |= line.starts_with("Refreshing");
         done += u64::from(op);
         if applying && done >= after {
             break;
@@ -108,7 +109,7 @@ fn recover(cli: &Cli) -> String {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn killed_at_random_instants_of_up_and_destroy_nothing_is_lost_or_duplicated() {
-    let kills = env_u64("CAIRN_CRASH_KILLS", 4);
+    let kills = env_u64("CAIRN_CRASH_KILLS", 10);
     let mut rng = Rng(env_u64("CAIRN_CRASH_SEED", 1)
         .max(1)
         .wrapping_mul(0x9E37_79B9_7F4A_7C15));
@@ -117,12 +118,17 @@ async fn killed_at_random_instants_of_up_and_destroy_nothing_is_lost_or_duplicat
     cli.ok(&["config", "set", "accountB:roleArn", ROLE_B]);
     let mut adopted = 0;
     for k in 0..kills {
-        let destroying = k % 2 == 1;
-        let command = if destroying { "destroy" } else { "up" };
-        if !destroying && k > 0 {
+        // up from nothing, destroy of everything, and refresh, in turn.
+        let command = ["up", "destroy", "refresh"][(k % 3) as usize];
+        if command == "up" && k > 0 {
             cli.ok(&["destroy", "--yes"]);
         }
-        let after = rng.below(OPERATIONS);
+        // refresh reports only at its end: it is killed while it reads.
+        let after = if command == "refresh" {
+            0
+        } else {
+            rng.below(OPERATIONS)
+        };
         let done = kill_after(&cli, command, after);
         let context = format!("kill {k}: {command} killed after {done} operations");
         let out = recover(&cli);
@@ -157,7 +163,10 @@ fn a_second_up_fails_at_once_naming_the_holder_and_a_live_lock_is_never_stolen()
     let mut line = String::new();
     while !line.starts_with("Updating stack") {
         line.clear();
-        assert!(stdout.read_line(&mut line).unwrap() > 0, "the first up ended early");
+        assert!(
+            stdout.read_line(&mut line).unwrap() > 0,
+            "the first up ended early"
+        );
     }
     let second = cli.run(&["up", "--yes"]);
     assert_eq!(second.code, 1);
@@ -166,14 +175,25 @@ fn a_second_up_fails_at_once_naming_the_holder_and_a_live_lock_is_never_stolen()
         format!("pid {pid}"),
         "since 20".to_string(),
     ] {
-        assert!(second.stderr.contains(&needle), "missing {needle:?}: {}", second.stderr);
+        assert!(
+            second.stderr.contains(&needle),
+            "missing {needle:?}: {}",
+            second.stderr
+        );
     }
-    assert!(!second.stderr.contains("no longer exists"), "{}", second.stderr);
+    assert!(
+        !second.stderr.contains("no longer exists"),
+        "{}",
+        second.stderr
+    );
     let unlock = cli.run(&["state", "unlock"]);
     assert_eq!(unlock.code, 1);
     assert!(unlock.stderr.contains("live process"), "{}", unlock.stderr);
     // The first run is unharmed and finishes.
     let rest: Vec<String> = stdout.lines().map(Result::unwrap).collect();
     assert!(first.wait().unwrap().success(), "{rest:?}");
-    assert!(rest.iter().any(|l| l.contains("Update: 35 created")), "{rest:?}");
+    assert!(
+        rest.iter().any(|l| l.contains("Update: 35 created")),
+        "{rest:?}"
+    );
 }

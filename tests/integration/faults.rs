@@ -43,16 +43,27 @@ async fn with_a_fifth_of_calls_failing_up_converges_without_duplicates() {
     }
 
     // Exactly what the state records exists, once.
-    let records = Store::open(cli.state_path()).unwrap().resources("dev").unwrap();
+    let records = Store::open(cli.state_path())
+        .unwrap()
+        .resources("dev")
+        .unwrap();
     assert_eq!(records.len(), 35);
     let in_moto = inventory::of_stack(&moto.endpoint, "dev").await;
     assert_eq!(in_moto, inventory::of_state(&records));
 
     // Still under fire: nothing to change, then everything goes.
     let again = cli.ok(&["up", "--yes"]);
-    assert!(again.stdout.contains("Update: no changes"), "{}", again.stdout);
+    assert!(
+        again.stdout.contains("Update: no changes"),
+        "{}",
+        again.stdout
+    );
     let destroyed = cli.ok(&["destroy", "--yes"]);
-    assert!(destroyed.stdout.contains("Destroy: 35 deleted"), "{}", destroyed.stdout);
+    assert!(
+        destroyed.stdout.contains("Destroy: 35 deleted"),
+        "{}",
+        destroyed.stdout
+    );
     let left = inventory::of_stack(&moto.endpoint, "dev").await;
     assert!(left.is_empty(), "left behind: {left:?}");
     eprintln!(
@@ -89,14 +100,26 @@ async fn a_permanent_error_fails_that_resource_at_once_and_the_rest_completes() 
     let up = cli.run(&["up", "--yes"]);
     assert_eq!(up.code, 1, "{}\n{}", up.stdout, up.stderr);
     // AWS's code and message, the resource, and the property it is about.
-    for needle in ["endpoint-logs", "service_name", "InvalidParameterValue", message] {
-        assert!(up.stderr.contains(needle), "missing {needle:?}:\n{}", up.stderr);
+    for needle in [
+        "endpoint-logs",
+        "service_name",
+        "InvalidParameterValue",
+        message,
+    ] {
+        assert!(
+            up.stderr.contains(needle),
+            "missing {needle:?}:\n{}",
+            up.stderr
+        );
     }
     // At once: the SDK does not retry a client error.
     assert_eq!(proxy.stats.permanent.load(Ordering::SeqCst), 1);
     // Everything independent of it was created and recorded.
     assert!(up.stdout.contains("Update: 34 created"), "{}", up.stdout);
-    let records = Store::open(cli.state_path()).unwrap().resources("dev").unwrap();
+    let records = Store::open(cli.state_path())
+        .unwrap()
+        .resources("dev")
+        .unwrap();
     assert_eq!(records.len(), 34);
     assert!(records.iter().all(|r| r.name != "endpoint-logs"));
     let in_moto = inventory::of_stack(&moto.endpoint, "dev").await;

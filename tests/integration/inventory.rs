@@ -25,9 +25,9 @@ pub async fn sdk(endpoint: &str, role: Option<&str>) -> SdkConfig {
         .build()
         .await;
     base.into_builder()
-        .credentials_provider(aws_credential_types::provider::SharedCredentialsProvider::new(
-            provider,
-        ))
+        .credentials_provider(
+            aws_credential_types::provider::SharedCredentialsProvider::new(provider),
+        )
         .build()
 }
 
@@ -64,9 +64,20 @@ async fn ec2(config: &SdkConfig, stack: &str, inv: &mut Inventory) {
             .extend(ids.into_iter().flatten().map(str::to_string));
     };
     let out = ec2.describe_vpcs().filters(tagged()).send().await.unwrap();
-    add("aws:ec2/Vpc", out.vpcs().iter().map(|x| x.vpc_id()).collect());
-    let out = ec2.describe_subnets().filters(tagged()).send().await.unwrap();
-    add("aws:ec2/Subnet", out.subnets().iter().map(|x| x.subnet_id()).collect());
+    add(
+        "aws:ec2/Vpc",
+        out.vpcs().iter().map(|x| x.vpc_id()).collect(),
+    );
+    let out = ec2
+        .describe_subnets()
+        .filters(tagged())
+        .send()
+        .await
+        .unwrap();
+    add(
+        "aws:ec2/Subnet",
+        out.subnets().iter().map(|x| x.subnet_id()).collect(),
+    );
     let out = ec2
         .describe_internet_gateways()
         .filters(tagged())
@@ -88,7 +99,10 @@ async fn ec2(config: &SdkConfig, stack: &str, inv: &mut Inventory) {
         .unwrap();
     add(
         "aws:ec2/RouteTable",
-        out.route_tables().iter().map(|x| x.route_table_id()).collect(),
+        out.route_tables()
+            .iter()
+            .map(|x| x.route_table_id())
+            .collect(),
     );
     let out = ec2
         .describe_security_groups()
@@ -138,7 +152,11 @@ async fn others(config: &SdkConfig, inv: &mut Inventory) {
     let roles = iam.list_roles().send().await.unwrap();
     add(
         "aws:iam/Role",
-        roles.roles().iter().map(|r| r.role_name().to_string()).collect(),
+        roles
+            .roles()
+            .iter()
+            .map(|r| r.role_name().to_string())
+            .collect(),
     );
 
     let logs = aws_sdk_cloudwatchlogs::Client::new(config);
@@ -200,7 +218,10 @@ async fn others(config: &SdkConfig, inv: &mut Inventory) {
         .send()
         .await
         .unwrap();
-    add("aws:ecs/TaskDefinition", tds.task_definition_arns().to_vec());
+    add(
+        "aws:ecs/TaskDefinition",
+        tds.task_definition_arns().to_vec(),
+    );
 
     let elb = aws_sdk_elasticloadbalancingv2::Client::new(config);
     let lbs = elb.describe_load_balancers().send().await.unwrap();

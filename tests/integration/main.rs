@@ -7,3 +7,4 @@ mod crash;
 mod faults;
 mod inventory;
 mod public_api;
+mod secrets;

@@ -225,7 +225,9 @@ fn error_response(req: &Request, status: u16, code: &str, message: &str) -> Vec<
 
 fn throttling(req: &Request) -> Vec<u8> {
     match protocol(req) {
-        Protocol::Ec2 => error_response(req, 503, "RequestLimitExceeded", "Request limit exceeded."),
+        Protocol::Ec2 => {
+            error_response(req, 503, "RequestLimitExceeded", "Request limit exceeded.")
+        }
         Protocol::Json => error_response(req, 400, "ThrottlingException", "Rate exceeded"),
         Protocol::Query => error_response(req, 400, "Throttling", "Rate exceeded"),
     }
@@ -280,9 +282,7 @@ fn serve(conn: TcpStream, shared: &Shared) -> std::io::Result<()> {
     let head: String = req
         .head
         .lines()
-        .filter(|l| {
-            !l.to_ascii_lowercase().starts_with("connection:") && !l.is_empty()
-        })
+        .filter(|l| !l.to_ascii_lowercase().starts_with("connection:") && !l.is_empty())
         .map(|l| format!("{l}\r\n"))
         .collect();
     upstream.write_all(head.as_bytes())?;

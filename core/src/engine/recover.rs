@@ -134,8 +134,8 @@ impl Session<'_> {
         let inputs = props::to_plain(&props::from_state(&op.inputs)).unwrap_or_default();
         match op.kind {
             OpKind::Create => {
-                let found = find_made(provider, resource, inputs, &op.client_token, &records)
-                    .await?;
+                let found =
+                    find_made(provider, resource, inputs, &op.client_token, &records).await?;
                 let Some((id, now)) = found else {
                     store.abandon_operation(op.seq).map_err(|e| e.to_string())?;
                     return Ok("nothing had been created".into());
@@ -205,10 +205,7 @@ impl Session<'_> {
                         store
                             .complete_update(Some(op.seq), &updated)
                             .map_err(|e| e.to_string())?;
-                        Ok(format!(
-                            "{} still exists; recorded it as it is now",
-                            rec.id
-                        ))
+                        Ok(format!("{} still exists; recorded it as it is now", rec.id))
                     }
                 }
             }

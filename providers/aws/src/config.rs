@@ -77,7 +77,8 @@ impl AwsConfig {
     /// Loads the SDK configuration: the standard chain (environment, profiles, and the
     /// `AWS_ENDPOINT_URL` override that points everything at a local emulator), then the role.
     pub(crate) async fn load(&self) -> Result<SdkConfig, String> {
-        let mut loader = aws_config::defaults(BehaviorVersion::latest()).retry_config(retry_config());
+        let mut loader =
+            aws_config::defaults(BehaviorVersion::latest()).retry_config(retry_config());
         if let Some(region) = &self.region {
             loader = loader.region(Region::new(region.clone()));
         }
@@ -90,9 +91,11 @@ impl AwsConfig {
         let base = loader.load().await;
         match base.region().map(|r| r.as_ref()) {
             None => {
-                return Err("no AWS region configured: set `aws:region` (or AWS_REGION, or a \
+                return Err(
+                    "no AWS region configured: set `aws:region` (or AWS_REGION, or a \
                             profile's region)"
-                    .into());
+                        .into(),
+                );
             }
             Some(r) if !REGIONS.contains(&r) => {
                 return Err(format!(

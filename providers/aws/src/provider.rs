@@ -82,16 +82,12 @@ impl Provider for AwsProvider {
                 aws_smithy_types::error::display::DisplayErrorContext(&e)
             ))
         })?;
-        c.sts
-            .get_caller_identity()
-            .send()
-            .await
-            .map_err(|e| {
-                ProviderError::new(format!(
-                    "AWS refused the credentials: {}",
-                    crate::error::describe(&e).1
-                ))
-            })?;
+        c.sts.get_caller_identity().send().await.map_err(|e| {
+            ProviderError::new(format!(
+                "AWS refused the credentials: {}",
+                crate::error::describe(&e).1
+            ))
+        })?;
         Ok(())
     }
 

@@ -2,9 +2,7 @@
 
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{AttributeBooleanValue, ResourceType};
-use cairn::{
-    CheckFailure, Output, PropMap, ProviderError, Related, ResourceContext, TypeSchema,
-};
+use cairn::{CheckFailure, Output, PropMap, ProviderError, Related, ResourceContext, TypeSchema};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 

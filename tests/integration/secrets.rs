@@ -1,0 +1,97 @@
+//! Secrets at rest and in output: a secret set with `config set --secret` and carried by a
+//! resource input and a stack output is found nowhere in plaintext (state database and its
+//! write-ahead log, config file, any command's output with logging at its most verbose) except
+//! where the user asks for it (`--show-secrets`).
+
+use cairn_tests::{Cli, Run};
+
+const BIN: &str = env!("CARGO_BIN_EXE_cairn-secrets");
+const SECRET: &str = "hunter2-Correct-Horse";
+const PASSPHRASE: &str = "a passphrase for tests";
+
+#[test]
+fn secrets_never_appear_in_plaintext_and_a_wrong_passphrase_is_a_clear_error() {
+    // No AWS here: the program uses the in-process test provider.
+    let cli = Cli::with_endpoint(BIN, "http://127.0.0.1:9");
+    let env = [("CAIRN_PASSPHRASE", PASSPHRASE), ("RUST_LOG", "trace")];
+    let run = |args: &[&str]| -> Run {
+        let r = cli.run_with(args, &env);
+        assert_eq!(r.code, 0, "{args:?}:\n{}\n{}", r.stdout, r.stderr);
+        r
+    };
+
+    // Without a passphrase a secret cannot be stored, and nothing is written.
+    let refused = cli.run(&["config", "set", "--secret", "dbPassword", SECRET]);
+    assert_eq!(refused.code, 1);
+    assert!(
+        refused.stderr.contains("CAIRN_PASSPHRASE"),
+        "{}",
+        refused.stderr
+    );
+    let config_file = cli.dir.path().join("Cairn.dev.toml");
+    assert!(!config_file.exists());
+
+    let mut seen = vec![refused];
+    for args in [
+        &["config", "set", "--secret", "dbPassword", SECRET][..],
+        &["config", "list"],
+        &["config", "get", "dbPassword"],
+        &["preview"],
+        &["preview", "--json"],
+        &["up", "--yes"],
+        &["outputs"],
+        &["outputs", "--json"],
+        &["history", "--json"],
+        &["graph"],
+        &["state", "pending"],
+        &["preview"],
+    ] {
+        seen.push(run(args));
+    }
+    for r in &seen {
+        for text in [&r.stdout, &r.stderr] {
+            assert!(
+                !text.contains(SECRET),
+                "plaintext secret in output:\n{text}"
+            );
+        }
+    }
+    assert!(seen.iter().any(|r| r.stdout.contains("[secret]")));
+
+    // Only where asked for.
+    assert!(run(&["outputs", "--show-secrets"]).stdout.contains(SECRET));
+    assert!(
+        run(&["config", "get", "dbPassword", "--show-secrets"])
+            .stdout
+            .contains(SECRET)
+    );
+
+    // At rest: neither the config file nor the database (nor its log) holds it.
+    let state = cli.state_path();
+    for path in [
+        config_file.clone(),
+        state.clone(),
+        state.with_extension("db-wal"),
+    ] {
+        if let Ok(bytes) = std::fs::read(&path) {
+            assert!(
+                !bytes.windows(SECRET.len()).any(|w| w == SECRET.as_bytes()),
+                "plaintext secret in {}",
+                path.display()
+            );
+        }
+    }
+    assert!(
+        std::fs::read_to_string(&config_file)
+            .unwrap()
+            .contains("secure")
+    );
+
+    // A wrong passphrase is an error saying so; no passphrase says which variable to set.
+    for (passphrase, says) in [("not it", "passphrase is wrong"), ("", "CAIRN_PASSPHRASE")] {
+        let r = cli.run_with(&["preview"], &[("CAIRN_PASSPHRASE", passphrase)]);
+        assert_eq!(r.code, 1, "{}", r.stdout);
+        assert!(r.stderr.contains(says), "{}", r.stderr);
+        assert!(!r.stderr.contains(SECRET) && !r.stdout.contains(SECRET));
+    }
+}
