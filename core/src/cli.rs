@@ -169,13 +169,7 @@ pub(crate) fn main(program: &dyn Fn(&mut Stack)) -> ExitCode {
             return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
         }
     };
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
-        )
-        .with_writer(std::io::stderr)
-        .try_init();
+    init_logging();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -187,6 +181,29 @@ pub(crate) fn main(program: &dyn Fn(&mut Stack)) -> ExitCode {
             ExitCode::from(e.downcast_ref::<Usage>().map_or(1, |_| 2))
         }
     }
+}
+
+/// Logs to stderr, filtered by `RUST_LOG` (default: warnings).
+fn init_logging() {
+    use tracing_subscriber::prelude::*;
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    // The SDK's HTTP layer logs whole requests and responses at trace level, and those carry
+    // input values, secrets included: its trace events are dropped whatever RUST_LOG says.
+    let no_wire_dumps = tracing_subscriber::filter::filter_fn(|meta| {
+        *meta.level() != tracing::Level::TRACE
+            || !["aws_smithy", "hyper", "h2"]
+                .iter()
+                .any(|t| meta.target().starts_with(t))
+    });
+    let _ = tracing_subscriber::registry()
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_writer(std::io::stderr)
+                .with_filter(filter)
+                .with_filter(no_wire_dumps),
+        )
+        .try_init();
 }
 
 /// An error that is the user's invocation, not the run: exit code 2.

@@ -105,6 +105,8 @@ pub(crate) struct Executor<'a> {
     replaced: Vec<AtomicBool>,
     errors: Mutex<Vec<OpError>>,
     counts: Mutex<HashMap<&'static str, usize>>,
+    /// Secret values seen in inputs, redacted from every error message.
+    secrets: Mutex<Vec<String>>,
 }
 
 static TOKEN_COUNTER: AtomicU64 = AtomicU64::new(0);
@@ -152,6 +154,7 @@ impl<'a> Executor<'a> {
             replaced: plan.steps.iter().map(|_| AtomicBool::new(false)).collect(),
             errors: Mutex::default(),
             counts: Mutex::default(),
+            secrets: Mutex::default(),
         }
     }
 
@@ -248,8 +251,9 @@ impl<'a> Executor<'a> {
                         true
                     }
                     Ok(None) => true,
-                    Err(e) => {
+                    Err(mut e) => {
                         this.report(op, Action::Failed, started);
+                        e.message = props::redact(&e.message, &this.secrets.lock().unwrap());
                         this.errors.lock().unwrap().push(e);
                         false
                     }
@@ -386,6 +390,10 @@ impl<'a> Executor<'a> {
             plan::evaluate_inputs(stack, i, &resolver)
                 .map_err(|e| Self::fail(step, "evaluating", e.join("; ")))?
         };
+        self.secrets
+            .lock()
+            .unwrap()
+            .extend(props::secret_texts(&inputs));
         let provider = self.provider(step)?;
         let schema = provider.provider.schema(&step.ty).unwrap_or_default();
         let deps: Vec<String> = {
@@ -590,6 +598,10 @@ impl<'a> Executor<'a> {
         }
         let provider = self.provider(step)?;
         let inputs = props::from_state(&rec.inputs);
+        self.secrets
+            .lock()
+            .unwrap()
+            .extend(props::secret_texts(&inputs));
         let op_seq = self.begin(step, OpKind::Delete, Some(rec.seq), &inputs)?;
         let result = provider
             .provider

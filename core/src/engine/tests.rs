@@ -855,3 +855,29 @@ async fn an_unsettleable_operation_stops_with_the_command_that_settles_it() {
     h.up(chain).await;
     assert_eq!(h.cloud.names(), vec!["a", "b"]);
 }
+
+#[tokio::test]
+async fn a_provider_error_that_echoes_a_secret_is_redacted() {
+    let h = Harness::new();
+    h.cloud.fail(
+        "a",
+        "create",
+        "invalid value 'hunter2-derived' for parameter secret",
+    );
+    let exec = h
+        .up(|s| {
+            let pw = Output::secret_value("hunter2".to_string());
+            Thing::new(
+                s,
+                "a",
+                ThingArgs {
+                    secret: Some(pw.map(|p| format!("{p}-derived"))),
+                    ..thing("1")
+                },
+            );
+        })
+        .await;
+    let message = exec.errors[0].to_string();
+    assert!(!message.contains("hunter2"), "{message}");
+    assert!(message.contains("invalid value '[secret]'"), "{message}");
+}
