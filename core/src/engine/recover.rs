@@ -140,31 +140,7 @@ impl Session<'_> {
                     store.abandon_operation(op.seq).map_err(|e| e.to_string())?;
                     return Ok("nothing had been created".into());
                 };
-                // Record it as it is (a create killed halfway may not have set everything),
-                // so that the next plan finishes the job as an update.
-                let wanted = props::from_state(&op.inputs);
-                let actual = props::to_state(&props::from_plain(&now.inputs, &wanted));
-                // A live record of the same name means this create was the new copy of a
-                // create-before-delete replacement: the old one becomes the copy to delete.
-                let replacing = records
-                    .iter()
-                    .find(|r| r.name == op.name && !r.replaced)
-                    .map(|r| r.seq);
-                let rec = ResourceRecord {
-                    seq: 0,
-                    name: op.name.clone(),
-                    ty: op.ty.clone(),
-                    provider: op.provider.clone(),
-                    id: id.clone(),
-                    inputs: actual,
-                    outputs: now.outputs,
-                    dependencies: op.dependencies.clone(),
-                    protect: op.protect,
-                    replaced: false,
-                };
-                store
-                    .complete_create(stack, op.seq, &rec, replacing)
-                    .map_err(|e| e.to_string())?;
+                adopt(store, stack, op, &records, &id, now).map_err(|e| e.to_string())?;
                 Ok(format!("found {id} and adopted it"))
             }
             OpKind::Delete | OpKind::Update => {
@@ -211,6 +187,39 @@ impl Session<'_> {
             }
         }
     }
+}
+
+/// Records `id`, found for the interrupted create `op`, as it is now (a create killed halfway
+/// may not have set everything, and the next plan finishes the job as an update).
+fn adopt(
+    store: &cairn_state::Store,
+    stack: &str,
+    op: &PendingOp,
+    records: &[ResourceRecord],
+    id: &str,
+    now: ReadResult,
+) -> Result<(), cairn_state::StateError> {
+    let wanted = props::from_state(&op.inputs);
+    // A live record of the same name means this create was the new copy of a
+    // create-before-delete replacement: the old one becomes the copy to delete.
+    let replacing = records
+        .iter()
+        .find(|r| r.name == op.name && !r.replaced)
+        .map(|r| r.seq);
+    let rec = ResourceRecord {
+        seq: 0,
+        name: op.name.clone(),
+        ty: op.ty.clone(),
+        provider: op.provider.clone(),
+        id: id.to_string(),
+        inputs: props::to_state(&props::from_plain(&now.inputs, &wanted)),
+        outputs: now.outputs,
+        dependencies: op.dependencies.clone(),
+        protect: op.protect,
+        replaced: false,
+    };
+    store.complete_create(stack, op.seq, &rec, replacing)?;
+    Ok(())
 }
 
 fn resolve_hint(op: &PendingOp) -> String {
@@ -281,23 +290,7 @@ impl Session<'_> {
                     .await
                     .map_err(|err| fail(format!("reading {id}: {err}")))?
                     .ok_or_else(|| fail(format!("{} {id} does not exist", op.ty)))?;
-                let replacing = records
-                    .iter()
-                    .find(|r| r.name == op.name && !r.replaced)
-                    .map(|r| r.seq);
-                let rec = ResourceRecord {
-                    seq: 0,
-                    name: op.name.clone(),
-                    ty: op.ty.clone(),
-                    provider: op.provider.clone(),
-                    id: id.clone(),
-                    inputs: op.inputs.clone(),
-                    outputs: read.outputs,
-                    dependencies: op.dependencies.clone(),
-                    protect: op.protect,
-                    replaced: false,
-                };
-                e.store.complete_create(&e.stack, op.seq, &rec, replacing)?;
+                adopt(&e.store, &e.stack, &op, &records, &id, read)?;
                 Ok(format!("adopted {id} as '{}'", op.name))
             }
             (OpKind::Create, Resolution::Absent) | (_, Resolution::Exists) => {

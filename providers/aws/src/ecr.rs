@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use crate::config::Clients;
 use crate::error::{aws, aws_on, code, found, gone};
-use crate::resource::{AwsResource, Handler, Typed, find_by_id};
+use crate::resource::{AwsResource, Handler, Typed};
 use crate::{AwsProvider, Tags, tags};
 
 pub(crate) fn handler(ty: &str) -> Option<&'static dyn Handler> {
@@ -139,13 +139,8 @@ impl AwsResource for RepositoryImpl {
         Ok((i.name.clone(), repo_outputs(r)))
     }
 
-    async fn find(
-        c: &Clients,
-        _ctx: &ResourceContext,
-        _token: &str,
-        i: &Self::Inputs,
-    ) -> Result<Vec<String>, ProviderError> {
-        find_by_id::<Self>(c, i.name.clone(), i).await
+    fn id_from_inputs(i: &Self::Inputs) -> Option<String> {
+        Some(i.name.clone())
     }
 
     async fn read(
@@ -333,13 +328,8 @@ impl AwsResource for PolicyImpl {
         Ok((i.repository.clone(), json!({ "id": i.repository })))
     }
 
-    async fn find(
-        c: &Clients,
-        _ctx: &ResourceContext,
-        _token: &str,
-        i: &Self::Inputs,
-    ) -> Result<Vec<String>, ProviderError> {
-        find_by_id::<Self>(c, i.repository.clone(), i).await
+    fn id_from_inputs(i: &Self::Inputs) -> Option<String> {
+        Some(i.repository.clone())
     }
 
     async fn read(
@@ -449,13 +439,8 @@ impl AwsResource for LifecycleImpl {
         Ok((i.repository.clone(), json!({ "id": i.repository })))
     }
 
-    async fn find(
-        c: &Clients,
-        _ctx: &ResourceContext,
-        _token: &str,
-        i: &Self::Inputs,
-    ) -> Result<Vec<String>, ProviderError> {
-        find_by_id::<Self>(c, i.repository.clone(), i).await
+    fn id_from_inputs(i: &Self::Inputs) -> Option<String> {
+        Some(i.repository.clone())
     }
 
     async fn read(

@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 
 use crate::config::Clients;
 use crate::error::{aws, aws_on, found, gone};
-use crate::resource::{AwsResource, Handler, Typed, check_policy, find_by_id};
+use crate::resource::{AwsResource, Handler, Typed, check_policy};
 use crate::{AwsProvider, Tags, tags};
 
 pub(crate) fn handler(ty: &str) -> Option<&'static dyn Handler> {
@@ -154,13 +154,8 @@ impl AwsResource for RoleImpl {
         Ok((i.name.clone(), role_outputs(role)))
     }
 
-    async fn find(
-        c: &Clients,
-        _ctx: &ResourceContext,
-        _token: &str,
-        i: &Self::Inputs,
-    ) -> Result<Vec<String>, ProviderError> {
-        find_by_id::<Self>(c, i.name.clone(), i).await
+    fn id_from_inputs(i: &Self::Inputs) -> Option<String> {
+        Some(i.name.clone())
     }
 
     async fn read(
@@ -315,13 +310,8 @@ impl AwsResource for RolePolicyImpl {
         Ok((id.clone(), json!({ "id": id })))
     }
 
-    async fn find(
-        c: &Clients,
-        _ctx: &ResourceContext,
-        _token: &str,
-        i: &Self::Inputs,
-    ) -> Result<Vec<String>, ProviderError> {
-        find_by_id::<Self>(c, format!("{}:{}", i.role, i.name), i).await
+    fn id_from_inputs(i: &Self::Inputs) -> Option<String> {
+        Some(format!("{}:{}", i.role, i.name))
     }
 
     async fn read(
@@ -411,13 +401,8 @@ impl AwsResource for AttachmentImpl {
         Ok((id.clone(), json!({ "id": id })))
     }
 
-    async fn find(
-        c: &Clients,
-        _ctx: &ResourceContext,
-        _token: &str,
-        i: &Self::Inputs,
-    ) -> Result<Vec<String>, ProviderError> {
-        find_by_id::<Self>(c, format!("{}/{}", i.role, i.policy_arn), i).await
+    fn id_from_inputs(i: &Self::Inputs) -> Option<String> {
+        Some(format!("{}/{}", i.role, i.policy_arn))
     }
 
     async fn read(
@@ -528,13 +513,8 @@ impl AwsResource for InstanceProfileImpl {
         Ok((i.name.clone(), json!({ "name": i.name, "arn": arn })))
     }
 
-    async fn find(
-        c: &Clients,
-        _ctx: &ResourceContext,
-        _token: &str,
-        i: &Self::Inputs,
-    ) -> Result<Vec<String>, ProviderError> {
-        find_by_id::<Self>(c, i.name.clone(), i).await
+    fn id_from_inputs(i: &Self::Inputs) -> Option<String> {
+        Some(i.name.clone())
     }
 
     async fn read(

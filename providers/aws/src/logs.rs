@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use crate::config::Clients;
 use crate::error::{aws, aws_on, gone};
-use crate::resource::{AwsResource, Handler, Typed, find_by_id};
+use crate::resource::{AwsResource, Handler, Typed};
 use crate::{AwsProvider, Tags, tags};
 
 pub(crate) fn handler(ty: &str) -> Option<&'static dyn Handler> {
@@ -131,13 +131,8 @@ impl AwsResource for LogGroupImpl {
         Ok((i.name.clone(), outputs(c, &g, &i.name)))
     }
 
-    async fn find(
-        c: &Clients,
-        _ctx: &ResourceContext,
-        _token: &str,
-        i: &Self::Inputs,
-    ) -> Result<Vec<String>, ProviderError> {
-        find_by_id::<Self>(c, i.name.clone(), i).await
+    fn id_from_inputs(i: &Self::Inputs) -> Option<String> {
+        Some(i.name.clone())
     }
 
     async fn read(

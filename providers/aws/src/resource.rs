@@ -37,14 +37,32 @@ pub(crate) trait AwsResource: Send + Sync + 'static {
         inputs: &Self::Inputs,
     ) -> Result<(String, Value), ProviderError>;
 
+    /// The id a resource with these inputs has, for types whose id follows from them (a unique
+    /// name, a parent and a key): what the default [`AwsResource::find`] looks up.
+    fn id_from_inputs(_inputs: &Self::Inputs) -> Option<String> {
+        None
+    }
+
     /// Ids of what an interrupted create of this resource may have made: looked up by client
-    /// token, by the stack/name tags, or by the unique name or parent the inputs give.
+    /// token, by the stack/name tags, or by the unique name or parent the inputs give. By
+    /// default, the id [`AwsResource::id_from_inputs`] gives, if reading it finds something.
     async fn find(
         c: &Clients,
-        ctx: &ResourceContext,
-        token: &str,
+        _ctx: &ResourceContext,
+        _token: &str,
         inputs: &Self::Inputs,
-    ) -> Result<Vec<String>, ProviderError>;
+    ) -> Result<Vec<String>, ProviderError> {
+        let Some(id) = Self::id_from_inputs(inputs) else {
+            return Err(ProviderError::new(format!(
+                "{} resources cannot be looked up",
+                Self::TYPE
+            )));
+        };
+        Ok(match Self::read(c, &id, inputs).await? {
+            Some(_) => vec![id],
+            None => Vec::new(),
+        })
+    }
 
     /// Reads it back: the inputs as they are now (shaped like `inputs`, so that only real
     /// differences are drift) and the outputs; `None` if it is gone.
@@ -209,19 +227,6 @@ pub(crate) fn check_cidr(inputs: &PropMap, property: &str) -> Option<CheckFailur
             reason: format!("'{cidr}' is not a valid IPv4 CIDR block: {e}"),
         }),
     }
-}
-
-/// `find` for a resource whose id follows from its inputs (a unique name, a parent and a key):
-/// it was made if reading that id finds it.
-pub(crate) async fn find_by_id<R: AwsResource>(
-    c: &Clients,
-    id: String,
-    inputs: &R::Inputs,
-) -> Result<Vec<String>, ProviderError> {
-    Ok(match R::read(c, &id, inputs).await? {
-        Some(_) => vec![id],
-        None => Vec::new(),
-    })
 }
 
 /// Checks that a known policy property is a JSON object (documents are compared structurally,

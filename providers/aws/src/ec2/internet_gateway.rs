@@ -104,18 +104,14 @@ impl AwsResource for Impl {
         _token: &str,
         _i: &Self::Inputs,
     ) -> Result<Vec<String>, ProviderError> {
-        let out = c
-            .ec2
-            .describe_internet_gateways()
-            .set_filters(Some(tagging::ours(ctx)))
-            .send()
-            .await
-            .map_err(aws("DescribeInternetGateways"))?;
-        Ok(out
-            .internet_gateways()
-            .iter()
-            .filter_map(|x| x.internet_gateway_id().map(str::to_string))
-            .collect())
+        tagging::find_tagged!(
+            c,
+            ctx,
+            describe_internet_gateways,
+            internet_gateways,
+            internet_gateway_id,
+            "DescribeInternetGateways"
+        )
     }
 
     async fn read(

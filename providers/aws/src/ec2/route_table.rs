@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use super::tagging;
 use crate::config::Clients;
 use crate::error::{aws, aws_on, found, gone, gone_coded};
-use crate::resource::{AwsResource, check_cidr, find_by_id};
+use crate::resource::{AwsResource, check_cidr};
 use crate::{AwsProvider, Tags};
 
 cairn::args! {
@@ -106,18 +106,14 @@ impl AwsResource for TableImpl {
         _token: &str,
         _i: &Self::Inputs,
     ) -> Result<Vec<String>, ProviderError> {
-        let out = c
-            .ec2
-            .describe_route_tables()
-            .set_filters(Some(tagging::ours(ctx)))
-            .send()
-            .await
-            .map_err(aws("DescribeRouteTables"))?;
-        Ok(out
-            .route_tables()
-            .iter()
-            .filter_map(|x| x.route_table_id().map(str::to_string))
-            .collect())
+        tagging::find_tagged!(
+            c,
+            ctx,
+            describe_route_tables,
+            route_tables,
+            route_table_id,
+            "DescribeRouteTables"
+        )
     }
 
     async fn read(
@@ -219,14 +215,8 @@ impl AwsResource for RouteImpl {
         Ok((id.clone(), json!({ "id": id })))
     }
 
-    async fn find(
-        c: &Clients,
-        _ctx: &ResourceContext,
-        _token: &str,
-        i: &Self::Inputs,
-    ) -> Result<Vec<String>, ProviderError> {
-        let id = format!("{}_{}", i.route_table_id, i.destination_cidr_block);
-        find_by_id::<Self>(c, id, i).await
+    fn id_from_inputs(i: &Self::Inputs) -> Option<String> {
+        Some(format!("{}_{}", i.route_table_id, i.destination_cidr_block))
     }
 
     async fn read(

@@ -9,8 +9,8 @@ use serde_json::{Value, json};
 
 use super::tagging;
 use crate::config::Clients;
-use crate::error::{aws, aws_on, code, found, gone, gone_coded};
-use crate::resource::{AwsResource, find_by_id};
+use crate::error::{aws_on, code, found, gone, gone_coded};
+use crate::resource::AwsResource;
 use crate::wait;
 use crate::{AwsProvider, Tags};
 
@@ -107,18 +107,14 @@ impl AwsResource for GroupImpl {
         _token: &str,
         _i: &Self::Inputs,
     ) -> Result<Vec<String>, ProviderError> {
-        let out = c
-            .ec2
-            .describe_security_groups()
-            .set_filters(Some(tagging::ours(ctx)))
-            .send()
-            .await
-            .map_err(aws("DescribeSecurityGroups"))?;
-        Ok(out
-            .security_groups()
-            .iter()
-            .filter_map(|x| x.group_id().map(str::to_string))
-            .collect())
+        tagging::find_tagged!(
+            c,
+            ctx,
+            describe_security_groups,
+            security_groups,
+            group_id,
+            "DescribeSecurityGroups"
+        )
     }
 
     async fn read(
@@ -328,13 +324,8 @@ impl AwsResource for RuleImpl {
         Ok((id.clone(), json!({ "id": id })))
     }
 
-    async fn find(
-        c: &Clients,
-        _ctx: &ResourceContext,
-        _token: &str,
-        i: &Self::Inputs,
-    ) -> Result<Vec<String>, ProviderError> {
-        find_by_id::<Self>(c, i.id(), i).await
+    fn id_from_inputs(i: &Self::Inputs) -> Option<String> {
+        Some(i.id())
     }
 
     async fn read(

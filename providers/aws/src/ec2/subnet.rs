@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 
 use super::tagging;
 use crate::config::Clients;
-use crate::error::{aws, aws_on, code, found, gone_coded};
+use crate::error::{aws_on, code, found, gone_coded};
 use crate::resource::{AwsResource, check_cidr, known};
 use crate::{AwsProvider, Tags};
 
@@ -138,18 +138,14 @@ impl AwsResource for Impl {
         _token: &str,
         _i: &Self::Inputs,
     ) -> Result<Vec<String>, ProviderError> {
-        let out = c
-            .ec2
-            .describe_subnets()
-            .set_filters(Some(tagging::ours(ctx)))
-            .send()
-            .await
-            .map_err(aws("DescribeSubnets"))?;
-        Ok(out
-            .subnets()
-            .iter()
-            .filter_map(|x| x.subnet_id().map(str::to_string))
-            .collect())
+        tagging::find_tagged!(
+            c,
+            ctx,
+            describe_subnets,
+            subnets,
+            subnet_id,
+            "DescribeSubnets"
+        )
     }
 
     async fn read(

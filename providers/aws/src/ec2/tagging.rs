@@ -69,3 +69,27 @@ pub(crate) fn ours(ctx: &ResourceContext) -> Vec<Filter> {
             .build(),
     ]
 }
+
+/// The body of `find` for an EC2 resource: the ids of what carries the resource's stack and
+/// name tags (applied at creation, in the same call), optionally only those `keep` accepts.
+macro_rules! find_tagged {
+    ($c:expr, $ctx:expr, $describe:ident, $items:ident, $id:ident, $call:literal) => {
+        $crate::ec2::tagging::find_tagged!($c, $ctx, $describe, $items, $id, $call, |_| true)
+    };
+    ($c:expr, $ctx:expr, $describe:ident, $items:ident, $id:ident, $call:literal, $keep:expr) => {{
+        let out = $c
+            .ec2
+            .$describe()
+            .set_filters(Some($crate::ec2::tagging::ours($ctx)))
+            .send()
+            .await
+            .map_err($crate::error::aws($call))?;
+        Ok(out
+            .$items()
+            .iter()
+            .filter($keep)
+            .filter_map(|x| x.$id().map(str::to_string))
+            .collect())
+    }};
+}
+pub(crate) use find_tagged;

@@ -141,18 +141,7 @@ impl AwsResource for Impl {
         _token: &str,
         _i: &Self::Inputs,
     ) -> Result<Vec<String>, ProviderError> {
-        let out = c
-            .ec2
-            .describe_vpcs()
-            .set_filters(Some(tagging::ours(ctx)))
-            .send()
-            .await
-            .map_err(aws("DescribeVpcs"))?;
-        Ok(out
-            .vpcs()
-            .iter()
-            .filter_map(|x| x.vpc_id().map(str::to_string))
-            .collect())
+        tagging::find_tagged!(c, ctx, describe_vpcs, vpcs, vpc_id, "DescribeVpcs")
     }
 
     async fn read(

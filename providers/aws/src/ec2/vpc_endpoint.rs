@@ -207,19 +207,15 @@ impl AwsResource for Impl {
         _token: &str,
         _i: &Self::Inputs,
     ) -> Result<Vec<String>, ProviderError> {
-        let out = c
-            .ec2
-            .describe_vpc_endpoints()
-            .set_filters(Some(tagging::ours(ctx)))
-            .send()
-            .await
-            .map_err(aws("DescribeVpcEndpoints"))?;
-        Ok(out
-            .vpc_endpoints()
-            .iter()
-            .filter(|x| !matches!(state(x).as_str(), "deleted" | "deleting" | "failed"))
-            .filter_map(|x| x.vpc_endpoint_id().map(str::to_string))
-            .collect())
+        tagging::find_tagged!(
+            c,
+            ctx,
+            describe_vpc_endpoints,
+            vpc_endpoints,
+            vpc_endpoint_id,
+            "DescribeVpcEndpoints",
+            |x| !matches!(state(x).as_str(), "deleted" | "deleting" | "failed")
+        )
     }
 
     async fn read(
