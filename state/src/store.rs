@@ -19,6 +19,61 @@ pub(crate) fn now() -> String {
 pub(crate) struct Inner {
     conn: Mutex<Connection>,
     sealer: Sealer,
+    checkpointer: Checkpointer,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        // The commit hook holds a handle that keeps the checkpointer waiting: remove it, stop
+        // the checkpointer, and let this connection close last (SQLite then folds the log
+        // into the database file).
+        if let Ok(conn) = self.conn.get_mut() {
+            let _ = conn.commit_hook(None::<fn() -> bool>);
+        }
+        self.checkpointer.stop();
+    }
+}
+
+/// Commits between two checkpoints of the write-ahead log (about 1,000 pages).
+const CHECKPOINT_EVERY: u32 = 500;
+
+/// Checkpoints the write-ahead log on a connection and thread of its own. SQLite's automatic
+/// checkpoint runs inside whichever commit crosses the threshold, fsyncs included, and every
+/// operation waiting to record its result waits behind it; a passive checkpoint elsewhere lets
+/// writers go on while the log is copied into the database file.
+struct Checkpointer {
+    wake: Option<std::sync::mpsc::SyncSender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Checkpointer {
+    fn start(path: &Path) -> Checkpointer {
+        let (wake, rx) = std::sync::mpsc::sync_channel::<()>(1);
+        let path = path.to_path_buf();
+        let thread = std::thread::Builder::new()
+            .name("cairn-checkpoint".into())
+            .spawn(move || {
+                let Ok(conn) = Connection::open(&path) else {
+                    return;
+                };
+                let _ = conn.busy_timeout(std::time::Duration::from_secs(10));
+                while rx.recv().is_ok() {
+                    let _ = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
+                }
+            })
+            .ok();
+        Checkpointer {
+            wake: Some(wake),
+            thread,
+        }
+    }
+
+    fn stop(&mut self) {
+        self.wake.take();
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
 }
 
 impl Inner {
@@ -77,10 +132,26 @@ impl Store {
             });
         }
         schema::migrate(&mut conn, version)?;
+        conn.pragma_update(None, "wal_autocheckpoint", 0)
+            .map_err(corrupt)?;
+        let checkpointer = Checkpointer::start(&path);
+        if let Some(wake) = checkpointer.wake.clone() {
+            let mut commits = 0u32;
+            conn.commit_hook(Some(move || {
+                commits = commits.wrapping_add(1);
+                if commits % CHECKPOINT_EVERY == 0 {
+                    // Full means a checkpoint is already due: nothing to add.
+                    let _ = wake.try_send(());
+                }
+                false
+            }))
+            .map_err(corrupt)?;
+        }
         Ok(Store {
             inner: Arc::new(Inner {
                 conn: Mutex::new(conn),
                 sealer: Sealer::default(),
+                checkpointer,
             }),
             path,
         })

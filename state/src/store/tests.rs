@@ -152,3 +152,28 @@ fn history_records_each_update() {
     assert_eq!(h[0].result.as_deref(), Some("succeeded"));
     assert_eq!(h[0].summary, json!({"create": 3}));
 }
+
+#[test]
+fn the_log_is_checkpointed_aside_and_folded_in_on_close() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.db");
+    let store = Store::open(&path).unwrap();
+    // Enough commits to wake the checkpointer several times.
+    for i in 0..(3 * CHECKPOINT_EVERY as usize) {
+        let seq = store.begin_operation("dev", &pending("a", OpKind::Create)).unwrap();
+        store
+            .complete_create("dev", seq, &record(&format!("r{i}")), None)
+            .unwrap();
+    }
+    drop(store);
+    // Closed: everything is in the database file itself, and the log is empty.
+    let wal = path.with_extension("db-wal");
+    assert!(std::fs::metadata(&wal).map_or(true, |m| m.len() == 0));
+    let copy = dir.path().join("copy.db");
+    std::fs::copy(&path, &copy).unwrap();
+    let reopened = Store::open(&copy).unwrap();
+    assert_eq!(
+        reopened.resources("dev").unwrap().len(),
+        3 * CHECKPOINT_EVERY as usize
+    );
+}
