@@ -139,7 +139,7 @@ impl Store {
             let mut commits = 0u32;
             conn.commit_hook(Some(move || {
                 commits = commits.wrapping_add(1);
-                if commits % CHECKPOINT_EVERY == 0 {
+                if commits.is_multiple_of(CHECKPOINT_EVERY) {
                     // Full means a checkpoint is already due: nothing to add.
                     let _ = wake.try_send(());
                 }

@@ -160,7 +160,9 @@ fn the_log_is_checkpointed_aside_and_folded_in_on_close() {
     let store = Store::open(&path).unwrap();
     // Enough commits to wake the checkpointer several times.
     for i in 0..(3 * CHECKPOINT_EVERY as usize) {
-        let seq = store.begin_operation("dev", &pending("a", OpKind::Create)).unwrap();
+        let seq = store
+            .begin_operation("dev", &pending("a", OpKind::Create))
+            .unwrap();
         store
             .complete_create("dev", seq, &record(&format!("r{i}")), None)
             .unwrap();
