@@ -527,6 +527,9 @@ impl<'a> Executor<'a> {
             // A failed call may still have taken effect (a response lost on the way back, a
             // 5xx after the work was done): look before reporting it, so a retry never
             // duplicates it and nothing is orphaned.
+            Err(e) if e.conflict => {
+                return self.finish_or_abandon(step, op_seq, Err(e), "creating");
+            }
             Err(e) => match self.made_anyway(step, provider, plain, &token).await {
                 Some((id, now)) => (
                     Created {

@@ -118,6 +118,10 @@ pub struct ProviderError {
     pub message: String,
     /// The input property the failure is about, when the provider can tell.
     pub property: Option<String>,
+    /// The provider is sure the call made nothing, because what it would have made already
+    /// exists (a name taken). The engine then does not look for what a failed create made:
+    /// what it would find is someone else's.
+    pub conflict: bool,
 }
 
 impl ProviderError {
@@ -125,13 +129,21 @@ impl ProviderError {
         ProviderError {
             message: message.into(),
             property: None,
+            conflict: false,
         }
+    }
+
+    /// Marks the error as a conflict with something that already exists (see `conflict`).
+    pub fn conflict(mut self) -> Self {
+        self.conflict = true;
+        self
     }
 
     pub fn on_property(property: impl Into<String>, message: impl Into<String>) -> Self {
         ProviderError {
             message: message.into(),
             property: Some(property.into()),
+            conflict: false,
         }
     }
 }

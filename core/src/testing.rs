@@ -78,6 +78,8 @@ struct Inner {
     hang_after_effect: Mutex<HashSet<(String, &'static str)>>,
     /// Client token of each create -> the id it made, as an API with idempotency tokens keeps.
     tokens: Mutex<HashMap<String, String>>,
+    /// Calls that take effect and then report a failure, like a response lost on the way back.
+    lost_response: Mutex<HashSet<(String, &'static str)>>,
     /// Signalled when a call starts hanging (see `hang_after_effect`).
     hung: tokio::sync::Notify,
 }
@@ -113,6 +115,15 @@ impl TestProvider {
 
     pub fn clear_failures(&self) {
         self.inner.failures.lock().unwrap().clear();
+    }
+
+    /// Makes `op` on `name` take effect and then fail, as when the response is lost.
+    pub fn lose_response(&self, name: &str, op: &'static str) {
+        self.inner
+            .lost_response
+            .lock()
+            .unwrap()
+            .insert((name.to_string(), op));
     }
 
     /// Resolves once a call has taken effect and started hanging: the moment to "kill" the run.
@@ -232,6 +243,15 @@ impl TestProvider {
             self.inner.hung.notify_one();
             std::future::pending::<()>().await;
         }
+        if self
+            .inner
+            .lost_response
+            .lock()
+            .unwrap()
+            .remove(&(name.to_string(), op))
+        {
+            return Err(ProviderError::new("connection reset before the response"));
+        }
         result
     }
 }
@@ -311,7 +331,7 @@ impl Provider for TestProvider {
                     .values()
                     .any(|(n, v)| n == &name && v.get("key") == key)
                 {
-                    return Err(ProviderError::on_property("key", "key already in use"));
+                    return Err(ProviderError::on_property("key", "key already in use").conflict());
                 }
             }
             cloud.insert(id.clone(), (name.clone(), req.inputs.clone()));

@@ -881,3 +881,48 @@ async fn a_provider_error_that_echoes_a_secret_is_redacted() {
     assert!(!message.contains("hunter2"), "{message}");
     assert!(message.contains("invalid value '[secret]'"), "{message}");
 }
+
+#[tokio::test]
+async fn a_create_whose_response_is_lost_is_found_and_adopted_not_repeated() {
+    let h = Harness::new();
+    h.cloud.lose_response("b", "create");
+    let exec = h.up(chain).await;
+    assert!(exec.errors.is_empty(), "{:?}", exec.errors);
+    assert_eq!(h.cloud.names(), vec!["a", "b"], "made once, recorded once");
+    let recorded: Vec<String> = h
+        .engine
+        .records()
+        .unwrap()
+        .into_iter()
+        .map(|r| r.id)
+        .collect();
+    assert_eq!(recorded.len(), 2);
+    assert!(recorded.iter().all(|id| h.cloud.cloud().contains_key(id)));
+}
+
+#[tokio::test]
+async fn a_conflict_is_reported_and_nothing_is_adopted() {
+    let h = Harness::new();
+    let unique = |s: &mut Stack| {
+        Unique::new(
+            s,
+            "u",
+            ThingArgs {
+                key: Some("k".into()),
+                ..thing("1")
+            },
+        );
+    };
+    h.up(unique).await;
+    // A second stack asking for the same key: refused, and no find is made.
+    let other = Harness {
+        cloud: h.cloud.clone(),
+        ..Harness::new()
+    };
+    h.cloud.clear_calls();
+    let exec = other.up(unique).await;
+    assert_eq!(exec.errors.len(), 1);
+    assert!(exec.errors[0].to_string().contains("key already in use"));
+    assert!(h.cloud.calls().iter().all(|c| c.op != "find"));
+    assert!(other.engine.records().unwrap().is_empty());
+}

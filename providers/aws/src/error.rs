@@ -58,7 +58,30 @@ where
     E: ProvideErrorMetadata + std::error::Error + 'static,
     R: std::fmt::Debug,
 {
-    move |e| ProviderError::new(format!("{call}: {}", describe(&e).1))
+    move |e| {
+        mark(
+            ProviderError::new(format!("{call}: {}", describe(&e).1)),
+            &e,
+        )
+    }
+}
+
+/// True when the error says the name or thing is taken (`EntityAlreadyExists`,
+/// `RepositoryAlreadyExistsException`, `InvalidGroup.Duplicate`, `DuplicateLoadBalancerName`).
+fn is_conflict<E, R>(e: &SdkError<E, R>) -> bool
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    code(e).is_some_and(|c| c.contains("AlreadyExists") || c.contains("Duplicate"))
+}
+
+fn mark<E, R>(p: ProviderError, e: &SdkError<E, R>) -> ProviderError
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    if is_conflict(e) { p.conflict() } else { p }
 }
 
 /// Converts an SDK error about one input property.
@@ -70,7 +93,10 @@ where
     E: ProvideErrorMetadata + std::error::Error + 'static,
     R: std::fmt::Debug,
 {
-    move |e| ProviderError::on_property(property, format!("{call}: {}", describe(&e).1))
+    move |e| {
+        let p = ProviderError::on_property(property, format!("{call}: {}", describe(&e).1));
+        mark(p, &e)
+    }
 }
 
 /// Inputs that do not match the resource type's schema.
