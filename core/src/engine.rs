@@ -100,13 +100,13 @@ impl Engine {
     /// Asks every provider instance the program or the state uses whether it can reach its
     /// cloud; all failures are reported together, before anything is planned.
     pub async fn preflight(&self, program: &Program) -> Result<(), EngineError> {
-        let records = self.records()?;
+        let recorded = self.store.providers(&self.stack)?;
         let used: std::collections::BTreeSet<&str> = program
             .stack
             .resources
             .iter()
             .map(|d| d.provider.name.as_str())
-            .chain(records.iter().map(|r| r.provider.as_str()))
+            .chain(recorded.iter().map(String::as_str))
             .collect();
         let checks = program
             .stack

@@ -23,8 +23,8 @@ use crate::output::{Resolve, ResourceIdx};
 use crate::plan::{self, Plan, Step, StepKind};
 use crate::props;
 use crate::provider::{
-    CreateRequest, Created, DeleteRequest, ProviderError, ProviderRef, ReadRequest,
-    ResourceContext, UpdateRequest,
+    CreateRequest, Created, DeleteRequest, ProviderError, ProviderRef, ResourceContext,
+    UpdateRequest,
 };
 use crate::schedule::{Outcome, run_dag};
 use crate::stack::Stack;
@@ -390,10 +390,7 @@ impl<'a> Executor<'a> {
             plan::evaluate_inputs(stack, i, &resolver)
                 .map_err(|e| Self::fail(step, "evaluating", e.join("; ")))?
         };
-        self.secrets
-            .lock()
-            .unwrap()
-            .extend(props::secret_texts(&inputs));
+        self.remember_secrets(&inputs);
         let provider = self.provider(step)?;
         let schema = provider.provider.schema(&step.ty).unwrap_or_default();
         let deps: Vec<String> = {
@@ -518,27 +515,26 @@ impl<'a> Executor<'a> {
             .provider
             .create(CreateRequest {
                 resource: self.context(step),
-                inputs: plain.clone(),
+                inputs: plain,
                 client_token: token.clone(),
             })
             .await;
         let (created, recorded) = match result {
-            Ok(created) => (created, inputs.clone()),
+            Ok(created) => (created, props::to_state(&inputs)),
             // A failed call may still have taken effect (a response lost on the way back, a
             // 5xx after the work was done): look before reporting it, so a retry never
-            // duplicates it and nothing is orphaned.
-            Err(e) if e.conflict => {
-                return self.finish_or_abandon(step, op_seq, Err(e), "creating");
-            }
-            Err(e) => match self.made_anyway(step, provider, plain, &token).await {
+            // duplicates it and nothing is orphaned. Not when the name was taken: what a
+            // lookup finds then is someone else's.
+            Err(e) if e.conflict => return Err(self.abandon(step, op_seq, e, "creating")),
+            Err(e) => match self.made_anyway(step, provider, &inputs, &token).await {
                 Some((id, now)) => (
                     Created {
                         id,
                         outputs: now.outputs,
                     },
-                    props::from_plain(&now.inputs, &inputs),
+                    props::to_state(&props::from_plain(&now.inputs, &inputs)),
                 ),
-                None => return self.finish_or_abandon(step, op_seq, Err(e), "creating"),
+                None => return Err(self.abandon(step, op_seq, e, "creating")),
             },
         };
         let rec = ResourceRecord {
@@ -547,7 +543,7 @@ impl<'a> Executor<'a> {
             ty: step.ty.clone(),
             provider: step.provider.clone(),
             id: created.id,
-            inputs: props::to_state(&recorded),
+            inputs: recorded,
             outputs: created.outputs.clone(),
             dependencies: deps,
             protect: decl.protect,
@@ -564,19 +560,26 @@ impl<'a> Executor<'a> {
         Ok(Some(Action::Created))
     }
 
+    fn remember_secrets(&self, inputs: &crate::provider::PropMap) {
+        self.secrets
+            .lock()
+            .unwrap()
+            .extend(props::secret_texts(inputs));
+    }
+
     /// After a failed create: what it made anyway, if the provider can find it.
     async fn made_anyway(
         &self,
         step: &Step,
         provider: &ProviderRef,
-        inputs: Value,
+        inputs: &crate::provider::PropMap,
         token: &str,
     ) -> Option<(String, crate::provider::ReadResult)> {
         let records = self.store.resources(self.stack_name).ok()?;
         crate::engine::recover::find_made(
             provider.provider.as_ref(),
             self.context(step),
-            inputs,
+            props::to_plain(inputs)?,
             token,
             &records,
         )
@@ -601,10 +604,7 @@ impl<'a> Executor<'a> {
         }
         let provider = self.provider(step)?;
         let inputs = props::from_state(&rec.inputs);
-        self.secrets
-            .lock()
-            .unwrap()
-            .extend(props::secret_texts(&inputs));
+        self.remember_secrets(&inputs);
         let op_seq = self.begin(step, OpKind::Delete, Some(rec.seq), &inputs)?;
         let result = provider
             .provider
@@ -682,16 +682,6 @@ impl<'a> Executor<'a> {
     /// On a provider error the operation is over: its pending record is cleared (what the
     /// failed call may have changed is read back by [`Executor::reread`] or, for a create,
     /// looked for by [`Executor::made_anyway`]).
-    fn finish_or_abandon<T>(
-        &self,
-        step: &Step,
-        op_seq: i64,
-        result: Result<T, ProviderError>,
-        verb: &'static str,
-    ) -> Result<T, OpError> {
-        result.map_err(|e| self.abandon(step, op_seq, e, verb))
-    }
-
     fn abandon(&self, step: &Step, op_seq: i64, e: ProviderError, verb: &'static str) -> OpError {
         if let Err(se) = self.store.abandon_operation(op_seq) {
             return Self::state_fail(step, verb, se);
@@ -704,33 +694,16 @@ impl<'a> Executor<'a> {
     /// refused), and the next plan must diff against that, not against the old record.
     /// Best effort: if the read fails too, the record stays and `refresh` can fix it.
     async fn reread(&self, step: &Step, provider: &ProviderRef, rec: &ResourceRecord) {
-        let recorded = props::from_state(&rec.inputs);
-        let read = provider
-            .provider
-            .read(ReadRequest {
-                resource: self.context(step),
-                id: rec.id.clone(),
-                inputs: props::to_plain(&recorded).unwrap_or(Value::Null),
-                outputs: rec.outputs.clone(),
-            })
-            .await;
-        let written = match read {
-            Ok(Some(now)) => {
-                let updated = ResourceRecord {
-                    inputs: props::to_state(&props::from_plain(&now.inputs, &recorded)),
-                    outputs: now.outputs,
-                    ..rec.clone()
-                };
-                self.store.complete_update(None, &updated)
-            }
-            Ok(None) => self.store.complete_delete(None, rec.seq),
-            Err(e) => {
-                tracing::warn!("reading '{}' back after a failure: {e}", step.name);
-                return;
-            }
-        };
-        if let Err(e) = written {
-            tracing::warn!("recording '{}' after a failure: {e}", step.name);
+        let resource = self.context(step);
+        let read = crate::engine::recover::record_as_read(
+            self.store,
+            provider.provider.as_ref(),
+            resource,
+            rec,
+            None,
+        );
+        if let Err(e) = read.await {
+            tracing::warn!("reading '{}' back after a failure: {e}", step.name);
         }
     }
 

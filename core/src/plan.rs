@@ -214,8 +214,6 @@ pub fn plan(
     };
     let mut steps: Vec<Option<Step>> = vec![None; n];
     let mut errors = Vec::new();
-    // Each resource's inputs as evaluated, for the checks of the resources that use it.
-    let mut evaluated: Vec<Option<PropMap>> = vec![None; n];
 
     for &i in &graph.order {
         let d = &stack.resources[i];
@@ -233,16 +231,20 @@ pub fn plan(
                 continue;
             }
         };
+        // The inputs of the resources each property comes from: already planned, since the
+        // graph's order puts dependencies first.
         let mut related = Related::default();
         for (prop, output) in &d.properties {
-            let sources = output
+            let sources: Vec<_> = output
                 .dependencies()
                 .filter_map(|r| {
-                    let src = evaluated[r.0].as_ref()?;
-                    Some((stack.resources[r.0].ty, src))
+                    let src = steps[r.0].as_ref()?;
+                    Some((stack.resources[r.0].ty, &src.inputs))
                 })
                 .collect();
-            related.sources.insert(prop.to_string(), sources);
+            if !sources.is_empty() {
+                related.sources.insert(prop.to_string(), sources);
+            }
         }
         let failures = d.provider.provider.check(d.ty, &inputs, &related);
         for f in failures {
@@ -301,7 +303,6 @@ pub fn plan(
                     .join(", ")
             ));
         }
-        evaluated[i] = Some(inputs.clone());
         steps[i] = Some(Step {
             kind,
             name: d.name.clone(),

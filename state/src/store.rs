@@ -278,6 +278,18 @@ impl Store {
             .collect()
     }
 
+    /// The names of the provider instances the stack's records name.
+    pub fn providers(&self, stack: &str) -> Result<Vec<String>, StateError> {
+        let conn = self.conn();
+        let mut st = conn.prepare_cached(
+            "SELECT DISTINCT provider FROM resources WHERE stack = ?1 ORDER BY provider",
+        )?;
+        let names = st
+            .query_map([stack], |r| r.get(0))?
+            .collect::<Result<Vec<String>, _>>()?;
+        Ok(names)
+    }
+
     /// Records a finished create. With `replacing`, the live record of the same name becomes the
     /// old copy of a create-before-delete replacement, in the same transaction.
     pub fn complete_create(

@@ -151,42 +151,52 @@ impl Session<'_> {
                     store.abandon_operation(op.seq).map_err(|e| e.to_string())?;
                     return Ok("its record was already settled".into());
                 };
-                let read = provider
-                    .read(ReadRequest {
-                        resource,
-                        id: rec.id.clone(),
-                        inputs: props::to_plain(&props::from_state(&rec.inputs))
-                            .unwrap_or_default(),
-                        outputs: rec.outputs.clone(),
-                    })
-                    .await
-                    .map_err(|e| e.to_string())?;
-                match read {
-                    None => {
-                        store
-                            .complete_delete(Some(op.seq), rec.seq)
-                            .map_err(|e| e.to_string())?;
-                        Ok(format!("{} is gone; dropped its record", rec.id))
-                    }
-                    Some(now) => {
-                        // Record what the update, or the half-done delete (an internet gateway
-                        // detached but not deleted), left, so the next plan diffs against
-                        // reality.
-                        let old = props::from_state(&rec.inputs);
-                        let updated = ResourceRecord {
-                            inputs: props::to_state(&props::from_plain(&now.inputs, &old)),
-                            outputs: now.outputs,
-                            ..rec.clone()
-                        };
-                        store
-                            .complete_update(Some(op.seq), &updated)
-                            .map_err(|e| e.to_string())?;
-                        Ok(format!("{} still exists; recorded it as it is now", rec.id))
-                    }
-                }
+                let gone = record_as_read(store, provider, resource, rec, Some(op.seq)).await?;
+                Ok(if gone {
+                    format!("{} is gone; dropped its record", rec.id)
+                } else {
+                    format!("{} still exists; recorded it as it is now", rec.id)
+                })
             }
         }
     }
+}
+
+/// Reads `rec` back and records it as it is now, or drops its record if it is gone, clearing
+/// pending operation `op_seq` in the same transaction; returns whether it was gone. After an
+/// update or delete that was interrupted or failed halfway (an internet gateway detached but
+/// not deleted), the next plan then diffs against reality, not against the old record.
+pub(crate) async fn record_as_read(
+    store: &cairn_state::Store,
+    provider: &dyn crate::Provider,
+    resource: ResourceContext,
+    rec: &ResourceRecord,
+    op_seq: Option<i64>,
+) -> Result<bool, String> {
+    let recorded = props::from_state(&rec.inputs);
+    let read = provider
+        .read(ReadRequest {
+            resource,
+            id: rec.id.clone(),
+            inputs: props::to_plain(&recorded).unwrap_or_default(),
+            outputs: rec.outputs.clone(),
+        })
+        .await
+        .map_err(|e| e.to_string())?;
+    let gone = read.is_none();
+    match read {
+        None => store.complete_delete(op_seq, rec.seq),
+        Some(now) => store.complete_update(
+            op_seq,
+            &ResourceRecord {
+                inputs: props::to_state(&props::from_plain(&now.inputs, &recorded)),
+                outputs: now.outputs,
+                ..rec.clone()
+            },
+        ),
+    }
+    .map_err(|e| e.to_string())?;
+    Ok(gone)
 }
 
 /// Records `id`, found for the interrupted create `op`, as it is now (a create killed halfway

@@ -67,6 +67,19 @@ impl Harness {
         calls.into_iter().next().unwrap()
     }
 
+    /// Ids of the recorded resources, sorted.
+    fn recorded_ids(&self) -> Vec<String> {
+        let mut ids: Vec<String> = self
+            .engine
+            .records()
+            .unwrap()
+            .into_iter()
+            .map(|r| r.id)
+            .collect();
+        ids.sort();
+        ids
+    }
+
     fn kinds(plan: &Plan) -> Vec<(String, StepKind)> {
         plan.steps
             .iter()
@@ -740,18 +753,8 @@ async fn an_interrupted_create_is_found_by_its_token_and_adopted_not_repeated() 
 
     h.up(chain).await;
     assert_eq!(h.cloud.names(), vec!["a", "b"], "one of each, no duplicate");
-    let recorded: Vec<String> = h
-        .engine
-        .records()
-        .unwrap()
-        .into_iter()
-        .map(|r| r.id)
-        .collect();
-    let mut cloud: Vec<String> = h.cloud.cloud().into_keys().collect();
-    let mut recorded_sorted = recorded.clone();
-    recorded_sorted.sort();
-    cloud.sort();
-    assert_eq!(recorded_sorted, cloud, "state and cloud match one to one");
+    let cloud: Vec<String> = h.cloud.cloud().into_keys().collect();
+    assert_eq!(h.recorded_ids(), cloud, "state and cloud match one to one");
     // The adopted record kept its dependency, so destroy still deletes b before a.
     h.destroy().await;
     assert!(h.cloud.cloud().is_empty());
@@ -889,13 +892,7 @@ async fn a_create_whose_response_is_lost_is_found_and_adopted_not_repeated() {
     let exec = h.up(chain).await;
     assert!(exec.errors.is_empty(), "{:?}", exec.errors);
     assert_eq!(h.cloud.names(), vec!["a", "b"], "made once, recorded once");
-    let recorded: Vec<String> = h
-        .engine
-        .records()
-        .unwrap()
-        .into_iter()
-        .map(|r| r.id)
-        .collect();
+    let recorded = h.recorded_ids();
     assert_eq!(recorded.len(), 2);
     assert!(recorded.iter().all(|id| h.cloud.cloud().contains_key(id)));
 }
