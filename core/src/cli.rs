@@ -345,6 +345,12 @@ fn report(exec: &Execution, verb: &str) -> ExitCode {
             exec.skipped.join(", ")
         );
     }
+    if !exec.missing.is_empty() {
+        eprintln!(
+            "declared but not in the cloud now (the next up creates them): {}",
+            exec.missing.join(", ")
+        );
+    }
     ExitCode::FAILURE
 }
 

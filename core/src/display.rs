@@ -27,7 +27,7 @@ pub fn plan_text(plan: &Plan) -> String {
         let _ = write!(
             out,
             "  {:<2} {:<8} {} ({})",
-            symbol(step.kind, step.delete_before_replace),
+            symbol(step.kind, step.deletes_first()),
             step.kind.as_str(),
             step.name,
             step.ty
@@ -45,8 +45,8 @@ pub fn plan_text(plan: &Plan) -> String {
             if !forced.is_empty() {
                 let _ = write!(out, "  [forced by {}]", forced.join(", "));
             }
-            if step.delete_before_replace {
-                out.push_str("  [delete before replace]");
+            if let Some(why) = &step.delete_first {
+                let _ = write!(out, "  [delete before replace: {why}]");
             }
         }
         out.push('\n');
@@ -127,7 +127,8 @@ fn step_json(step: &Step) -> Value {
         "type": step.ty,
         "provider": step.provider,
         "op": step.kind.as_str(),
-        "deleteBeforeReplace": step.delete_before_replace,
+        "deleteBeforeReplace": step.deletes_first(),
+        "deleteBeforeReplaceReason": step.delete_first.as_ref().map(|w| w.to_string()),
         "inputs": inputs,
         "diffs": step.diffs.iter().map(diff_json).collect::<Vec<_>>(),
     })

@@ -173,6 +173,7 @@ fn summary(kind: &str, exec: &Execution) -> Value {
         "counts": exec.counts,
         "errors": exec.errors.len(),
         "skipped": exec.skipped.len(),
+        "missing": exec.missing,
     })
 }
 
@@ -235,7 +236,17 @@ impl Session<'_> {
             &e.stack, stack, plan, &e.store, update, &providers, on_event,
         );
         let dag = exec.dag(declared.then_some(&program.graph));
-        let result = exec.run(&dag, parallel).await;
+        let mut result = exec.run(&dag, parallel).await;
+        if declared {
+            let records = e.records()?;
+            result.missing = program
+                .stack
+                .resources
+                .iter()
+                .filter(|d| !records.iter().any(|r| r.name == d.name && !r.replaced))
+                .map(|d| d.name.clone())
+                .collect();
+        }
         if result.errors.is_empty() {
             let outputs: Vec<(String, Value)> = result
                 .outputs

@@ -5,7 +5,9 @@
 //! - a resource is created or updated after everything it depends on;
 //! - a create-before-delete replacement deletes its old copy after the new one exists and after
 //!   every resource that referred to the old one has moved off it;
-//! - a delete-before-replace replacement deletes first, then creates;
+//! - a delete-first replacement deletes its old copy only once everything its new copy needs
+//!   has been created or updated (so a failure there leaves the old copy alone), and creates
+//!   the new copy right after;
 //! - a deleted resource goes after the deleted resources that depended on it (reverse order).
 
 use std::collections::HashMap;
@@ -28,6 +30,7 @@ use crate::provider::{
 };
 use crate::schedule::{Outcome, run_dag};
 use crate::stack::Stack;
+use crate::unique::{self, DeleteFirst};
 
 /// One node of the operation DAG.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,6 +56,9 @@ pub enum Action {
     Updated,
     Replaced,
     Deleted,
+    /// The old copy of a replacement is gone (before the new copy's create, for a delete-first
+    /// replacement; after it otherwise).
+    DeletedOriginal,
     Failed,
 }
 
@@ -63,6 +69,7 @@ impl Action {
             Action::Updated => "updated",
             Action::Replaced => "replaced",
             Action::Deleted => "deleted",
+            Action::DeletedOriginal => "deleted original",
             Action::Failed => "failed",
         }
     }
@@ -85,9 +92,14 @@ pub struct Execution {
     pub errors: Vec<OpError>,
     /// Operations that never started because something they depend on failed.
     pub skipped: Vec<String>,
+    /// Operations done, by what they did (`created`, `replaced`, `deleted`, …), and `failed`:
+    /// every operation that changed something is counted, in a failed run too.
     pub counts: HashMap<&'static str, usize>,
     /// Stack outputs evaluated after the run (absent ones could not be computed).
     pub outputs: Vec<(String, Value, bool)>,
+    /// Declared resources that do not exist after the run (not created yet, or deleted by a
+    /// delete-first replacement whose new copy could not be made).
+    pub missing: Vec<String>,
 }
 
 /// Everything an operation needs, shared by all of them.
@@ -103,6 +115,8 @@ pub(crate) struct Executor<'a> {
     live: Mutex<Vec<Option<Value>>>,
     /// For each step, whether its Apply actually replaced (so DeleteOld knows to act).
     replaced: Vec<AtomicBool>,
+    /// For each step, whether its old copy was deleted.
+    deleted_old: Vec<AtomicBool>,
     errors: Mutex<Vec<OpError>>,
     counts: Mutex<HashMap<&'static str, usize>>,
     /// Secret values seen in inputs, redacted from every error message.
@@ -152,6 +166,7 @@ impl<'a> Executor<'a> {
             on_event,
             live: Mutex::new(live),
             replaced: plan.steps.iter().map(|_| AtomicBool::new(false)).collect(),
+            deleted_old: plan.steps.iter().map(|_| AtomicBool::new(false)).collect(),
             errors: Mutex::default(),
             counts: Mutex::default(),
             secrets: Mutex::default(),
@@ -182,7 +197,7 @@ impl<'a> Executor<'a> {
         for (&i, &del) in &delete {
             let s = &steps[i];
             if s.kind == StepKind::Replace {
-                if s.delete_before_replace {
+                if s.deletes_first() {
                     dag.add_edge(del, apply[&i], ());
                 } else {
                     dag.add_edge(apply[&i], del, ());
@@ -202,7 +217,7 @@ impl<'a> Executor<'a> {
             .collect();
         for (&i, &del) in &delete {
             let target = steps[i].old.as_ref().expect("deletes have a record");
-            let dbr = steps[i].delete_before_replace;
+            let dbr = steps[i].deletes_first();
             for step in steps {
                 let Some(rec) = step.old.as_ref() else {
                     continue;
@@ -229,6 +244,11 @@ impl<'a> Executor<'a> {
                         dag.add_edge(apply[&e.target().index()], del, ());
                     }
                 }
+            }
+        }
+        for (&i, &del) in &delete {
+            if steps[i].deletes_first() {
+                delete_when_ready(&mut dag, del, apply[&i]);
             }
         }
         dag
@@ -269,18 +289,33 @@ impl<'a> Executor<'a> {
             })
             .collect();
         let outputs = self.final_outputs();
+        let errors = self.errors.into_inner().unwrap();
+        let mut counts = self.counts.into_inner().unwrap();
+        // A delete-first replacement whose new copy was not made deleted something all the same.
+        for (i, step) in self.plan.steps.iter().enumerate() {
+            if step.kind == StepKind::Replace
+                && self.deleted_old[i].load(Ordering::SeqCst)
+                && !self.replaced[i].load(Ordering::SeqCst)
+            {
+                *counts.entry(Action::Deleted.as_str()).or_default() += 1;
+            }
+        }
+        if !errors.is_empty() {
+            counts.insert(Action::Failed.as_str(), errors.len());
+        }
         Execution {
-            errors: self.errors.into_inner().unwrap(),
+            errors,
             skipped,
-            counts: self.counts.into_inner().unwrap(),
+            counts,
             outputs,
+            missing: Vec::new(),
         }
     }
 
     fn report(&self, op: Op, action: Action, started: Instant) {
         let (Op::Apply(i) | Op::DeleteOld(i)) = op;
         let step = &self.plan.steps[i];
-        if action != Action::Failed {
+        if !matches!(action, Action::Failed | Action::DeletedOriginal) {
             *self
                 .counts
                 .lock()
@@ -393,6 +428,12 @@ impl<'a> Executor<'a> {
         self.remember_secrets(&inputs);
         let provider = self.provider(step)?;
         let schema = provider.provider.schema(&step.ty).unwrap_or_default();
+        // The names Cairn picked at plan time (or kept from the record).
+        for (p, _) in schema.auto_named() {
+            if let Some(v) = step.inputs.get(p).filter(|_| !decl.declares(p)) {
+                inputs.insert(p.to_string(), v.clone());
+            }
+        }
         let deps: Vec<String> = {
             let mut names: Vec<String> = self
                 .dependency_names(i)
@@ -407,7 +448,7 @@ impl<'a> Executor<'a> {
         let old = step
             .old
             .as_ref()
-            .filter(|_| !(step.kind == StepKind::Replace && step.delete_before_replace));
+            .filter(|_| !(step.kind == StepKind::Replace && step.deletes_first()));
         let (replace, diffs) = match old {
             None => (true, Vec::new()),
             Some(old) => {
@@ -462,6 +503,21 @@ impl<'a> Executor<'a> {
                             .join(", ")
                     ),
                 ));
+            }
+            if replace && old.ty == step.ty && old.provider == step.provider {
+                let old_props = props::from_state(&old.inputs);
+                if let Some(key) = unique::kept(&schema, &old_props, &inputs) {
+                    return Err(Self::fail(
+                        step,
+                        "replacing",
+                        format!(
+                            "now that its inputs are known, the new copy would keep {} of the \
+                             copy that exists, which the cloud refuses beside it; nothing was \
+                             changed: run up again to plan a replacement that deletes first",
+                            DeleteFirst::kept(key, &inputs)
+                        ),
+                    ));
+                }
             }
             if !replace {
                 let changed = diffs.iter().map(|d| d.property.clone()).collect();
@@ -592,7 +648,7 @@ impl<'a> Executor<'a> {
     async fn delete_old(&self, i: usize) -> Result<Option<Action>, OpError> {
         let step = &self.plan.steps[i];
         if step.kind == StepKind::Replace
-            && !step.delete_before_replace
+            && !step.deletes_first()
             && !self.replaced[i].load(Ordering::SeqCst)
         {
             // The replacement turned out unnecessary once values were known.
@@ -623,8 +679,12 @@ impl<'a> Executor<'a> {
         self.store
             .complete_delete(Some(op_seq), rec.seq)
             .map_err(|e| Self::state_fail(step, "deleting", e))?;
-        // The delete half of a replacement is reported by its create.
-        Ok((step.kind == StepKind::Delete).then_some(Action::Deleted))
+        self.deleted_old[i].store(true, Ordering::SeqCst);
+        Ok(Some(if step.kind == StepKind::Delete {
+            Action::Deleted
+        } else {
+            Action::DeletedOriginal
+        }))
     }
 
     fn begin(
@@ -727,6 +787,47 @@ impl<'a> Executor<'a> {
             }
         }
         names
+    }
+}
+
+/// Makes the delete half `del` of a delete-first replacement wait for everything its new copy
+/// (`create`) waits for, except what itself waits for the delete (the old copies of dependents
+/// that must go first): when one of those fails, the old copy is left alone.
+fn delete_when_ready(dag: &mut DiGraph<Op, ()>, del: NodeIndex, create: NodeIndex) {
+    use petgraph::Direction::Outgoing;
+    use petgraph::visit::{Dfs, Reversed, Walker};
+    use std::collections::HashSet;
+
+    let ancestors: HashSet<NodeIndex> = Dfs::new(Reversed(&*dag), create)
+        .iter(Reversed(&*dag))
+        .collect();
+    // What cannot run before the delete: reached from it on the way to the create. Every path
+    // from the delete to an ancestor of the create stays among those ancestors.
+    let mut after = HashSet::from([del]);
+    let mut todo = vec![del];
+    while let Some(n) = todo.pop() {
+        for m in dag.neighbors_directed(n, Outgoing) {
+            if ancestors.contains(&m) && after.insert(m) {
+                todo.push(m);
+            }
+        }
+    }
+    // Enough to wait for the last of the rest: their own ancestors are among the rest too.
+    let mut last: Vec<NodeIndex> = ancestors
+        .iter()
+        .copied()
+        .filter(|a| {
+            *a != create
+                && !after.contains(a)
+                && dag
+                    .neighbors_directed(*a, Outgoing)
+                    .any(|m| m == create || after.contains(&m))
+                && !dag.contains_edge(*a, del)
+        })
+        .collect();
+    last.sort();
+    for a in last {
+        dag.add_edge(a, del, ());
     }
 }
 

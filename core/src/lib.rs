@@ -17,6 +17,7 @@ mod props;
 mod provider;
 mod schedule;
 mod stack;
+mod unique;
 
 #[cfg(feature = "testing")]
 pub mod testing;
@@ -30,12 +31,13 @@ pub use graph::ResourceGraph;
 pub use output::{Eval, Output, Resolve, Resolved, ResourceIdx};
 pub use plan::{Plan, PlannedOutput, PropDiff, Step, StepKind};
 pub use provider::{
-    CheckFailure, CreateRequest, Created, DefaultProvider, DeleteRequest, Prop, PropMap, Provider,
-    ProviderError, ProviderRef, ReadRequest, ReadResult, Related, ResourceContext, TypeSchema,
-    UpdateRequest,
+    CheckFailure, CreateRequest, Created, DefaultProvider, DeleteRequest, NameRule, Prop, PropMap,
+    Provider, ProviderError, ProviderRef, ReadRequest, ReadResult, Related, ResourceContext,
+    TypeSchema, UniqueKey, UpdateRequest,
 };
 pub use schedule::{Outcome, run_dag};
 pub use stack::{Args, DependsOn, IntoProperty, Resource, ResourceOptions, ResourceRef, Stack};
+pub use unique::DeleteFirst;
 
 pub use async_trait::async_trait;
 

@@ -9,8 +9,9 @@ use serde_json::Value;
 use crate::graph::ResourceGraph;
 use crate::output::{Eval, Resolve, ResourceIdx};
 use crate::props;
-use crate::provider::{Prop, PropMap, Related, TypeSchema};
+use crate::provider::{NameRule, Prop, PropMap, Related, TypeSchema};
 use crate::stack::Stack;
+use crate::unique::{self, DeleteFirst};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum StepKind {
@@ -60,10 +61,18 @@ pub struct Step {
     /// The desired inputs (values unknown until apply are `None`).
     pub inputs: PropMap,
     pub diffs: Vec<PropDiff>,
-    pub delete_before_replace: bool,
+    /// For a replacement that deletes the old copy before creating the new one: why.
+    pub delete_first: Option<DeleteFirst>,
     pub protect: bool,
     /// Why a delete happens (`removed from the program`, `replaced earlier`…).
     pub reason: Option<String>,
+}
+
+impl Step {
+    /// A replacement that deletes its old copy first (see [`Step::delete_first`]).
+    pub fn deletes_first(&self) -> bool {
+        self.delete_first.is_some()
+    }
 }
 
 /// A planned stack output.
@@ -246,6 +255,51 @@ pub fn plan(
                 related.sources.insert(prop.to_string(), sources);
             }
         }
+        let old = live.get(d.name.as_str()).copied();
+        // The recorded resource is this one (not another type or another provider's).
+        let same = old.filter(|o| o.ty == d.ty && o.provider == d.provider.name);
+        let old_props = old
+            .map(|o| props::from_state(&o.inputs))
+            .unwrap_or_default();
+        let ignore: &[String] = if same.is_some() {
+            &d.ignore_changes
+        } else {
+            &[]
+        };
+        // Unique names the program leaves to Cairn keep the one recorded.
+        let auto: Vec<(&'static str, &NameRule)> = schema
+            .auto_named()
+            .filter(|(p, _)| !d.declares(p))
+            .collect();
+        if same.is_some() {
+            for (p, _) in &auto {
+                if let Some(v) = old_props.get(*p) {
+                    inputs.insert(p.to_string(), v.clone());
+                }
+            }
+            keep_ignored(&mut inputs, &old_props, ignore);
+        }
+        let mut diffs = match old {
+            None => Vec::new(),
+            Some(_) => diff(&old_props, &inputs, &schema, ignore),
+        };
+        let kind = match old {
+            None => StepKind::Create,
+            Some(_) if same.is_none() => StepKind::Replace,
+            Some(_) if diffs.is_empty() => StepKind::Same,
+            Some(_) if diffs.iter().any(|p| p.forces_replacement) => StepKind::Replace,
+            Some(_) => StepKind::Update,
+        };
+        // A new copy gets a new name, so it never collides with the old one.
+        if matches!(kind, StepKind::Create | StepKind::Replace) && !auto.is_empty() {
+            for (p, rule) in &auto {
+                let name = Value::String(unique::generate(rule, &d.name));
+                inputs.insert(p.to_string(), Prop::known(name));
+            }
+            if old.is_some() {
+                diffs = diff(&old_props, &inputs, &schema, ignore);
+            }
+        }
         let failures = d.provider.provider.check(d.ty, &inputs, &related);
         for f in failures {
             errors.push(match f.property {
@@ -256,40 +310,27 @@ pub fn plan(
                 None => format!("resource '{}' ({}): {}", d.name, d.ty, f.reason),
             });
         }
-        let old = live.get(d.name.as_str()).copied();
-        let (kind, diffs) = match old {
-            None => (StepKind::Create, Vec::new()),
-            Some(old) if old.ty != d.ty || old.provider != d.provider.name => {
-                let old_props = props::from_state(&old.inputs);
-                (StepKind::Replace, diff(&old_props, &inputs, &schema, &[]))
-            }
-            Some(old) => {
-                let old_props = props::from_state(&old.inputs);
-                keep_ignored(&mut inputs, &old_props, &d.ignore_changes);
-                let diffs = diff(&old_props, &inputs, &schema, &d.ignore_changes);
-                let kind = if diffs.is_empty() {
-                    StepKind::Same
-                } else if diffs.iter().any(|p| p.forces_replacement) {
-                    StepKind::Replace
-                } else {
-                    StepKind::Update
-                };
-                (kind, diffs)
-            }
-        };
         if matches!(kind, StepKind::Same | StepKind::Update) {
             resolver.outputs[i] = old.map(|o| &o.outputs);
         }
-        let dbr = kind == StepKind::Replace
-            && (schema.delete_before_replace
-                || d.delete_before_replace
-                // A replacement after a delete-before-replace dependency must delete first
-                // too: its old copy still refers to the dependency being deleted.
-                || graph.dependencies(i).any(|j| {
+        let delete_first = if kind != StepKind::Replace {
+            None
+        } else if d.delete_before_replace {
+            Some(DeleteFirst::Requested)
+        } else if let Some(key) = same.and_then(|_| unique::kept(&schema, &old_props, &inputs)) {
+            Some(DeleteFirst::kept(key, &inputs))
+        } else {
+            // Its old copy refers to a dependency that is deleted before it is replaced, so it
+            // must be gone first too.
+            graph
+                .dependencies(i)
+                .find(|&j| {
                     steps[j]
                         .as_ref()
-                        .is_some_and(|s| s.kind == StepKind::Replace && s.delete_before_replace)
-                }));
+                        .is_some_and(|s| s.kind == StepKind::Replace && s.deletes_first())
+                })
+                .map(|j| DeleteFirst::Dependency(stack.resources[j].name.clone()))
+        };
         if kind == StepKind::Replace && old.is_some_and(|o| o.protect) && d.protect {
             errors.push(format!(
                 "resource '{}' is protected and this change would replace it (changed: {}); \
@@ -312,7 +353,7 @@ pub fn plan(
             old: old.cloned(),
             inputs,
             diffs,
-            delete_before_replace: dbr,
+            delete_first,
             protect: d.protect,
             reason: None,
         });
@@ -322,6 +363,8 @@ pub fn plan(
     if steps.len() != n {
         return Err(errors);
     }
+    errors.extend(unique_collisions(stack, &steps));
+    errors.extend(deletes_still_in_use(stack, &steps));
     for r in records {
         let declared = stack.index_of(&r.name).is_some();
         if r.replaced || !declared {
@@ -369,6 +412,99 @@ pub fn plan(
     }
 }
 
+/// Two declared resources of one type that ask for the same unique name (or key) in the same
+/// scope: the cloud would refuse the second, so the plan does.
+fn unique_collisions(stack: &Stack, steps: &[Step]) -> Vec<String> {
+    let mut seen: HashMap<(String, &str, String), &str> = HashMap::new();
+    let mut errors = Vec::new();
+    for (i, step) in steps.iter().enumerate().take(stack.resources.len()) {
+        let provider = &stack.resources[i].provider;
+        let Some(schema) = provider.provider.schema(&step.ty) else {
+            continue;
+        };
+        for key in schema.unique {
+            // Unknown values are left to the cloud; an absent one is the default.
+            let values: Option<Vec<&Value>> = key
+                .key
+                .iter()
+                .chain(key.within)
+                .map(|p| match step.inputs.get(*p) {
+                    None => Some(&Value::Null),
+                    Some(v) => v.value.as_ref(),
+                })
+                .collect();
+            let Some(values) = values else { continue };
+            let id = (
+                provider.name.clone(),
+                step.ty.as_str(),
+                format!("{values:?}"),
+            );
+            if let Some(first) = seen.insert(id, &step.name) {
+                let what = DeleteFirst::kept(key, &step.inputs);
+                errors.push(format!(
+                    "resources '{first}' and '{}' ({}) both ask for {}, which must be unique{}",
+                    step.name,
+                    step.ty,
+                    match &what {
+                        DeleteFirst::Kept {
+                            properties, value, ..
+                        } => format!("{} '{value}'", properties.join(", ")),
+                        _ => unreachable!("kept describes a key"),
+                    },
+                    if key.within.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" within the same {}", key.within.join(", "))
+                    }
+                ));
+            }
+        }
+    }
+    errors
+}
+
+/// A replacement that deletes first while a resource that stays refers to it: that resource
+/// can move to the new copy only once the new copy exists, so the cloud would refuse the delete
+/// (or the resource would be left pointing at nothing). Refused at plan time, before anything
+/// is touched, with what to change.
+fn deletes_still_in_use(stack: &Stack, steps: &[Step]) -> Vec<String> {
+    let mut errors = Vec::new();
+    for (i, step) in steps.iter().enumerate().take(stack.resources.len()) {
+        let Some(why) = &step.delete_first else {
+            continue;
+        };
+        let users: Vec<&str> = stack
+            .resources
+            .iter()
+            .enumerate()
+            .filter(|(j, d)| {
+                matches!(steps[*j].kind, StepKind::Update | StepKind::Same)
+                    && d.properties
+                        .iter()
+                        .any(|(_, o)| o.dependencies().any(|r| r.0 == i))
+            })
+            .map(|(_, d)| d.name.as_str())
+            .collect();
+        if users.is_empty() {
+            continue;
+        }
+        errors.push(format!(
+            "resource '{}' ({}) would be replaced by deleting it first ({why}), but {} still \
+             refer{} to it and can move to the new copy only once that exists: {}",
+            step.name,
+            step.ty,
+            users
+                .iter()
+                .map(|u| format!("'{u}'"))
+                .collect::<Vec<_>>()
+                .join(", "),
+            if users.len() == 1 { "s" } else { "" },
+            why.remedy()
+        ));
+    }
+    errors
+}
+
 /// A plan that deletes every recorded resource (`destroy`).
 pub fn plan_destroy(records: &[ResourceRecord]) -> Result<Plan, Vec<String>> {
     let protected: Vec<&str> = records
@@ -402,7 +538,7 @@ fn delete_step(r: &ResourceRecord, reason: &str) -> Step {
         old: Some(r.clone()),
         inputs: props::from_state(&r.inputs),
         diffs: Vec::new(),
-        delete_before_replace: false,
+        delete_first: None,
         protect: r.protect,
         reason: Some(reason.to_string()),
     }

@@ -13,8 +13,48 @@ use serde_json::Value;
 pub struct TypeSchema {
     /// Properties whose change cannot be applied in place: the resource is replaced.
     pub replace_on_changes: &'static [&'static str],
-    /// Replace by deleting first (names that must be unique, such as an ECR repository's).
-    pub delete_before_replace: bool,
+    /// Values that two resources of this type cannot share at once (a security group's name in
+    /// its VPC, a route's destination in its table). A replacement that keeps one cannot create
+    /// the new copy beside the old, so it deletes first; one that changes it creates first.
+    pub unique: &'static [UniqueKey],
+}
+
+impl TypeSchema {
+    /// The unique name Cairn fills in when the program sets none, if the type has one.
+    pub fn auto_named(&self) -> impl Iterator<Item = (&'static str, &NameRule)> + '_ {
+        self.unique
+            .iter()
+            .filter_map(|u| match (u.key, &u.auto_name) {
+                ([property], Some(rule)) => Some((*property, rule)),
+                _ => None,
+            })
+    }
+}
+
+/// Properties whose values, together, identify one resource of a type within a scope.
+#[derive(Debug, Clone, Copy)]
+pub struct UniqueKey {
+    /// The properties that must not be shared (a name; a rule's protocol and ports).
+    pub key: &'static [&'static str],
+    /// The properties naming the scope it is unique in (a security group's `vpc_id`); empty for
+    /// the provider's account and region.
+    pub within: &'static [&'static str],
+    /// For a one-property key that is a name: how Cairn names the resource when the program
+    /// leaves it unset, so that replacements can always create the new copy first.
+    pub auto_name: Option<NameRule>,
+}
+
+/// What the cloud accepts as a name: Cairn's generated names (`<resource name>-<suffix>`) keep
+/// to it.
+#[derive(Debug, Clone, Copy)]
+pub struct NameRule {
+    /// The longest name accepted.
+    pub max_len: usize,
+    /// Characters allowed besides ASCII letters and digits; any other becomes `-` (or is
+    /// dropped if `-` is not allowed either).
+    pub punctuation: &'static str,
+    /// Upper-case letters are refused (an ECR repository).
+    pub lowercase: bool,
 }
 
 /// A property value as the planner knows it: maybe not yet known, maybe secret.
@@ -23,6 +63,16 @@ pub struct Prop {
     /// `None` while unknown.
     pub value: Option<Value>,
     pub secret: bool,
+}
+
+impl Prop {
+    /// A known, non-secret value.
+    pub fn known(value: Value) -> Prop {
+        Prop {
+            value: Some(value),
+            secret: false,
+        }
+    }
 }
 
 /// A resource's properties during planning, by name.

@@ -142,6 +142,13 @@ pub(crate) struct Declaration {
     pub location: &'static Location<'static>,
 }
 
+impl Declaration {
+    /// Whether the program set `property` (an optional one left at `None` is not set).
+    pub fn declares(&self, property: &str) -> bool {
+        self.properties.iter().any(|(k, _)| *k == property)
+    }
+}
+
 /// What the program declares into.
 pub struct Stack {
     name: String,

@@ -15,8 +15,9 @@ use serde_json::{Value, json};
 
 use crate::config::Config;
 use crate::provider::{
-    CheckFailure, CreateRequest, Created, DefaultProvider, DeleteRequest, PropMap, Provider,
-    ProviderError, ReadRequest, ReadResult, Related, TypeSchema, UpdateRequest,
+    CheckFailure, CreateRequest, Created, DefaultProvider, DeleteRequest, NameRule, PropMap,
+    Provider, ProviderError, ReadRequest, ReadResult, Related, TypeSchema, UniqueKey,
+    UpdateRequest,
 };
 use crate::{Output, args, resource};
 
@@ -31,6 +32,10 @@ args! {
         pub refs: Option<Output<Vec<String>>>,
         /// Any value, secret or not.
         pub secret: Option<Output<String>>,
+        /// For `test:Unique`: a name unique within its zone; Cairn picks one when unset.
+        pub name: Option<Output<String>>,
+        /// For `test:Unique`: the scope its name is unique in. Changing it forces a replacement.
+        pub zone: Option<Output<String>>,
     }
 }
 
@@ -44,13 +49,22 @@ resource!(
 );
 
 resource!(
-    /// A test resource whose replacement must delete first (its key is unique).
+    /// A test resource with a unique name (within its zone), as many cloud resources have:
+    /// a replacement that keeps the name must delete first.
     Unique, ThingArgs, "test:Unique", TestProvider, {
         id: String,
         value: Option<String>,
         key: Option<String>,
+        name: String,
     }
 );
+
+/// The rule of `test:Unique`'s generated names.
+pub const UNIQUE_NAMES: NameRule = NameRule {
+    max_len: 24,
+    punctuation: "-",
+    lowercase: true,
+};
 
 /// One logged provider call.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -82,6 +96,8 @@ struct Inner {
     lost_response: Mutex<HashSet<(String, &'static str)>>,
     /// Signalled when a call starts hanging (see `hang_after_effect`).
     hung: tokio::sync::Notify,
+    /// The type of each resource ever made, by id.
+    types: Mutex<HashMap<String, String>>,
 }
 
 /// The in-process provider. Clones share one cloud.
@@ -269,7 +285,12 @@ fn refs(inputs: &Value) -> Vec<String> {
 }
 
 fn outputs(id: &str, inputs: &Value) -> Value {
-    json!({ "id": id, "value": inputs.get("value"), "key": inputs.get("key") })
+    json!({
+        "id": id,
+        "value": inputs.get("value"),
+        "key": inputs.get("key"),
+        "name": inputs.get("name"),
+    })
 }
 
 fn check_refs(
@@ -297,11 +318,15 @@ impl Provider for TestProvider {
         match ty {
             "test:Thing" => Some(TypeSchema {
                 replace_on_changes: &["key"],
-                delete_before_replace: false,
+                unique: &[],
             }),
             "test:Unique" => Some(TypeSchema {
-                replace_on_changes: &["key"],
-                delete_before_replace: true,
+                replace_on_changes: &["key", "name", "zone"],
+                unique: &[UniqueKey {
+                    key: &["name"],
+                    within: &["zone"],
+                    auto_name: Some(UNIQUE_NAMES),
+                }],
             }),
             _ => None,
         }
@@ -326,15 +351,24 @@ impl Provider for TestProvider {
         self.call("create", &name, |cloud| {
             check_refs(cloud, &req.inputs)?;
             if req.resource.ty == "test:Unique" {
-                let key = req.inputs.get("key");
-                if cloud
-                    .values()
-                    .any(|(n, v)| n == &name && v.get("key") == key)
-                {
-                    return Err(ProviderError::on_property("key", "key already in use").conflict());
+                let (unique, zone) = (req.inputs.get("name"), req.inputs.get("zone"));
+                let types = self.inner.types.lock().unwrap();
+                if cloud.iter().any(|(id, (_, v))| {
+                    types.get(id).is_some_and(|t| t == "test:Unique")
+                        && v.get("name") == unique
+                        && v.get("zone") == zone
+                }) {
+                    return Err(
+                        ProviderError::on_property("name", "name already in use").conflict()
+                    );
                 }
             }
             cloud.insert(id.clone(), (name.clone(), req.inputs.clone()));
+            self.inner
+                .types
+                .lock()
+                .unwrap()
+                .insert(id.clone(), req.resource.ty.clone());
             self.inner
                 .tokens
                 .lock()

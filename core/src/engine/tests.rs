@@ -30,6 +30,17 @@ impl Harness {
         }
     }
 
+    /// Without a passphrase (its key derivation is slow on purpose), for many-case tests.
+    fn new_plain() -> Harness {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path().join("state.db")).unwrap();
+        Harness {
+            _dir: dir,
+            engine: Engine::new(store, "dev"),
+            cloud: TestProvider::new(),
+        }
+    }
+
     fn declare(&self, f: impl FnOnce(&mut Stack)) -> Result<Program, EngineError> {
         let cloud = self.cloud.clone();
         Program::declare(Stack::new("dev", Config::default()), move |s| {
@@ -313,7 +324,7 @@ async fn replacement_creates_first_moves_dependents_then_deletes() {
 }
 
 #[tokio::test]
-async fn delete_before_replace_deletes_first() {
+async fn a_replacement_that_keeps_a_fixed_name_deletes_first() {
     let h = Harness::new();
     let with_key = |key: &'static str| {
         move |s: &mut Stack| {
@@ -322,6 +333,7 @@ async fn delete_before_replace_deletes_first() {
                 "u",
                 ThingArgs {
                     key: Some(key.into()),
+                    name: Some("web".into()),
                     ..thing("1")
                 },
             );
@@ -329,7 +341,16 @@ async fn delete_before_replace_deletes_first() {
     };
     h.up(with_key("k1")).await;
     let plan = h.preview(with_key("k2"));
-    assert!(plan.steps[0].delete_before_replace);
+    assert_eq!(
+        plan.steps[0].delete_first.as_ref().map(|w| w.to_string()),
+        Some("the name 'web' is fixed".to_string())
+    );
+    assert!(
+        crate::display::plan_text(&plan)
+            .contains("[delete before replace: the name 'web' is fixed]"),
+        "{}",
+        crate::display::plan_text(&plan)
+    );
     let exec = h.up(with_key("k2")).await;
     assert!(exec.errors.is_empty(), "{:?}", exec.errors);
     let creates: Vec<Call> = h
@@ -905,7 +926,7 @@ async fn a_conflict_is_reported_and_nothing_is_adopted() {
             s,
             "u",
             ThingArgs {
-                key: Some("k".into()),
+                name: Some("taken".into()),
                 ..thing("1")
             },
         );
@@ -919,7 +940,9 @@ async fn a_conflict_is_reported_and_nothing_is_adopted() {
     h.cloud.clear_calls();
     let exec = other.up(unique).await;
     assert_eq!(exec.errors.len(), 1);
-    assert!(exec.errors[0].to_string().contains("key already in use"));
+    assert!(exec.errors[0].to_string().contains("name already in use"));
     assert!(h.cloud.calls().iter().all(|c| c.op != "find"));
     assert!(other.engine.records().unwrap().is_empty());
 }
+
+mod replacement;

@@ -1,0 +1,193 @@
+//! Unique names and keys: the names Cairn picks for resources whose program leaves them unset,
+//! and whether a replacement's new copy would collide with its old one.
+//!
+//! A cloud refuses a second resource with the same unique name (or key) in the same scope, so a
+//! replacement that keeps one cannot create the new copy first. Cairn then deletes first, and
+//! says so in the plan; where it picked the name itself, it picks a new one instead, and the
+//! replacement creates first as usual.
+
+use std::fmt;
+
+use serde_json::Value;
+
+use crate::provider::{NameRule, PropMap, TypeSchema, UniqueKey};
+
+/// Length of the random suffix of a generated name (`web-7f3k2q9`).
+const SUFFIX_LEN: usize = 7;
+
+/// A fresh name for resource `resource` under `rule`: the resource's name made to fit, a dash,
+/// and a random suffix, so that every copy of the resource gets its own.
+pub(crate) fn generate(rule: &NameRule, resource: &str) -> String {
+    const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
+    let dash = rule.punctuation.contains('-');
+    let mut prefix = String::new();
+    for c in resource.chars() {
+        let c = if rule.lowercase {
+            c.to_ascii_lowercase()
+        } else {
+            c
+        };
+        if c.is_ascii_alphanumeric() || (c != '-' && rule.punctuation.contains(c)) {
+            prefix.push(c);
+        } else if dash && !prefix.is_empty() && !prefix.ends_with('-') {
+            prefix.push('-');
+        }
+    }
+    let separator = if dash { "-" } else { "" };
+    let room = rule
+        .max_len
+        .saturating_sub(SUFFIX_LEN + separator.len())
+        .max(1);
+    let mut prefix: String = prefix.chars().take(room).collect();
+    while prefix.ends_with('-') {
+        prefix.pop();
+    }
+    if prefix.is_empty() {
+        prefix = "cairn".chars().take(room).collect();
+    }
+    let suffix: String = (0..SUFFIX_LEN)
+        .map(|_| ALPHABET[rand::random_range(0..ALPHABET.len())] as char)
+        .collect();
+    format!("{prefix}{separator}{suffix}")
+}
+
+/// The unique key that a replacement's new copy (`new`) shares with its old copy (`old`), if
+/// any: every property of the key and of its scope equal. An unknown value is taken to differ
+/// (it comes from something being created) and is checked again once it is known.
+pub(crate) fn kept<'s>(
+    schema: &'s TypeSchema,
+    old: &PropMap,
+    new: &PropMap,
+) -> Option<&'s UniqueKey> {
+    // Absent and null are the same absence, as in the planner's diff.
+    fn value<'a>(m: &'a PropMap, p: &str) -> Option<Option<&'a Value>> {
+        match m.get(p) {
+            None => Some(None),
+            Some(prop) => match &prop.value {
+                None => None,
+                Some(Value::Null) => Some(None),
+                Some(v) => Some(Some(v)),
+            },
+        }
+    }
+    schema.unique.iter().find(|u| {
+        u.key.iter().chain(u.within).all(|p| match value(new, p) {
+            None => false,
+            Some(n) => value(old, p) == Some(n),
+        })
+    })
+}
+
+/// Why a replacement deletes its old copy before creating the new one.
+#[derive(Debug, Clone, PartialEq)]
+pub enum DeleteFirst {
+    /// The program asked for it (`ResourceOptions::delete_before_replace`).
+    Requested,
+    /// The new copy keeps a value that must be unique: `named` when it is a name the program
+    /// fixes (Cairn would otherwise have picked a new one).
+    Kept {
+        properties: Vec<String>,
+        value: String,
+        named: bool,
+    },
+    /// Its old copy refers to this resource, which is itself deleted before it is replaced.
+    Dependency(String),
+}
+
+impl DeleteFirst {
+    pub(crate) fn kept(key: &UniqueKey, inputs: &PropMap) -> DeleteFirst {
+        let value = key
+            .key
+            .iter()
+            .map(|p| match inputs.get(*p).and_then(|v| v.value.as_ref()) {
+                Some(Value::String(s)) => s.clone(),
+                Some(v) => v.to_string(),
+                None => "(unset)".to_string(),
+            })
+            .collect::<Vec<_>>()
+            .join(", ");
+        DeleteFirst::Kept {
+            properties: key.key.iter().map(|p| p.to_string()).collect(),
+            value,
+            named: key.auto_name.is_some(),
+        }
+    }
+
+    /// What a user can do to let the replacement create first instead.
+    pub(crate) fn remedy(&self) -> String {
+        match self {
+            DeleteFirst::Requested => "remove the `delete_before_replace` option".to_string(),
+            DeleteFirst::Kept {
+                properties,
+                named: true,
+                ..
+            } => format!(
+                "leave `{}` unset so that Cairn names it and creates the new copy first, or \
+                 give it a new name",
+                properties[0]
+            ),
+            DeleteFirst::Kept { properties, .. } => {
+                format!("change {} as well", properties.join(", "))
+            }
+            DeleteFirst::Dependency(d) => format!("let '{d}' be replaced by creating first"),
+        }
+    }
+}
+
+impl fmt::Display for DeleteFirst {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DeleteFirst::Requested => write!(f, "requested by the program"),
+            DeleteFirst::Kept {
+                value, named: true, ..
+            } => write!(f, "the name '{value}' is fixed"),
+            DeleteFirst::Kept {
+                properties, value, ..
+            } => write!(f, "{} ({value}) must be unique", properties.join(", ")),
+            DeleteFirst::Dependency(d) => write!(f, "it refers to '{d}', which is deleted first"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LB: NameRule = NameRule {
+        max_len: 32,
+        punctuation: "-",
+        lowercase: false,
+    };
+
+    #[test]
+    fn generated_names_fit_the_rule_and_differ() {
+        let a = generate(&LB, "public_load-balancer.for-the-web-service");
+        let b = generate(&LB, "public_load-balancer.for-the-web-service");
+        assert_ne!(a, b);
+        for n in [&a, &b] {
+            assert!(n.len() <= 32, "{n}");
+            assert!(n.starts_with("public-load-balancer-for-"), "{n}");
+            assert!(
+                n.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'),
+                "{n}"
+            );
+            assert!(!n.contains("--"), "{n}");
+        }
+        let ecr = NameRule {
+            max_len: 256,
+            punctuation: "-_./",
+            lowercase: true,
+        };
+        assert!(generate(&ecr, "My.Repo").starts_with("my.repo-"));
+        let none = NameRule {
+            max_len: 10,
+            punctuation: "",
+            lowercase: false,
+        };
+        let n = generate(&none, "-- --");
+        assert!(
+            n.starts_with("cai") && n.len() == 10 && !n.contains('-'),
+            "{n}"
+        );
+    }
+}
