@@ -48,6 +48,14 @@ pub fn plan_text(plan: &Plan) -> String {
             if let Some(why) = &step.delete_first {
                 let _ = write!(out, "  [delete before replace: {why}]");
             }
+            if let Some(key) = &step.may_delete_first {
+                let _ = write!(
+                    out,
+                    "  [delete before replace if {} still collide{} once known]",
+                    key.join(", "),
+                    if key.len() == 1 { "s" } else { "" }
+                );
+            }
         }
         out.push('\n');
         if step.kind == StepKind::Create {
@@ -91,6 +99,8 @@ pub fn plan_text(plan: &Plan) -> String {
 fn diff_text(d: &PropDiff) -> String {
     let mark = if d.forces_replacement {
         "  (forces replacement)"
+    } else if d.new_name {
+        "  (a new name for the new copy)"
     } else {
         ""
     };
@@ -113,6 +123,7 @@ fn diff_json(d: &PropDiff) -> Value {
         "old": d.old.as_ref().map(props::json),
         "new": d.new.as_ref().map(props::json),
         "forcesReplacement": d.forces_replacement,
+        "newName": d.new_name,
     })
 }
 

@@ -507,16 +507,37 @@ impl<'a> Executor<'a> {
             if replace && old.ty == step.ty && old.provider == step.provider {
                 let old_props = props::from_state(&old.inputs);
                 if let Some(key) = unique::kept(&schema, &old_props, &inputs) {
-                    return Err(Self::fail(
-                        step,
-                        "replacing",
-                        format!(
-                            "now that its inputs are known, the new copy would keep {} of the \
-                             copy that exists, which the cloud refuses beside it; nothing was \
-                             changed: run up again to plan a replacement that deletes first",
-                            DeleteFirst::kept(key, &inputs)
-                        ),
-                    ));
+                    // A value unknown at plan time turned out to keep a unique key: the new copy
+                    // cannot be made beside the old. Everything it needs is done by now, so it is
+                    // as safe to delete the old copy first as a planned delete-first, unless
+                    // something still refers to it.
+                    let kept = DeleteFirst::kept(key, &inputs);
+                    let users = self.users_of(step, old)?;
+                    if !users.is_empty() {
+                        return Err(Self::fail(
+                            step,
+                            "replacing",
+                            format!(
+                                "now that its inputs are known, the new copy would keep {} \
+                                 of the copy that exists, which the cloud refuses beside it, and \
+                                 {} still refer{} to the old copy; nothing was changed: {}",
+                                kept.what(),
+                                users.join(", "),
+                                if users.len() == 1 { "s" } else { "" },
+                                kept.remedy()
+                            ),
+                        ));
+                    }
+                    let started = Instant::now();
+                    self.delete_record(step, provider, old).await?;
+                    self.deleted_old[i].store(true, Ordering::SeqCst);
+                    self.report(Op::DeleteOld(i), Action::DeletedOriginal, started);
+                    let new = NewCopy {
+                        inputs,
+                        plain,
+                        deps,
+                    };
+                    return self.create(i, provider, new, None).await;
                 }
             }
             if !replace {
@@ -557,7 +578,35 @@ impl<'a> Executor<'a> {
             }
         }
 
-        // Create (new, or the new copy of a replacement).
+        self.create(
+            i,
+            provider,
+            NewCopy {
+                inputs,
+                plain,
+                deps,
+            },
+            old.map(|o| o.seq),
+        )
+        .await
+    }
+
+    /// Creates the declared resource of step `i` (new, or the new copy of a replacement whose
+    /// old record is `replaces`, kept until its own delete).
+    async fn create(
+        &self,
+        i: usize,
+        provider: &ProviderRef,
+        new: NewCopy,
+        replaces: Option<i64>,
+    ) -> Result<Option<Action>, OpError> {
+        let step = &self.plan.steps[i];
+        let protect = self.stack.expect("create needs the program").resources[i].protect;
+        let NewCopy {
+            inputs,
+            plain,
+            deps,
+        } = new;
         let token = client_token();
         let op_seq = self.begin_with_token(
             step,
@@ -565,7 +614,7 @@ impl<'a> Executor<'a> {
             None,
             &inputs,
             &token,
-            (&deps, decl.protect),
+            (&deps, protect),
         )?;
         let result = provider
             .provider
@@ -602,11 +651,11 @@ impl<'a> Executor<'a> {
             inputs: recorded,
             outputs: created.outputs.clone(),
             dependencies: deps,
-            protect: decl.protect,
+            protect,
             replaced: false,
         };
         self.store
-            .complete_create(self.stack_name, op_seq, &rec, old.map(|o| o.seq))
+            .complete_create(self.stack_name, op_seq, &rec, replaces)
             .map_err(|e| Self::state_fail(step, "creating", e))?;
         self.live.lock().unwrap()[i] = Some(created.outputs);
         if step.kind == StepKind::Replace {
@@ -614,6 +663,20 @@ impl<'a> Executor<'a> {
             return Ok(Some(Action::Replaced));
         }
         Ok(Some(Action::Created))
+    }
+
+    /// Names of the recorded resources, other than `rec` itself, that depended on `rec` when
+    /// last applied and so may still refer to it.
+    fn users_of(&self, step: &Step, rec: &ResourceRecord) -> Result<Vec<String>, OpError> {
+        let records = self
+            .store
+            .resources(self.stack_name)
+            .map_err(|e| Self::state_fail(step, "replacing", e))?;
+        Ok(records
+            .into_iter()
+            .filter(|r| r.seq != rec.seq && r.dependencies.contains(&rec.name))
+            .map(|r| format!("'{}'", r.name))
+            .collect())
     }
 
     fn remember_secrets(&self, inputs: &crate::provider::PropMap) {
@@ -658,7 +721,27 @@ impl<'a> Executor<'a> {
         if step.kind == StepKind::Delete && rec.protect && !rec.replaced {
             return Err(Self::fail(step, "deleting", "resource is protected"));
         }
+        if self.deleted_old[i].load(Ordering::SeqCst) {
+            // Its new copy's create deleted it first (see `Executor::apply`).
+            return Ok(None);
+        }
         let provider = self.provider(step)?;
+        self.delete_record(step, provider, rec).await?;
+        self.deleted_old[i].store(true, Ordering::SeqCst);
+        Ok(Some(if step.kind == StepKind::Delete {
+            Action::Deleted
+        } else {
+            Action::DeletedOriginal
+        }))
+    }
+
+    /// Deletes the resource `rec` records, and its record.
+    async fn delete_record(
+        &self,
+        step: &Step,
+        provider: &ProviderRef,
+        rec: &ResourceRecord,
+    ) -> Result<(), OpError> {
         let inputs = props::from_state(&rec.inputs);
         self.remember_secrets(&inputs);
         let op_seq = self.begin(step, OpKind::Delete, Some(rec.seq), &inputs)?;
@@ -678,13 +761,7 @@ impl<'a> Executor<'a> {
         }
         self.store
             .complete_delete(Some(op_seq), rec.seq)
-            .map_err(|e| Self::state_fail(step, "deleting", e))?;
-        self.deleted_old[i].store(true, Ordering::SeqCst);
-        Ok(Some(if step.kind == StepKind::Delete {
-            Action::Deleted
-        } else {
-            Action::DeletedOriginal
-        }))
+            .map_err(|e| Self::state_fail(step, "deleting", e))
     }
 
     fn begin(
@@ -829,6 +906,13 @@ fn delete_when_ready(dag: &mut DiGraph<Op, ()>, del: NodeIndex, create: NodeInde
     for a in last {
         dag.add_edge(a, del, ());
     }
+}
+
+/// What a create sends and records.
+struct NewCopy {
+    inputs: crate::provider::PropMap,
+    plain: Value,
+    deps: Vec<String>,
 }
 
 struct LiveResolver<'a> {

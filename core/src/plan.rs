@@ -44,6 +44,9 @@ pub struct PropDiff {
     pub new: Option<Prop>,
     /// Changing it cannot be done in place.
     pub forces_replacement: bool,
+    /// A name Cairn picked for a replacement's new copy: a consequence of the replacement,
+    /// not a cause.
+    pub new_name: bool,
 }
 
 /// What the plan does to one resource.
@@ -63,6 +66,11 @@ pub struct Step {
     pub diffs: Vec<PropDiff>,
     /// For a replacement that deletes the old copy before creating the new one: why.
     pub delete_first: Option<DeleteFirst>,
+    /// For a replacement that creates first but whose unique key depends on values not known
+    /// yet: the key's properties. Should they turn out to keep it, the old copy is deleted
+    /// just before the create (once everything the new copy needs is done), unless something
+    /// else still refers to it.
+    pub may_delete_first: Option<Vec<String>>,
     pub protect: bool,
     /// Why a delete happens (`removed from the program`, `replaced earlier`…).
     pub reason: Option<String>,
@@ -185,6 +193,7 @@ pub(crate) fn diff(
                 old: o.cloned(),
                 new: n.cloned(),
                 forces_replacement: schema.replace_on_changes.contains(&k.as_str()),
+                new_name: false,
             });
         }
     }
@@ -298,6 +307,12 @@ pub fn plan(
             }
             if old.is_some() {
                 diffs = diff(&old_props, &inputs, &schema, ignore);
+                for d in &mut diffs {
+                    if auto.iter().any(|(p, _)| *p == d.property) {
+                        d.forces_replacement = false;
+                        d.new_name = true;
+                    }
+                }
             }
         }
         let failures = d.provider.provider.check(d.ty, &inputs, &related);
@@ -344,6 +359,10 @@ pub fn plan(
                     .join(", ")
             ));
         }
+        let may_delete_first = same
+            .filter(|_| kind == StepKind::Replace && delete_first.is_none())
+            .and_then(|_| unique::may_keep(&schema, &old_props, &inputs))
+            .map(|k| k.key.iter().map(|p| p.to_string()).collect());
         steps[i] = Some(Step {
             kind,
             name: d.name.clone(),
@@ -354,6 +373,7 @@ pub fn plan(
             inputs,
             diffs,
             delete_first,
+            may_delete_first,
             protect: d.protect,
             reason: None,
         });
@@ -539,6 +559,7 @@ fn delete_step(r: &ResourceRecord, reason: &str) -> Step {
         inputs: props::from_state(&r.inputs),
         diffs: Vec::new(),
         delete_first: None,
+        may_delete_first: None,
         protect: r.protect,
         reason: Some(reason.to_string()),
     }

@@ -34,10 +34,12 @@ impl TypeSchema {
 /// Properties whose values, together, identify one resource of a type within a scope.
 #[derive(Debug, Clone, Copy)]
 pub struct UniqueKey {
-    /// The properties that must not be shared (a name; a rule's protocol and ports).
+    /// The properties that must not be shared (a name; a rule's protocol and ports). A list
+    /// collides when it shares any element (a rule's CIDR blocks are each a rule to AWS).
     pub key: &'static [&'static str],
     /// The properties naming the scope it is unique in (a security group's `vpc_id`); empty for
-    /// the provider's account and region.
+    /// the provider's account and region. They hold other resources' ids, so one not known yet
+    /// (its resource is being created) is taken as a new scope.
     pub within: &'static [&'static str],
     /// For a one-property key that is a name: how Cairn names the resource when the program
     /// leaves it unset, so that replacements can always create the new copy first.
@@ -55,6 +57,9 @@ pub struct NameRule {
     pub punctuation: &'static str,
     /// Upper-case letters are refused (an ECR repository).
     pub lowercase: bool,
+    /// Beginnings the cloud reserves (`sg-` for a security group): a name that would start
+    /// with one starts with `cairn-` instead.
+    pub refused_prefixes: &'static [&'static str],
 }
 
 /// A property value as the planner knows it: maybe not yet known, maybe secret.

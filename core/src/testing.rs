@@ -64,6 +64,7 @@ pub const UNIQUE_NAMES: NameRule = NameRule {
     max_len: 24,
     punctuation: "-",
     lowercase: true,
+    refused_prefixes: &[],
 };
 
 /// One logged provider call.

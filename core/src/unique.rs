@@ -34,6 +34,15 @@ pub(crate) fn generate(rule: &NameRule, resource: &str) -> String {
         }
     }
     let separator = if dash { "-" } else { "" };
+    let reserved = |p: &str| {
+        let p = format!("{p}{separator}").to_ascii_lowercase();
+        rule.refused_prefixes
+            .iter()
+            .any(|r| p.starts_with(&r.to_ascii_lowercase()))
+    };
+    if reserved(&prefix) {
+        prefix = format!("cairn{separator}{prefix}");
+    }
     let room = rule
         .max_len
         .saturating_sub(SUFFIX_LEN + separator.len())
@@ -51,15 +60,19 @@ pub(crate) fn generate(rule: &NameRule, resource: &str) -> String {
     format!("{prefix}{separator}{suffix}")
 }
 
-/// The unique key that a replacement's new copy (`new`) shares with its old copy (`old`), if
-/// any: every property of the key and of its scope equal. An unknown value is taken to differ
-/// (it comes from something being created) and is checked again once it is known.
-pub(crate) fn kept<'s>(
-    schema: &'s TypeSchema,
-    old: &PropMap,
-    new: &PropMap,
-) -> Option<&'s UniqueKey> {
-    // Absent and null are the same absence, as in the planner's diff.
+/// Whether a replacement's new copy collides with its old copy on one unique key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Verdict {
+    /// Every property of the key collides (equal, or for lists sharing an element) and every
+    /// property of its scope is equal.
+    Kept,
+    /// Nothing known differs, but some value is not known yet.
+    Unknown,
+    Differs,
+}
+
+fn verdict(key: &UniqueKey, old: &PropMap, new: &PropMap) -> Verdict {
+    // Absent and null are the same absence, as in the planner's diff; `None` is unknown.
     fn value<'a>(m: &'a PropMap, p: &str) -> Option<Option<&'a Value>> {
         match m.get(p) {
             None => Some(None),
@@ -70,12 +83,57 @@ pub(crate) fn kept<'s>(
             },
         }
     }
-    schema.unique.iter().find(|u| {
-        u.key.iter().chain(u.within).all(|p| match value(new, p) {
-            None => false,
-            Some(n) => value(old, p) == Some(n),
-        })
-    })
+    // A list in a key collides on any shared element: each CIDR block of a security group
+    // rule is a rule of its own to AWS.
+    fn collide(old: Option<&Value>, new: Option<&Value>) -> bool {
+        match (old, new) {
+            (Some(Value::Array(o)), Some(Value::Array(n))) => n.iter().any(|v| o.contains(v)),
+            (o, n) => o == n,
+        }
+    }
+    let mut unknown = false;
+    let properties = key.key.iter().map(|p| (p, true));
+    for (p, in_key) in properties.chain(key.within.iter().map(|p| (p, false))) {
+        match (value(old, p), value(new, p)) {
+            // A scope is another resource's id: not known yet, it is a new resource's.
+            (_, None) if !in_key => return Verdict::Differs,
+            (_, None) | (None, _) => unknown = true,
+            (Some(o), Some(n)) if in_key && collide(o, n) => {}
+            (Some(o), Some(n)) if !in_key && o == n => {}
+            _ => return Verdict::Differs,
+        }
+    }
+    if unknown {
+        Verdict::Unknown
+    } else {
+        Verdict::Kept
+    }
+}
+
+/// The unique key that a replacement's new copy (`new`) keeps from its old copy (`old`), so
+/// that the two cannot exist at once. A value not known yet is taken to differ (it comes from
+/// something being created): see [`may_keep`], and the check once it is known.
+pub(crate) fn kept<'s>(
+    schema: &'s TypeSchema,
+    old: &PropMap,
+    new: &PropMap,
+) -> Option<&'s UniqueKey> {
+    schema
+        .unique
+        .iter()
+        .find(|k| verdict(k, old, new) == Verdict::Kept)
+}
+
+/// A unique key that the new copy keeps unless a value not known yet turns out to differ.
+pub(crate) fn may_keep<'s>(
+    schema: &'s TypeSchema,
+    old: &PropMap,
+    new: &PropMap,
+) -> Option<&'s UniqueKey> {
+    schema
+        .unique
+        .iter()
+        .find(|k| verdict(k, old, new) == Verdict::Unknown)
 }
 
 /// Why a replacement deletes its old copy before creating the new one.
@@ -113,6 +171,19 @@ impl DeleteFirst {
         }
     }
 
+    /// What is kept, as a noun: "the name 'web'", "its cidr_block (10.0.2.0/24)".
+    pub(crate) fn what(&self) -> String {
+        match self {
+            DeleteFirst::Kept {
+                value, named: true, ..
+            } => format!("the name '{value}'"),
+            DeleteFirst::Kept {
+                properties, value, ..
+            } => format!("its {} ({value})", properties.join(", ")),
+            other => other.to_string(),
+        }
+    }
+
     /// What a user can do to let the replacement create first instead.
     pub(crate) fn remedy(&self) -> String {
         match self {
@@ -141,9 +212,12 @@ impl fmt::Display for DeleteFirst {
             DeleteFirst::Kept {
                 value, named: true, ..
             } => write!(f, "the name '{value}' is fixed"),
-            DeleteFirst::Kept {
-                properties, value, ..
-            } => write!(f, "{} ({value}) must be unique", properties.join(", ")),
+            DeleteFirst::Kept { properties, .. } => write!(
+                f,
+                "{} stay{} the same and must be unique",
+                self.what(),
+                if properties.len() == 1 { "s" } else { "" }
+            ),
             DeleteFirst::Dependency(d) => write!(f, "it refers to '{d}', which is deleted first"),
         }
     }
@@ -157,6 +231,7 @@ mod tests {
         max_len: 32,
         punctuation: "-",
         lowercase: false,
+        refused_prefixes: &["internal-"],
     };
 
     #[test]
@@ -177,12 +252,15 @@ mod tests {
             max_len: 256,
             punctuation: "-_./",
             lowercase: true,
+            refused_prefixes: &[],
         };
         assert!(generate(&ecr, "My.Repo").starts_with("my.repo-"));
+        assert!(generate(&LB, "internal").starts_with("cairn-internal-"));
         let none = NameRule {
             max_len: 10,
             punctuation: "",
             lowercase: false,
+            refused_prefixes: &[],
         };
         let n = generate(&none, "-- --");
         assert!(

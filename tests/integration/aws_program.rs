@@ -691,8 +691,11 @@ async fn enable_ssm_adds_the_ssm_endpoints_and_a_private_host() {
     assert_eq!(host.subnet_id(), Some(env.id_of("private-a").as_str()));
     assert!(host.public_ip_address().is_none());
     let profile = host.iam_instance_profile().and_then(|p| p.arn()).unwrap();
+    // The profile Cairn named and recorded.
+    let recorded = env.id_of("ssm-instance-profile");
+    assert!(recorded.starts_with("ssm-instance-profile-"), "{recorded}");
     assert!(
-        profile.ends_with("instance-profile/ecrprivatelink-ssm"),
+        profile.ends_with(&format!("instance-profile/{recorded}")),
         "{profile}"
     );
     assert!(env.changes(&extra).is_empty());

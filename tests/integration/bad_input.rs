@@ -189,7 +189,7 @@ fn a_malformed_json_policy_fails_at_preview_naming_resource_and_property() {
             s,
             "repo",
             RepositoryArgs {
-                name: "repo".into(),
+                name: Some("repo".into()),
                 ..Default::default()
             },
         );

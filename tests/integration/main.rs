@@ -7,4 +7,5 @@ mod crash;
 mod faults;
 mod inventory;
 mod public_api;
+mod replacement;
 mod secrets;

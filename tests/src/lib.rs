@@ -2,6 +2,7 @@
 //! a moto server per test, started on a free loopback port and stopped on drop.
 
 pub mod faults;
+pub mod programs;
 
 use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;
@@ -94,6 +95,7 @@ pub struct Cli {
     bin: PathBuf,
     pub dir: tempfile::TempDir,
     endpoint: String,
+    env: Vec<(String, String)>,
 }
 
 impl Cli {
@@ -108,7 +110,15 @@ impl Cli {
             bin: PathBuf::from(bin),
             dir: tempfile::tempdir().unwrap(),
             endpoint: endpoint.to_string(),
+            env: Vec::new(),
         }
+    }
+
+    /// Runs one of the tests' own programs (`cairn_tests::programs`) instead of the default.
+    pub fn program(mut self, name: &str) -> Cli {
+        self.env
+            .push(("CAIRN_TEST_PROGRAM".to_string(), name.to_string()));
+        self
     }
 
     /// The command for `args`, with the test's state, config, endpoint and credentials.
@@ -123,6 +133,7 @@ impl Cli {
             .env("AWS_SECRET_ACCESS_KEY", "testing")
             .env_remove("AWS_PROFILE")
             .env_remove("CAIRN_PASSPHRASE")
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null());
         cmd
     }

@@ -23,9 +23,9 @@ pub(crate) fn security_group(
         "endpoint-sg",
         SecurityGroupArgs {
             vpc_id: net.vpc.id(),
-            name: "cairn-endpoints".into(),
             description: "HTTPS from the private subnets to the interface endpoints".into(),
             tags: s.tags(),
+            ..Default::default()
         },
         on(b),
     );

@@ -19,7 +19,7 @@ pub(crate) fn declare(stack: &mut Stack, s: &Settings, a: &ProviderRef) -> Repos
         stack,
         "repository",
         RepositoryArgs {
-            name: "ecrprivatelink".into(),
+            name: Some("ecrprivatelink".into()),
             force_delete: Some(true.into()),
             tags: s.tags(),
             ..Default::default()

@@ -61,7 +61,7 @@ pub(crate) fn declare(
         stack,
         "log-group",
         LogGroupArgs {
-            name: "/ecs/ecrprivatelink".into(),
+            name: Some("/ecs/ecrprivatelink".into()),
             retention_in_days: Some(14.into()),
             tags: s.tags(),
         },
@@ -71,7 +71,6 @@ pub(crate) fn declare(
         stack,
         "task-execution-role",
         RoleArgs {
-            name: "ecrprivatelink-task-execution".into(),
             assume_role_policy: json!({
                 "Version": "2012-10-17",
                 "Statement": [{
@@ -100,7 +99,7 @@ pub(crate) fn declare(
         stack,
         "cluster",
         ClusterArgs {
-            name: "ecrprivatelink".into(),
+            name: Some("ecrprivatelink".into()),
             tags: s.tags(),
         },
         on(b),
@@ -144,9 +143,9 @@ pub(crate) fn declare(
         "alb-sg",
         SecurityGroupArgs {
             vpc_id: net.vpc.id(),
-            name: "cairn-alb".into(),
             description: "HTTP from anywhere to the load balancer".into(),
             tags: s.tags(),
+            ..Default::default()
         },
         on(b),
     );
@@ -163,9 +162,9 @@ pub(crate) fn declare(
         "service-sg",
         SecurityGroupArgs {
             vpc_id: net.vpc.id(),
-            name: "cairn-service".into(),
             description: "HTTP from the load balancer to the tasks".into(),
             tags: s.tags(),
+            ..Default::default()
         },
         on(b),
     );
@@ -182,12 +181,12 @@ pub(crate) fn declare(
         stack,
         "load-balancer",
         LoadBalancerArgs {
-            name: "ecrprivatelink".into(),
             subnets: Output::all(net.public_subnets.iter().map(|s| s.id())),
             security_groups: Some(Output::all([alb_sg.id()])),
             scheme: Some("internet-facing".into()),
             load_balancer_type: Some("application".into()),
             tags: s.tags(),
+            ..Default::default()
         },
         on(b),
     );
@@ -195,13 +194,13 @@ pub(crate) fn declare(
         stack,
         "target-group",
         TargetGroupArgs {
-            name: "ecrprivatelink".into(),
             port: i32::from(PORT).into(),
             protocol: "HTTP".into(),
             vpc_id: net.vpc.id(),
             target_type: Some("ip".into()),
             health_check_path: Some("/".into()),
             tags: s.tags(),
+            ..Default::default()
         },
         on(b),
     );
@@ -220,7 +219,7 @@ pub(crate) fn declare(
         stack,
         "service",
         ServiceArgs {
-            name: "ecrprivatelink".into(),
+            name: Some("ecrprivatelink".into()),
             cluster: cluster.arn(),
             task_definition: task.arn(),
             desired_count: s.desired_count.into(),

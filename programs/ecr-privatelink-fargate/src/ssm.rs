@@ -28,7 +28,6 @@ pub(crate) fn declare(
         stack,
         "ssm-instance-role",
         RoleArgs {
-            name: "ecrprivatelink-ssm-instance".into(),
             assume_role_policy: json!({
                 "Version": "2012-10-17",
                 "Statement": [{
@@ -56,8 +55,8 @@ pub(crate) fn declare(
         stack,
         "ssm-instance-profile",
         InstanceProfileArgs {
-            name: "ecrprivatelink-ssm".into(),
             role: role.name(),
+            ..Default::default()
         },
         on(b),
     );

@@ -3,12 +3,13 @@
 use std::marker::PhantomData;
 
 use async_trait::async_trait;
-use cairn::{Output, ProviderError, ResourceContext, TypeSchema};
+use cairn::{Output, ProviderError, ResourceContext, TypeSchema, UniqueKey};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::config::Clients;
 use crate::error::{aws, aws_on, code, found, gone};
+use crate::names;
 use crate::resource::{AwsResource, Handler, Typed};
 use crate::{AwsProvider, Tags, tags};
 
@@ -24,7 +25,9 @@ pub(crate) fn handler(ty: &str) -> Option<&'static dyn Handler> {
 cairn::args! {
     /// Arguments of a [`Repository`].
     pub struct RepositoryArgs {
-        pub name: Output<String>,
+        /// Unique in the account and region. Left unset, Cairn names it `<resource name>-<random suffix>` and
+        /// picks a new name for each replacement, so the new copy is created first.
+        pub name: Option<Output<String>>,
         /// `MUTABLE` or `IMMUTABLE`.
         pub image_tag_mutability: Option<Output<String>>,
         pub scan_on_push: Option<Output<bool>>,
@@ -100,10 +103,14 @@ impl AwsResource for RepositoryImpl {
     type Inputs = RepositoryInputs;
 
     fn schema() -> TypeSchema {
-        // Repository names are unique in a registry: the old one must go first.
+        // Repository names are unique in a registry.
         TypeSchema {
             replace_on_changes: &["name"],
-            delete_before_replace: true,
+            unique: &[UniqueKey {
+                key: &["name"],
+                within: &[],
+                auto_name: Some(names::REPOSITORY),
+            }],
         }
     }
 
@@ -310,7 +317,11 @@ impl AwsResource for PolicyImpl {
     fn schema() -> TypeSchema {
         TypeSchema {
             replace_on_changes: &["repository"],
-            delete_before_replace: false,
+            unique: &[UniqueKey {
+                key: &["repository"],
+                within: &[],
+                auto_name: None,
+            }],
         }
     }
 

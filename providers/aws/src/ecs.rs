@@ -9,12 +9,13 @@ use aws_sdk_ecs::types::{
     AssignPublicIp, AwsVpcConfiguration, Compatibility, KeyValuePair, LaunchType, LogConfiguration,
     LogDriver, NetworkConfiguration, NetworkMode, PortMapping, Tag, TransportProtocol,
 };
-use cairn::{Output, ProviderError, ResourceContext, TypeSchema};
+use cairn::{Output, ProviderError, ResourceContext, TypeSchema, UniqueKey};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::config::Clients;
 use crate::error::{aws, aws_on, code, describe, found};
+use crate::names;
 use crate::resource::{AwsResource, Handler, Typed};
 use crate::{AwsProvider, Tags, tags, wait};
 
@@ -58,7 +59,9 @@ pub struct ServiceLoadBalancer {
 cairn::args! {
     /// Arguments of a [`Cluster`].
     pub struct ClusterArgs {
-        pub name: Output<String>,
+        /// Unique in the account and region. Left unset, Cairn names it `<resource name>-<random suffix>` and
+        /// picks a new name for each replacement, so the new copy is created first.
+        pub name: Option<Output<String>>,
         pub tags: Option<Output<Tags>>,
     }
 }
@@ -96,7 +99,9 @@ cairn::resource!(
 cairn::args! {
     /// Arguments of a [`Service`].
     pub struct ServiceArgs {
-        pub name: Output<String>,
+        /// Unique in its cluster. Left unset, Cairn names it `<resource name>-<random suffix>` and
+        /// picks a new name for each replacement, so the new copy is created first.
+        pub name: Option<Output<String>>,
         pub cluster: Output<String>,
         pub task_definition: Output<String>,
         pub desired_count: Output<i32>,
@@ -198,7 +203,11 @@ impl AwsResource for ClusterImpl {
     fn schema() -> TypeSchema {
         TypeSchema {
             replace_on_changes: &["name"],
-            delete_before_replace: true,
+            unique: &[UniqueKey {
+                key: &["name"],
+                within: &[],
+                auto_name: Some(names::ECS),
+            }],
         }
     }
 
@@ -371,7 +380,7 @@ impl AwsResource for TaskDefinitionImpl {
                 "task_role_arn",
                 "containers",
             ],
-            delete_before_replace: false,
+            unique: &[],
         }
     }
 
@@ -566,7 +575,11 @@ impl AwsResource for ServiceImpl {
     fn schema() -> TypeSchema {
         TypeSchema {
             replace_on_changes: &["name", "cluster", "launch_type", "load_balancers"],
-            delete_before_replace: true,
+            unique: &[UniqueKey {
+                key: &["name"],
+                within: &["cluster"],
+                auto_name: Some(names::ECS),
+            }],
         }
     }
 

@@ -8,12 +8,13 @@ use aws_sdk_elasticloadbalancingv2::types::{
     Action, ActionTypeEnum, LoadBalancerSchemeEnum, LoadBalancerStateEnum, LoadBalancerTypeEnum,
     ProtocolEnum, Tag, TargetTypeEnum,
 };
-use cairn::{Output, ProviderError, ResourceContext, TypeSchema};
+use cairn::{Output, ProviderError, ResourceContext, TypeSchema, UniqueKey};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::config::Clients;
 use crate::error::{aws, aws_on, found, gone};
+use crate::names;
 use crate::resource::{AwsResource, Handler, Typed};
 use crate::{AwsProvider, Tags, tags, wait};
 
@@ -29,7 +30,9 @@ pub(crate) fn handler(ty: &str) -> Option<&'static dyn Handler> {
 cairn::args! {
     /// Arguments of a [`LoadBalancer`].
     pub struct LoadBalancerArgs {
-        pub name: Output<String>,
+        /// Unique in the account and region. Left unset, Cairn names it `<resource name>-<random suffix>` and
+        /// picks a new name for each replacement, so the new copy is created first.
+        pub name: Option<Output<String>>,
         pub subnets: Output<Vec<String>>,
         pub security_groups: Option<Output<Vec<String>>>,
         /// `internet-facing` (the default) or `internal`.
@@ -52,7 +55,9 @@ cairn::resource!(
 cairn::args! {
     /// Arguments of a [`TargetGroup`].
     pub struct TargetGroupArgs {
-        pub name: Output<String>,
+        /// Unique in the account and region. Left unset, Cairn names it `<resource name>-<random suffix>` and
+        /// picks a new name for each replacement, so the new copy is created first.
+        pub name: Option<Output<String>>,
         pub port: Output<i32>,
         /// `HTTP`, `HTTPS`, `TCP`, …
         pub protocol: Output<String>,
@@ -174,7 +179,11 @@ impl AwsResource for LoadBalancerImpl {
     fn schema() -> TypeSchema {
         TypeSchema {
             replace_on_changes: &["name", "scheme", "load_balancer_type"],
-            delete_before_replace: true,
+            unique: &[UniqueKey {
+                key: &["name"],
+                within: &[],
+                auto_name: Some(names::LOAD_BALANCER),
+            }],
         }
     }
 
@@ -366,7 +375,11 @@ impl AwsResource for TargetGroupImpl {
     fn schema() -> TypeSchema {
         TypeSchema {
             replace_on_changes: &["name", "port", "protocol", "vpc_id", "target_type"],
-            delete_before_replace: true,
+            unique: &[UniqueKey {
+                key: &["name"],
+                within: &[],
+                auto_name: Some(names::TARGET_GROUP),
+            }],
         }
     }
 
@@ -518,7 +531,11 @@ impl AwsResource for ListenerImpl {
     fn schema() -> TypeSchema {
         TypeSchema {
             replace_on_changes: &["load_balancer_arn"],
-            delete_before_replace: false,
+            unique: &[UniqueKey {
+                key: &["port"],
+                within: &["load_balancer_arn"],
+                auto_name: None,
+            }],
         }
     }
 

@@ -4,12 +4,13 @@
 use std::marker::PhantomData;
 
 use async_trait::async_trait;
-use cairn::{CheckFailure, Output, PropMap, ProviderError, ResourceContext, TypeSchema};
+use cairn::{CheckFailure, Output, PropMap, ProviderError, ResourceContext, TypeSchema, UniqueKey};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::config::Clients;
 use crate::error::{aws, aws_on, found, gone};
+use crate::names;
 use crate::resource::{AwsResource, Handler, Typed, check_policy};
 use crate::{AwsProvider, Tags, tags};
 
@@ -26,10 +27,14 @@ pub(crate) fn handler(ty: &str) -> Option<&'static dyn Handler> {
 cairn::args! {
     /// Arguments of a [`Role`].
     pub struct RoleArgs {
-        pub name: Output<String>,
+        /// Unique in the account. Left unset, Cairn names it `<resource name>-<random suffix>` and
+        /// picks a new name for each replacement, so the new copy is created first.
+        pub name: Option<Output<String>>,
         /// Who may assume the role (a JSON policy document, compared structurally).
         pub assume_role_policy: Output<Value>,
         pub description: Option<Output<String>>,
+        /// The role's path (`/` by default, `/service/` …). Changing it replaces the role.
+        pub path: Option<Output<String>>,
         pub tags: Option<Output<Tags>>,
     }
 }
@@ -43,7 +48,9 @@ cairn::args! {
     /// Arguments of a [`RolePolicy`].
     pub struct RolePolicyArgs {
         pub role: Output<String>,
-        pub name: Output<String>,
+        /// Unique in its role. Left unset, Cairn names it `<resource name>-<random suffix>` and
+        /// picks a new name for each replacement, so the new copy is created first.
+        pub name: Option<Output<String>>,
         pub policy: Output<Value>,
     }
 }
@@ -69,7 +76,9 @@ cairn::resource!(
 cairn::args! {
     /// Arguments of an [`InstanceProfile`].
     pub struct InstanceProfileArgs {
-        pub name: Output<String>,
+        /// Unique in the account. Left unset, Cairn names it `<resource name>-<random suffix>` and
+        /// picks a new name for each replacement, so the new copy is created first.
+        pub name: Option<Output<String>>,
         pub role: Output<String>,
     }
 }
@@ -94,6 +103,8 @@ pub(crate) struct RoleInputs {
     assume_role_policy: Value,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     description: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    path: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     tags: Option<Tags>,
 }
@@ -123,8 +134,12 @@ impl AwsResource for RoleImpl {
 
     fn schema() -> TypeSchema {
         TypeSchema {
-            replace_on_changes: &["name"],
-            delete_before_replace: true,
+            replace_on_changes: &["name", "path"],
+            unique: &[UniqueKey {
+                key: &["name"],
+                within: &[],
+                auto_name: Some(names::IAM_ROLE),
+            }],
         }
     }
 
@@ -144,6 +159,7 @@ impl AwsResource for RoleImpl {
             .role_name(&i.name)
             .assume_role_policy_document(i.assume_role_policy.to_string())
             .set_description(i.description.clone())
+            .set_path(i.path.clone())
             .set_tags(Some(iam_tags(&tags::with_cairn(ctx, i.tags.as_ref()))))
             .send()
             .await
@@ -193,6 +209,7 @@ impl AwsResource for RoleImpl {
                 .description
                 .as_ref()
                 .map(|_| r.description().unwrap_or_default().to_string()),
+            path: i.path.as_ref().map(|_| r.path().to_string()),
             tags: if i.tags.is_some() {
                 tags::user_part(observed, i.tags.as_ref())
             } else {
@@ -291,7 +308,11 @@ impl AwsResource for RolePolicyImpl {
     fn schema() -> TypeSchema {
         TypeSchema {
             replace_on_changes: &["role", "name"],
-            delete_before_replace: true,
+            unique: &[UniqueKey {
+                key: &["name"],
+                within: &["role"],
+                auto_name: Some(names::IAM_NAME),
+            }],
         }
     }
 
@@ -380,7 +401,11 @@ impl AwsResource for AttachmentImpl {
     fn schema() -> TypeSchema {
         TypeSchema {
             replace_on_changes: &["role", "policy_arn"],
-            delete_before_replace: false,
+            unique: &[UniqueKey {
+                key: &["policy_arn"],
+                within: &["role"],
+                auto_name: None,
+            }],
         }
     }
 
@@ -491,7 +516,11 @@ impl AwsResource for InstanceProfileImpl {
     fn schema() -> TypeSchema {
         TypeSchema {
             replace_on_changes: &["name"],
-            delete_before_replace: true,
+            unique: &[UniqueKey {
+                key: &["name"],
+                within: &[],
+                auto_name: Some(names::IAM_NAME),
+            }],
         }
     }
 

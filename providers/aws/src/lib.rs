@@ -7,6 +7,7 @@
 
 mod config;
 mod error;
+mod names;
 mod provider;
 mod resource;
 mod tags;

@@ -3,12 +3,13 @@
 use std::marker::PhantomData;
 
 use async_trait::async_trait;
-use cairn::{Output, ProviderError, ResourceContext, TypeSchema};
+use cairn::{Output, ProviderError, ResourceContext, TypeSchema, UniqueKey};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::config::Clients;
 use crate::error::{aws, aws_on, gone};
+use crate::names;
 use crate::resource::{AwsResource, Handler, Typed};
 use crate::{AwsProvider, Tags, tags};
 
@@ -22,7 +23,9 @@ pub(crate) fn handler(ty: &str) -> Option<&'static dyn Handler> {
 cairn::args! {
     /// Arguments of a [`LogGroup`].
     pub struct LogGroupArgs {
-        pub name: Output<String>,
+        /// Unique in the account and region. Left unset, Cairn names it `<resource name>-<random suffix>` and
+        /// picks a new name for each replacement, so the new copy is created first.
+        pub name: Option<Output<String>>,
         pub retention_in_days: Option<Output<i32>>,
         pub tags: Option<Output<Tags>>,
     }
@@ -103,7 +106,11 @@ impl AwsResource for LogGroupImpl {
     fn schema() -> TypeSchema {
         TypeSchema {
             replace_on_changes: &["name"],
-            delete_before_replace: true,
+            unique: &[UniqueKey {
+                key: &["name"],
+                within: &[],
+                auto_name: Some(names::LOG_GROUP),
+            }],
         }
     }
 

@@ -156,7 +156,11 @@ async fn cairn_names_what_the_program_leaves_unnamed_and_renames_on_replacement(
     let sg = plan.steps.iter().find(|s| s.name == "sg").unwrap();
     assert_eq!(sg.kind, StepKind::Replace);
     assert!(!sg.deletes_first());
-    assert!(sg.diffs.iter().any(|d| d.property == "name"));
+    assert!(
+        sg.diffs
+            .iter()
+            .any(|d| d.property == "name" && d.new_name && !d.forces_replacement)
+    );
 
     h.cloud.clear_calls();
     let exec = h.up(group_and_rule(None, "k2", "10")).await;
@@ -165,6 +169,92 @@ async fn cairn_names_what_the_program_leaves_unnamed_and_renames_on_replacement(
     let second = name_of(&h);
     assert_ne!(first, second);
     assert_eq!(h.cloud.names(), vec!["net", "rule", "sg"]);
+}
+
+/// `p`, and `u` named from `p`'s output (so its name is unknown while `p` is replaced), with
+/// `user` referring to `u` when `used`.
+fn name_known_at_apply(key: &'static str, used: bool) -> impl FnOnce(&mut Stack) {
+    move |s: &mut Stack| {
+        let p = Thing::new(
+            s,
+            "p",
+            ThingArgs {
+                key: Some(key.into()),
+                ..thing("1")
+            },
+        );
+        let u = Unique::new(
+            s,
+            "u",
+            ThingArgs {
+                key: Some(key.into()),
+                name: Some(p.id().map(|_| "web".to_string())),
+                ..thing("1")
+            },
+        );
+        if used {
+            Thing::new(
+                s,
+                "user",
+                ThingArgs {
+                    refs: Some(Output::all([u.id()])),
+                    ..thing("1")
+                },
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_name_that_turns_out_kept_at_apply_is_deleted_just_before_its_create() {
+    let h = Harness::new();
+    h.up(name_known_at_apply("k1", false)).await;
+    let plan = h.preview(name_known_at_apply("k2", false));
+    let u = plan.steps.iter().find(|s| s.name == "u").unwrap();
+    assert!(!u.deletes_first());
+    assert_eq!(u.may_delete_first, Some(vec!["name".to_string()]));
+    assert!(
+        plan_text(&plan).contains("[delete before replace if name still collides once known]"),
+        "{}",
+        plan_text(&plan)
+    );
+    h.cloud.clear_calls();
+    let exec = h.up(name_known_at_apply("k2", false)).await;
+    assert!(exec.errors.is_empty(), "{:?}", exec.errors);
+    assert!(h.call("create", "p").end < h.call("delete", "u").start);
+    assert!(h.call("delete", "u").end < h.call("create", "u").start);
+    assert_eq!(count(&exec, "replaced"), 2);
+    assert_eq!(h.cloud.names(), vec!["p", "u"]);
+}
+
+#[tokio::test]
+async fn a_name_that_turns_out_kept_while_in_use_changes_nothing_of_it() {
+    let h = Harness::new();
+    h.up(name_known_at_apply("k1", true)).await;
+    let u_before: Vec<String> = h
+        .cloud
+        .cloud()
+        .into_iter()
+        .filter(|(_, (n, _))| n == "u")
+        .map(|(id, _)| id)
+        .collect();
+    h.cloud.clear_calls();
+    let exec = h.up(name_known_at_apply("k2", true)).await;
+    assert_eq!(exec.errors.len(), 1, "{:?}", exec.errors);
+    let e = exec.errors[0].to_string();
+    assert!(
+        e.contains("'user' still refers to the old copy; nothing was changed"),
+        "{e}"
+    );
+    let u_after: Vec<String> = h
+        .cloud
+        .cloud()
+        .into_iter()
+        .filter(|(_, (n, _))| n == "u")
+        .map(|(id, _)| id)
+        .collect();
+    assert_eq!(u_after, u_before);
+    assert!(h.cloud.mutations().iter().all(|c| c.name != "u"));
 }
 
 #[tokio::test]

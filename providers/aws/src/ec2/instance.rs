@@ -88,7 +88,7 @@ impl AwsResource for Impl {
     fn schema() -> TypeSchema {
         TypeSchema {
             replace_on_changes: &["ami", "instance_type", "subnet_id", "iam_instance_profile"],
-            delete_before_replace: false,
+            unique: &[],
         }
     }
 

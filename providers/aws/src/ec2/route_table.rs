@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 use aws_sdk_ec2::types::ResourceType;
-use cairn::{CheckFailure, Output, PropMap, ProviderError, ResourceContext, TypeSchema};
+use cairn::{CheckFailure, Output, PropMap, ProviderError, ResourceContext, TypeSchema, UniqueKey};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
@@ -70,7 +70,7 @@ impl AwsResource for TableImpl {
     fn schema() -> TypeSchema {
         TypeSchema {
             replace_on_changes: &["vpc_id"],
-            delete_before_replace: false,
+            unique: &[],
         }
     }
 
@@ -187,7 +187,11 @@ impl AwsResource for RouteImpl {
     fn schema() -> TypeSchema {
         TypeSchema {
             replace_on_changes: &["route_table_id", "destination_cidr_block", "gateway_id"],
-            delete_before_replace: true,
+            unique: &[UniqueKey {
+                key: &["destination_cidr_block"],
+                within: &["route_table_id"],
+                auto_name: None,
+            }],
         }
     }
 
@@ -292,10 +296,14 @@ impl AwsResource for AssociationImpl {
     type Inputs = AssociationInputs;
 
     fn schema() -> TypeSchema {
-        // A subnet has one association at a time: the old one must go before the new one.
+        // A subnet has one association at a time.
         TypeSchema {
             replace_on_changes: &["subnet_id", "route_table_id"],
-            delete_before_replace: true,
+            unique: &[UniqueKey {
+                key: &["subnet_id"],
+                within: &[],
+                auto_name: None,
+            }],
         }
     }
 

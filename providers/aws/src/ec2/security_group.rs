@@ -3,13 +3,14 @@
 
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{IpPermission, IpRange, ResourceType, UserIdGroupPair};
-use cairn::{Output, ProviderError, ResourceContext, TypeSchema};
+use cairn::{Output, ProviderError, ResourceContext, TypeSchema, UniqueKey};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::tagging;
 use crate::config::Clients;
 use crate::error::{aws_on, code, found, gone, gone_coded};
+use crate::names;
 use crate::resource::AwsResource;
 use crate::wait;
 use crate::{AwsProvider, Tags};
@@ -18,7 +19,9 @@ cairn::args! {
     /// Arguments of a [`SecurityGroup`].
     pub struct SecurityGroupArgs {
         pub vpc_id: Output<String>,
-        pub name: Output<String>,
+        /// Unique in its VPC. Left unset, Cairn names it `<resource name>-<random suffix>` and
+        /// picks a new name for each replacement, so the new copy is created first.
+        pub name: Option<Output<String>>,
         pub description: Output<String>,
         pub tags: Option<Output<Tags>>,
     }
@@ -69,7 +72,11 @@ impl AwsResource for GroupImpl {
     fn schema() -> TypeSchema {
         TypeSchema {
             replace_on_changes: &["vpc_id", "name", "description"],
-            delete_before_replace: false,
+            unique: &[UniqueKey {
+                key: &["name"],
+                within: &["vpc_id"],
+                auto_name: Some(names::SECURITY_GROUP),
+            }],
         }
     }
 
@@ -272,7 +279,18 @@ impl AwsResource for RuleImpl {
                 "source_security_group_id",
                 "description",
             ],
-            delete_before_replace: true,
+            unique: &[UniqueKey {
+                key: &[
+                    "direction",
+                    "protocol",
+                    "from_port",
+                    "to_port",
+                    "cidr_blocks",
+                    "source_security_group_id",
+                ],
+                within: &["security_group_id"],
+                auto_name: None,
+            }],
         }
     }
 

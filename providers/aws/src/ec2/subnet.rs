@@ -2,7 +2,9 @@
 
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{AttributeBooleanValue, ResourceType};
-use cairn::{CheckFailure, Output, PropMap, ProviderError, Related, ResourceContext, TypeSchema};
+use cairn::{
+    CheckFailure, Output, PropMap, ProviderError, Related, ResourceContext, TypeSchema, UniqueKey,
+};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
@@ -66,7 +68,11 @@ impl AwsResource for Impl {
     fn schema() -> TypeSchema {
         TypeSchema {
             replace_on_changes: &["vpc_id", "cidr_block", "availability_zone"],
-            delete_before_replace: false,
+            unique: &[UniqueKey {
+                key: &["cidr_block"],
+                within: &["vpc_id"],
+                auto_name: None,
+            }],
         }
     }
 

@@ -99,7 +99,7 @@ impl AwsResource for Impl {
     fn schema() -> TypeSchema {
         TypeSchema {
             replace_on_changes: &["cidr_block"],
-            delete_before_replace: false,
+            unique: &[],
         }
     }
 

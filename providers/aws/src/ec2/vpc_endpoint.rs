@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{ResourceType, VpcEndpointType};
-use cairn::{CheckFailure, Output, PropMap, ProviderError, ResourceContext, TypeSchema};
+use cairn::{CheckFailure, Output, PropMap, ProviderError, ResourceContext, TypeSchema, UniqueKey};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
@@ -150,7 +150,11 @@ impl AwsResource for Impl {
     fn schema() -> TypeSchema {
         TypeSchema {
             replace_on_changes: &["vpc_id", "service_name", "vpc_endpoint_type"],
-            delete_before_replace: false,
+            unique: &[UniqueKey {
+                key: &["service_name"],
+                within: &["vpc_id"],
+                auto_name: None,
+            }],
         }
     }
 
