@@ -30,7 +30,7 @@ use crate::provider::{
 };
 use crate::schedule::{Outcome, run_dag};
 use crate::stack::Stack;
-use crate::unique::{self, DeleteFirst};
+use crate::unique::{self, DeleteFirst, Keeps, KeptKey};
 
 /// One node of the operation DAG.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -506,12 +506,12 @@ impl<'a> Executor<'a> {
             }
             if replace && old.ty == step.ty && old.provider == step.provider {
                 let old_props = props::from_state(&old.inputs);
-                if let Some(key) = unique::kept(&schema, &old_props, &inputs) {
+                if let Keeps::Yes(key) = unique::keeps(&schema, &old_props, &inputs) {
                     // A value unknown at plan time turned out to keep a unique key: the new copy
                     // cannot be made beside the old. Everything it needs is done by now, so it is
                     // as safe to delete the old copy first as a planned delete-first, unless
                     // something still refers to it.
-                    let kept = DeleteFirst::kept(key, &inputs);
+                    let kept = KeptKey::of(key, &inputs);
                     let users = self.users_of(step, old)?;
                     if !users.is_empty() {
                         return Err(Self::fail(
@@ -524,7 +524,7 @@ impl<'a> Executor<'a> {
                                 kept.what(),
                                 users.join(", "),
                                 if users.len() == 1 { "s" } else { "" },
-                                kept.remedy()
+                                DeleteFirst::Kept(kept.clone()).remedy()
                             ),
                         ));
                     }
@@ -536,6 +536,7 @@ impl<'a> Executor<'a> {
                         inputs,
                         plain,
                         deps,
+                        protect: decl.protect,
                     };
                     return self.create(i, provider, new, None).await;
                 }
@@ -585,6 +586,7 @@ impl<'a> Executor<'a> {
                 inputs,
                 plain,
                 deps,
+                protect: decl.protect,
             },
             old.map(|o| o.seq),
         )
@@ -601,11 +603,11 @@ impl<'a> Executor<'a> {
         replaces: Option<i64>,
     ) -> Result<Option<Action>, OpError> {
         let step = &self.plan.steps[i];
-        let protect = self.stack.expect("create needs the program").resources[i].protect;
         let NewCopy {
             inputs,
             plain,
             deps,
+            protect,
         } = new;
         let token = client_token();
         let op_seq = self.begin_with_token(
@@ -913,6 +915,7 @@ struct NewCopy {
     inputs: crate::provider::PropMap,
     plain: Value,
     deps: Vec<String>,
+    protect: bool,
 }
 
 struct LiveResolver<'a> {

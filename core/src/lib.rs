@@ -37,7 +37,7 @@ pub use provider::{
 };
 pub use schedule::{Outcome, run_dag};
 pub use stack::{Args, DependsOn, IntoProperty, Resource, ResourceOptions, ResourceRef, Stack};
-pub use unique::DeleteFirst;
+pub use unique::{DeleteFirst, KeptKey};
 
 pub use async_trait::async_trait;
 

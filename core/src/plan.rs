@@ -11,7 +11,7 @@ use crate::output::{Eval, Resolve, ResourceIdx};
 use crate::props;
 use crate::provider::{NameRule, Prop, PropMap, Related, TypeSchema};
 use crate::stack::Stack;
-use crate::unique::{self, DeleteFirst};
+use crate::unique::{self, DeleteFirst, Keeps, KeptKey};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum StepKind {
@@ -328,12 +328,13 @@ pub fn plan(
         if matches!(kind, StepKind::Same | StepKind::Update) {
             resolver.outputs[i] = old.map(|o| &o.outputs);
         }
+        let keeps = unique::keeps(&schema, &old_props, &inputs);
         let delete_first = if kind != StepKind::Replace {
             None
         } else if d.delete_before_replace {
             Some(DeleteFirst::Requested)
-        } else if let Some(key) = same.and_then(|_| unique::kept(&schema, &old_props, &inputs)) {
-            Some(DeleteFirst::kept(key, &inputs))
+        } else if let (Some(_), Keeps::Yes(key)) = (same, keeps) {
+            Some(DeleteFirst::Kept(KeptKey::of(key, &inputs)))
         } else {
             // Its old copy refers to a dependency that is deleted before it is replaced, so it
             // must be gone first too.
@@ -359,10 +360,14 @@ pub fn plan(
                     .join(", ")
             ));
         }
-        let may_delete_first = same
-            .filter(|_| kind == StepKind::Replace && delete_first.is_none())
-            .and_then(|_| unique::may_keep(&schema, &old_props, &inputs))
-            .map(|k| k.key.iter().map(|p| p.to_string()).collect());
+        let may_delete_first = match keeps {
+            Keeps::Maybe(key)
+                if same.is_some() && kind == StepKind::Replace && delete_first.is_none() =>
+            {
+                Some(key.key.iter().map(|p| p.to_string()).collect())
+            }
+            _ => None,
+        };
         steps[i] = Some(Step {
             kind,
             name: d.name.clone(),
@@ -460,17 +465,11 @@ fn unique_collisions(stack: &Stack, steps: &[Step]) -> Vec<String> {
                 format!("{values:?}"),
             );
             if let Some(first) = seen.insert(id, &step.name) {
-                let what = DeleteFirst::kept(key, &step.inputs);
                 errors.push(format!(
                     "resources '{first}' and '{}' ({}) both ask for {}, which must be unique{}",
                     step.name,
                     step.ty,
-                    match &what {
-                        DeleteFirst::Kept {
-                            properties, value, ..
-                        } => format!("{} '{value}'", properties.join(", ")),
-                        _ => unreachable!("kept describes a key"),
-                    },
+                    KeptKey::of(key, &step.inputs).what(),
                     if key.within.is_empty() {
                         String::new()
                     } else {

@@ -110,30 +110,26 @@ fn verdict(key: &UniqueKey, old: &PropMap, new: &PropMap) -> Verdict {
     }
 }
 
-/// The unique key that a replacement's new copy (`new`) keeps from its old copy (`old`), so
-/// that the two cannot exist at once. A value not known yet is taken to differ (it comes from
-/// something being created): see [`may_keep`], and the check once it is known.
-pub(crate) fn kept<'s>(
-    schema: &'s TypeSchema,
-    old: &PropMap,
-    new: &PropMap,
-) -> Option<&'s UniqueKey> {
-    schema
-        .unique
-        .iter()
-        .find(|k| verdict(k, old, new) == Verdict::Kept)
+/// Whether a replacement's new copy (`new`) keeps a unique key of its old copy (`old`), so that
+/// the two cannot exist at once.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Keeps<'s> {
+    Yes(&'s UniqueKey),
+    /// Unless a value not known yet turns out to differ (checked again once it is known).
+    Maybe(&'s UniqueKey),
+    No,
 }
 
-/// A unique key that the new copy keeps unless a value not known yet turns out to differ.
-pub(crate) fn may_keep<'s>(
-    schema: &'s TypeSchema,
-    old: &PropMap,
-    new: &PropMap,
-) -> Option<&'s UniqueKey> {
-    schema
-        .unique
-        .iter()
-        .find(|k| verdict(k, old, new) == Verdict::Unknown)
+pub(crate) fn keeps<'s>(schema: &'s TypeSchema, old: &PropMap, new: &PropMap) -> Keeps<'s> {
+    let mut maybe = None;
+    for key in schema.unique {
+        match verdict(key, old, new) {
+            Verdict::Kept => return Keeps::Yes(key),
+            Verdict::Unknown => maybe = maybe.or(Some(key)),
+            Verdict::Differs => {}
+        }
+    }
+    maybe.map_or(Keeps::No, Keeps::Maybe)
 }
 
 /// Why a replacement deletes its old copy before creating the new one.
@@ -141,19 +137,24 @@ pub(crate) fn may_keep<'s>(
 pub enum DeleteFirst {
     /// The program asked for it (`ResourceOptions::delete_before_replace`).
     Requested,
-    /// The new copy keeps a value that must be unique: `named` when it is a name the program
-    /// fixes (Cairn would otherwise have picked a new one).
-    Kept {
-        properties: Vec<String>,
-        value: String,
-        named: bool,
-    },
+    /// The new copy keeps a value that must be unique.
+    Kept(KeptKey),
     /// Its old copy refers to this resource, which is itself deleted before it is replaced.
     Dependency(String),
 }
 
-impl DeleteFirst {
-    pub(crate) fn kept(key: &UniqueKey, inputs: &PropMap) -> DeleteFirst {
+/// A unique key with the values one resource gives it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct KeptKey {
+    pub properties: Vec<String>,
+    /// The values, as text.
+    pub value: String,
+    /// A name: the program fixes it, since Cairn would otherwise have picked a new one.
+    pub named: bool,
+}
+
+impl KeptKey {
+    pub(crate) fn of(key: &UniqueKey, inputs: &PropMap) -> KeptKey {
         let value = key
             .key
             .iter()
@@ -164,42 +165,34 @@ impl DeleteFirst {
             })
             .collect::<Vec<_>>()
             .join(", ");
-        DeleteFirst::Kept {
+        KeptKey {
             properties: key.key.iter().map(|p| p.to_string()).collect(),
             value,
             named: key.auto_name.is_some(),
         }
     }
 
-    /// What is kept, as a noun: "the name 'web'", "its cidr_block (10.0.2.0/24)".
+    /// As a noun: "the name 'web'", "cidr_block (10.0.2.0/24)".
     pub(crate) fn what(&self) -> String {
-        match self {
-            DeleteFirst::Kept {
-                value, named: true, ..
-            } => format!("the name '{value}'"),
-            DeleteFirst::Kept {
-                properties, value, ..
-            } => format!("its {} ({value})", properties.join(", ")),
-            other => other.to_string(),
+        if self.named {
+            format!("the name '{}'", self.value)
+        } else {
+            format!("{} ({})", self.properties.join(", "), self.value)
         }
     }
+}
 
+impl DeleteFirst {
     /// What a user can do to let the replacement create first instead.
     pub(crate) fn remedy(&self) -> String {
         match self {
             DeleteFirst::Requested => "remove the `delete_before_replace` option".to_string(),
-            DeleteFirst::Kept {
-                properties,
-                named: true,
-                ..
-            } => format!(
+            DeleteFirst::Kept(k) if k.named => format!(
                 "leave `{}` unset so that Cairn names it and creates the new copy first, or \
                  give it a new name",
-                properties[0]
+                k.properties[0]
             ),
-            DeleteFirst::Kept { properties, .. } => {
-                format!("change {} as well", properties.join(", "))
-            }
+            DeleteFirst::Kept(k) => format!("change {} as well", k.properties.join(", ")),
             DeleteFirst::Dependency(d) => format!("let '{d}' be replaced by creating first"),
         }
     }
@@ -209,14 +202,12 @@ impl fmt::Display for DeleteFirst {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             DeleteFirst::Requested => write!(f, "requested by the program"),
-            DeleteFirst::Kept {
-                value, named: true, ..
-            } => write!(f, "the name '{value}' is fixed"),
-            DeleteFirst::Kept { properties, .. } => write!(
+            DeleteFirst::Kept(k) if k.named => write!(f, "{} is fixed", k.what()),
+            DeleteFirst::Kept(k) => write!(
                 f,
-                "{} stay{} the same and must be unique",
-                self.what(),
-                if properties.len() == 1 { "s" } else { "" }
+                "its {} stay{} the same and must be unique",
+                k.what(),
+                if k.properties.len() == 1 { "s" } else { "" }
             ),
             DeleteFirst::Dependency(d) => write!(f, "it refers to '{d}', which is deleted first"),
         }

@@ -231,13 +231,14 @@ async fn a_name_that_turns_out_kept_at_apply_is_deleted_just_before_its_create()
 async fn a_name_that_turns_out_kept_while_in_use_changes_nothing_of_it() {
     let h = Harness::new();
     h.up(name_known_at_apply("k1", true)).await;
-    let u_before: Vec<String> = h
-        .cloud
-        .cloud()
-        .into_iter()
-        .filter(|(_, (n, _))| n == "u")
-        .map(|(id, _)| id)
-        .collect();
+    let ids_of_u = |h: &Harness| -> Vec<String> {
+        let cloud = h.cloud.cloud().into_iter();
+        cloud
+            .filter(|(_, (n, _))| n == "u")
+            .map(|(id, _)| id)
+            .collect()
+    };
+    let u_before = ids_of_u(&h);
     h.cloud.clear_calls();
     let exec = h.up(name_known_at_apply("k2", true)).await;
     assert_eq!(exec.errors.len(), 1, "{:?}", exec.errors);
@@ -246,14 +247,7 @@ async fn a_name_that_turns_out_kept_while_in_use_changes_nothing_of_it() {
         e.contains("'user' still refers to the old copy; nothing was changed"),
         "{e}"
     );
-    let u_after: Vec<String> = h
-        .cloud
-        .cloud()
-        .into_iter()
-        .filter(|(_, (n, _))| n == "u")
-        .map(|(id, _)| id)
-        .collect();
-    assert_eq!(u_after, u_before);
+    assert_eq!(ids_of_u(&h), u_before);
     assert!(h.cloud.mutations().iter().all(|c| c.name != "u"));
 }
 
@@ -349,7 +343,7 @@ async fn two_resources_asking_for_one_unique_name_is_a_plan_error() {
         .unwrap()
         .to_string();
     assert!(
-        err.contains("resources 'a' and 'b' (test:Unique) both ask for name 'web'"),
+        err.contains("resources 'a' and 'b' (test:Unique) both ask for the name 'web'"),
         "{err}"
     );
 }
