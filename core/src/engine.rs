@@ -237,13 +237,19 @@ impl Session<'_> {
         );
         let dag = exec.dag(declared.then_some(&program.graph));
         let mut result = exec.run(&dag, parallel).await;
-        if declared {
+        // Only a failure can leave a declared resource missing.
+        if declared && !result.errors.is_empty() {
             let records = e.records()?;
+            let live: std::collections::HashSet<&str> = records
+                .iter()
+                .filter(|r| !r.replaced)
+                .map(|r| r.name.as_str())
+                .collect();
             result.missing = program
                 .stack
                 .resources
                 .iter()
-                .filter(|d| !records.iter().any(|r| r.name == d.name && !r.replaced))
+                .filter(|d| !live.contains(d.name.as_str()))
                 .map(|d| d.name.clone())
                 .collect();
         }

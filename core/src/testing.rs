@@ -286,12 +286,12 @@ fn refs(inputs: &Value) -> Vec<String> {
 }
 
 fn outputs(id: &str, inputs: &Value) -> Value {
-    json!({
-        "id": id,
-        "value": inputs.get("value"),
-        "key": inputs.get("key"),
-        "name": inputs.get("name"),
-    })
+    let mut out = json!({ "id": id, "value": inputs.get("value"), "key": inputs.get("key") });
+    // Only `test:Unique` has a name.
+    if let Some(name) = inputs.get("name") {
+        out["name"] = name.clone();
+    }
+    out
 }
 
 fn check_refs(
