@@ -125,6 +125,15 @@ pub(crate) struct Executor<'a> {
 
 static TOKEN_COUNTER: AtomicU64 = AtomicU64::new(0);
 
+/// Tries of a create that fails transiently and is found not to have made anything. The
+/// provider's own client retries what is safe to re-send (throttling) before that.
+const CREATE_ATTEMPTS: u32 = 5;
+
+/// The wait before create attempt `attempt + 1`: 0.5 s doubling, at most 8 s.
+fn create_backoff(attempt: u32) -> Duration {
+    Duration::from_millis(500 << (attempt - 1).min(4))
+}
+
 /// A token unique to one operation (at most 64 ASCII characters, as EC2 requires).
 fn client_token() -> String {
     let nanos = std::time::SystemTime::now()
@@ -551,18 +560,24 @@ impl<'a> Executor<'a> {
                         id: old.id.clone(),
                         old_inputs: props::to_plain(&props::from_state(&old.inputs))
                             .unwrap_or(Value::Null),
-                        new_inputs: plain,
+                        new_inputs: plain.clone(),
                         old_outputs: old.outputs.clone(),
                         changed,
                     })
                     .await;
                 let outputs = match result {
                     Ok(outputs) => outputs,
-                    Err(e) => {
-                        let err = self.abandon(step, op_seq, e, "updating");
-                        self.reread(step, provider, old).await;
-                        return Err(err);
-                    }
+                    // The call may have done the work before it failed (a response lost, and
+                    // the re-sent call refused because it is done): it did if the resource
+                    // now is as asked.
+                    Err(e) => match self.updated_anyway(step, provider, old, &plain).await {
+                        Some(outputs) => outputs,
+                        None => {
+                            let err = self.abandon(step, op_seq, e, "updating");
+                            self.reread(step, provider, old).await;
+                            return Err(err);
+                        }
+                    },
                 };
                 let rec = ResourceRecord {
                     inputs: props::to_state(&inputs),
@@ -618,31 +633,39 @@ impl<'a> Executor<'a> {
             &token,
             (&deps, protect),
         )?;
-        let result = provider
-            .provider
-            .create(CreateRequest {
-                resource: self.context(step),
-                inputs: plain,
-                client_token: token.clone(),
-            })
-            .await;
-        let (created, recorded) = match result {
-            Ok(created) => (created, props::to_state(&inputs)),
+        let mut attempt = 1;
+        let (created, recorded) = loop {
+            let result = provider
+                .provider
+                .create(CreateRequest {
+                    resource: self.context(step),
+                    inputs: plain.clone(),
+                    client_token: token.clone(),
+                })
+                .await;
+            let e = match result {
+                Ok(created) => break (created, props::to_state(&inputs)),
+                // Not when the name was taken: what a lookup finds then is someone else's.
+                Err(e) if e.conflict => return Err(self.abandon(step, op_seq, e, "creating")),
+                Err(e) => e,
+            };
             // A failed call may still have taken effect (a response lost on the way back, a
-            // 5xx after the work was done): look before reporting it, so a retry never
-            // duplicates it and nothing is orphaned. Not when the name was taken: what a
-            // lookup finds then is someone else's.
-            Err(e) if e.conflict => return Err(self.abandon(step, op_seq, e, "creating")),
-            Err(e) => match self.made_anyway(step, provider, &inputs, &token).await {
-                Some((id, now)) => (
-                    Created {
-                        id,
-                        outputs: now.outputs,
-                    },
-                    props::to_state(&props::from_plain(&now.inputs, &inputs)),
-                ),
-                None => return Err(self.abandon(step, op_seq, e, "creating")),
-            },
+            // 5xx after the work was done): look before reporting it or trying again, so that
+            // nothing is made twice and nothing is orphaned.
+            if let Some((id, now)) = self.made_anyway(step, provider, &inputs, &token).await {
+                let recorded = props::to_state(&props::from_plain(&now.inputs, &inputs));
+                let created = Created {
+                    id,
+                    outputs: now.outputs,
+                };
+                break (created, recorded);
+            }
+            if !e.transient || attempt == CREATE_ATTEMPTS {
+                return Err(self.abandon(step, op_seq, e, "creating"));
+            }
+            tracing::debug!(resource = %step.name, attempt, "create failed transiently: {e}");
+            tokio::time::sleep(create_backoff(attempt)).await;
+            attempt += 1;
         };
         let rec = ResourceRecord {
             seq: 0,
@@ -707,6 +730,30 @@ impl<'a> Executor<'a> {
         .await
         .ok()
         .flatten()
+    }
+
+    /// After a failed update: the outputs of the resource if reading it back shows it already
+    /// as `wanted`.
+    async fn updated_anyway(
+        &self,
+        step: &Step,
+        provider: &ProviderRef,
+        old: &ResourceRecord,
+        wanted: &Value,
+    ) -> Option<Value> {
+        let read = provider
+            .provider
+            .read(crate::provider::ReadRequest {
+                resource: self.context(step),
+                id: old.id.clone(),
+                inputs: wanted.clone(),
+                outputs: old.outputs.clone(),
+            })
+            .await;
+        match read {
+            Ok(Some(now)) if &now.inputs == wanted => Some(now.outputs),
+            _ => None,
+        }
     }
 
     /// Deletes the old record of step `i`.

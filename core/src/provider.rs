@@ -177,6 +177,10 @@ pub struct ProviderError {
     /// exists (a name taken). The engine then does not look for what a failed create made:
     /// what it would find is someone else's.
     pub conflict: bool,
+    /// The failure may be temporary and the call may still have taken effect (its response
+    /// was lost, the cloud failed after doing the work): the engine looks for what a create
+    /// made and, finding nothing, tries again.
+    pub transient: bool,
 }
 
 impl ProviderError {
@@ -185,6 +189,7 @@ impl ProviderError {
             message: message.into(),
             property: None,
             conflict: false,
+            transient: false,
         }
     }
 
@@ -194,11 +199,18 @@ impl ProviderError {
         self
     }
 
+    /// Marks the error as temporary, the call perhaps done (see `transient`).
+    pub fn transient(mut self) -> Self {
+        self.transient = true;
+        self
+    }
+
     pub fn on_property(property: impl Into<String>, message: impl Into<String>) -> Self {
         ProviderError {
             message: message.into(),
             property: Some(property.into()),
             conflict: false,
+            transient: false,
         }
     }
 }

@@ -95,6 +95,8 @@ struct Inner {
     tokens: Mutex<HashMap<String, String>>,
     /// Calls that take effect and then report a failure, like a response lost on the way back.
     lost_response: Mutex<HashSet<(String, &'static str)>>,
+    /// Calls that fail, without effect, with a transient error this many more times.
+    transient: Mutex<HashMap<(String, &'static str), usize>>,
     /// Signalled when a call starts hanging (see `hang_after_effect`).
     hung: tokio::sync::Notify,
     /// The type of each resource ever made, by id.
@@ -130,8 +132,19 @@ impl TestProvider {
             .insert((name.to_string(), op), message.to_string());
     }
 
+    /// Makes `op` on `name` fail `times` times, without effect, with a transient error (a
+    /// connection refused, a 503) before it works.
+    pub fn fail_transiently(&self, name: &str, op: &'static str, times: usize) {
+        self.inner
+            .transient
+            .lock()
+            .unwrap()
+            .insert((name.to_string(), op), times);
+    }
+
     pub fn clear_failures(&self) {
         self.inner.failures.lock().unwrap().clear();
+        self.inner.transient.lock().unwrap().clear();
     }
 
     /// Makes `op` on `name` take effect and then fail, as when the response is lost.
@@ -238,8 +251,19 @@ impl TestProvider {
             .unwrap()
             .get(&(name.to_string(), op))
             .cloned();
+        let transient = {
+            let mut t = self.inner.transient.lock().unwrap();
+            match t.get_mut(&(name.to_string(), op)) {
+                Some(n) if *n > 0 => {
+                    *n -= 1;
+                    true
+                }
+                _ => false,
+            }
+        };
         let result = match failure {
             Some(message) => Err(ProviderError::on_property("value", message)),
+            None if transient => Err(ProviderError::new("service unavailable").transient()),
             None => effect(&mut self.inner.cloud.lock().unwrap()),
         };
         self.inner.running.fetch_sub(1, Ordering::SeqCst);
@@ -267,7 +291,7 @@ impl TestProvider {
             .unwrap()
             .remove(&(name.to_string(), op))
         {
-            return Err(ProviderError::new("connection reset before the response"));
+            return Err(ProviderError::new("connection reset before the response").transient());
         }
         result
     }

@@ -125,3 +125,122 @@ async fn a_permanent_error_fails_that_resource_at_once_and_the_rest_completes() 
     let in_moto = inventory::of_stack(&moto.endpoint, "dev").await;
     assert_eq!(in_moto, inventory::of_state(&records));
 }
+
+/// `up` through `cli` until the program is what exists, allowing one more run than the first
+/// (a create whose response was lost is adopted as it is, and the next run finishes it).
+fn up_converges(cli: &Cli) {
+    for run in 1..=2 {
+        let up = cli.run(&["up", "--yes"]);
+        let preview = cli.ok(&["preview"]);
+        if up.code == 0 && preview.stdout.contains("Resources: 35 unchanged") {
+            return;
+        }
+        assert!(
+            run < 2,
+            "up did not converge in two runs:\n{}\n{}\n--- then preview ---\n{}",
+            up.stdout,
+            up.stderr,
+            preview.stdout
+        );
+    }
+}
+
+/// Deploys and destroys the default program behind `proxy`, checking after each step that what
+/// the state records exists in moto once, and nothing more.
+async fn deploy_and_destroy_behind(moto: &Moto, proxy: &FaultProxy) {
+    let cli = Cli::with_endpoint(BIN, &proxy.endpoint);
+    cli.ok(&["config", "set", "accountB:roleArn", ROLE_B]);
+    up_converges(&cli);
+    let records = Store::open(cli.state_path())
+        .unwrap()
+        .resources("dev")
+        .unwrap();
+    assert_eq!(records.len(), 35);
+    let in_moto = inventory::of_stack(&moto.endpoint, "dev").await;
+    assert_eq!(
+        in_moto,
+        inventory::of_state(&records),
+        "moto and the state differ"
+    );
+    let again = cli.ok(&["up", "--yes"]);
+    assert!(
+        again.stdout.contains("Update: no changes"),
+        "{}",
+        again.stdout
+    );
+
+    let destroyed = cli.run(&["destroy", "--yes"]);
+    if destroyed.code != 0 {
+        cli.ok(&["destroy", "--yes"]);
+    }
+    let left = inventory::of_stack(&moto.endpoint, "dev").await;
+    assert!(left.is_empty(), "left behind: {left:?}");
+    assert!(
+        Store::open(cli.state_path())
+            .unwrap()
+            .resources("dev")
+            .unwrap()
+            .is_empty()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_first_response_of_every_mutating_operation_lost_leaves_no_duplicate() {
+    let moto = Moto::start();
+    let proxy = FaultProxy::start(
+        &moto.endpoint,
+        FaultPlan {
+            lose_first_of_each: true,
+            ..FaultPlan::default()
+        },
+    );
+    deploy_and_destroy_behind(&moto, &proxy).await;
+    let lost = proxy.stats.lost.lock().unwrap().clone();
+    for op in [
+        "CreateVpc",
+        "CreateSubnet",
+        "CreateInternetGateway",
+        "CreateRouteTable",
+        "CreateRoute",
+        "AssociateRouteTable",
+        "CreateSecurityGroup",
+        "AuthorizeSecurityGroupIngress",
+        "CreateVpcEndpoint",
+        "CreateRepository",
+        "SetRepositoryPolicy",
+        "CreateRole",
+        "AttachRolePolicy",
+        "CreateLogGroup",
+        "CreateCluster",
+        "RegisterTaskDefinition",
+        "CreateLoadBalancer",
+        "CreateTargetGroup",
+        "CreateListener",
+        "CreateService",
+        "DeleteVpc",
+        "DeleteRole",
+        "DeleteService",
+    ] {
+        assert!(
+            lost.iter().any(|l| l == op),
+            "no response of {op} was lost: {lost:?}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn with_15_percent_of_mutating_responses_lost_up_and_destroy_converge() {
+    let moto = Moto::start();
+    let proxy = FaultProxy::start(
+        &moto.endpoint,
+        FaultPlan {
+            lost_responses: 0.15,
+            seed: 3,
+            ..FaultPlan::default()
+        },
+    );
+    deploy_and_destroy_behind(&moto, &proxy).await;
+    let lost = proxy.stats.lost.lock().unwrap().len();
+    assert!(lost > 0, "no response was lost");
+    eprintln!("responses lost after moto acted: {lost}");
+}

@@ -5,8 +5,15 @@
 //! Every other request is forwarded to moto unchanged.
 //!
 //! Injected faults never reach moto, as when AWS's front door refuses a call; so the test can
-//! tell which of the program's calls took effect.
+//! tell which of the program's calls took effect. Lost responses are the exception: the request
+//! is forwarded, moto acts on it, and the connection is then closed unanswered, as when a
+//! network loses a response after AWS did the work.
+//!
+//! Every decision is a hash of the seed and the request's number (its place in the order the
+//! proxy received requests), not a shared random stream, so a seed replays the same faults for
+//! the same order of requests.
 
+use std::collections::HashSet;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -21,6 +28,13 @@ pub struct FaultPlan {
     /// Requests whose head or body contains every one of these strings fail with
     /// `(status, code, message)`, every time.
     pub permanent: Vec<(Vec<String>, u16, String, String)>,
+    /// Share of mutating requests (creates, updates, deletes) forwarded to moto whose response
+    /// is then lost, 0.0 to 1.0.
+    pub lost_responses: f64,
+    /// Lose the response of the first request of each mutating operation (`CreateVpc`,
+    /// `DeleteVpc`, `CreateRole`…), after moto acted on it: every resource type's create and
+    /// delete meets a lost response once.
+    pub lose_first_of_each: bool,
 }
 
 /// Counts of what the proxy did.
@@ -31,6 +45,8 @@ pub struct FaultStats {
     pub server_errors: AtomicU64,
     pub dropped: AtomicU64,
     pub permanent: AtomicU64,
+    /// Operations whose response was lost after moto acted, in order.
+    pub lost: Mutex<Vec<String>>,
 }
 
 impl FaultStats {
@@ -52,7 +68,10 @@ pub struct FaultProxy {
 struct Shared {
     upstream: String,
     plan: FaultPlan,
-    rng: Mutex<u64>,
+    /// Requests received so far: the next one's number.
+    requests: AtomicU64,
+    /// Mutating operations seen (for `lose_first_of_each`).
+    seen: Mutex<HashSet<String>>,
     stats: Arc<FaultStats>,
 }
 
@@ -65,7 +84,8 @@ impl FaultProxy {
         let stop = Arc::new(AtomicBool::new(false));
         let shared = Arc::new(Shared {
             upstream: upstream.trim_start_matches("http://").to_string(),
-            rng: Mutex::new(plan.seed.max(1).wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1),
+            requests: AtomicU64::new(0),
+            seen: Mutex::default(),
             plan,
             stats: stats.clone(),
         });
@@ -233,12 +253,35 @@ fn throttling(req: &Request) -> Vec<u8> {
     }
 }
 
-fn next(shared: &Shared) -> f64 {
-    let mut x = shared.rng.lock().unwrap();
-    *x ^= *x << 13;
-    *x ^= *x >> 7;
-    *x ^= *x << 17;
-    (*x >> 11) as f64 / (1u64 << 53) as f64
+/// A number in [0, 1) from the seed, the request's number and what it decides (splitmix64).
+fn chance(seed: u64, request: u64, what: u64) -> f64 {
+    let mut z = seed
+        .wrapping_add(request.wrapping_mul(0x9E37_79B9_7F4A_7C15))
+        .wrapping_add(what.wrapping_mul(0xD1B5_4A32_D192_ED03));
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^= z >> 31;
+    (z >> 11) as f64 / (1u64 << 53) as f64
+}
+
+/// The operation a request calls: `X-Amz-Target`'s (awsJson) or the `Action` parameter.
+fn operation(req: &Request) -> Option<String> {
+    if let Some(target) = req.header("x-amz-target") {
+        return target.rsplit('.').next().map(str::to_string);
+    }
+    let body = req.body_text();
+    let line = req.head.lines().next().unwrap_or_default().to_string();
+    body.split('&')
+        .chain(line.split(['?', '&', ' ']))
+        .find_map(|kv| kv.strip_prefix("Action="))
+        .map(str::to_string)
+}
+
+/// Whether an operation changes something (what a lost response can leave done but unknown).
+fn mutating(op: &str) -> bool {
+    !["Describe", "List", "Get", "BatchGet", "AssumeRole"]
+        .iter()
+        .any(|p| op.starts_with(p))
 }
 
 fn serve(conn: TcpStream, shared: &Shared) -> std::io::Result<()> {
@@ -259,8 +302,10 @@ fn serve(conn: TcpStream, shared: &Shared) -> std::io::Result<()> {
         client.write_all(&error_response(&req, *status, code, message))?;
         return client.shutdown(Shutdown::Both);
     }
-    if next(shared) < shared.plan.rate {
-        let kind = next(shared);
+    let n = shared.requests.fetch_add(1, Ordering::SeqCst);
+    let seed = shared.plan.seed;
+    if chance(seed, n, 1) < shared.plan.rate {
+        let kind = chance(seed, n, 2);
         if kind < 0.4 {
             stats.throttled.fetch_add(1, Ordering::SeqCst);
             client.write_all(&throttling(&req))?;
@@ -302,6 +347,16 @@ fn serve(conn: TcpStream, shared: &Shared) -> std::io::Result<()> {
         .map(|l| format!("{l}\r\n"))
         .collect();
     out.push_str("Connection: close\r\n\r\n");
+    let op = operation(&req).filter(|op| mutating(op));
+    if let Some(op) = op {
+        let first =
+            shared.plan.lose_first_of_each && shared.seen.lock().unwrap().insert(op.clone());
+        if first || chance(seed, n, 3) < shared.plan.lost_responses {
+            // moto has acted; the client never hears of it.
+            stats.lost.lock().unwrap().push(op);
+            return client.shutdown(Shutdown::Both);
+        }
+    }
     client.write_all(out.as_bytes())?;
     client.write_all(response.get(split + 4..).unwrap_or_default())?;
     client.shutdown(Shutdown::Both)

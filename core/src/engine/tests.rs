@@ -918,6 +918,38 @@ async fn a_create_whose_response_is_lost_is_found_and_adopted_not_repeated() {
     assert!(recorded.iter().all(|id| h.cloud.cloud().contains_key(id)));
 }
 
+#[tokio::test(start_paused = true)]
+async fn a_create_that_fails_transiently_is_looked_for_then_tried_again_in_the_same_run() {
+    let h = Harness::new();
+    h.cloud.fail_transiently("b", "create", 2);
+    let exec = h.up(chain).await;
+    assert!(exec.errors.is_empty(), "{:?}", exec.errors);
+    assert_eq!(h.cloud.names(), vec!["a", "b"]);
+    let b_calls: Vec<&'static str> = h
+        .cloud
+        .calls()
+        .into_iter()
+        .filter(|c| c.name == "b")
+        .map(|c| c.op)
+        .collect();
+    // Each failure is followed by a look for what it made, before the next try.
+    assert_eq!(b_calls, ["create", "find", "create", "find", "create"]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_create_that_keeps_failing_transiently_gives_up_and_the_next_up_retries() {
+    let h = Harness::new();
+    h.cloud.fail_transiently("b", "create", 100);
+    let exec = h.up(chain).await;
+    assert_eq!(exec.errors.len(), 1);
+    assert!(exec.errors[0].to_string().contains("service unavailable"));
+    assert_eq!(h.cloud.names(), vec!["a"]);
+    assert!(h.engine.store.pending_operations("dev").unwrap().is_empty());
+    h.cloud.clear_failures();
+    assert!(h.up(chain).await.errors.is_empty());
+    assert_eq!(h.cloud.names(), vec!["a", "b"]);
+}
+
 #[tokio::test]
 async fn a_conflict_is_reported_and_nothing_is_adopted() {
     let h = Harness::new();

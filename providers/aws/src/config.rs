@@ -2,6 +2,8 @@
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 
+use crate::retry::{OnlyThrottling, retry_config};
+
 /// One AWS configuration: which account (through a profile or a role to assume) and region.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct AwsConfig {
@@ -14,6 +16,13 @@ pub struct AwsConfig {
     /// An endpoint for every service (a local emulator); the SDK's standard
     /// `AWS_ENDPOINT_URL` does the same from the environment.
     pub endpoint_url: Option<String>,
+}
+
+/// The clients of one provider instance: for every call, and for the calls a create makes,
+/// which are re-sent only when throttled (`retry.rs`).
+pub(crate) struct ClientSet {
+    pub any: Clients,
+    pub create: Clients,
 }
 
 /// The SDK clients of one configuration, built once on first use.
@@ -121,24 +130,35 @@ impl AwsConfig {
             .build())
     }
 
-    pub(crate) async fn clients(&self) -> Result<Clients, String> {
+    /// The clients, from one loaded configuration (credentials found and the role assumed
+    /// once).
+    pub(crate) async fn clients(&self) -> Result<ClientSet, String> {
         let sdk = self.load().await?;
-        // Each service's config builder takes the same two retry settings.
+        Ok(ClientSet {
+            any: Self::clients_of(&sdk, false),
+            create: Self::clients_of(&sdk, true),
+        })
+    }
+
+    fn clients_of(sdk: &SdkConfig, creating: bool) -> Clients {
+        // Each service's config builder takes the same retry settings.
         macro_rules! client {
             ($sdk:ident, $name:literal) => {{
                 use $sdk::config::retry::{RetryPartition, TokenBucket};
-                let conf = $sdk::config::Builder::from(&sdk)
+                let mut conf = $sdk::config::Builder::from(sdk)
                     .retry_config(retry_config())
                     .retry_partition(
                         RetryPartition::custom(concat!("cairn-", $name))
                             .token_bucket(TokenBucket::unlimited())
                             .build(),
-                    )
-                    .build();
-                $sdk::Client::from_conf(conf)
+                    );
+                if creating {
+                    conf = conf.retry_classifier(OnlyThrottling);
+                }
+                $sdk::Client::from_conf(conf.build())
             }};
         }
-        Ok(Clients {
+        Clients {
             region: sdk.region().map(|r| r.to_string()).unwrap_or_default(),
             ec2: client!(aws_sdk_ec2, "ec2"),
             ecr: client!(aws_sdk_ecr, "ecr"),
@@ -148,21 +168,6 @@ impl AwsConfig {
             logs: client!(aws_sdk_cloudwatchlogs, "logs"),
             sts: client!(aws_sdk_sts, "sts"),
             credentials: sdk.credentials_provider(),
-        })
+        }
     }
 }
-
-/// The SDK's standard retry (throttling, 5xx, dropped connections; exponential backoff with
-/// jitter) with more attempts than its default 3: one `up` makes hundreds of calls, and a
-/// deployment should ride out a throttled minute rather than fail on the third refusal. The
-/// retry budget (token bucket) is unlimited because attempts are already bounded per call and
-/// calls are bounded by `--parallel`; the default budget of 500 runs dry under sustained
-/// throttling long before the attempts do.
-fn retry_config() -> aws_config::retry::RetryConfig {
-    aws_config::retry::RetryConfig::standard()
-        .with_max_attempts(MAX_ATTEMPTS)
-        .with_max_backoff(std::time::Duration::from_secs(10))
-}
-
-/// Attempts per call, the first included.
-const MAX_ATTEMPTS: u32 = 10;

@@ -76,12 +76,45 @@ where
     code(e).is_some_and(|c| c.contains("AlreadyExists") || c.contains("Duplicate"))
 }
 
+/// True when the call may succeed if tried again, and may have been done already: no response
+/// (the connection failed or timed out once the request could have been sent), a server-side
+/// failure, or throttling that outlasted the SDK's retries.
+fn is_transient<E, R>(e: &SdkError<E, R>) -> bool
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    const CODES: &[&str] = &[
+        "Throttling",
+        "ThrottlingException",
+        "RequestLimitExceeded",
+        "TooManyRequestsException",
+        "RequestThrottled",
+        "InternalError",
+        "InternalFailure",
+        "ServiceUnavailable",
+        "Unavailable",
+    ];
+    match e {
+        SdkError::DispatchFailure(_) | SdkError::ResponseError(_) | SdkError::TimeoutError(_) => {
+            true
+        }
+        _ => code(e).is_some_and(|c| CODES.contains(&c.as_str())),
+    }
+}
+
 fn mark<E, R>(p: ProviderError, e: &SdkError<E, R>) -> ProviderError
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
     R: std::fmt::Debug,
 {
-    if is_conflict(e) { p.conflict() } else { p }
+    if is_conflict(e) {
+        p.conflict()
+    } else if is_transient(e) {
+        p.transient()
+    } else {
+        p
+    }
 }
 
 /// Converts an SDK error about one input property.

@@ -10,6 +10,7 @@ mod error;
 mod names;
 mod provider;
 mod resource;
+mod retry;
 mod tags;
 mod wait;
 

@@ -8,14 +8,14 @@ use cairn::{
 use serde_json::Value;
 use tokio::sync::OnceCell;
 
-use crate::config::{AwsConfig, Clients};
+use crate::config::{AwsConfig, ClientSet, Clients};
 use crate::resource::Handler;
 use crate::{ec2, ecr, ecs, elb, iam, logs};
 
 /// One configured AWS provider instance.
 pub struct AwsProvider {
     config: AwsConfig,
-    clients: OnceCell<Result<Clients, String>>,
+    clients: OnceCell<Result<ClientSet, String>>,
 }
 
 impl AwsProvider {
@@ -31,12 +31,16 @@ impl AwsProvider {
     }
 
     /// The clients, built on first use (loading credentials and assuming the role once).
-    async fn clients(&self) -> Result<&Clients, ProviderError> {
+    async fn client_set(&self) -> Result<&ClientSet, ProviderError> {
         self.clients
             .get_or_init(|| self.config.clients())
             .await
             .as_ref()
             .map_err(|e| ProviderError::new(e.clone()))
+    }
+
+    async fn clients(&self) -> Result<&Clients, ProviderError> {
+        Ok(&self.client_set().await?.any)
     }
 
     fn handler(ty: &str) -> Result<&'static dyn Handler, ProviderError> {
@@ -92,7 +96,7 @@ impl Provider for AwsProvider {
     }
 
     async fn create(&self, req: CreateRequest) -> Result<Created, ProviderError> {
-        let c = self.clients().await?;
+        let c = &self.client_set().await?.create;
         let (id, outputs) = Self::handler(&req.resource.ty)?
             .create(c, &req.resource, &req.client_token, &req.inputs)
             .await?;
