@@ -653,12 +653,9 @@ impl<'a> Executor<'a> {
             // 5xx after the work was done): look before reporting it or trying again, so that
             // nothing is made twice and nothing is orphaned.
             if let Some((id, now)) = self.made_anyway(step, provider, &inputs, &token).await {
-                let recorded = props::to_state(&props::from_plain(&now.inputs, &inputs));
-                let created = Created {
-                    id,
-                    outputs: now.outputs,
-                };
-                break (created, recorded);
+                break self
+                    .finish_adopted(step, provider, &inputs, &plain, id, now)
+                    .await;
             }
             if !e.transient || attempt == CREATE_ATTEMPTS {
                 return Err(self.abandon(step, op_seq, e, "creating"));
@@ -730,6 +727,49 @@ impl<'a> Executor<'a> {
         .await
         .ok()
         .flatten()
+    }
+
+    /// What a create that failed had made after all (`id`, read back as `now`), brought to
+    /// what was asked when the create stopped halfway (a VPC made, its DNS attributes not yet
+    /// set): the create's record, and what to record. If finishing fails, it is recorded as
+    /// read, and the next plan finishes it.
+    async fn finish_adopted(
+        &self,
+        step: &Step,
+        provider: &ProviderRef,
+        inputs: &crate::provider::PropMap,
+        plain: &Value,
+        id: String,
+        now: crate::provider::ReadResult,
+    ) -> (Created, Value) {
+        let as_read = props::from_plain(&now.inputs, inputs);
+        let schema = provider.provider.schema(&step.ty).unwrap_or_default();
+        let missing = plan::diff(&as_read, inputs, &schema, &[]);
+        if !missing.is_empty() && missing.iter().all(|d| !d.forces_replacement) {
+            let finished = provider
+                .provider
+                .update(UpdateRequest {
+                    resource: self.context(step),
+                    id: id.clone(),
+                    old_inputs: now.inputs.clone(),
+                    new_inputs: plain.clone(),
+                    old_outputs: now.outputs.clone(),
+                    changed: missing.iter().map(|d| d.property.clone()).collect(),
+                })
+                .await;
+            match finished {
+                Ok(outputs) => return (Created { id, outputs }, props::to_state(inputs)),
+                Err(e) => tracing::warn!(
+                    "'{}' was adopted but could not be finished now (the next up will): {e}",
+                    step.name
+                ),
+            }
+        }
+        let created = Created {
+            id,
+            outputs: now.outputs,
+        };
+        (created, props::to_state(&as_read))
     }
 
     /// After a failed update: the outputs of the resource if reading it back shows it already

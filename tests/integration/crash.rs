@@ -11,7 +11,7 @@ use std::process::Stdio;
 use cairn_state::Store;
 use cairn_tests::{Cli, Moto};
 
-use crate::inventory::{self, ROLE_B};
+use crate::inventory::{self, Defaults, ROLE_B};
 
 const BIN: &str = env!("CARGO_BIN_EXE_cairn-program");
 /// Operations in a full `up` or `destroy` of the default program.
@@ -67,14 +67,14 @@ fn kill_after(cli: &Cli, command: &str, after: u64) -> u64 {
     done
 }
 
-async fn assert_state_matches_moto(cli: &Cli, moto: &Moto, context: &str) {
+async fn assert_state_matches_moto(cli: &Cli, moto: &Moto, defaults: &Defaults, context: &str) {
     let store = Store::open(cli.state_path()).unwrap();
     assert!(
         store.pending_operations("dev").unwrap().is_empty(),
         "{context}: operations left pending"
     );
     let records = store.resources("dev").unwrap();
-    let in_moto = inventory::of_stack(&moto.endpoint, "dev").await;
+    let in_moto = defaults.everything_else(&moto.endpoint).await;
     let in_state = inventory::of_state(&records);
     assert_eq!(in_moto, in_state, "{context}: moto and the state differ");
     // Every record (sub-resources too) still exists: a refresh finds nothing gone or changed.
@@ -114,6 +114,7 @@ async fn killed_at_random_instants_of_up_and_destroy_nothing_is_lost_or_duplicat
         .max(1)
         .wrapping_mul(0x9E37_79B9_7F4A_7C15));
     let moto = Moto::start();
+    let defaults = Defaults::of(&moto.endpoint).await;
     let cli = Cli::new(BIN, &moto);
     cli.ok(&["config", "set", "accountB:roleArn", ROLE_B]);
     let mut adopted = 0;
@@ -137,11 +138,11 @@ async fn killed_at_random_instants_of_up_and_destroy_nothing_is_lost_or_duplicat
             !out.contains("need attention"),
             "{context}: recovery stopped:\n{out}"
         );
-        assert_state_matches_moto(&cli, &moto, &context).await;
+        assert_state_matches_moto(&cli, &moto, &defaults, &context).await;
     }
     // And it all goes away: nothing of the stack is left in either account.
     cli.ok(&["destroy", "--yes"]);
-    let left = inventory::of_stack(&moto.endpoint, "dev").await;
+    let left = defaults.everything_else(&moto.endpoint).await;
     assert!(left.is_empty(), "left behind: {left:?}");
     eprintln!("{kills} kills, {adopted} interrupted creates adopted");
 }

@@ -7,13 +7,14 @@ use cairn_state::Store;
 use cairn_tests::faults::{FaultPlan, FaultProxy};
 use cairn_tests::{Cli, Moto};
 
-use crate::inventory::{self, ROLE_B};
+use crate::inventory::{self, Defaults, ROLE_B};
 
 const BIN: &str = env!("CARGO_BIN_EXE_cairn-program");
 
 #[tokio::test(flavor = "multi_thread")]
 async fn with_a_fifth_of_calls_failing_up_converges_without_duplicates() {
     let moto = Moto::start();
+    let defaults = Defaults::of(&moto.endpoint).await;
     let proxy = FaultProxy::start(
         &moto.endpoint,
         FaultPlan {
@@ -48,7 +49,7 @@ async fn with_a_fifth_of_calls_failing_up_converges_without_duplicates() {
         .resources("dev")
         .unwrap();
     assert_eq!(records.len(), 35);
-    let in_moto = inventory::of_stack(&moto.endpoint, "dev").await;
+    let in_moto = defaults.everything_else(&moto.endpoint).await;
     assert_eq!(in_moto, inventory::of_state(&records));
 
     // Still under fire: nothing to change, then everything goes.
@@ -64,7 +65,7 @@ async fn with_a_fifth_of_calls_failing_up_converges_without_duplicates() {
         "{}",
         destroyed.stdout
     );
-    let left = inventory::of_stack(&moto.endpoint, "dev").await;
+    let left = defaults.everything_else(&moto.endpoint).await;
     assert!(left.is_empty(), "left behind: {left:?}");
     eprintln!(
         "faults injected: {} throttled, {} 5xx, {} dropped; {} forwarded",
@@ -78,6 +79,7 @@ async fn with_a_fifth_of_calls_failing_up_converges_without_duplicates() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_permanent_error_fails_that_resource_at_once_and_the_rest_completes() {
     let moto = Moto::start();
+    let defaults = Defaults::of(&moto.endpoint).await;
     let message = "The Vpc Endpoint Service 'com.amazonaws.us-east-2.logs' does not exist";
     let proxy = FaultProxy::start(
         &moto.endpoint,
@@ -122,7 +124,7 @@ async fn a_permanent_error_fails_that_resource_at_once_and_the_rest_completes() 
         .unwrap();
     assert_eq!(records.len(), 34);
     assert!(records.iter().all(|r| r.name != "endpoint-logs"));
-    let in_moto = inventory::of_stack(&moto.endpoint, "dev").await;
+    let in_moto = defaults.everything_else(&moto.endpoint).await;
     assert_eq!(in_moto, inventory::of_state(&records));
 }
 
@@ -147,7 +149,7 @@ fn up_converges(cli: &Cli) {
 
 /// Deploys and destroys the default program behind `proxy`, checking after each step that what
 /// the state records exists in moto once, and nothing more.
-async fn deploy_and_destroy_behind(moto: &Moto, proxy: &FaultProxy) {
+async fn deploy_and_destroy_behind(moto: &Moto, defaults: &Defaults, proxy: &FaultProxy) {
     let cli = Cli::with_endpoint(BIN, &proxy.endpoint);
     cli.ok(&["config", "set", "accountB:roleArn", ROLE_B]);
     up_converges(&cli);
@@ -156,7 +158,7 @@ async fn deploy_and_destroy_behind(moto: &Moto, proxy: &FaultProxy) {
         .resources("dev")
         .unwrap();
     assert_eq!(records.len(), 35);
-    let in_moto = inventory::of_stack(&moto.endpoint, "dev").await;
+    let in_moto = defaults.everything_else(&moto.endpoint).await;
     assert_eq!(
         in_moto,
         inventory::of_state(&records),
@@ -173,7 +175,7 @@ async fn deploy_and_destroy_behind(moto: &Moto, proxy: &FaultProxy) {
     if destroyed.code != 0 {
         cli.ok(&["destroy", "--yes"]);
     }
-    let left = inventory::of_stack(&moto.endpoint, "dev").await;
+    let left = defaults.everything_else(&moto.endpoint).await;
     assert!(left.is_empty(), "left behind: {left:?}");
     assert!(
         Store::open(cli.state_path())
@@ -187,6 +189,7 @@ async fn deploy_and_destroy_behind(moto: &Moto, proxy: &FaultProxy) {
 #[tokio::test(flavor = "multi_thread")]
 async fn the_first_response_of_every_mutating_operation_lost_leaves_no_duplicate() {
     let moto = Moto::start();
+    let defaults = Defaults::of(&moto.endpoint).await;
     let proxy = FaultProxy::start(
         &moto.endpoint,
         FaultPlan {
@@ -194,7 +197,7 @@ async fn the_first_response_of_every_mutating_operation_lost_leaves_no_duplicate
             ..FaultPlan::default()
         },
     );
-    deploy_and_destroy_behind(&moto, &proxy).await;
+    deploy_and_destroy_behind(&moto, &defaults, &proxy).await;
     let lost = proxy.stats.lost.lock().unwrap().clone();
     for op in [
         "CreateVpc",
@@ -231,6 +234,7 @@ async fn the_first_response_of_every_mutating_operation_lost_leaves_no_duplicate
 #[tokio::test(flavor = "multi_thread")]
 async fn with_15_percent_of_mutating_responses_lost_up_and_destroy_converge() {
     let moto = Moto::start();
+    let defaults = Defaults::of(&moto.endpoint).await;
     let proxy = FaultProxy::start(
         &moto.endpoint,
         FaultPlan {
@@ -239,7 +243,7 @@ async fn with_15_percent_of_mutating_responses_lost_up_and_destroy_converge() {
             ..FaultPlan::default()
         },
     );
-    deploy_and_destroy_behind(&moto, &proxy).await;
+    deploy_and_destroy_behind(&moto, &defaults, &proxy).await;
     let lost = proxy.stats.lost.lock().unwrap().len();
     assert!(lost > 0, "no response was lost");
     eprintln!("responses lost after moto acted: {lost}");

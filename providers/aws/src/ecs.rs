@@ -179,10 +179,8 @@ where
         } else {
             code
         };
-        (
-            code,
-            ProviderError::on_property(property, format!("{call}: {message}")),
-        )
+        let error = ProviderError::on_property(property, format!("{call}: {message}"));
+        (code, crate::error::mark(error, &e))
     }
 }
 

@@ -103,7 +103,8 @@ where
     }
 }
 
-fn mark<E, R>(p: ProviderError, e: &SdkError<E, R>) -> ProviderError
+/// Marks `p` with what `e` says about the call: a conflict, or a transient failure.
+pub(crate) fn mark<E, R>(p: ProviderError, e: &SdkError<E, R>) -> ProviderError
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
     R: std::fmt::Debug,

@@ -124,10 +124,9 @@ impl AwsResource for Impl {
                     } else {
                         code
                     };
-                    (
-                        code,
-                        ProviderError::on_property("ami", format!("RunInstances: {message}")),
-                    )
+                    let error =
+                        ProviderError::on_property("ami", format!("RunInstances: {message}"));
+                    (code, crate::error::mark(error, &e))
                 })
         })
         .await?;
