@@ -643,19 +643,27 @@ impl<'a> Executor<'a> {
                     client_token: token.clone(),
                 })
                 .await;
-            let e = match result {
+            let mut e = match result {
                 Ok(created) => break (created, props::to_state(&inputs)),
-                // Not when the name was taken: what a lookup finds then is someone else's.
-                Err(e) if e.conflict => return Err(self.abandon(step, op_seq, e, "creating")),
                 Err(e) => e,
             };
             // A failed call may still have taken effect (a response lost on the way back, a
-            // 5xx after the work was done): look before reporting it or trying again, so that
-            // nothing is made twice and nothing is orphaned.
+            // 5xx after the work was done), and a name taken may be taken by this very
+            // resource (made by an attempt whose response was lost): look before reporting it
+            // or trying again, so that nothing is made twice and nothing is orphaned. The
+            // provider finds only what is provably this stack's resource.
             if let Some((id, now)) = self.made_anyway(step, provider, &inputs, &token).await {
                 break self
                     .finish_adopted(step, provider, &inputs, &plain, id, now)
                     .await;
+            }
+            if e.conflict {
+                e.message = format!(
+                    "{}; what exists is not this stack's '{}' (it does not carry its tags, or \
+                     differs from what the program declares): rename it in the program (or \
+                     leave the name unset, so that Cairn names it), or remove what exists",
+                    e.message, step.name
+                );
             }
             if !e.transient || attempt == CREATE_ATTEMPTS {
                 return Err(self.abandon(step, op_seq, e, "creating"));

@@ -173,9 +173,9 @@ pub struct ProviderError {
     pub message: String,
     /// The input property the failure is about, when the provider can tell.
     pub property: Option<String>,
-    /// The provider is sure the call made nothing, because what it would have made already
-    /// exists (a name taken). The engine then does not look for what a failed create made:
-    /// what it would find is someone else's.
+    /// What the call would make already exists (a name taken). It may be this very resource,
+    /// made by an attempt whose response was lost, which `Provider::find` recognises as this
+    /// stack's; otherwise it is someone else's, and the error says so.
     pub conflict: bool,
     /// The failure may be temporary and the call may still have taken effect (its response
     /// was lost, the cloud failed after doing the work): the engine looks for what a create
@@ -246,9 +246,11 @@ pub trait Provider: Send + Sync + 'static {
     /// Looks for what a create may have made before its outcome was lost (the process was
     /// killed, or the connection dropped after the request was sent): by the request's client
     /// token where the API takes one, otherwise by the stack and name tags every resource
-    /// carries or by its unique name. Returns the ids of every candidate (the engine leaves out
-    /// those it already records, such as the old copy of a replacement); an empty list means
-    /// nothing was made. An error means the provider cannot tell, and the user decides.
+    /// carries or by its unique name. Returns the ids of every candidate that is provably this
+    /// stack's resource (its tags, or for a type without tags exactly the inputs sent); the
+    /// engine leaves out those it already records, such as the old copy of a replacement. An
+    /// empty list means nothing was made. An error means the provider cannot tell, and the
+    /// user decides.
     async fn find(&self, req: CreateRequest) -> Result<Vec<String>, ProviderError> {
         Err(ProviderError::new(format!(
             "resources of type {} cannot be looked up",

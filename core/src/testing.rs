@@ -101,6 +101,8 @@ struct Inner {
     hung: tokio::sync::Notify,
     /// The type of each resource ever made, by id.
     types: Mutex<HashMap<String, String>>,
+    /// The stack each resource was made for, by id (what a cloud's tags would say).
+    stacks: Mutex<HashMap<String, String>>,
 }
 
 /// The in-process provider. Clones share one cloud.
@@ -395,6 +397,11 @@ impl Provider for TestProvider {
                 .unwrap()
                 .insert(id.clone(), req.resource.ty.clone());
             self.inner
+                .stacks
+                .lock()
+                .unwrap()
+                .insert(id.clone(), req.resource.stack.clone());
+            self.inner
                 .tokens
                 .lock()
                 .unwrap()
@@ -407,14 +414,22 @@ impl Provider for TestProvider {
         .await
     }
 
+    /// By the create's token, or by what tags would say: this stack, this name, this type.
     async fn find(&self, req: CreateRequest) -> Result<Vec<String>, ProviderError> {
         self.call("find", &req.resource.name, |cloud| {
             let tokens = self.inner.tokens.lock().unwrap();
-            Ok(tokens
-                .get(&req.client_token)
-                .filter(|id| cloud.contains_key(*id))
-                .cloned()
-                .into_iter()
+            let types = self.inner.types.lock().unwrap();
+            let stacks = self.inner.stacks.lock().unwrap();
+            let by_token = tokens.get(&req.client_token);
+            Ok(cloud
+                .iter()
+                .filter(|(id, (name, _))| {
+                    by_token == Some(*id)
+                        || (name == &req.resource.name
+                            && types.get(*id) == Some(&req.resource.ty)
+                            && stacks.get(*id) == Some(&req.resource.stack))
+                })
+                .map(|(id, _)| id.clone())
                 .collect())
         })
         .await

@@ -248,3 +248,103 @@ async fn with_15_percent_of_mutating_responses_lost_up_and_destroy_converge() {
     assert!(lost > 0, "no response was lost");
     eprintln!("responses lost after moto acted: {lost}");
 }
+
+/// The types whose create, repeated, AWS answers with "already exists" (or by returning what
+/// exists, for the idempotent ones), among those the default program names itself or that
+/// have no name: a create of one of these whose record was lost meets what it made. (Where
+/// Cairn picks the name, a record lost outright takes the name with it; a lost response keeps
+/// it in the pending record and the failed create, which
+/// `the_first_response_of_every_mutating_operation_lost_leaves_no_duplicate` covers.)
+const CONFLICTING: &[&str] = &[
+    "aws:ec2/Subnet",
+    "aws:ec2/SecurityGroupRule",
+    "aws:ec2/Route",
+    "aws:ec2/RouteTableAssociation",
+    "aws:ecr/Repository",
+    "aws:ecr/RepositoryPolicy",
+    "aws:iam/RolePolicyAttachment",
+    "aws:logs/LogGroup",
+    "aws:ecs/Cluster",
+    "aws:ecs/Service",
+    // Not `aws:lb/Listener`: moto accepts a second listener on a port, where AWS answers
+    // `DuplicateListener`.
+];
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_create_that_meets_what_it_made_adopts_it_for_every_type() {
+    let moto = Moto::start();
+    let defaults = Defaults::of(&moto.endpoint).await;
+    let cli = Cli::new(BIN, &moto);
+    cli.ok(&["config", "set", "accountB:roleArn", ROLE_B]);
+    cli.ok(&["config", "set", "enableSsm", "true"]);
+    cli.ok(&["config", "set", "ssmAmiId", "ami-03cf127a"]);
+    cli.ok(&["up", "--yes"]);
+
+    // The state loses every record of those types, as if each create's response had been lost
+    // and its record never written.
+    let store = Store::open(cli.state_path()).unwrap();
+    let before = store.resources("dev").unwrap();
+    let mut forgotten = Vec::new();
+    for r in before
+        .iter()
+        .filter(|r| CONFLICTING.contains(&r.ty.as_str()))
+    {
+        store.complete_delete(None, r.seq).unwrap();
+        forgotten.push((r.ty.clone(), r.name.clone(), r.id.clone()));
+    }
+    let types: std::collections::BTreeSet<&str> =
+        forgotten.iter().map(|(t, _, _)| t.as_str()).collect();
+    assert_eq!(
+        types.len(),
+        CONFLICTING.len(),
+        "the program has each type: {types:?}"
+    );
+
+    let up = cli.ok(&["up", "--yes"]);
+    assert!(up.stdout.contains("created"), "{}", up.stdout);
+    let after = store.resources("dev").unwrap();
+    for (ty, name, id) in &forgotten {
+        let now = after.iter().find(|r| &r.name == name).unwrap();
+        assert_eq!(
+            &now.id, id,
+            "{name} ({ty}) was made again instead of adopted"
+        );
+    }
+    let in_moto = defaults.everything_else(&moto.endpoint).await;
+    assert_eq!(
+        in_moto,
+        inventory::of_state(&after),
+        "moto and the state differ"
+    );
+    assert!(cli.ok(&["preview"]).stdout.contains("unchanged"));
+
+    // Another stack asking for the same names meets what is not its own: refused, nothing of
+    // the first stack is adopted, and destroying the second leaves the first as it was.
+    let prod = |args: &[&str]| {
+        let mut full = vec!["--stack", "prod"];
+        full.extend_from_slice(args);
+        cli.run(&full)
+    };
+    assert_eq!(prod(&["config", "set", "accountB:roleArn", ROLE_B]).code, 0);
+    let up = prod(&["up", "--yes"]);
+    assert_eq!(up.code, 1, "{}\n{}", up.stdout, up.stderr);
+    for name in ["repository", "log-group", "cluster"] {
+        assert!(
+            up.stderr.contains(&format!("creating '{name}'"))
+                && up
+                    .stderr
+                    .contains(&format!("what exists is not this stack's '{name}'")),
+            "{name}: {}",
+            up.stderr
+        );
+    }
+    let prod_records = store.resources("prod").unwrap();
+    assert!(
+        prod_records
+            .iter()
+            .all(|p| after.iter().all(|d| d.id != p.id))
+    );
+    assert_eq!(prod(&["destroy", "--yes"]).code, 0);
+    assert_eq!(store.resources("dev").unwrap(), after);
+    assert_eq!(defaults.everything_else(&moto.endpoint).await, in_moto);
+}

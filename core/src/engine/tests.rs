@@ -964,17 +964,48 @@ async fn a_conflict_is_reported_and_nothing_is_adopted() {
         );
     };
     h.up(unique).await;
-    // A second stack asking for the same key: refused, and no find is made.
-    let other = Harness {
-        cloud: h.cloud.clone(),
-        ..Harness::new()
-    };
-    h.cloud.clear_calls();
-    let exec = other.up(unique).await;
+    // Another stack asking for the same name: refused, and what exists is not adopted.
+    let cloud = h.cloud.clone();
+    let program = Program::declare(Stack::new("prod", Config::default()), move |s| {
+        s.provider("test", cloud);
+        unique(s)
+    })
+    .unwrap();
+    let other = Engine::new(h.engine.store.clone(), "prod");
+    let session = other.lock("up").unwrap();
+    let plan = session.plan(&program).unwrap();
+    let exec = session.apply(&program, &plan, 0, &|_| {}).await.unwrap();
     assert_eq!(exec.errors.len(), 1);
-    assert!(exec.errors[0].to_string().contains("name already in use"));
-    assert!(h.cloud.calls().iter().all(|c| c.op != "find"));
-    assert!(other.engine.records().unwrap().is_empty());
+    let e = exec.errors[0].to_string();
+    assert!(
+        e.contains("name already in use") && e.contains("what exists is not this stack's 'u'"),
+        "{e}"
+    );
+    assert!(other.records().unwrap().is_empty());
+    assert_eq!(h.cloud.names(), vec!["u"]);
+}
+
+#[tokio::test]
+async fn a_conflict_with_what_this_resource_made_is_adopted() {
+    let h = Harness::new();
+    let unique = |s: &mut Stack| {
+        Unique::new(
+            s,
+            "u",
+            ThingArgs {
+                name: Some("web".into()),
+                ..thing("1")
+            },
+        );
+    };
+    h.up(unique).await;
+    // The state forgets it, as when a create's response was lost and its record never written.
+    let rec = h.engine.records().unwrap().remove(0);
+    h.engine.store.complete_delete(None, rec.seq).unwrap();
+    let exec = h.up(unique).await;
+    assert!(exec.errors.is_empty(), "{:?}", exec.errors);
+    assert_eq!(h.cloud.names(), vec!["u"], "adopted, not made twice");
+    assert_eq!(h.recorded_ids(), vec![rec.id]);
 }
 
 mod replacement;

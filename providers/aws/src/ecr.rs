@@ -146,6 +146,36 @@ impl AwsResource for RepositoryImpl {
         Ok((i.name.clone(), repo_outputs(r)))
     }
 
+    async fn cairn_tags(c: &Clients, id: &str) -> Result<Option<Tags>, ProviderError> {
+        let repos = c
+            .ecr
+            .describe_repositories()
+            .repository_names(id)
+            .send()
+            .await
+            .map_err(aws("DescribeRepositories"))?;
+        let Some(arn) = repos
+            .repositories()
+            .first()
+            .and_then(|r| r.repository_arn())
+        else {
+            return Ok(Some(Tags::new()));
+        };
+        let out = c
+            .ecr
+            .list_tags_for_resource()
+            .resource_arn(arn)
+            .send()
+            .await
+            .map_err(aws("ListTagsForResource"))?;
+        Ok(Some(
+            out.tags()
+                .iter()
+                .map(|t| (t.key().to_string(), t.value().to_string()))
+                .collect(),
+        ))
+    }
+
     fn id_from_inputs(i: &Self::Inputs) -> Option<String> {
         Some(i.name.clone())
     }

@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 use crate::config::Clients;
 use crate::error::{aws, aws_on, code, describe, found};
 use crate::names;
-use crate::resource::{AwsResource, Handler, Typed};
+use crate::resource::{AwsResource, Handler, TagsAt, Typed};
 use crate::{AwsProvider, Tags, tags, wait};
 
 pub(crate) fn handler(ty: &str) -> Option<&'static dyn Handler> {
@@ -121,6 +121,23 @@ cairn::resource!(
     Service, ServiceArgs, "aws:ecs/Service", AwsProvider, { arn: String, name: String }
 );
 
+/// The tags of the ECS resource `arn`.
+pub(crate) async fn tags_of(c: &Clients, arn: &str) -> Result<Option<Tags>, ProviderError> {
+    let out = c
+        .ecs
+        .list_tags_for_resource()
+        .resource_arn(arn)
+        .send()
+        .await
+        .map_err(aws("ListTagsForResource"))?;
+    Ok(Some(
+        out.tags()
+            .iter()
+            .filter_map(|t| Some((t.key()?.to_string(), t.value()?.to_string())))
+            .collect(),
+    ))
+}
+
 fn ecs_tags(ctx: &ResourceContext, user: Option<&Tags>) -> Vec<Tag> {
     tags::with_cairn(ctx, user)
         .into_iter()
@@ -197,6 +214,8 @@ pub(crate) struct ClusterImpl;
 impl AwsResource for ClusterImpl {
     const TYPE: &'static str = "aws:ecs/Cluster";
     type Inputs = ClusterInputs;
+    const TAGS_AT: TagsAt = TagsAt::EcsArn;
+    const CREATE_RETURNS_EXISTING: bool = true;
 
     fn schema() -> TypeSchema {
         TypeSchema {
@@ -367,6 +386,7 @@ pub(crate) struct TaskDefinitionImpl;
 impl AwsResource for TaskDefinitionImpl {
     const TYPE: &'static str = "aws:ecs/TaskDefinition";
     type Inputs = TaskDefinitionInputs;
+    const TAGS_AT: TagsAt = TagsAt::EcsArn;
 
     fn schema() -> TypeSchema {
         TypeSchema {
@@ -569,6 +589,7 @@ async fn describe_service(
 impl AwsResource for ServiceImpl {
     const TYPE: &'static str = "aws:ecs/Service";
     type Inputs = ServiceInputs;
+    const TAGS_AT: TagsAt = TagsAt::EcsArn;
 
     fn schema() -> TypeSchema {
         TypeSchema {

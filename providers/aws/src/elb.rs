@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 use crate::config::Clients;
 use crate::error::{aws, aws_on, found, gone};
 use crate::names;
-use crate::resource::{AwsResource, Handler, Typed};
+use crate::resource::{AwsResource, Handler, TagsAt, Typed};
 use crate::{AwsProvider, Tags, tags, wait};
 
 pub(crate) fn handler(ty: &str) -> Option<&'static dyn Handler> {
@@ -89,6 +89,24 @@ cairn::resource!(
     /// A listener forwarding to a target group.
     Listener, ListenerArgs, "aws:lb/Listener", AwsProvider, { arn: String }
 );
+
+/// The tags of the ELBv2 resource `arn`.
+pub(crate) async fn tags_of(c: &Clients, arn: &str) -> Result<Option<Tags>, ProviderError> {
+    let out = c
+        .elb
+        .describe_tags()
+        .resource_arns(arn)
+        .send()
+        .await
+        .map_err(aws("DescribeTags"))?;
+    Ok(Some(
+        out.tag_descriptions()
+            .iter()
+            .flat_map(|d| d.tags())
+            .filter_map(|t| Some((t.key()?.to_string(), t.value()?.to_string())))
+            .collect(),
+    ))
+}
 
 fn elb_tags(ctx: &ResourceContext, user: Option<&Tags>) -> Vec<Tag> {
     tags::with_cairn(ctx, user)
@@ -175,6 +193,8 @@ fn lb_outputs(lb: &aws_sdk_elasticloadbalancingv2::types::LoadBalancer) -> Value
 impl AwsResource for LoadBalancerImpl {
     const TYPE: &'static str = "aws:lb/LoadBalancer";
     type Inputs = LoadBalancerInputs;
+    const TAGS_AT: TagsAt = TagsAt::ElbArn;
+    const CREATE_RETURNS_EXISTING: bool = true;
 
     fn schema() -> TypeSchema {
         TypeSchema {
@@ -371,6 +391,8 @@ pub(crate) struct TargetGroupImpl;
 impl AwsResource for TargetGroupImpl {
     const TYPE: &'static str = "aws:lb/TargetGroup";
     type Inputs = TargetGroupInputs;
+    const TAGS_AT: TagsAt = TagsAt::ElbArn;
+    const CREATE_RETURNS_EXISTING: bool = true;
 
     fn schema() -> TypeSchema {
         TypeSchema {

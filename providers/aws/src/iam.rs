@@ -170,6 +170,22 @@ impl AwsResource for RoleImpl {
         Ok((i.name.clone(), role_outputs(role)))
     }
 
+    async fn cairn_tags(c: &Clients, id: &str) -> Result<Option<Tags>, ProviderError> {
+        let out = c
+            .iam
+            .list_role_tags()
+            .role_name(id)
+            .send()
+            .await
+            .map_err(aws("ListRoleTags"))?;
+        Ok(Some(
+            out.tags()
+                .iter()
+                .map(|t| (t.key().to_string(), t.value().to_string()))
+                .collect(),
+        ))
+    }
+
     fn id_from_inputs(i: &Self::Inputs) -> Option<String> {
         Some(i.name.clone())
     }

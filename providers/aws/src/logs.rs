@@ -138,6 +138,25 @@ impl AwsResource for LogGroupImpl {
         Ok((i.name.clone(), outputs(c, &g, &i.name)))
     }
 
+    async fn cairn_tags(c: &Clients, id: &str) -> Result<Option<Tags>, ProviderError> {
+        // The one call that takes the group's name rather than its ARN.
+        #[allow(deprecated)]
+        let out = c
+            .logs
+            .list_tags_log_group()
+            .log_group_name(id)
+            .send()
+            .await
+            .map_err(aws("ListTagsLogGroup"))?;
+        Ok(Some(
+            out.tags()
+                .cloned()
+                .unwrap_or_default()
+                .into_iter()
+                .collect(),
+        ))
+    }
+
     fn id_from_inputs(i: &Self::Inputs) -> Option<String> {
         Some(i.name.clone())
     }

@@ -10,6 +10,19 @@ use serde_json::Value;
 
 use crate::config::Clients;
 use crate::error::bad_inputs;
+use crate::{Tags, tags};
+
+/// Where a resource type keeps its tags, by the kind of its id.
+pub(crate) enum TagsAt {
+    /// The type has no tags.
+    Nowhere,
+    /// An EC2 resource id (EC2 keeps tags by id, whatever the kind).
+    Ec2,
+    /// An ECS ARN (`ListTagsForResource`).
+    EcsArn,
+    /// An ELBv2 ARN (`DescribeTags`).
+    ElbArn,
+}
 
 /// One AWS resource type, with typed inputs.
 #[async_trait]
@@ -61,6 +74,47 @@ pub(crate) trait AwsResource: Send + Sync + 'static {
         Ok(match Self::read(c, &id, inputs).await? {
             Some(_) => vec![id],
             None => Vec::new(),
+        })
+    }
+
+    /// Where the type keeps its tags, for [`AwsResource::cairn_tags`].
+    const TAGS_AT: TagsAt = TagsAt::Nowhere;
+
+    /// The create returns what exists when asked for a name that is taken (ECS clusters,
+    /// ELBv2 load balancers and target groups with the same settings), instead of refusing:
+    /// what it returns is checked to be this stack's.
+    const CREATE_RETURNS_EXISTING: bool = false;
+
+    /// The tags on `id` (Cairn's `cairn:stack` and `cairn:name` among them), for types that
+    /// carry tags; `None` for types that carry none, whose inputs identify them (see
+    /// [`AwsResource::owned`]).
+    async fn cairn_tags(c: &Clients, id: &str) -> Result<Option<Tags>, ProviderError> {
+        match Self::TAGS_AT {
+            TagsAt::Nowhere => Ok(None),
+            TagsAt::Ec2 => crate::ec2::tagging::of(c, id).await,
+            TagsAt::EcsArn => crate::ecs::tags_of(c, id).await,
+            TagsAt::ElbArn => crate::elb::tags_of(c, id).await,
+        }
+    }
+
+    /// Whether `id`, one of [`AwsResource::find`]'s candidates, is what this stack's resource
+    /// `ctx` made (and not something of the same name that is someone else's): it carries the
+    /// stack's and the resource's tags or, for a type without tags, it reads back exactly as
+    /// the create sent it.
+    async fn owned(
+        c: &Clients,
+        ctx: &ResourceContext,
+        id: &str,
+        inputs: &Self::Inputs,
+    ) -> Result<bool, ProviderError> {
+        if let Some(t) = Self::cairn_tags(c, id).await? {
+            return Ok(t.get(tags::STACK_TAG) == Some(&ctx.stack)
+                && t.get(tags::NAME_TAG) == Some(&ctx.name));
+        }
+        let sent = serde_json::to_value(inputs).map_err(|e| bad_inputs(Self::TYPE, e))?;
+        Ok(match Self::read(c, id, inputs).await? {
+            Some((now, _)) => serde_json::to_value(now).ok() == Some(sent),
+            None => false,
         })
     }
 
@@ -157,7 +211,22 @@ impl<R: AwsResource> Handler for Typed<R> {
         token: &str,
         inputs: &Value,
     ) -> Result<(String, Value), ProviderError> {
-        R::create(c, ctx, token, &parse::<R>(inputs)?).await
+        let inputs = parse::<R>(inputs)?;
+        let taken = |id: &str| ProviderError::new(format!("{id} already exists")).conflict();
+        // Such a create would hand back (or, in some emulators, overwrite) what exists: look
+        // first, and once more at what it returned, in case it appeared in between.
+        if R::CREATE_RETURNS_EXISTING {
+            for id in R::find(c, ctx, token, &inputs).await? {
+                if !R::owned(c, ctx, &id, &inputs).await? {
+                    return Err(taken(&id));
+                }
+            }
+        }
+        let (id, outputs) = R::create(c, ctx, token, &inputs).await?;
+        if R::CREATE_RETURNS_EXISTING && !R::owned(c, ctx, &id, &inputs).await? {
+            return Err(taken(&id));
+        }
+        Ok((id, outputs))
     }
 
     async fn find(
@@ -167,7 +236,14 @@ impl<R: AwsResource> Handler for Typed<R> {
         token: &str,
         inputs: &Value,
     ) -> Result<Vec<String>, ProviderError> {
-        R::find(c, ctx, token, &parse::<R>(inputs)?).await
+        let inputs = parse::<R>(inputs)?;
+        let mut ours = Vec::new();
+        for id in R::find(c, ctx, token, &inputs).await? {
+            if R::owned(c, ctx, &id, &inputs).await? {
+                ours.push(id);
+            }
+        }
+        Ok(ours)
     }
 
     async fn read(

@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use super::tagging;
 use crate::config::Clients;
 use crate::error::{aws, aws_on, found};
-use crate::resource::AwsResource;
+use crate::resource::{AwsResource, TagsAt};
 use crate::{AwsProvider, Tags, wait};
 
 cairn::args! {
@@ -84,6 +84,7 @@ const TIMEOUT: Duration = Duration::from_secs(600);
 impl AwsResource for Impl {
     const TYPE: &'static str = "aws:ec2/Instance";
     type Inputs = Inputs;
+    const TAGS_AT: TagsAt = TagsAt::Ec2;
 
     fn schema() -> TypeSchema {
         TypeSchema {

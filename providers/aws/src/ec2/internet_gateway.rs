@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use super::tagging;
 use crate::config::Clients;
 use crate::error::{aws, aws_on, code, found, gone_coded, is_not_found};
-use crate::resource::AwsResource;
+use crate::resource::{AwsResource, TagsAt};
 use crate::{AwsProvider, Tags};
 
 cairn::args! {
@@ -65,6 +65,7 @@ async fn detach(c: &Clients, id: &str, vpc: &str) -> Result<(), ProviderError> {
 impl AwsResource for Impl {
     const TYPE: &'static str = "aws:ec2/InternetGateway";
     type Inputs = Inputs;
+    const TAGS_AT: TagsAt = TagsAt::Ec2;
 
     fn schema() -> TypeSchema {
         TypeSchema::default()

@@ -5,7 +5,7 @@ mod internet_gateway;
 mod route_table;
 mod security_group;
 mod subnet;
-mod tagging;
+pub(crate) mod tagging;
 mod vpc;
 mod vpc_endpoint;
 

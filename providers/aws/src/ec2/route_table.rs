@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use super::tagging;
 use crate::config::Clients;
 use crate::error::{aws, aws_on, found, gone, gone_coded};
-use crate::resource::{AwsResource, check_cidr};
+use crate::resource::{AwsResource, TagsAt, check_cidr};
 use crate::{AwsProvider, Tags};
 
 cairn::args! {
@@ -66,6 +66,7 @@ pub(crate) struct TableImpl;
 impl AwsResource for TableImpl {
     const TYPE: &'static str = "aws:ec2/RouteTable";
     type Inputs = TableInputs;
+    const TAGS_AT: TagsAt = TagsAt::Ec2;
 
     fn schema() -> TypeSchema {
         TypeSchema {

@@ -11,7 +11,7 @@ use super::tagging;
 use crate::config::Clients;
 use crate::error::{aws_on, code, found, gone, gone_coded};
 use crate::names;
-use crate::resource::AwsResource;
+use crate::resource::{AwsResource, TagsAt};
 use crate::wait;
 use crate::{AwsProvider, Tags};
 
@@ -68,6 +68,7 @@ pub(crate) struct GroupImpl;
 impl AwsResource for GroupImpl {
     const TYPE: &'static str = "aws:ec2/SecurityGroup";
     type Inputs = GroupInputs;
+    const TAGS_AT: TagsAt = TagsAt::Ec2;
 
     fn schema() -> TypeSchema {
         TypeSchema {

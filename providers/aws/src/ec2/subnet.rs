@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use super::tagging;
 use crate::config::Clients;
 use crate::error::{aws_on, code, found, gone_coded};
-use crate::resource::{AwsResource, check_cidr, known};
+use crate::resource::{AwsResource, TagsAt, check_cidr, known};
 use crate::{AwsProvider, Tags};
 
 cairn::args! {
@@ -64,6 +64,7 @@ async fn set_public_ip(c: &Clients, id: &str, v: bool) -> Result<(), ProviderErr
 impl AwsResource for Impl {
     const TYPE: &'static str = "aws:ec2/Subnet";
     type Inputs = Inputs;
+    const TAGS_AT: TagsAt = TagsAt::Ec2;
 
     fn schema() -> TypeSchema {
         TypeSchema {

@@ -56,6 +56,23 @@ pub(crate) async fn sync(
     Ok(())
 }
 
+/// All tags of the EC2 resource `id` (any kind: EC2 keeps tags by resource id).
+pub(crate) async fn of(c: &Clients, id: &str) -> Result<Option<Tags>, ProviderError> {
+    let out = c
+        .ec2
+        .describe_tags()
+        .filters(Filter::builder().name("resource-id").values(id).build())
+        .send()
+        .await
+        .map_err(crate::error::aws("DescribeTags"))?;
+    Ok(Some(
+        out.tags()
+            .iter()
+            .filter_map(|t| Some((t.key()?.to_string(), t.value()?.to_string())))
+            .collect(),
+    ))
+}
+
 /// Filters matching what Cairn made for `ctx`: its stack and name tags.
 pub(crate) fn ours(ctx: &ResourceContext) -> Vec<Filter> {
     vec![

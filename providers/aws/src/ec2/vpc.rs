@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use super::tagging;
 use crate::config::Clients;
 use crate::error::{aws, aws_on, found, gone_coded};
-use crate::resource::{AwsResource, check_cidr};
+use crate::resource::{AwsResource, TagsAt, check_cidr};
 use crate::{AwsProvider, Tags};
 
 cairn::args! {
@@ -95,6 +95,7 @@ async fn get_attribute(
 impl AwsResource for Impl {
     const TYPE: &'static str = "aws:ec2/Vpc";
     type Inputs = Inputs;
+    const TAGS_AT: TagsAt = TagsAt::Ec2;
 
     fn schema() -> TypeSchema {
         TypeSchema {

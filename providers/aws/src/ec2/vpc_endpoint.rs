@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use super::tagging;
 use crate::config::Clients;
 use crate::error::{aws, aws_on, found, gone};
-use crate::resource::{AwsResource, check_policy, known};
+use crate::resource::{AwsResource, TagsAt, check_policy, known};
 use crate::{AwsProvider, Tags, wait};
 
 cairn::args! {
@@ -146,6 +146,7 @@ async fn wait_available(
 impl AwsResource for Impl {
     const TYPE: &'static str = "aws:ec2/VpcEndpoint";
     type Inputs = Inputs;
+    const TAGS_AT: TagsAt = TagsAt::Ec2;
 
     fn schema() -> TypeSchema {
         TypeSchema {
