@@ -9,6 +9,7 @@ use std::io::{BufRead, BufReader};
 use std::process::Stdio;
 
 use cairn_state::Store;
+use cairn_tests::faults::{FaultPlan, FaultProxy, Hold};
 use cairn_tests::{Cli, Moto};
 
 use crate::inventory::{self, Defaults, ROLE_B};
@@ -150,7 +151,19 @@ async fn killed_at_random_instants_of_up_and_destroy_nothing_is_lost_or_duplicat
 #[test]
 fn a_second_up_fails_at_once_naming_the_holder_and_a_live_lock_is_never_stolen() {
     let moto = Moto::start();
-    let cli = Cli::new(BIN, &moto);
+    // The first up's first change waits at the proxy: it is mid-operation, holding the lock,
+    // for as long as the test needs.
+    let proxy = FaultProxy::start(
+        &moto.endpoint,
+        FaultPlan {
+            hold: Some(Hold {
+                from: 0,
+                after_moto: false,
+            }),
+            ..FaultPlan::default()
+        },
+    );
+    let cli = Cli::with_endpoint(BIN, &proxy.endpoint);
     cli.ok(&["config", "set", "accountB:roleArn", ROLE_B]);
     let mut first = cli
         .command(&["up", "--yes"])
@@ -159,16 +172,9 @@ fn a_second_up_fails_at_once_naming_the_holder_and_a_live_lock_is_never_stolen()
         .spawn()
         .expect("start the program");
     let pid = first.id();
-    let mut stdout = BufReader::new(first.stdout.take().unwrap());
-    // Once it prints its plan it holds the lock (it takes it before planning).
-    let mut line = String::new();
-    while !line.starts_with("Updating stack") {
-        line.clear();
-        assert!(
-            stdout.read_line(&mut line).unwrap() > 0,
-            "the first up ended early"
-        );
-    }
+    let held = proxy.held(std::time::Duration::from_secs(120));
+    assert!(held.is_some(), "the first up made no change");
+
     let second = cli.run(&["up", "--yes"]);
     assert_eq!(second.code, 1);
     for needle in [
@@ -190,7 +196,10 @@ fn a_second_up_fails_at_once_naming_the_holder_and_a_live_lock_is_never_stolen()
     let unlock = cli.run(&["state", "unlock"]);
     assert_eq!(unlock.code, 1);
     assert!(unlock.stderr.contains("live process"), "{}", unlock.stderr);
+
     // The first run is unharmed and finishes.
+    proxy.release();
+    let stdout = BufReader::new(first.stdout.take().unwrap());
     let rest: Vec<String> = stdout.lines().map(Result::unwrap).collect();
     assert!(first.wait().unwrap().success(), "{rest:?}");
     assert!(

@@ -35,6 +35,18 @@ pub struct FaultPlan {
     /// `DeleteVpc`, `CreateRole`…), after moto acted on it: every resource type's create and
     /// delete meets a lost response once.
     pub lose_first_of_each: bool,
+    /// Hold one mutating request, and every one after it, until the proxy is released or
+    /// dropped: the point a test kills the program at, or keeps it busy until.
+    pub hold: Option<Hold>,
+}
+
+/// Which mutating request to hold, and when.
+#[derive(Debug, Clone, Copy)]
+pub struct Hold {
+    /// The first to hold, counting mutating requests from 0.
+    pub from: u64,
+    /// Forward it to moto first, so that what it asks is done and only the answer is held.
+    pub after_moto: bool,
 }
 
 /// Counts of what the proxy did.
@@ -63,6 +75,7 @@ pub struct FaultProxy {
     pub stats: Arc<FaultStats>,
     stop: Arc<AtomicBool>,
     port: u16,
+    shared: Arc<Shared>,
 }
 
 struct Shared {
@@ -72,6 +85,12 @@ struct Shared {
     requests: AtomicU64,
     /// Mutating operations seen (for `lose_first_of_each`).
     seen: Mutex<HashSet<String>>,
+    /// Mutating requests received so far.
+    mutating: AtomicU64,
+    /// The gate of `FaultPlan::hold`: the operations held so far, and whether it is open
+    /// (`Some(true)`: let them go on; `Some(false)`: drop them, unanswered and unforwarded).
+    gate: Mutex<(Vec<String>, Option<bool>)>,
+    gate_changed: std::sync::Condvar,
     stats: Arc<FaultStats>,
 }
 
@@ -86,11 +105,16 @@ impl FaultProxy {
             upstream: upstream.trim_start_matches("http://").to_string(),
             requests: AtomicU64::new(0),
             seen: Mutex::default(),
+            mutating: AtomicU64::new(0),
+            gate: Mutex::default(),
+            gate_changed: std::sync::Condvar::new(),
             plan,
             stats: stats.clone(),
         });
         let stopping = stop.clone();
+        let serving = shared.clone();
         std::thread::spawn(move || {
+            let shared = serving;
             for conn in listener.incoming() {
                 if stopping.load(Ordering::SeqCst) {
                     break;
@@ -107,12 +131,38 @@ impl FaultProxy {
             stats,
             stop,
             port,
+            shared,
         }
+    }
+
+    /// Waits until the request `FaultPlan::hold` names is held, and returns its operation;
+    /// `None` if none is held within `timeout` (the program made fewer mutating requests).
+    pub fn held(&self, timeout: std::time::Duration) -> Option<String> {
+        let gate = self.shared.gate.lock().unwrap();
+        let (gate, _) = self
+            .shared
+            .gate_changed
+            .wait_timeout_while(gate, timeout, |(held, _)| held.is_empty())
+            .unwrap();
+        gate.0.first().cloned()
+    }
+
+    /// Lets every held request go on.
+    pub fn release(&self) {
+        self.open_gate(true);
+    }
+
+    fn open_gate(&self, go_on: bool) {
+        let mut gate = self.shared.gate.lock().unwrap();
+        gate.1 = gate.1.or(Some(go_on));
+        self.shared.gate_changed.notify_all();
     }
 }
 
 impl Drop for FaultProxy {
     fn drop(&mut self) {
+        // What is still held belongs to a program the test has ended: it never arrives.
+        self.open_gate(false);
         self.stop.store(true, Ordering::SeqCst);
         // Wake the accept loop so it sees the flag.
         let _ = TcpStream::connect(("127.0.0.1", self.port));
@@ -253,6 +303,19 @@ fn throttling(req: &Request) -> Vec<u8> {
     }
 }
 
+/// Holds the calling request until the gate opens, having said what is held; whether it may
+/// go on.
+fn wait_at_gate(shared: &Shared, op: &str) -> bool {
+    let mut gate = shared.gate.lock().unwrap();
+    gate.0.push(op.to_string());
+    shared.gate_changed.notify_all();
+    let gate = shared
+        .gate_changed
+        .wait_while(gate, |(_, open)| open.is_none())
+        .unwrap();
+    gate.1 == Some(true)
+}
+
 /// A number in [0, 1) from the seed, the request's number and what it decides (splitmix64).
 fn chance(seed: u64, request: u64, what: u64) -> f64 {
     let mut z = seed
@@ -321,6 +384,17 @@ fn serve(conn: TcpStream, shared: &Shared) -> std::io::Result<()> {
         }
         return client.shutdown(Shutdown::Both);
     }
+    let op = operation(&req).filter(|op| mutating(op));
+    let hold = match (&op, shared.plan.hold) {
+        (Some(_), Some(h)) => {
+            let nth = shared.mutating.fetch_add(1, Ordering::SeqCst);
+            (nth >= h.from).then_some(h.after_moto)
+        }
+        _ => None,
+    };
+    if hold == Some(false) && !wait_at_gate(shared, op.as_deref().unwrap_or_default()) {
+        return client.shutdown(Shutdown::Both);
+    }
     stats.forwarded.fetch_add(1, Ordering::SeqCst);
     let mut upstream = TcpStream::connect(&shared.upstream)?;
     // One request per upstream connection: the response then ends when moto closes it.
@@ -347,7 +421,9 @@ fn serve(conn: TcpStream, shared: &Shared) -> std::io::Result<()> {
         .map(|l| format!("{l}\r\n"))
         .collect();
     out.push_str("Connection: close\r\n\r\n");
-    let op = operation(&req).filter(|op| mutating(op));
+    if hold == Some(true) && !wait_at_gate(shared, op.as_deref().unwrap_or_default()) {
+        return client.shutdown(Shutdown::Both);
+    }
     if let Some(op) = op {
         let first =
             shared.plan.lose_first_of_each && shared.seen.lock().unwrap().insert(op.clone());

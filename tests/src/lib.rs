@@ -4,10 +4,9 @@
 pub mod faults;
 pub mod programs;
 
-use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// A running moto server.
 pub struct Moto {
@@ -36,41 +35,43 @@ fn moto_python() -> String {
 }
 
 impl Moto {
-    /// Starts moto on a free port of 127.0.0.1 and waits until it accepts connections.
+    /// Starts moto on a port of 127.0.0.1 that moto itself picks (port 0), and returns once it
+    /// says where it listens: no port is chosen here and freed for moto to take, which another
+    /// test could take first.
     pub fn start() -> Moto {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let child = Command::new(moto_python())
-            .args([
-                "-m",
-                "moto.server",
-                "-H",
-                "127.0.0.1",
-                "-p",
-                &port.to_string(),
-            ])
+        let mut child = Command::new(moto_python())
+            .args(["-m", "moto.server", "-H", "127.0.0.1", "-p", "0"])
             .env("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(Stdio::piped())
             .spawn()
             .expect("start moto");
-        let moto = Moto {
+        let stderr = child.stderr.take().expect("piped stderr");
+        let (tx, rx) = std::sync::mpsc::channel();
+        // Reads what moto says until it names its port, then drains the rest so that moto
+        // never blocks on a full pipe.
+        std::thread::spawn(move || {
+            use std::io::BufRead;
+            let mut tx = Some(tx);
+            for line in std::io::BufReader::new(stderr).lines() {
+                let Ok(line) = line else { break };
+                if let Some(tx) = tx.take_if(|_| line.contains("Running on http://127.0.0.1:")) {
+                    let port = line.rsplit(':').next().and_then(|p| p.trim().parse().ok());
+                    let _ = tx.send(port);
+                }
+            }
+        });
+        let port: u16 = match rx.recv_timeout(Duration::from_secs(60)) {
+            Ok(Some(port)) => port,
+            other => {
+                let _ = child.kill();
+                panic!("moto did not say which port it listens on: {other:?}");
+            }
+        };
+        Moto {
             child,
             endpoint: format!("http://127.0.0.1:{port}"),
-        };
-        // Readiness, polled against a deadline (not a sleep standing in for synchronisation).
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                Instant::now() < deadline,
-                "moto did not start on port {port}"
-            );
-            std::thread::sleep(Duration::from_millis(50));
         }
-        moto
     }
 }
 
