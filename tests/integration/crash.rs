@@ -1,12 +1,20 @@
-//! SIGKILL at random instants of `up` and `destroy` of the default program against moto; after
-//! each kill, the stale lock is released, `up` runs again, and what moto holds in both accounts
-//! must match the state one to one: no duplicate, no orphan, no record of nothing.
+//! SIGKILL of the default program in the middle of an operation, against moto. The fault
+//! proxy holds one chosen request (`cairn_tests::faults::Hold`), before moto sees it or after
+//! moto acted on it, and the program is killed while it waits for the answer: so each kill
+//! cuts a create, update or delete between "recorded as pending" and "result committed". After
+//! each kill the stale lock is released and the next command settles what was in flight, and
+//! then what moto holds in both accounts must match the state one to one (the full inventory),
+//! with no drift.
 //!
-//! The kill points are drawn from a seeded generator (`CAIRN_CRASH_SEED`, default 1). The test
-//! command runs 10 of them (`CAIRN_CRASH_KILLS`); `CAIRN_CRASH_KILLS=20` runs the full set.
+//! The default run is a fixed schedule that cuts every kind of operation (create, update, the
+//! two halves of a replacement, delete) and a recovery run itself, so that each way of settling
+//! an interrupted operation happens: adopted, nothing made, read back as it is, gone and
+//! dropped. `CAIRN_CRASH_KILLS=N` adds N kills at random mutating requests of `up` and
+//! `destroy`, drawn from `CAIRN_CRASH_SEED` (default 1).
 
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Read};
 use std::process::Stdio;
+use std::time::Duration;
 
 use cairn_state::Store;
 use cairn_tests::faults::{FaultPlan, FaultProxy, Hold};
@@ -15,8 +23,6 @@ use cairn_tests::{Cli, Moto};
 use crate::inventory::{self, Defaults, ROLE_B};
 
 const BIN: &str = env!("CARGO_BIN_EXE_cairn-program");
-/// Operations in a full `up` or `destroy` of the default program.
-const OPERATIONS: u64 = 35;
 
 /// xorshift64: enough randomness to spread kill points, reproducible from the seed.
 struct Rng(u64);
@@ -37,35 +43,36 @@ fn env_u64(name: &str, default: u64) -> u64 {
         .unwrap_or(default)
 }
 
-/// Runs `command --yes` and SIGKILLs it once it has reported `after` finished operations (0:
-/// as soon as it starts applying), so that the operations in flight at that instant are
-/// interrupted mid-call. Returns how many operations it had reported.
-fn kill_after(cli: &Cli, command: &str, after: u64) -> u64 {
+/// Runs `command --yes` behind a proxy that holds `at`, and SIGKILLs it once that request is
+/// held. Returns the operation cut (`None` if the command finished first) and what the
+/// command printed (its recovery lines, if it recovered).
+fn kill_at(cli: &Cli, moto: &Moto, command: &str, at: Hold) -> (Option<String>, String) {
+    let proxy = FaultProxy::start(
+        &moto.endpoint,
+        FaultPlan {
+            hold: Some(at),
+            ..FaultPlan::default()
+        },
+    );
     let mut child = cli
         .command(&[command, "--yes", "--parallel", "8"])
+        .env("AWS_ENDPOINT_URL", &proxy.endpoint)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
         .expect("start the program");
-    let stdout = BufReader::new(child.stdout.take().unwrap());
-    let mut done = 0;
-    let mut applying = false;
-    for line in stdout.lines() {
-        let line = line.unwrap();
-        let op = ["created", "deleted", "updated", "replaced"]
-            .iter()
-            .any(|v| line.trim_start().starts_with(v));
-        applying |= line.starts_with("Updating") || line.starts_with("Destroying") || op;
-        applying |= line.starts_with("Refreshing");
-        done += u64::from(op);
-        if applying && done >= after {
-            break;
-        }
-    }
-    child.kill().expect("SIGKILL");
+    let mut stdout = child.stdout.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut out = String::new();
+        let _ = stdout.read_to_string(&mut out);
+        out
+    });
+    let held = proxy.held(Duration::from_secs(120));
+    let _ = child.kill();
     // Reaped, so its pid is gone and its lock is stale (a zombie would still look alive).
     child.wait().unwrap();
-    done
+    drop(proxy);
+    (held, reader.join().unwrap())
 }
 
 async fn assert_state_matches_moto(cli: &Cli, moto: &Moto, defaults: &Defaults, context: &str) {
@@ -101,51 +108,191 @@ fn release_stale_lock(cli: &Cli) {
     assert!(unlocked.stdout.contains("Released the lock"));
 }
 
-/// Runs `up` to completion after a kill: it settles what was in flight, then converges.
-fn recover(cli: &Cli) -> String {
-    release_stale_lock(cli);
-    let up = cli.ok(&["up", "--yes", "--parallel", "8"]);
-    up.stdout
+/// How the recoveries of a run settled what kills left in flight.
+#[derive(Default, Debug)]
+struct Outcomes {
+    adopted: usize,
+    nothing_made: usize,
+    read_back: usize,
+    dropped: usize,
 }
 
+impl Outcomes {
+    fn count(&mut self, out: &str) {
+        assert!(!out.contains("need attention"), "recovery stopped:\n{out}");
+        self.adopted += out.matches("adopted it").count();
+        self.nothing_made += out.matches("nothing had been created").count();
+        self.read_back += out.matches("recorded it as it is now").count();
+        self.dropped += out.matches("dropped its record").count();
+    }
+}
+
+/// One scheduled kill: `command` (after `config`) cut at `at`.
+struct Cut {
+    what: &'static str,
+    config: &'static [(&'static str, &'static str)],
+    command: &'static str,
+    at: Hold,
+    /// The recovering command is itself killed here, then recovered by a plain one.
+    then_cut_recovery_at: Option<Hold>,
+}
+
+const fn hold(op: &'static str, from: u64, after_moto: bool) -> Hold {
+    Hold {
+        op: Some(op),
+        from,
+        after_moto,
+    }
+}
+
+/// Kills `cut.command` where the cut says, checks it left operations pending, and recovers
+/// (killing the recovery too, if asked), counting how each interrupted operation settled.
+async fn cut_and_recover(
+    cli: &Cli,
+    moto: &Moto,
+    defaults: &Defaults,
+    cut: &Cut,
+    outcomes: &mut Outcomes,
+) {
+    for (k, v) in cut.config {
+        cli.ok(&["config", "set", k, v]);
+    }
+    let (held, _) = kill_at(cli, moto, cut.command, cut.at);
+    let context = format!("{}: {} cut at {held:?}", cut.what, cut.command);
+    assert!(held.is_some(), "{context}: the request to cut never came");
+    let pending = Store::open(cli.state_path())
+        .unwrap()
+        .pending_operations("dev")
+        .unwrap();
+    assert!(
+        !pending.is_empty(),
+        "{context}: the kill left nothing pending"
+    );
+    // Recovery is the next command of the same kind: it settles, then carries on.
+    let recovering = if cut.command == "destroy" {
+        "destroy"
+    } else {
+        "up"
+    };
+    if let Some(at) = cut.then_cut_recovery_at {
+        release_stale_lock(cli);
+        let (held, out) = kill_at(cli, moto, recovering, at);
+        assert!(
+            held.is_some(),
+            "{context}: the recovery's request to cut never came"
+        );
+        outcomes.count(&out);
+        let pending = Store::open(cli.state_path())
+            .unwrap()
+            .pending_operations("dev")
+            .unwrap();
+        assert!(
+            !pending.is_empty(),
+            "{context}: the second kill left nothing pending"
+        );
+    }
+    release_stale_lock(cli);
+    let out = cli.ok(&[recovering, "--yes", "--parallel", "8"]).stdout;
+    outcomes.count(&out);
+    assert_state_matches_moto(cli, moto, defaults, &context).await;
+}
+
+/// Every kind of operation cut, before and after AWS acted.
+const SCHEDULE: &[Cut] = &[
+    Cut {
+        what: "a create cut before AWS saw it, then the recovering up cut after a create took effect",
+        config: &[],
+        command: "up",
+        at: hold("CreateSecurityGroup", 0, false),
+        then_cut_recovery_at: Some(hold("CreateLoadBalancer", 0, true)),
+    },
+    Cut {
+        what: "an in-place update cut after AWS acted",
+        config: &[("desiredCount", "3")],
+        command: "up",
+        at: hold("UpdateService", 0, true),
+        then_cut_recovery_at: None,
+    },
+    Cut {
+        what: "a replacement cut after its new copy was made",
+        config: &[("privateSubnetCidrs", "10.0.4.0/24,10.0.3.0/24")],
+        command: "up",
+        at: hold("CreateSubnet", 0, true),
+        then_cut_recovery_at: None,
+    },
+    Cut {
+        what: "a replacement cut as its old copy is deleted",
+        config: &[("imageTag", "v2")],
+        command: "up",
+        at: hold("DeregisterTaskDefinition", 0, true),
+        then_cut_recovery_at: None,
+    },
+    Cut {
+        what: "a delete cut before AWS saw it",
+        config: &[],
+        command: "destroy",
+        at: hold("DeleteRole", 0, false),
+        then_cut_recovery_at: None,
+    },
+];
+
 #[tokio::test(flavor = "multi_thread")]
-async fn killed_at_random_instants_of_up_and_destroy_nothing_is_lost_or_duplicated() {
-    let kills = env_u64("CAIRN_CRASH_KILLS", 10);
-    let mut rng = Rng(env_u64("CAIRN_CRASH_SEED", 1)
-        .max(1)
-        .wrapping_mul(0x9E37_79B9_7F4A_7C15));
+async fn killed_mid_operation_nothing_is_lost_or_duplicated() {
     let moto = Moto::start();
     let defaults = Defaults::of(&moto.endpoint).await;
     let cli = Cli::new(BIN, &moto);
     cli.ok(&["config", "set", "accountB:roleArn", ROLE_B]);
-    let mut adopted = 0;
+    let mut outcomes = Outcomes::default();
+    for cut in SCHEDULE {
+        cut_and_recover(&cli, &moto, &defaults, cut, &mut outcomes).await;
+    }
+    // A delete cut after AWS acted: the next destroy finds it gone.
+    cli.ok(&["up", "--yes"]);
+    let last = Cut {
+        what: "a delete cut after AWS acted",
+        config: &[],
+        command: "destroy",
+        at: hold("DeleteLoadBalancer", 0, true),
+        then_cut_recovery_at: None,
+    };
+    cut_and_recover(&cli, &moto, &defaults, &last, &mut outcomes).await;
+
+    // Random kills on top, for the long run.
+    let kills = env_u64("CAIRN_CRASH_KILLS", 0);
+    let mut rng = Rng(env_u64("CAIRN_CRASH_SEED", 1)
+        .max(1)
+        .wrapping_mul(0x9E37_79B9_7F4A_7C15));
     for k in 0..kills {
-        // up from nothing, destroy of everything, and refresh, in turn.
-        let command = ["up", "destroy", "refresh"][(k % 3) as usize];
-        if command == "up" && k > 0 {
-            cli.ok(&["destroy", "--yes"]);
-        }
-        // refresh reports only at its end: it is killed while it reads.
-        let after = if command == "refresh" {
-            0
-        } else {
-            rng.below(OPERATIONS)
+        let command = ["up", "destroy"][(k % 2) as usize];
+        let at = Hold {
+            op: None,
+            from: rng.below(40),
+            after_moto: rng.below(2) == 1,
         };
-        let done = kill_after(&cli, command, after);
-        let context = format!("kill {k}: {command} killed after {done} operations");
-        let out = recover(&cli);
-        adopted += out.matches("adopted it").count();
-        assert!(
-            !out.contains("need attention"),
-            "{context}: recovery stopped:\n{out}"
-        );
+        let (held, _) = kill_at(&cli, &moto, command, at);
+        let context = format!("random kill {k}: {command} cut at {held:?}");
+        if held.is_some() {
+            release_stale_lock(&cli);
+        }
+        let recovering = if command == "destroy" {
+            "destroy"
+        } else {
+            "up"
+        };
+        let out = cli.ok(&[recovering, "--yes", "--parallel", "8"]).stdout;
+        outcomes.count(&out);
         assert_state_matches_moto(&cli, &moto, &defaults, &context).await;
     }
+
+    eprintln!("recovery outcomes: {outcomes:?}");
+    assert!(outcomes.adopted > 0, "{outcomes:?}");
+    assert!(outcomes.nothing_made > 0, "{outcomes:?}");
+    assert!(outcomes.read_back > 0, "{outcomes:?}");
+    assert!(outcomes.dropped > 0, "{outcomes:?}");
     // And it all goes away: nothing of the stack is left in either account.
     cli.ok(&["destroy", "--yes"]);
     let left = defaults.everything_else(&moto.endpoint).await;
     assert!(left.is_empty(), "left behind: {left:?}");
-    eprintln!("{kills} kills, {adopted} interrupted creates adopted");
 }
 
 #[test]
@@ -157,6 +304,7 @@ fn a_second_up_fails_at_once_naming_the_holder_and_a_live_lock_is_never_stolen()
         &moto.endpoint,
         FaultPlan {
             hold: Some(Hold {
+                op: None,
                 from: 0,
                 after_moto: false,
             }),
@@ -172,7 +320,7 @@ fn a_second_up_fails_at_once_naming_the_holder_and_a_live_lock_is_never_stolen()
         .spawn()
         .expect("start the program");
     let pid = first.id();
-    let held = proxy.held(std::time::Duration::from_secs(120));
+    let held = proxy.held(Duration::from_secs(120));
     assert!(held.is_some(), "the first up made no change");
 
     let second = cli.run(&["up", "--yes"]);

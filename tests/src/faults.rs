@@ -43,7 +43,9 @@ pub struct FaultPlan {
 /// Which mutating request to hold, and when.
 #[derive(Debug, Clone, Copy)]
 pub struct Hold {
-    /// The first to hold, counting mutating requests from 0.
+    /// Count only requests of this operation (`CreateSubnet`); `None`: every mutating one.
+    pub op: Option<&'static str>,
+    /// The first to hold, counting those requests from 0.
     pub from: u64,
     /// Forward it to moto first, so that what it asks is done and only the answer is held.
     pub after_moto: bool,
@@ -85,7 +87,7 @@ struct Shared {
     requests: AtomicU64,
     /// Mutating operations seen (for `lose_first_of_each`).
     seen: Mutex<HashSet<String>>,
-    /// Mutating requests received so far.
+    /// Mutating requests received so far (of `Hold::op`, when it names one).
     mutating: AtomicU64,
     /// The gate of `FaultPlan::hold`: the operations held so far, and whether it is open
     /// (`Some(true)`: let them go on; `Some(false)`: drop them, unanswered and unforwarded).
@@ -386,7 +388,7 @@ fn serve(conn: TcpStream, shared: &Shared) -> std::io::Result<()> {
     }
     let op = operation(&req).filter(|op| mutating(op));
     let hold = match (&op, shared.plan.hold) {
-        (Some(_), Some(h)) => {
+        (Some(op), Some(h)) if h.op.is_none_or(|o| o == op) => {
             let nth = shared.mutating.fetch_add(1, Ordering::SeqCst);
             (nth >= h.from).then_some(h.after_moto)
         }
