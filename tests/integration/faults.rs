@@ -348,3 +348,125 @@ async fn a_create_that_meets_what_it_made_adopts_it_for_every_type() {
     assert_eq!(store.resources("dev").unwrap(), after);
     assert_eq!(defaults.everything_else(&moto.endpoint).await, in_moto);
 }
+
+/// The orders AWS enforces on deletes (moto forgives most of them), between resources of the
+/// default program: each `((op, resource), (op, resource))` means every call of the first
+/// operation naming the first resource must be answered before any call of the second
+/// operation naming the second resource is made.
+const DELETE_ORDER: &[((&str, &str), (&str, &str))] = &[
+    (("DeleteService", "service"), ("DeleteCluster", "cluster")),
+    (
+        ("DeleteService", "service"),
+        ("DeleteTargetGroup", "target-group"),
+    ),
+    (("DeleteService", "service"), ("DeleteSubnet", "private-a")),
+    (
+        ("DeleteService", "service"),
+        ("DeleteSecurityGroup", "service-sg"),
+    ),
+    (
+        ("DeleteListener", "listener"),
+        ("DeleteTargetGroup", "target-group"),
+    ),
+    (
+        ("DeleteListener", "listener"),
+        ("DeleteLoadBalancer", "load-balancer"),
+    ),
+    (
+        ("DeleteLoadBalancer", "load-balancer"),
+        ("DeleteSubnet", "public-a"),
+    ),
+    (
+        ("DeleteLoadBalancer", "load-balancer"),
+        ("DeleteSubnet", "public-b"),
+    ),
+    (
+        ("DeleteLoadBalancer", "load-balancer"),
+        ("DeleteSecurityGroup", "alb-sg"),
+    ),
+    (
+        ("DeleteVpcEndpoints", "endpoint-ecr-api"),
+        ("DeleteSubnet", "private-a"),
+    ),
+    (
+        ("DeleteVpcEndpoints", "endpoint-ecr-dkr"),
+        ("DeleteSubnet", "private-b"),
+    ),
+    (
+        ("DeleteVpcEndpoints", "endpoint-logs"),
+        ("DeleteSecurityGroup", "endpoint-sg"),
+    ),
+    (
+        ("DeleteVpcEndpoints", "endpoint-s3"),
+        ("DeleteRouteTable", "private-a-routes"),
+    ),
+    (
+        ("TerminateInstances", "ssm-host"),
+        ("DeleteSubnet", "private-a"),
+    ),
+    (
+        ("TerminateInstances", "ssm-host"),
+        ("DeleteInstanceProfile", "ssm-instance-profile"),
+    ),
+    (
+        ("DetachRolePolicy", "task-execution-role"),
+        ("DeleteRole", "task-execution-role"),
+    ),
+    (
+        ("RemoveRoleFromInstanceProfile", "ssm-instance-role"),
+        ("DeleteRole", "ssm-instance-role"),
+    ),
+    (
+        ("DisassociateRouteTable", "public-a-routes"),
+        ("DeleteRouteTable", "public-routes"),
+    ),
+    (
+        ("DisassociateRouteTable", "private-a-routes-association"),
+        ("DeleteSubnet", "private-a"),
+    ),
+    (
+        ("DetachInternetGateway", "internet-gateway"),
+        ("DeleteVpc", "vpc"),
+    ),
+    (("DeleteSubnet", "private-a"), ("DeleteVpc", "vpc")),
+    (("DeleteSecurityGroup", "endpoint-sg"), ("DeleteVpc", "vpc")),
+    (("DeleteRouteTable", "public-routes"), ("DeleteVpc", "vpc")),
+];
+
+#[tokio::test(flavor = "multi_thread")]
+async fn destroy_calls_aws_in_the_order_aws_requires() {
+    let moto = Moto::start();
+    let proxy = FaultProxy::start(&moto.endpoint, FaultPlan::default());
+    let cli = Cli::with_endpoint(BIN, &proxy.endpoint);
+    cli.ok(&["config", "set", "accountB:roleArn", ROLE_B]);
+    cli.ok(&["config", "set", "enableSsm", "true"]);
+    cli.ok(&["config", "set", "ssmAmiId", "ami-03cf127a"]);
+    cli.ok(&["up", "--yes"]);
+    let records = Store::open(cli.state_path())
+        .unwrap()
+        .resources("dev")
+        .unwrap();
+    // What a call names the resource by: its id (a role: its name, which is its id).
+    let id = |name: &str| {
+        let r = records.iter().find(|r| r.name == name);
+        r.unwrap_or_else(|| panic!("no resource '{name}'"))
+            .id
+            .clone()
+    };
+    proxy.stats.calls.lock().unwrap().clear();
+    cli.ok(&["destroy", "--yes"]);
+    let calls: Vec<String> = proxy
+        .stats
+        .calls
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|c| c.op.clone())
+        .collect();
+    for ((op1, r1), (op2, r2)) in DELETE_ORDER {
+        assert!(
+            proxy.stats.before((op1, &id(r1)), (op2, &id(r2))),
+            "{op1} of {r1} must be done before {op2} of {r2}: {calls:?}"
+        );
+    }
+}

@@ -61,6 +61,20 @@ pub struct FaultStats {
     pub permanent: AtomicU64,
     /// Operations whose response was lost after moto acted, in order.
     pub lost: Mutex<Vec<String>>,
+    /// Every mutating call forwarded to moto, in the order moto answered.
+    pub calls: Mutex<Vec<Call>>,
+    clock: AtomicU64,
+}
+
+/// One mutating call moto answered.
+#[derive(Debug, Clone)]
+pub struct Call {
+    pub op: String,
+    /// The request as text (head and decoded body): the ids it names.
+    pub text: String,
+    /// When it arrived and when moto answered, on one logical clock.
+    pub arrived: u64,
+    pub answered: u64,
 }
 
 impl FaultStats {
@@ -68,6 +82,26 @@ impl FaultStats {
         self.throttled.load(Ordering::SeqCst)
             + self.server_errors.load(Ordering::SeqCst)
             + self.dropped.load(Ordering::SeqCst)
+    }
+
+    fn tick(&self) -> u64 {
+        self.clock.fetch_add(1, Ordering::SeqCst)
+    }
+
+    /// Whether every call of operation `first` naming `first_id` was answered before any call
+    /// of `then` naming `then_id` arrived, and both were made.
+    pub fn before(&self, (first, first_id): (&str, &str), (then, then_id): (&str, &str)) -> bool {
+        let calls = self.calls.lock().unwrap();
+        let of = |op: &str, id: &str| {
+            calls
+                .iter()
+                .filter(|c| c.op == op && c.text.contains(id))
+                .cloned()
+                .collect::<Vec<_>>()
+        };
+        let last_answer = of(first, first_id).iter().map(|c| c.answered).max();
+        let first_arrival = of(then, then_id).iter().map(|c| c.arrived).min();
+        matches!((last_answer, first_arrival), (Some(a), Some(b)) if a < b)
     }
 }
 
@@ -387,6 +421,7 @@ fn serve(conn: TcpStream, shared: &Shared) -> std::io::Result<()> {
         return client.shutdown(Shutdown::Both);
     }
     let op = operation(&req).filter(|op| mutating(op));
+    let arrived = stats.tick();
     let hold = match (&op, shared.plan.hold) {
         (Some(op), Some(h)) if h.op.is_none_or(|o| o == op) => {
             let nth = shared.mutating.fetch_add(1, Ordering::SeqCst);
@@ -411,6 +446,15 @@ fn serve(conn: TcpStream, shared: &Shared) -> std::io::Result<()> {
     upstream.write_all(&req.body)?;
     let mut response = Vec::new();
     upstream.read_to_end(&mut response)?;
+    if let Some(op) = &op {
+        let call = Call {
+            op: op.clone(),
+            text: text.clone(),
+            arrived,
+            answered: stats.tick(),
+        };
+        stats.calls.lock().unwrap().push(call);
+    }
     // Tell the client this connection ends here, so it never tries to reuse it.
     let split = response
         .windows(4)
