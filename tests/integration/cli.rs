@@ -3,6 +3,8 @@
 use cairn_tests::{Cli, Moto};
 use serde_json::Value;
 
+use crate::inventory::ROLE_B;
+
 const BIN: &str = env!("CARGO_BIN_EXE_cairn-program");
 
 #[test]
@@ -119,4 +121,82 @@ fn program_mistakes_fail_naming_the_config_key() {
     );
     let r = cli.run(&["frobnicate"]);
     assert_eq!(r.code, 2);
+}
+
+/// The number of the one pending operation `state pending` lists as `kind name`.
+fn pending_seq(cli: &Cli, kind: &str, name_prefix: &str) -> String {
+    let listed = cli.ok(&["state", "pending"]).stdout;
+    let line = listed
+        .lines()
+        .find(|l| l.contains(&format!(" {kind} {name_prefix}")))
+        .unwrap_or_else(|| panic!("no pending {kind} of {name_prefix}: {listed}"));
+    line.trim_start_matches('#')
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_string()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn state_pending_resolve_unlock_and_the_exit_codes() {
+    use crate::crash::{hold, kill_at};
+    let moto = Moto::start();
+    let defaults = crate::inventory::Defaults::of(&moto.endpoint).await;
+    let cli = Cli::new(BIN, &moto);
+
+    // 0 for success, 2 for what the user typed wrong, 1 for what went wrong.
+    assert_eq!(cli.run(&["--version"]).code, 0);
+    assert_eq!(cli.run(&["frobnicate"]).code, 2);
+    assert_eq!(
+        cli.run(&["state", "resolve", "7"]).code,
+        2,
+        "an answer is required"
+    );
+    cli.ok(&["config", "set", "accountB:roleArn", ROLE_B]);
+    let none = cli.run(&["state", "resolve", "7", "--absent"]);
+    assert_eq!(none.code, 1);
+    assert!(
+        none.stderr
+            .contains("no pending operation 7 in stack 'dev'"),
+        "{}",
+        none.stderr
+    );
+
+    // A create cut before AWS saw it: the user says it made nothing.
+    let (held, _) = kill_at(&cli, &moto, "up", hold("CreateSecurityGroup", 0, false));
+    assert!(held.is_some());
+    let locked = cli.run(&["state", "resolve", "1", "--absent"]);
+    assert_eq!(locked.code, 1);
+    assert!(
+        locked.stderr.contains("no longer exists"),
+        "{}",
+        locked.stderr
+    );
+    cli.ok(&["state", "unlock"]);
+    let seq = pending_seq(&cli, "create", "");
+    let said = cli.ok(&["state", "resolve", &seq, "--absent"]).stdout;
+    assert!(said.contains("cleared the interrupted create of"), "{said}");
+    let listed = cli.ok(&["state", "pending"]).stdout;
+    assert!(!listed.contains(&format!("#{seq} ")), "{listed}");
+    // What else was in flight, up settles by itself.
+    cli.ok(&["up", "--yes"]);
+    assert!(
+        cli.ok(&["preview"])
+            .stdout
+            .contains("Resources: 35 unchanged")
+    );
+
+    // A delete cut before AWS saw it: the user says it still exists; destroy then finishes.
+    let (held, _) = kill_at(&cli, &moto, "destroy", hold("DeleteRole", 0, false));
+    assert!(held.is_some());
+    cli.ok(&["state", "unlock"]);
+    let seq = pending_seq(&cli, "delete", "task-execution-role");
+    let said = cli.ok(&["state", "resolve", &seq, "--exists"]).stdout;
+    assert!(
+        said.contains("cleared the interrupted delete of 'task-execution-role'"),
+        "{said}"
+    );
+    cli.ok(&["destroy", "--yes"]);
+    let left = defaults.everything_else(&moto.endpoint).await;
+    assert!(left.is_empty(), "left behind: {left:?}");
 }

@@ -46,7 +46,7 @@ fn env_u64(name: &str, default: u64) -> u64 {
 /// Runs `command --yes` behind a proxy that holds `at`, and SIGKILLs it once that request is
 /// held. Returns the operation cut (`None` if the command finished first) and what the
 /// command printed (its recovery lines, if it recovered).
-fn kill_at(cli: &Cli, moto: &Moto, command: &str, at: Hold) -> (Option<String>, String) {
+pub(crate) fn kill_at(cli: &Cli, moto: &Moto, command: &str, at: Hold) -> (Option<String>, String) {
     let proxy = FaultProxy::start(
         &moto.endpoint,
         FaultPlan {
@@ -67,7 +67,16 @@ fn kill_at(cli: &Cli, moto: &Moto, command: &str, at: Hold) -> (Option<String>, 
         let _ = stdout.read_to_string(&mut out);
         out
     });
-    let held = proxy.held(Duration::from_secs(120));
+    // Until the request is held, or the program ends without making it.
+    let deadline = std::time::Instant::now() + Duration::from_secs(120);
+    let held = loop {
+        if let Some(op) = proxy.held(Duration::from_millis(200)) {
+            break Some(op);
+        }
+        if child.try_wait().unwrap().is_some() || std::time::Instant::now() > deadline {
+            break None;
+        }
+    };
     let _ = child.kill();
     // Reaped, so its pid is gone and its lock is stale (a zombie would still look alive).
     child.wait().unwrap();
@@ -137,7 +146,7 @@ struct Cut {
     then_cut_recovery_at: Option<Hold>,
 }
 
-const fn hold(op: &'static str, from: u64, after_moto: bool) -> Hold {
+pub(crate) const fn hold(op: &'static str, from: u64, after_moto: bool) -> Hold {
     Hold {
         op: Some(op),
         from,
@@ -344,6 +353,15 @@ fn a_second_up_fails_at_once_naming_the_holder_and_a_live_lock_is_never_stolen()
     let unlock = cli.run(&["state", "unlock"]);
     assert_eq!(unlock.code, 1);
     assert!(unlock.stderr.contains("live process"), "{}", unlock.stderr);
+    // Only --force takes it from a live holder, naming whom it was taken from.
+    let forced = cli.ok(&["state", "unlock", "--force"]);
+    assert!(
+        forced
+            .stdout
+            .contains(&format!("Released the lock held by `up` (pid {pid}")),
+        "{}",
+        forced.stdout
+    );
 
     // The first run is unharmed and finishes.
     proxy.release();

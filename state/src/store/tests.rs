@@ -179,3 +179,64 @@ fn the_log_is_checkpointed_aside_and_folded_in_on_close() {
         3 * CHECKPOINT_EVERY as usize
     );
 }
+
+#[test]
+fn a_schema_1_database_is_migrated_keeping_every_row() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.db");
+    let fixture = include_str!("../../tests/fixtures/schema-1.sql");
+    Connection::open(&path)
+        .unwrap()
+        .execute_batch(fixture)
+        .unwrap();
+
+    let store = Store::open(&path).unwrap();
+    let version: i64 = Connection::open(&path)
+        .unwrap()
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(version, SCHEMA_VERSION_FOR_TEST);
+
+    let resources = store.resources("dev").unwrap();
+    let names: Vec<(&str, &str, bool)> = resources
+        .iter()
+        .map(|r| (r.name.as_str(), r.id.as_str(), r.protect))
+        .collect();
+    assert_eq!(
+        names,
+        [
+            ("vpc", "vpc-0a1b2c3d", true),
+            ("private-a", "subnet-0e0f", false)
+        ]
+    );
+    assert_eq!(resources[1].dependencies, ["vpc"]);
+    assert_eq!(resources[0].inputs["cidr_block"], "10.0.0.0/16");
+    assert_eq!(resources[1].outputs["id"], "subnet-0e0f");
+
+    // The interrupted create is still there to settle; what version 1 did not record is empty.
+    let pending = store.pending_operations("dev").unwrap();
+    assert_eq!(pending.len(), 1);
+    assert_eq!(
+        (
+            pending[0].name.as_str(),
+            pending[0].kind,
+            pending[0].client_token.as_str()
+        ),
+        ("private-b", OpKind::Create, "cairn-1f2e-3d4c-0")
+    );
+    assert!(pending[0].dependencies.is_empty() && !pending[0].protect);
+
+    let history = store.history("dev").unwrap();
+    assert_eq!(history.len(), 2);
+    assert_eq!(history[1].result.as_deref(), Some("succeeded"));
+    assert_eq!(history[1].summary["counts"]["created"], 2);
+    assert_eq!(
+        store.outputs("dev").unwrap(),
+        [("vpcId".to_string(), serde_json::json!("vpc-0a1b2c3d"))]
+    );
+    let holder = store.lock_holder("dev").unwrap().unwrap();
+    assert_eq!((holder.host.as_str(), holder.pid), ("build-7", 4242));
+    // And it is writable: the stale lock is released with --force (another host's).
+    store.unlock("dev", true).unwrap();
+    assert!(store.lock_holder("dev").unwrap().is_none());
+}
