@@ -349,11 +349,14 @@ async fn a_create_that_meets_what_it_made_adopts_it_for_every_type() {
     assert_eq!(defaults.everything_else(&moto.endpoint).await, in_moto);
 }
 
+/// An operation on one resource of the default program: (operation, resource name).
+type OnResource = (&'static str, &'static str);
+
 /// The orders AWS enforces on deletes (moto forgives most of them), between resources of the
 /// default program: each `((op, resource), (op, resource))` means every call of the first
 /// operation naming the first resource must be answered before any call of the second
 /// operation naming the second resource is made.
-const DELETE_ORDER: &[((&str, &str), (&str, &str))] = &[
+const DELETE_ORDER: &[(OnResource, OnResource)] = &[
     (("DeleteService", "service"), ("DeleteCluster", "cluster")),
     (
         ("DeleteService", "service"),
