@@ -154,6 +154,26 @@ pub(crate) const fn hold(op: &'static str, from: u64, after_moto: bool) -> Hold 
     }
 }
 
+/// A kill mid-operation leaves the operation pending, for the next command to settle.
+fn assert_left_pending(cli: &Cli, context: &str) {
+    let store = Store::open(cli.state_path()).unwrap();
+    let pending = store.pending_operations("dev").unwrap();
+    assert!(
+        !pending.is_empty(),
+        "{context}: the kill left nothing pending"
+    );
+}
+
+/// The command that recovers from a kill of `command`: the next one of the same kind, which
+/// settles what was in flight and then carries on.
+fn recovering(command: &str) -> &'static str {
+    if command == "destroy" {
+        "destroy"
+    } else {
+        "up"
+    }
+}
+
 /// Kills `cut.command` where the cut says, checks it left operations pending, and recovers
 /// (killing the recovery too, if asked), counting how each interrupted operation settled.
 async fn cut_and_recover(
@@ -169,20 +189,8 @@ async fn cut_and_recover(
     let (held, _) = kill_at(cli, moto, cut.command, cut.at);
     let context = format!("{}: {} cut at {held:?}", cut.what, cut.command);
     assert!(held.is_some(), "{context}: the request to cut never came");
-    let pending = Store::open(cli.state_path())
-        .unwrap()
-        .pending_operations("dev")
-        .unwrap();
-    assert!(
-        !pending.is_empty(),
-        "{context}: the kill left nothing pending"
-    );
-    // Recovery is the next command of the same kind: it settles, then carries on.
-    let recovering = if cut.command == "destroy" {
-        "destroy"
-    } else {
-        "up"
-    };
+    assert_left_pending(cli, &context);
+    let recovering = recovering(cut.command);
     if let Some(at) = cut.then_cut_recovery_at {
         release_stale_lock(cli);
         let (held, out) = kill_at(cli, moto, recovering, at);
@@ -191,14 +199,7 @@ async fn cut_and_recover(
             "{context}: the recovery's request to cut never came"
         );
         outcomes.count(&out);
-        let pending = Store::open(cli.state_path())
-            .unwrap()
-            .pending_operations("dev")
-            .unwrap();
-        assert!(
-            !pending.is_empty(),
-            "{context}: the second kill left nothing pending"
-        );
+        assert_left_pending(cli, &format!("{context}, then the recovery cut"));
     }
     release_stale_lock(cli);
     let out = cli.ok(&[recovering, "--yes", "--parallel", "8"]).stdout;
@@ -283,12 +284,9 @@ async fn killed_mid_operation_nothing_is_lost_or_duplicated() {
         if held.is_some() {
             release_stale_lock(&cli);
         }
-        let recovering = if command == "destroy" {
-            "destroy"
-        } else {
-            "up"
-        };
-        let out = cli.ok(&[recovering, "--yes", "--parallel", "8"]).stdout;
+        let out = cli
+            .ok(&[recovering(command), "--yes", "--parallel", "8"])
+            .stdout;
         outcomes.count(&out);
         assert_state_matches_moto(&cli, &moto, &defaults, &context).await;
     }
