@@ -1,8 +1,6 @@
 //! The default program against a real AWS API emulator (moto), driven through the engine, and
 //! every fact checked back through the AWS SDK in each account.
 
-use std::sync::Once;
-
 use aws_config::SdkConfig;
 use cairn::{Config, Engine, Program, Stack, StepKind};
 use cairn_state::Store;
@@ -13,34 +11,26 @@ const ACCOUNT_A: &str = "123456789012";
 const ACCOUNT_B: &str = "222222222222";
 use crate::inventory::ROLE_B;
 
-fn static_credentials() {
-    static ONCE: Once = Once::new();
-    // SAFETY: set once, before any test of this binary reads the environment through the SDK,
-    // with the same values every time.
-    ONCE.call_once(|| unsafe {
-        std::env::set_var("AWS_ACCESS_KEY_ID", "testing");
-        std::env::set_var("AWS_SECRET_ACCESS_KEY", "testing");
-        std::env::remove_var("AWS_PROFILE");
-    });
-}
-
 struct Env {
     moto: Moto,
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
     engine: Engine,
 }
 
 impl Env {
     fn new() -> Env {
-        static_credentials();
         let moto = Moto::start();
         let dir = tempfile::tempdir().unwrap();
+        // The program runs in this process: its credentials come from a file of the test's
+        // own, named in its configuration, not from the process environment, which other tests
+        // read while they start programs.
+        std::fs::write(
+            dir.path().join("credentials"),
+            "[moto]\naws_access_key_id = testing\naws_secret_access_key = testing\n",
+        )
+        .unwrap();
         let engine = Engine::new(Store::open(dir.path().join("state.db")).unwrap(), "dev");
-        Env {
-            moto,
-            _dir: dir,
-            engine,
-        }
+        Env { moto, dir, engine }
     }
 
     fn program(&self) -> Program {
@@ -49,8 +39,12 @@ impl Env {
 
     /// The program with extra configuration, as `config set` would give it.
     fn program_with(&self, extra: &[(&str, &str)]) -> Program {
+        let credentials = self.dir.path().join("credentials");
         let mut pairs = vec![
             ("aws:endpointUrl", self.moto.endpoint.as_str()),
+            ("aws:sharedCredentialsFile", credentials.to_str().unwrap()),
+            ("accountA:profile", "moto"),
+            ("accountB:profile", "moto"),
             ("accountB:roleArn", ROLE_B),
         ];
         pairs.extend_from_slice(extra);

@@ -9,3 +9,4 @@ mod inventory;
 mod public_api;
 mod replacement;
 mod secrets;
+mod updates;

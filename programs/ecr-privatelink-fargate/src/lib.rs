@@ -28,6 +28,7 @@ fn account(stack: &mut Stack, name: &str, s: &Settings) -> ProviderRef {
         profile: config.get(&format!("{name}:profile")),
         role_arn: config.get(&format!("{name}:roleArn")),
         endpoint_url: config.get("aws:endpointUrl"),
+        shared_credentials_file: config.get("aws:sharedCredentialsFile"),
     });
     stack.provider(name, provider)
 }

@@ -16,6 +16,9 @@ pub struct AwsConfig {
     /// An endpoint for every service (a local emulator); the SDK's standard
     /// `AWS_ENDPOINT_URL` does the same from the environment.
     pub endpoint_url: Option<String>,
+    /// A credentials file to read profiles from, besides the default `~/.aws/credentials`
+    /// (Terraform's `shared_credentials_files`).
+    pub shared_credentials_file: Option<std::path::PathBuf>,
 }
 
 /// The clients of one provider instance: for every call, and for the calls a create makes,
@@ -96,6 +99,16 @@ impl AwsConfig {
         }
         if let Some(url) = &self.endpoint_url {
             loader = loader.endpoint_url(url);
+        }
+        if let Some(file) = &self.shared_credentials_file {
+            use aws_runtime::env_config::file::{EnvConfigFileKind, EnvConfigFiles};
+            loader = loader.profile_files(
+                EnvConfigFiles::builder()
+                    .include_default_config_file(true)
+                    .include_default_credentials_file(true)
+                    .with_file(EnvConfigFileKind::Credentials, file)
+                    .build(),
+            );
         }
         let base = loader.load().await;
         match base.region().map(|r| r.as_ref()) {

@@ -144,6 +144,7 @@ impl DefaultProvider for AwsProvider {
             profile: config.get("aws:profile"),
             role_arn: config.get("aws:roleArn"),
             endpoint_url: config.get("aws:endpointUrl"),
+            shared_credentials_file: config.get("aws:sharedCredentialsFile"),
         })
     }
 }

@@ -1,0 +1,582 @@
+//! Every property AWS changes in place, changed once through the command line
+//! (`cairn_tests::programs::updates`: `v=1`, then `v=2`) and read back through the SDK; then
+//! changed behind Cairn's back through the SDK, reported by `refresh` and repaired by `up`.
+
+use std::collections::BTreeMap;
+
+use aws_sdk_ec2::types::VpcAttributeName;
+use cairn_state::Store;
+use cairn_tests::{Cli, Moto};
+use serde_json::Value;
+
+const BIN: &str = env!("CARGO_BIN_EXE_cairn-program");
+
+/// Every resource of the program with a property that `v` changes.
+const UPDATED: &[&str] = &[
+    "cluster",
+    "ecr-api",
+    "gateway",
+    "group",
+    "host",
+    "inline",
+    "lb",
+    "lifecycle",
+    "listener",
+    "logs",
+    "profile",
+    "repository",
+    "repository-policy",
+    "role",
+    "routes",
+    "s3",
+    "service",
+    "subnet-a",
+    "task",
+    "tg",
+    "vpc",
+];
+
+/// The stack's resources: name -> id.
+fn ids(cli: &Cli) -> BTreeMap<String, String> {
+    let store = Store::open(cli.state_path()).unwrap();
+    let records = store.resources("dev").unwrap();
+    records.into_iter().map(|r| (r.name, r.id)).collect()
+}
+
+fn v2(tags: impl IntoIterator<Item = (String, String)>) -> bool {
+    tags.into_iter().any(|(k, v)| k == "v" && v == "2")
+}
+
+fn ec2_tags(t: &[aws_sdk_ec2::types::Tag]) -> Vec<(String, String)> {
+    t.iter()
+        .map(|t| {
+            (
+                t.key().unwrap_or_default().to_string(),
+                t.value().unwrap_or_default().to_string(),
+            )
+        })
+        .collect()
+}
+
+/// Checks, through the SDK, that every property `v=2` sets is set.
+async fn assert_version_2(moto: &Moto, id: &BTreeMap<String, String>) {
+    let config = crate::inventory::sdk(&moto.endpoint, None).await;
+    let ec2 = aws_sdk_ec2::Client::new(&config);
+    let hostnames = ec2
+        .describe_vpc_attribute()
+        .vpc_id(&id["vpc"])
+        .attribute(VpcAttributeName::EnableDnsHostnames)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        hostnames.enable_dns_hostnames().and_then(|a| a.value()),
+        Some(true),
+        "vpc: enable_dns_hostnames"
+    );
+    let support = ec2
+        .describe_vpc_attribute()
+        .vpc_id(&id["vpc"])
+        .attribute(VpcAttributeName::EnableDnsSupport)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        support.enable_dns_support().and_then(|a| a.value()),
+        Some(true),
+        "vpc: enable_dns_support"
+    );
+    let vpcs = ec2
+        .describe_vpcs()
+        .vpc_ids(&id["vpc"])
+        .send()
+        .await
+        .unwrap();
+    assert!(v2(ec2_tags(vpcs.vpcs()[0].tags())), "vpc: tags");
+    let subnets = ec2
+        .describe_subnets()
+        .subnet_ids(&id["subnet-a"])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        subnets.subnets()[0].map_public_ip_on_launch(),
+        Some(true),
+        "subnet-a: map_public_ip_on_launch"
+    );
+    assert!(v2(ec2_tags(subnets.subnets()[0].tags())), "subnet-a: tags");
+    let igw = ec2
+        .describe_internet_gateways()
+        .internet_gateway_ids(&id["gateway"])
+        .send()
+        .await
+        .unwrap();
+    let igw = &igw.internet_gateways()[0];
+    assert_eq!(
+        igw.attachments()[0].vpc_id(),
+        Some(id["other-vpc"].as_str()),
+        "gateway: vpc_id"
+    );
+    assert!(v2(ec2_tags(igw.tags())), "gateway: tags");
+    let rt = ec2
+        .describe_route_tables()
+        .route_table_ids(&id["routes"])
+        .send()
+        .await
+        .unwrap();
+    assert!(v2(ec2_tags(rt.route_tables()[0].tags())), "routes: tags");
+    let sg = ec2
+        .describe_security_groups()
+        .group_ids(&id["group"])
+        .send()
+        .await
+        .unwrap();
+    assert!(v2(ec2_tags(sg.security_groups()[0].tags())), "group: tags");
+    let eps = ec2
+        .describe_vpc_endpoints()
+        .vpc_endpoint_ids(&id["s3"])
+        .vpc_endpoint_ids(&id["ecr-api"])
+        .send()
+        .await
+        .unwrap();
+    let ep = |name: &str| {
+        eps.vpc_endpoints()
+            .iter()
+            .find(|e| e.vpc_endpoint_id() == Some(id[name].as_str()))
+            .unwrap()
+    };
+    let mut tables = ep("s3").route_table_ids().to_vec();
+    tables.sort();
+    let mut want = vec![id["routes"].clone(), id["other-routes"].clone()];
+    want.sort();
+    assert_eq!(tables, want, "s3: route_table_ids");
+    assert!(
+        ep("s3")
+            .policy_document()
+            .unwrap_or_default()
+            .contains("Two"),
+        "s3: policy"
+    );
+    assert!(v2(ec2_tags(ep("s3").tags())), "s3: tags");
+    assert_eq!(ep("ecr-api").subnet_ids().len(), 2, "ecr-api: subnet_ids");
+    let groups: Vec<&str> = ep("ecr-api")
+        .groups()
+        .iter()
+        .filter_map(|g| g.group_id())
+        .collect();
+    assert_eq!(
+        groups,
+        [id["other-group"].as_str()],
+        "ecr-api: security_group_ids"
+    );
+    let host = ec2
+        .describe_instances()
+        .instance_ids(&id["host"])
+        .send()
+        .await
+        .unwrap();
+    let host = &host.reservations()[0].instances()[0];
+    let groups: Vec<&str> = host
+        .security_groups()
+        .iter()
+        .filter_map(|g| g.group_id())
+        .collect();
+    assert_eq!(
+        groups,
+        [id["other-group"].as_str()],
+        "host: security_group_ids"
+    );
+    assert!(v2(ec2_tags(host.tags())), "host: tags");
+
+    let ecr = aws_sdk_ecr::Client::new(&config);
+    let repos = ecr
+        .describe_repositories()
+        .repository_names(&id["repository"])
+        .send()
+        .await
+        .unwrap();
+    let repo = &repos.repositories()[0];
+    assert_eq!(
+        repo.image_tag_mutability().map(|m| m.as_str()),
+        Some("IMMUTABLE"),
+        "repository: image_tag_mutability"
+    );
+    assert_eq!(
+        repo.image_scanning_configuration()
+            .map(|c| c.scan_on_push()),
+        Some(true),
+        "repository: scan_on_push"
+    );
+    let tags = ecr
+        .list_tags_for_resource()
+        .resource_arn(repo.repository_arn().unwrap())
+        .send()
+        .await
+        .unwrap();
+    let tags = tags
+        .tags()
+        .iter()
+        .map(|t| (t.key().to_string(), t.value().to_string()));
+    assert!(v2(tags), "repository: tags");
+    let policy = ecr
+        .get_repository_policy()
+        .repository_name(&id["repository"])
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        policy.policy_text().unwrap_or_default().contains("Two"),
+        "repository-policy: policy"
+    );
+    let lifecycle = ecr
+        .get_lifecycle_policy()
+        .repository_name(&id["repository"])
+        .send()
+        .await
+        .unwrap();
+    let text: Value = serde_json::from_str(lifecycle.lifecycle_policy_text().unwrap()).unwrap();
+    assert_eq!(
+        text["rules"][0]["selection"]["countNumber"], 20,
+        "lifecycle: policy"
+    );
+
+    let iam = aws_sdk_iam::Client::new(&config);
+    let role = iam.get_role().role_name(&id["role"]).send().await.unwrap();
+    let role = role.role().unwrap();
+    assert_eq!(role.description(), Some("second"), "role: description");
+    let trust = percent_decode(role.assume_role_policy_document().unwrap_or_default());
+    assert!(
+        trust.contains("ec2.amazonaws.com"),
+        "role: assume_role_policy"
+    );
+    let tags = iam
+        .list_role_tags()
+        .role_name(&id["role"])
+        .send()
+        .await
+        .unwrap();
+    let tags = tags
+        .tags()
+        .iter()
+        .map(|t| (t.key().to_string(), t.value().to_string()));
+    assert!(v2(tags), "role: tags");
+    let inline = iam
+        .get_role_policy()
+        .role_name(&id["role"])
+        .policy_name("inline")
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        percent_decode(inline.policy_document()).contains("logs:CreateLogStream"),
+        "inline: policy"
+    );
+    let profile = iam
+        .get_instance_profile()
+        .instance_profile_name(&id["profile"])
+        .send()
+        .await
+        .unwrap();
+    let roles: Vec<&str> = profile
+        .instance_profile()
+        .unwrap()
+        .roles()
+        .iter()
+        .map(|r| r.role_name())
+        .collect();
+    assert_eq!(roles, [id["other-role"].as_str()], "profile: role");
+
+    let logs = aws_sdk_cloudwatchlogs::Client::new(&config);
+    let groups = logs
+        .describe_log_groups()
+        .log_group_name_prefix(&id["logs"])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        groups.log_groups()[0].retention_in_days(),
+        Some(14),
+        "logs: retention_in_days"
+    );
+    #[allow(deprecated)]
+    let tags = logs
+        .list_tags_log_group()
+        .log_group_name(&id["logs"])
+        .send()
+        .await
+        .unwrap();
+    assert!(v2(tags.tags().cloned().unwrap_or_default()), "logs: tags");
+
+    let elb = aws_sdk_elasticloadbalancingv2::Client::new(&config);
+    let lbs = elb
+        .describe_load_balancers()
+        .load_balancer_arns(&id["lb"])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        lbs.load_balancers()[0].security_groups(),
+        [id["other-group"].clone()],
+        "lb: security_groups"
+    );
+    let tgs = elb
+        .describe_target_groups()
+        .target_group_arns(&id["tg"])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        tgs.target_groups()[0].health_check_path(),
+        Some("/healthz"),
+        "tg: health_check_path"
+    );
+    for name in ["lb", "tg"] {
+        let tags = elb
+            .describe_tags()
+            .resource_arns(&id[name])
+            .send()
+            .await
+            .unwrap();
+        let tags = tags.tag_descriptions()[0].tags().iter().map(|t| {
+            (
+                t.key().unwrap_or_default().to_string(),
+                t.value().unwrap_or_default().to_string(),
+            )
+        });
+        assert!(v2(tags), "{name}: tags");
+    }
+    let listeners = elb
+        .describe_listeners()
+        .listener_arns(&id["listener"])
+        .send()
+        .await
+        .unwrap();
+    let listener = &listeners.listeners()[0];
+    assert_eq!(listener.port(), Some(8080), "listener: port");
+    assert_eq!(
+        listener.default_actions()[0].target_group_arn(),
+        Some(id["other-tg"].as_str()),
+        "listener: target_group_arn"
+    );
+
+    let ecs = aws_sdk_ecs::Client::new(&config);
+    let services = ecs
+        .describe_services()
+        .cluster(&id["cluster"])
+        .services(&id["service"])
+        .send()
+        .await
+        .unwrap();
+    let service = &services.services()[0];
+    assert_eq!(service.desired_count(), 2, "service: desired_count");
+    assert_eq!(
+        service.task_definition(),
+        Some(id["task"].as_str()),
+        "service: task_definition"
+    );
+    let network = service
+        .network_configuration()
+        .and_then(|n| n.awsvpc_configuration())
+        .unwrap();
+    assert_eq!(network.subnets().len(), 2, "service: subnets");
+    assert_eq!(
+        network.security_groups(),
+        [id["other-group"].clone()],
+        "service: security_groups"
+    );
+    for name in ["cluster", "service"] {
+        let tags = ecs
+            .list_tags_for_resource()
+            .resource_arn(&id[name])
+            .send()
+            .await
+            .unwrap();
+        let tags = tags.tags().iter().map(|t| {
+            (
+                t.key().unwrap_or_default().to_string(),
+                t.value().unwrap_or_default().to_string(),
+            )
+        });
+        assert!(v2(tags), "{name}: tags");
+    }
+}
+
+/// IAM returns policy documents URL-encoded.
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        match (bytes[i], bytes.get(i + 1..i + 3)) {
+            (b'%', Some(h)) => match u8::from_str_radix(std::str::from_utf8(h).unwrap_or(""), 16) {
+                Ok(b) => {
+                    out.push(b);
+                    i += 3;
+                    continue;
+                }
+                Err(_) => out.push(b'%'),
+            },
+            (b, _) => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Changes one property of each of these behind Cairn's back, back to what `v=1` has (or
+/// something else), through the SDK.
+async fn drift(moto: &Moto, id: &BTreeMap<String, String>) {
+    let config = crate::inventory::sdk(&moto.endpoint, None).await;
+    let ec2 = aws_sdk_ec2::Client::new(&config);
+    ec2.modify_vpc_attribute()
+        .vpc_id(&id["vpc"])
+        .enable_dns_hostnames(
+            aws_sdk_ec2::types::AttributeBooleanValue::builder()
+                .value(false)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    ec2.modify_subnet_attribute()
+        .subnet_id(&id["subnet-a"])
+        .map_public_ip_on_launch(
+            aws_sdk_ec2::types::AttributeBooleanValue::builder()
+                .value(false)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    ec2.create_tags()
+        .resources(&id["group"])
+        .tags(
+            aws_sdk_ec2::types::Tag::builder()
+                .key("v")
+                .value("x")
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let ecr = aws_sdk_ecr::Client::new(&config);
+    // Not scan_on_push: the SDK leaves out `scanOnPush: false` (the default), and moto takes
+    // the empty configuration for no change.
+    ecr.put_image_tag_mutability()
+        .repository_name(&id["repository"])
+        .image_tag_mutability(aws_sdk_ecr::types::ImageTagMutability::Mutable)
+        .send()
+        .await
+        .unwrap();
+    let iam = aws_sdk_iam::Client::new(&config);
+    iam.update_role()
+        .role_name(&id["role"])
+        .description("changed by hand")
+        .send()
+        .await
+        .unwrap();
+    let logs = aws_sdk_cloudwatchlogs::Client::new(&config);
+    logs.put_retention_policy()
+        .log_group_name(&id["logs"])
+        .retention_in_days(30)
+        .send()
+        .await
+        .unwrap();
+    let elb = aws_sdk_elasticloadbalancingv2::Client::new(&config);
+    elb.modify_target_group()
+        .target_group_arn(&id["tg"])
+        .health_check_path("/by-hand")
+        .send()
+        .await
+        .unwrap();
+    elb.modify_listener()
+        .listener_arn(&id["listener"])
+        .port(9090)
+        .send()
+        .await
+        .unwrap();
+    let ecs = aws_sdk_ecs::Client::new(&config);
+    ecs.update_service()
+        .cluster(&id["cluster"])
+        .service(&id["service"])
+        .desired_count(5)
+        .send()
+        .await
+        .unwrap();
+}
+
+/// What `drift` changes: (resource, property).
+const DRIFTED: &[(&str, &str)] = &[
+    ("vpc", "enable_dns_hostnames"),
+    ("subnet-a", "map_public_ip_on_launch"),
+    ("group", "tags"),
+    ("repository", "image_tag_mutability"),
+    ("role", "description"),
+    ("logs", "retention_in_days"),
+    ("tg", "health_check_path"),
+    ("listener", "port"),
+    ("service", "desired_count"),
+];
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_updatable_property_is_updated_in_place_and_its_drift_repaired() {
+    let moto = Moto::start();
+    let cli = Cli::new(BIN, &moto).program("updates");
+    cli.ok(&["config", "set", "aws:region", "us-east-2"]);
+    cli.ok(&["up", "--yes"]);
+
+    // v=2 changes every one of them, each in place.
+    cli.ok(&["config", "set", "v", "2"]);
+    let plan: Value = serde_json::from_str(&cli.ok(&["preview", "--json"]).stdout).unwrap();
+    let changed: Vec<(String, String)> = plan["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["op"] != "same")
+        .map(|s| {
+            (
+                s["name"].as_str().unwrap().to_string(),
+                s["op"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let mut names: Vec<&str> = changed.iter().map(|(n, _)| n.as_str()).collect();
+    names.sort();
+    assert_eq!(names, UPDATED, "{changed:?}");
+    // Only the task definition is replaced: its revisions cannot change.
+    assert!(
+        changed
+            .iter()
+            .all(|(n, op)| op == if n == "task" { "replace" } else { "update" }),
+        "{changed:?}"
+    );
+    let up = cli.ok(&["up", "--yes"]);
+    assert!(
+        up.stdout.contains(&format!(
+            "Update: 1 replaced, {} updated",
+            UPDATED.len() - 1
+        )),
+        "{}",
+        up.stdout
+    );
+    let id = ids(&cli);
+    assert_version_2(&moto, &id).await;
+    assert!(cli.ok(&["preview"]).stdout.contains("unchanged"));
+
+    // Changed behind Cairn's back: refresh reports each, up puts each back.
+    drift(&moto, &id).await;
+    let refresh = cli.ok(&["refresh", "--yes"]).stdout;
+    for (name, property) in DRIFTED {
+        let report = refresh
+            .split("\n  ~  ")
+            .find(|r| r.starts_with(&format!("{name} (")))
+            .unwrap_or_else(|| panic!("{name} not reported as drifted:\n{refresh}"));
+        assert!(
+            report.contains(&format!("~ {property}:")),
+            "{name}: {property} not reported:\n{report}"
+        );
+    }
+    cli.ok(&["up", "--yes"]);
+    assert_version_2(&moto, &id).await;
+    assert!(cli.ok(&["preview"]).stdout.contains("unchanged"));
+}
