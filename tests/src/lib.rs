@@ -56,7 +56,10 @@ impl Moto {
             for line in std::io::BufReader::new(stderr).lines() {
                 let Ok(line) = line else { break };
                 if let Some(tx) = tx.take_if(|_| line.contains("Running on http://127.0.0.1:")) {
-                    let port = line.rsplit(':').next().and_then(|p| p.trim().parse().ok());
+                    // `... Running on http://127.0.0.1:PORT` (the digits after the last colon).
+                    let after = line.rsplit(':').next().unwrap_or_default();
+                    let digits: String = after.chars().take_while(char::is_ascii_digit).collect();
+                    let port = digits.parse().ok();
                     let _ = tx.send(port);
                 }
             }
