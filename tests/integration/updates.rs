@@ -47,15 +47,22 @@ fn v2(tags: impl IntoIterator<Item = (String, String)>) -> bool {
     tags.into_iter().any(|(k, v)| k == "v" && v == "2")
 }
 
-fn ec2_tags(t: &[aws_sdk_ec2::types::Tag]) -> Vec<(String, String)> {
-    t.iter()
-        .map(|t| {
+/// Tags as the SDKs list them (key and value, each maybe absent).
+fn pairs<'a>(
+    t: impl IntoIterator<Item = (Option<&'a str>, Option<&'a str>)>,
+) -> Vec<(String, String)> {
+    t.into_iter()
+        .map(|(k, v)| {
             (
-                t.key().unwrap_or_default().to_string(),
-                t.value().unwrap_or_default().to_string(),
+                k.unwrap_or_default().to_string(),
+                v.unwrap_or_default().to_string(),
             )
         })
         .collect()
+}
+
+fn ec2_tags(t: &[aws_sdk_ec2::types::Tag]) -> Vec<(String, String)> {
+    pairs(t.iter().map(|t| (t.key(), t.value())))
 }
 
 /// Checks, through the SDK, that every property `v=2` sets is set.
@@ -337,12 +344,12 @@ async fn assert_version_2(moto: &Moto, id: &BTreeMap<String, String>) {
             .send()
             .await
             .unwrap();
-        let tags = tags.tag_descriptions()[0].tags().iter().map(|t| {
-            (
-                t.key().unwrap_or_default().to_string(),
-                t.value().unwrap_or_default().to_string(),
-            )
-        });
+        let tags = pairs(
+            tags.tag_descriptions()[0]
+                .tags()
+                .iter()
+                .map(|t| (t.key(), t.value())),
+        );
         assert!(v2(tags), "{name}: tags");
     }
     let listeners = elb
@@ -391,12 +398,7 @@ async fn assert_version_2(moto: &Moto, id: &BTreeMap<String, String>) {
             .send()
             .await
             .unwrap();
-        let tags = tags.tags().iter().map(|t| {
-            (
-                t.key().unwrap_or_default().to_string(),
-                t.value().unwrap_or_default().to_string(),
-            )
-        });
+        let tags = pairs(tags.tags().iter().map(|t| (t.key(), t.value())));
         assert!(v2(tags), "{name}: tags");
     }
 }

@@ -130,12 +130,9 @@ pub(crate) async fn tags_of(c: &Clients, arn: &str) -> Result<Option<Tags>, Prov
         .send()
         .await
         .map_err(aws("ListTagsForResource"))?;
-    Ok(Some(
-        out.tags()
-            .iter()
-            .filter_map(|t| Some((t.key()?.to_string(), t.value()?.to_string())))
-            .collect(),
-    ))
+    Ok(Some(tags::collect(
+        out.tags().iter().map(|t| (t.key(), t.value())),
+    )))
 }
 
 fn ecs_tags(ctx: &ResourceContext, user: Option<&Tags>) -> Vec<Tag> {

@@ -99,13 +99,8 @@ pub(crate) async fn tags_of(c: &Clients, arn: &str) -> Result<Option<Tags>, Prov
         .send()
         .await
         .map_err(aws("DescribeTags"))?;
-    Ok(Some(
-        out.tag_descriptions()
-            .iter()
-            .flat_map(|d| d.tags())
-            .filter_map(|t| Some((t.key()?.to_string(), t.value()?.to_string())))
-            .collect(),
-    ))
+    let all = out.tag_descriptions().iter().flat_map(|d| d.tags());
+    Ok(Some(tags::collect(all.map(|t| (t.key(), t.value())))))
 }
 
 fn elb_tags(ctx: &ResourceContext, user: Option<&Tags>) -> Vec<Tag> {

@@ -15,6 +15,16 @@ pub(crate) fn with_cairn(ctx: &ResourceContext, user: Option<&Tags>) -> Tags {
     t
 }
 
+/// Tags as an SDK lists them (a key and a value, each maybe absent), as `Tags`.
+pub(crate) fn collect<'a>(
+    pairs: impl IntoIterator<Item = (Option<&'a str>, Option<&'a str>)>,
+) -> Tags {
+    pairs
+        .into_iter()
+        .filter_map(|(k, v)| Some((k?.to_string(), v.unwrap_or_default().to_string())))
+        .collect()
+}
+
 /// The user's part of tags read back, shaped like the recorded input (absent stays absent).
 pub(crate) fn user_part(
     observed: impl IntoIterator<Item = (String, String)>,

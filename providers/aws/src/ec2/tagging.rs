@@ -65,12 +65,9 @@ pub(crate) async fn of(c: &Clients, id: &str) -> Result<Option<Tags>, ProviderEr
         .send()
         .await
         .map_err(crate::error::aws("DescribeTags"))?;
-    Ok(Some(
-        out.tags()
-            .iter()
-            .filter_map(|t| Some((t.key()?.to_string(), t.value()?.to_string())))
-            .collect(),
-    ))
+    Ok(Some(tags::collect(
+        out.tags().iter().map(|t| (t.key(), t.value())),
+    )))
 }
 
 /// Filters matching what Cairn made for `ctx`: its stack and name tags.
