@@ -10,7 +10,7 @@ use crate::execute::{Event, Execution, Executor};
 use crate::graph::ResourceGraph;
 use crate::plan::{self, Plan, StepKind};
 use crate::props;
-use crate::provider::{ProviderRef, ReadRequest, ResourceContext};
+use crate::provider::{ProviderRef, ReadRequest, ResourceContext, read_declared};
 use crate::schedule::run_dag;
 use crate::stack::Stack;
 
@@ -301,9 +301,9 @@ impl Session<'_> {
                     return false;
                 };
                 let old = props::from_state(&rec.inputs);
-                let read = p
-                    .provider
-                    .read(ReadRequest {
+                let read = read_declared(
+                    p.provider.as_ref(),
+                    ReadRequest {
                         resource: ResourceContext {
                             stack: e.stack.clone(),
                             name: rec.name.clone(),
@@ -312,8 +312,9 @@ impl Session<'_> {
                         id: rec.id.clone(),
                         inputs: props::to_plain(&old).unwrap_or(Value::Null),
                         outputs: rec.outputs.clone(),
-                    })
-                    .await;
+                    },
+                )
+                .await;
                 let outcome = match read {
                     Err(err) => {
                         errors

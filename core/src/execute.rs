@@ -25,7 +25,7 @@ use crate::output::{Resolve, ResourceIdx};
 use crate::plan::{self, Plan, Step, StepKind};
 use crate::props;
 use crate::provider::{
-    CreateRequest, Created, DeleteRequest, ProviderError, ProviderRef, ResourceContext,
+    CreateRequest, Created, DeleteRequest, ErrorKind, ProviderError, ProviderRef, ResourceContext,
     UpdateRequest,
 };
 use crate::schedule::{Outcome, run_dag};
@@ -657,7 +657,7 @@ impl<'a> Executor<'a> {
                     .finish_adopted(step, provider, &inputs, &plain, id, now)
                     .await;
             }
-            if e.conflict {
+            if e.is(ErrorKind::Conflict) {
                 e.message = format!(
                     "{}; what exists is not this stack's '{}' (it does not carry its tags, or \
                      differs from what the program declares): rename it in the program (or \
@@ -665,7 +665,7 @@ impl<'a> Executor<'a> {
                     e.message, step.name
                 );
             }
-            if !e.transient || attempt == CREATE_ATTEMPTS {
+            if !e.is(ErrorKind::Retryable) || attempt == CREATE_ATTEMPTS {
                 return Err(self.abandon(step, op_seq, e, "creating"));
             }
             tracing::debug!(resource = %step.name, attempt, "create failed transiently: {e}");
@@ -789,15 +789,13 @@ impl<'a> Executor<'a> {
         old: &ResourceRecord,
         wanted: &Value,
     ) -> Option<Value> {
-        let read = provider
-            .provider
-            .read(crate::provider::ReadRequest {
-                resource: self.context(step),
-                id: old.id.clone(),
-                inputs: wanted.clone(),
-                outputs: old.outputs.clone(),
-            })
-            .await;
+        let req = crate::provider::ReadRequest {
+            resource: self.context(step),
+            id: old.id.clone(),
+            inputs: wanted.clone(),
+            outputs: old.outputs.clone(),
+        };
+        let read = crate::provider::read_declared(provider.provider.as_ref(), req).await;
         match read {
             Ok(Some(now)) if &now.inputs == wanted => Some(now.outputs),
             _ => None,

@@ -15,6 +15,7 @@ mod output;
 mod plan;
 mod props;
 mod provider;
+mod resource_type;
 mod schedule;
 mod stack;
 mod unique;
@@ -31,15 +32,22 @@ pub use graph::ResourceGraph;
 pub use output::{Eval, Output, Resolve, Resolved, ResourceIdx};
 pub use plan::{Plan, PlannedOutput, PropDiff, Step, StepKind};
 pub use provider::{
-    CheckFailure, CreateRequest, Created, DefaultProvider, DeleteRequest, NameRule, Prop, PropMap,
-    Provider, ProviderError, ProviderRef, ReadRequest, ReadResult, Related, ResourceContext,
-    TypeSchema, UniqueKey, UpdateRequest,
+    CheckFailure, CreateRequest, Created, DefaultProvider, DeleteRequest, ErrorKind, NameRule,
+    Prop, PropMap, Provider, ProviderError, ProviderRef, ReadRequest, ReadResult, Related,
+    ResourceContext, TypeSchema, UniqueKey, UpdateRequest,
 };
+pub use resource_type::{ResourceType, Tags, same_set};
 pub use schedule::{Outcome, run_dag};
 pub use stack::{Args, DependsOn, IntoProperty, Resource, ResourceOptions, ResourceRef, Stack};
 pub use unique::{DeleteFirst, KeptKey};
 
 pub use async_trait::async_trait;
+/// Declares a resource type: see [`ResourceType`] and the `cairn-macros` crate.
+pub use cairn_macros::resource;
+
+// So that `#[cairn::resource]`'s `::cairn::` paths resolve inside this crate too (the test
+// provider).
+extern crate self as cairn;
 
 /// Runs a Cairn program: parses the command line, declares the program's resources and
 /// carries out the command. Use it as the whole of `main`:
@@ -57,5 +65,7 @@ pub fn run(program: impl Fn(&mut Stack)) -> std::process::ExitCode {
 
 #[doc(hidden)]
 pub mod __private {
+    pub use bon;
+    pub use serde;
     pub use serde_json::Value;
 }

@@ -181,8 +181,13 @@ pub(crate) fn diff(
             continue;
         }
         let (o, n) = (old.get(k), new.get(k));
+        let unordered = schema.unordered.contains(&k.as_str());
         let same = match (o, n) {
-            (Some(o), Some(n)) => n.value.is_some() && o.value == n.value,
+            (Some(o), Some(n)) => match (&o.value, &n.value) {
+                (_, None) => false,
+                (Some(a), Some(b)) if unordered => crate::provider::same_members(a, b),
+                (a, b) => a == b,
+            },
             (None, None) => true,
             // A property absent on one side and null on the other is the same absence.
             (Some(p), None) | (None, Some(p)) => p.value == Some(Value::Null),

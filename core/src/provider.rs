@@ -13,6 +13,12 @@ use serde_json::Value;
 pub struct TypeSchema {
     /// Properties whose change cannot be applied in place: the resource is replaced.
     pub replace_on_changes: &'static [&'static str],
+    /// Lists whose order means nothing (subnets, security groups): compared as sets, in plans
+    /// and in drift.
+    pub unordered: &'static [&'static str],
+    /// Properties that are secret whatever their value's origin (a password): masked wherever
+    /// they are shown, sealed in the state.
+    pub secret: &'static [&'static str],
     /// Values that two resources of this type cannot share at once (a security group's name in
     /// its VPC, a route's destination in its table). A replacement that keeps one cannot create
     /// the new copy beside the old, so it deletes first; one that changes it creates first.
@@ -166,52 +172,81 @@ pub struct DeleteRequest {
     pub outputs: Value,
 }
 
+/// What kind of failure a provider call met: the engine (and tests) decide on this, never on
+/// the message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// What the call addresses does not exist.
+    NotFound,
+    /// What the call would make already exists (a name taken). It may be this very resource,
+    /// made by an attempt whose response was lost, which `Provider::find` recognises as this
+    /// stack's; otherwise it is someone else's, and the error says so.
+    Conflict,
+    /// The failure may be temporary (throttled, a server error, no response) and the call may
+    /// still have taken effect: the engine looks for what a create made and, finding nothing,
+    /// tries again.
+    Retryable,
+    /// The cloud refused the request as invalid: a bad value (see `ProviderError::property`).
+    Invalid,
+    /// Anything else: permissions, limits, a state the resource cannot leave.
+    Other,
+}
+
 /// A failed provider call.
 #[derive(Debug, Clone, thiserror::Error)]
 #[error("{message}")]
 pub struct ProviderError {
+    pub kind: ErrorKind,
     pub message: String,
     /// The input property the failure is about, when the provider can tell.
     pub property: Option<String>,
-    /// What the call would make already exists (a name taken). It may be this very resource,
-    /// made by an attempt whose response was lost, which `Provider::find` recognises as this
-    /// stack's; otherwise it is someone else's, and the error says so.
-    pub conflict: bool,
-    /// The failure may be temporary and the call may still have taken effect (its response
-    /// was lost, the cloud failed after doing the work): the engine looks for what a create
-    /// made and, finding nothing, tries again.
-    pub transient: bool,
+    /// The cloud's own error code (`InvalidVpcID.NotFound`, `Throttling`), when it sent one.
+    pub code: Option<String>,
 }
 
 impl ProviderError {
+    /// An error of kind [`ErrorKind::Other`].
     pub fn new(message: impl Into<String>) -> Self {
         ProviderError {
+            kind: ErrorKind::Other,
             message: message.into(),
             property: None,
-            conflict: false,
-            transient: false,
+            code: None,
         }
     }
 
-    /// Marks the error as a conflict with something that already exists (see `conflict`).
-    pub fn conflict(mut self) -> Self {
-        self.conflict = true;
-        self
-    }
-
-    /// Marks the error as temporary, the call perhaps done (see `transient`).
-    pub fn transient(mut self) -> Self {
-        self.transient = true;
-        self
-    }
-
+    /// An error about one input property.
     pub fn on_property(property: impl Into<String>, message: impl Into<String>) -> Self {
-        ProviderError {
-            message: message.into(),
-            property: Some(property.into()),
-            conflict: false,
-            transient: false,
-        }
+        ProviderError::new(message).property(property)
+    }
+
+    pub fn kind(mut self, kind: ErrorKind) -> Self {
+        self.kind = kind;
+        self
+    }
+
+    pub fn property(mut self, property: impl Into<String>) -> Self {
+        self.property = Some(property.into());
+        self
+    }
+
+    pub fn code(mut self, code: Option<String>) -> Self {
+        self.code = code;
+        self
+    }
+
+    /// Marks the error as a conflict with something that already exists.
+    pub fn conflict(self) -> Self {
+        self.kind(ErrorKind::Conflict)
+    }
+
+    /// Marks the error as temporary, the call perhaps done.
+    pub fn retryable(self) -> Self {
+        self.kind(ErrorKind::Retryable)
+    }
+
+    pub fn is(&self, kind: ErrorKind) -> bool {
+        self.kind == kind
     }
 }
 
@@ -299,4 +334,53 @@ pub trait DefaultProvider: Provider + Sized {
     const PACKAGE: &'static str;
 
     fn from_config(config: &crate::Config) -> Self;
+}
+
+/// Reads a resource back and keeps, of what the cloud has, only the properties the request's
+/// inputs declare: the one masking step between providers (which return everything they can
+/// read) and the engine (which compares what the program declared). Lists whose order means
+/// nothing (`TypeSchema::unordered`) keep the declared order when their members are the same,
+/// so that a reordering by the cloud is neither drift nor a change to record.
+pub(crate) async fn read_declared(
+    provider: &dyn Provider,
+    req: ReadRequest,
+) -> Result<Option<ReadResult>, ProviderError> {
+    let schema = provider.schema(&req.resource.ty).unwrap_or_default();
+    let declared = req.inputs.clone();
+    let Some(mut read) = provider.read(req).await? else {
+        return Ok(None);
+    };
+    read.inputs = mask(read.inputs, &declared, &schema);
+    Ok(Some(read))
+}
+
+/// `read` less what `declared` leaves out (absent or null), unordered lists in declared order
+/// when they hold the same members.
+pub(crate) fn mask(read: Value, declared: &Value, schema: &TypeSchema) -> Value {
+    let (Value::Object(read), Value::Object(declared)) = (read, declared) else {
+        return Value::Null;
+    };
+    let kept = read.into_iter().filter_map(|(k, v)| {
+        let d = declared.get(&k).filter(|d| !d.is_null())?;
+        let v = if schema.unordered.contains(&k.as_str()) && same_members(&v, d) {
+            d.clone()
+        } else {
+            v
+        };
+        Some((k, v))
+    });
+    Value::Object(kept.collect())
+}
+
+/// Two JSON lists with the same members in any order (anything else: equal).
+pub(crate) fn same_members(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Array(a), Value::Array(b)) => {
+            let key = |v: &Value| v.to_string();
+            let a: Vec<String> = a.iter().map(key).collect();
+            let b: Vec<String> = b.iter().map(key).collect();
+            crate::resource_type::same_set(&a, &b)
+        }
+        _ => a == b,
+    }
 }

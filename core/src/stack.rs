@@ -32,7 +32,7 @@ impl<T: serde::Serialize + 'static> IntoProperty for Option<Output<T>> {
 }
 
 /// A resource type's arguments: a struct of outputs that the engine reads property by property.
-/// Implement it with [`crate::args!`].
+/// `#[cairn::resource]` implements it.
 pub trait Args {
     fn into_properties(self) -> Vec<(&'static str, Option<Output<Value>>)>;
 }
@@ -274,92 +274,4 @@ impl Stack {
         }
         errors
     }
-}
-
-/// Defines a resource type's arguments struct: every field is an `Output<T>` (required) or an
-/// `Option<Output<T>>` (optional), and the macro implements [`Args`] for it.
-#[macro_export]
-macro_rules! args {
-    (
-        $(#[$meta:meta])*
-        $vis:vis struct $name:ident {
-            $( $(#[$fmeta:meta])* $fvis:vis $field:ident : $fty:ty ),* $(,)?
-        }
-    ) => {
-        $(#[$meta])*
-        #[derive(Clone, Default)]
-        $vis struct $name {
-            $( $(#[$fmeta])* $fvis $field: $fty ),*
-        }
-
-        impl $crate::Args for $name {
-            fn into_properties(self) -> ::std::vec::Vec<(&'static str, ::std::option::Option<$crate::Output<$crate::__private::Value>>)> {
-                ::std::vec![ $( (stringify!($field), $crate::IntoProperty::into_property(self.$field)) ),* ]
-            }
-        }
-    };
-}
-
-/// Defines a typed resource handle: `new`/`with` constructors that declare the resource, and
-/// one typed accessor per output.
-///
-/// ```ignore
-/// cairn::resource!(Vpc, VpcArgs, "aws:ec2/Vpc", AwsProvider, { id: String, arn: String });
-/// ```
-#[macro_export]
-macro_rules! resource {
-    (
-        $(#[$meta:meta])*
-        $name:ident, $args:ty, $token:expr, $provider:ty, {
-            $( $(#[$ometa:meta])* $out:ident : $oty:ty ),* $(,)?
-        }
-    ) => {
-        $(#[$meta])*
-        #[derive(Debug, Clone)]
-        pub struct $name {
-            resource: $crate::ResourceRef,
-        }
-
-        impl $name {
-            /// The resource type token.
-            pub const TYPE: &'static str = $token;
-
-            /// Declares the resource with default options.
-            #[track_caller]
-            pub fn new(stack: &mut $crate::Stack, name: &str, args: $args) -> Self {
-                Self::with(stack, name, args, $crate::ResourceOptions::default())
-            }
-
-            /// Declares the resource with options.
-            #[track_caller]
-            pub fn with(
-                stack: &mut $crate::Stack,
-                name: &str,
-                args: $args,
-                opts: $crate::ResourceOptions,
-            ) -> Self {
-                $name {
-                    resource: stack.declare::<$provider>($token, name, args, opts),
-                }
-            }
-
-            /// The resource's name in the stack.
-            pub fn resource_name(&self) -> &str {
-                self.resource.name()
-            }
-
-            $(
-                $(#[$ometa])*
-                pub fn $out(&self) -> $crate::Output<$oty> {
-                    self.resource.output(stringify!($out))
-                }
-            )*
-        }
-
-        impl $crate::Resource for $name {
-            fn resource_ref(&self) -> &$crate::ResourceRef {
-                &self.resource
-            }
-        }
-    };
 }

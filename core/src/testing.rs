@@ -13,51 +13,60 @@ use std::time::Duration;
 use async_trait::async_trait;
 use serde_json::{Value, json};
 
+use crate::ResourceType;
 use crate::config::Config;
 use crate::provider::{
     CheckFailure, CreateRequest, Created, DefaultProvider, DeleteRequest, NameRule, PropMap,
-    Provider, ProviderError, ReadRequest, ReadResult, Related, TypeSchema, UniqueKey,
-    UpdateRequest,
+    Provider, ProviderError, ReadRequest, ReadResult, Related, TypeSchema, UpdateRequest,
 };
-use crate::{Output, args, resource};
 
-args! {
-    /// Arguments of a test resource.
-    pub struct ThingArgs {
-        /// Changing it forces a replacement.
-        pub key: Option<Output<String>>,
-        /// Updated in place.
-        pub value: Option<Output<String>>,
-        /// Ids of other things this one refers to (must exist while it does).
-        pub refs: Option<Output<Vec<String>>>,
-        /// Any value, secret or not.
-        pub secret: Option<Output<String>>,
-        /// For `test:Unique`: a name unique within its zone; Cairn picks one when unset.
-        pub name: Option<Output<String>>,
-        /// For `test:Unique`: the scope its name is unique in. Changing it forces a replacement.
-        pub zone: Option<Output<String>>,
-    }
+/// A test resource, replaced by creating the new copy first.
+#[crate::resource(token = "test:Thing", provider = TestProvider)]
+pub struct Thing {
+    /// Changing it forces a replacement.
+    #[replace]
+    pub key: Option<String>,
+    /// Updated in place.
+    pub value: Option<String>,
+    /// Ids of other things this one refers to (must exist while it does).
+    pub refs: Option<Vec<String>>,
+    /// Any value, secret or not.
+    pub secret: Option<String>,
+    #[output]
+    pub id: String,
+    #[output]
+    pub value: Option<String>,
+    #[output]
+    pub key: Option<String>,
 }
 
-resource!(
-    /// A test resource, replaced by creating the new copy first.
-    Thing, ThingArgs, "test:Thing", TestProvider, {
-        id: String,
-        value: Option<String>,
-        key: Option<String>,
-    }
-);
-
-resource!(
-    /// A test resource with a unique name (within its zone), as many cloud resources have:
-    /// a replacement that keeps the name must delete first.
-    Unique, ThingArgs, "test:Unique", TestProvider, {
-        id: String,
-        value: Option<String>,
-        key: Option<String>,
-        name: String,
-    }
-);
+/// A test resource with a unique name (within its zone), as many cloud resources have:
+/// a replacement that keeps the name must delete first.
+#[crate::resource(token = "test:Unique", provider = TestProvider)]
+pub struct Unique {
+    /// A name unique within its zone; Cairn picks one when unset.
+    #[replace]
+    #[unique(within(zone), name = UNIQUE_NAMES)]
+    pub name: String,
+    /// The scope its name is unique in. Changing it forces a replacement.
+    #[replace]
+    pub zone: Option<String>,
+    /// Changing it forces a replacement.
+    #[replace]
+    pub key: Option<String>,
+    /// Updated in place.
+    pub value: Option<String>,
+    /// Ids of other things this one refers to (must exist while it does).
+    pub refs: Option<Vec<String>>,
+    #[output]
+    pub id: String,
+    #[output]
+    pub value: Option<String>,
+    #[output]
+    pub key: Option<String>,
+    #[output]
+    pub name: String,
+}
 
 /// The rule of `test:Unique`'s generated names.
 pub const UNIQUE_NAMES: NameRule = NameRule {
@@ -265,7 +274,7 @@ impl TestProvider {
         };
         let result = match failure {
             Some(message) => Err(ProviderError::on_property("value", message)),
-            None if transient => Err(ProviderError::new("service unavailable").transient()),
+            None if transient => Err(ProviderError::new("service unavailable").retryable()),
             None => effect(&mut self.inner.cloud.lock().unwrap()),
         };
         self.inner.running.fetch_sub(1, Ordering::SeqCst);
@@ -293,7 +302,7 @@ impl TestProvider {
             .unwrap()
             .remove(&(name.to_string(), op))
         {
-            return Err(ProviderError::new("connection reset before the response").transient());
+            return Err(ProviderError::new("connection reset before the response").retryable());
         }
         result
     }
@@ -343,18 +352,8 @@ impl Provider for TestProvider {
 
     fn schema(&self, ty: &str) -> Option<TypeSchema> {
         match ty {
-            "test:Thing" => Some(TypeSchema {
-                replace_on_changes: &["key"],
-                unique: &[],
-            }),
-            "test:Unique" => Some(TypeSchema {
-                replace_on_changes: &["key", "name", "zone"],
-                unique: &[UniqueKey {
-                    key: &["name"],
-                    within: &["zone"],
-                    auto_name: Some(UNIQUE_NAMES),
-                }],
-            }),
+            Thing::TYPE => Some(Thing::SCHEMA),
+            Unique::TYPE => Some(Unique::SCHEMA),
             _ => None,
         }
     }

@@ -185,21 +185,16 @@ fn a_malformed_json_policy_fails_at_preview_naming_resource_and_property() {
     let dir = tempfile::tempdir().unwrap();
     let engine = Engine::new(Store::open(dir.path().join("s.db")).unwrap(), "dev");
     let program = Program::declare(Stack::new("dev", Config::default()), |s| {
-        let repo = Repository::new(
-            s,
-            "repo",
-            RepositoryArgs {
-                name: Some("repo".into()),
-                ..Default::default()
-            },
-        );
+        let repo = Repository::new(s, "repo", RepositoryArgs::builder().name("repo").build());
         RepositoryPolicy::new(
             s,
             "repo-policy",
-            RepositoryPolicyArgs {
-                repository: repo.name(),
-                policy: cairn_aws::policy_document(r#"{"Version": "2012-10-17", "Statement": ["#),
-            },
+            RepositoryPolicyArgs::builder()
+                .repository(repo.name())
+                .policy(cairn_aws::policy_document(
+                    r#"{"Version": "2012-10-17", "Statement": ["#,
+                ))
+                .build(),
         );
     })
     .unwrap();

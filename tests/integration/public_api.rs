@@ -1,43 +1,34 @@
-//! The engine driven through its public API only, as a user's crate sees it: the `args!` and
-//! `resource!` macros must work from outside the engine crate.
+//! The engine driven through its public API only, as a user's crate sees it: the
+//! `#[cairn::resource]` declaration must work from outside the engine crate.
 
 use cairn::testing::TestProvider;
-use cairn::{Config, Engine, Output, Program, ResourceOptions, Stack, StepKind, args, resource};
+use cairn::{Config, Engine, Output, Program, ResourceOptions, Stack, StepKind};
 use cairn_state::Store;
 
-args! {
-    /// A user-defined argument struct.
-    pub struct WidgetArgs {
-        pub key: Option<Output<String>>,
-        pub value: Output<String>,
-        pub refs: Option<Output<Vec<String>>>,
-    }
+/// A user-defined handle over the test provider's type.
+#[cairn::resource(token = "test:Thing", provider = TestProvider)]
+pub struct Widget {
+    pub key: Option<String>,
+    pub value: String,
+    pub refs: Option<Vec<String>>,
+    #[output]
+    pub id: String,
+    #[output]
+    pub value: Option<String>,
 }
 
-resource!(
-    /// A user-defined handle over the test provider's type.
-    Widget, WidgetArgs, "test:Thing", TestProvider, { id: String, value: Option<String> }
-);
-
 fn program(s: &mut Stack) {
-    let base = Widget::new(
-        s,
-        "base",
-        WidgetArgs {
-            value: "b".into(),
-            ..Default::default()
-        },
-    );
+    let base = Widget::new(s, "base", WidgetArgs::builder().value("b").build());
     let top = Widget::with(
         s,
         "top",
-        WidgetArgs {
-            value: base
-                .value()
-                .map(|v| format!("{}-top", v.unwrap_or_default())),
-            refs: Some(Output::all([base.id()])),
-            ..Default::default()
-        },
+        WidgetArgs::builder()
+            .value(
+                base.value()
+                    .map(|v| format!("{}-top", v.unwrap_or_default())),
+            )
+            .refs(Output::all([base.id()]))
+            .build(),
         ResourceOptions::default().depends_on(&base),
     );
     s.export("topId", top.id());

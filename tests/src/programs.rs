@@ -3,6 +3,7 @@
 
 use cairn::{Output, Stack};
 use cairn_aws::Tags;
+use cairn_aws::ec2::{Direction, IpProtocol, VpcEndpointType};
 use cairn_aws::ec2::{
     Instance, InstanceArgs, InternetGateway, InternetGatewayArgs, RouteTable, RouteTableArgs,
     VpcEndpoint, VpcEndpointArgs,
@@ -11,6 +12,7 @@ use cairn_aws::ec2::{
     SecurityGroup, SecurityGroupArgs, SecurityGroupRule, SecurityGroupRuleArgs, Subnet, SubnetArgs,
     Vpc, VpcArgs,
 };
+use cairn_aws::ecr::ImageTagMutability;
 use cairn_aws::ecr::{
     LifecyclePolicy, LifecyclePolicyArgs, Repository, RepositoryArgs, RepositoryPolicy,
     RepositoryPolicyArgs,
@@ -19,9 +21,11 @@ use cairn_aws::ecs::{
     Cluster, ClusterArgs, ContainerDefinition, Service, ServiceArgs, TaskDefinition,
     TaskDefinitionArgs,
 };
+use cairn_aws::ecs::{FargateCpu, LaunchType};
 use cairn_aws::elb::{
     Listener, ListenerArgs, LoadBalancer, LoadBalancerArgs, TargetGroup, TargetGroupArgs,
 };
+use cairn_aws::elb::{Protocol, Scheme, TargetType};
 use cairn_aws::iam::{
     InstanceProfile, InstanceProfileArgs, Role, RoleArgs, RolePolicy, RolePolicyArgs,
 };
@@ -46,7 +50,7 @@ pub fn replacements(stack: &mut Stack) {
     let sg_name: Option<String> = c.get("webSgName");
     let description = c.get_or("webSgDescription", "web servers".to_string());
     let load_balancer = c.get_or("loadBalancer", false);
-    let scheme = c.get_or("lbScheme", "internet-facing".to_string());
+    let scheme = c.get_or("lbScheme", Scheme::InternetFacing);
     let tg_port = c.get_or("tgPort", 80);
     let role_path = c.get_or("rolePath", "/".to_string());
     let region = c.get_or("aws:region", "us-east-2".to_string());
@@ -54,33 +58,28 @@ pub fn replacements(stack: &mut Stack) {
     let vpc = Vpc::new(
         stack,
         "vpc",
-        VpcArgs {
-            cidr_block: "10.0.0.0/16".into(),
-            ..Default::default()
-        },
+        VpcArgs::builder().cidr_block("10.0.0.0/16").build(),
     );
     let sg = SecurityGroup::new(
         stack,
         "web",
-        SecurityGroupArgs {
-            vpc_id: vpc.id(),
-            name: sg_name.map(Into::into),
-            description: description.into(),
-            ..Default::default()
-        },
+        SecurityGroupArgs::builder()
+            .vpc_id(vpc.id())
+            .maybe_name(sg_name)
+            .description(description)
+            .build(),
     );
     SecurityGroupRule::new(
         stack,
         "http",
-        SecurityGroupRuleArgs {
-            security_group_id: sg.id(),
-            direction: "ingress".into(),
-            protocol: "tcp".into(),
-            from_port: 80.into(),
-            to_port: 80.into(),
-            cidr_blocks: Some(vec!["0.0.0.0/0".to_string()].into()),
-            ..Default::default()
-        },
+        SecurityGroupRuleArgs::builder()
+            .security_group_id(sg.id())
+            .direction(Direction::Ingress)
+            .protocol(IpProtocol::Tcp)
+            .from_port(80)
+            .to_port(80)
+            .cidr_blocks(vec!["0.0.0.0/0".to_string()])
+            .build(),
     );
     stack.export("webSgId", sg.id());
     if !load_balancer {
@@ -92,62 +91,57 @@ pub fn replacements(stack: &mut Stack) {
             Subnet::new(
                 stack,
                 &format!("public-{zone}"),
-                SubnetArgs {
-                    vpc_id: vpc.id(),
-                    cidr_block: cidr.into(),
-                    availability_zone: Some(format!("{region}{zone}").into()),
-                    ..Default::default()
-                },
+                SubnetArgs::builder()
+                    .vpc_id(vpc.id())
+                    .cidr_block(cidr)
+                    .availability_zone(format!("{region}{zone}"))
+                    .build(),
             )
         })
         .collect();
     let lb = LoadBalancer::new(
         stack,
         "lb",
-        LoadBalancerArgs {
-            subnets: Output::all(subnets.iter().map(Subnet::id)),
-            security_groups: Some(Output::all([sg.id()])),
-            scheme: Some(scheme.into()),
-            ..Default::default()
-        },
+        LoadBalancerArgs::builder()
+            .subnets(Output::all(subnets.iter().map(Subnet::id)))
+            .security_groups(Output::all([sg.id()]))
+            .scheme(scheme)
+            .build(),
     );
     let tg = TargetGroup::new(
         stack,
         "tg",
-        TargetGroupArgs {
-            port: tg_port.into(),
-            protocol: "HTTP".into(),
-            vpc_id: vpc.id(),
-            target_type: Some("ip".into()),
-            ..Default::default()
-        },
+        TargetGroupArgs::builder()
+            .port(tg_port)
+            .protocol(Protocol::Http)
+            .vpc_id(vpc.id())
+            .target_type(TargetType::Ip)
+            .build(),
     );
     Listener::new(
         stack,
         "listener",
-        ListenerArgs {
-            load_balancer_arn: lb.arn(),
-            port: 80.into(),
-            protocol: "HTTP".into(),
-            target_group_arn: tg.arn(),
-        },
+        ListenerArgs::builder()
+            .load_balancer_arn(lb.arn())
+            .port(80)
+            .protocol(Protocol::Http)
+            .target_group_arn(tg.arn())
+            .build(),
     );
     let role = Role::new(
         stack,
         "role",
-        RoleArgs {
-            assume_role_policy: json!({
+        RoleArgs::builder()
+            .assume_role_policy(json!({
                 "Version": "2012-10-17",
                 "Statement": [{
                     "Effect": "Allow",
                     "Principal": { "Service": "ecs-tasks.amazonaws.com" },
                     "Action": "sts:AssumeRole",
                 }]
-            })
-            .into(),
-            path: Some(role_path.into()),
-            ..Default::default()
-        },
+            }))
+            .path(role_path)
+            .build(),
     );
     stack.export("lbArn", lb.arn());
     stack.export("tgArn", tg.arn());
@@ -165,32 +159,29 @@ pub fn updates(stack: &mut Stack) {
     let vpc = Vpc::new(
         stack,
         "vpc",
-        VpcArgs {
-            cidr_block: "10.0.0.0/16".into(),
-            enable_dns_support: Some(two.into()),
-            enable_dns_hostnames: Some(two.into()),
-            tags: tags(),
-        },
+        VpcArgs::builder()
+            .cidr_block("10.0.0.0/16")
+            .enable_dns_support(two)
+            .enable_dns_hostnames(two)
+            .maybe_tags(tags())
+            .build(),
     );
     let other_vpc = Vpc::new(
         stack,
         "other-vpc",
-        VpcArgs {
-            cidr_block: "10.1.0.0/16".into(),
-            ..Default::default()
-        },
+        VpcArgs::builder().cidr_block("10.1.0.0/16").build(),
     );
     let subnet = |stack: &mut Stack, name: &str, cidr: &str, zone: &str, changes: bool| {
         Subnet::new(
             stack,
             name,
-            SubnetArgs {
-                vpc_id: vpc.id(),
-                cidr_block: cidr.into(),
-                availability_zone: Some(format!("us-east-2{zone}").into()),
-                map_public_ip_on_launch: Some((changes && two).into()),
-                tags: changes.then(tags).flatten(),
-            },
+            SubnetArgs::builder()
+                .vpc_id(vpc.id())
+                .cidr_block(cidr)
+                .availability_zone(format!("us-east-2{zone}"))
+                .map_public_ip_on_launch(changes && two)
+                .maybe_tags(changes.then(tags).flatten())
+                .build(),
         )
     };
     let a = subnet(stack, "subnet-a", "10.0.1.0/24", "a", true);
@@ -198,19 +189,19 @@ pub fn updates(stack: &mut Stack) {
     InternetGateway::new(
         stack,
         "gateway",
-        InternetGatewayArgs {
-            vpc_id: Some(if two { other_vpc.id() } else { vpc.id() }),
-            tags: tags(),
-        },
+        InternetGatewayArgs::builder()
+            .vpc_id(if two { other_vpc.id() } else { vpc.id() })
+            .maybe_tags(tags())
+            .build(),
     );
     let table = |stack: &mut Stack, name: &str, tagged: bool| {
         RouteTable::new(
             stack,
             name,
-            RouteTableArgs {
-                vpc_id: vpc.id(),
-                tags: if tagged { tags() } else { None },
-            },
+            RouteTableArgs::builder()
+                .vpc_id(vpc.id())
+                .maybe_tags(if tagged { tags() } else { None })
+                .build(),
         )
     };
     let rt = table(stack, "routes", true);
@@ -219,12 +210,11 @@ pub fn updates(stack: &mut Stack) {
         SecurityGroup::new(
             stack,
             name,
-            SecurityGroupArgs {
-                vpc_id: vpc.id(),
-                description: "updates".into(),
-                tags: if tagged { tags() } else { None },
-                ..Default::default()
-            },
+            SecurityGroupArgs::builder()
+                .vpc_id(vpc.id())
+                .description("updates")
+                .maybe_tags(if tagged { tags() } else { None })
+                .build(),
         )
     };
     let sg = group(stack, "group", true);
@@ -238,88 +228,85 @@ pub fn updates(stack: &mut Stack) {
     VpcEndpoint::new(
         stack,
         "s3",
-        VpcEndpointArgs {
-            vpc_id: vpc.id(),
-            service_name: "com.amazonaws.us-east-2.s3".into(),
-            vpc_endpoint_type: "Gateway".into(),
-            route_table_ids: Some(Output::all(if two {
+        VpcEndpointArgs::builder()
+            .vpc_id(vpc.id())
+            .service_name("com.amazonaws.us-east-2.s3")
+            .vpc_endpoint_type(VpcEndpointType::Gateway)
+            .route_table_ids(Output::all(if two {
                 vec![rt.id(), rt2.id()]
             } else {
                 vec![rt.id()]
-            })),
-            policy: Some(policy(&pick("One", "Two")).into()),
-            tags: tags(),
-            ..Default::default()
-        },
+            }))
+            .policy(policy(&pick("One", "Two")))
+            .maybe_tags(tags())
+            .build(),
     );
     VpcEndpoint::new(
         stack,
         "ecr-api",
-        VpcEndpointArgs {
-            vpc_id: vpc.id(),
-            service_name: "com.amazonaws.us-east-2.ecr.api".into(),
-            vpc_endpoint_type: "Interface".into(),
-            subnet_ids: Some(Output::all(if two {
+        VpcEndpointArgs::builder()
+            .vpc_id(vpc.id())
+            .service_name("com.amazonaws.us-east-2.ecr.api")
+            .vpc_endpoint_type(VpcEndpointType::Interface)
+            .subnet_ids(Output::all(if two {
                 vec![a.id(), b.id()]
             } else {
                 vec![a.id()]
-            })),
-            security_group_ids: Some(groups()),
-            // Not changed: moto's ModifyVpcEndpoint ignores PrivateDnsEnabled.
-            private_dns_enabled: Some(false.into()),
-            ..Default::default()
-        },
+            }))
+            .security_group_ids(groups())
+            .private_dns_enabled(false)
+            .build(),
     );
     Instance::new(
         stack,
         "host",
-        InstanceArgs {
-            ami: "ami-03cf127a".into(),
-            instance_type: "t3.micro".into(),
-            subnet_id: a.id(),
-            security_group_ids: Some(groups()),
-            tags: tags(),
-            ..Default::default()
-        },
+        InstanceArgs::builder()
+            .ami("ami-03cf127a")
+            .instance_type("t3.micro")
+            .subnet_id(a.id())
+            .security_group_ids(groups())
+            .maybe_tags(tags())
+            .build(),
     );
 
     let repo = Repository::new(
         stack,
         "repository",
-        RepositoryArgs {
-            image_tag_mutability: Some(pick("MUTABLE", "IMMUTABLE").into()),
-            scan_on_push: Some(two.into()),
-            force_delete: Some(true.into()),
-            tags: tags(),
-            ..Default::default()
-        },
+        RepositoryArgs::builder()
+            .image_tag_mutability(if two {
+                ImageTagMutability::Immutable
+            } else {
+                ImageTagMutability::Mutable
+            })
+            .scan_on_push(two)
+            .force_delete(true)
+            .maybe_tags(tags())
+            .build(),
     );
     RepositoryPolicy::new(
         stack,
         "repository-policy",
-        RepositoryPolicyArgs {
-            repository: repo.name(),
-            policy: json!({"Version": "2012-10-17", "Statement": [{
+        RepositoryPolicyArgs::builder()
+            .repository(repo.name())
+            .policy(json!({"Version": "2012-10-17", "Statement": [{
                 "Sid": pick("One", "Two"), "Effect": "Allow",
                 "Principal": {"AWS": "arn:aws:iam::222222222222:root"},
                 "Action": ["ecr:BatchGetImage"]
-            }]})
-            .into(),
-        },
+            }]}))
+            .build(),
     );
     LifecyclePolicy::new(
         stack,
         "lifecycle",
-        LifecyclePolicyArgs {
-            repository: repo.name(),
-            policy: json!({"rules": [{
+        LifecyclePolicyArgs::builder()
+            .repository(repo.name())
+            .policy(json!({"rules": [{
                 "rulePriority": 1, "description": "keep a few",
                 "selection": {"tagStatus": "any", "countType": "imageCountMoreThan",
                               "countNumber": if two { 20 } else { 10 }},
                 "action": {"type": "expire"}
-            }]})
-            .into(),
-        },
+            }]}))
+            .build(),
     );
 
     let trust = |services: &[&str]| {
@@ -330,87 +317,76 @@ pub fn updates(stack: &mut Stack) {
     let role = Role::new(
         stack,
         "role",
-        RoleArgs {
-            assume_role_policy: trust(if two {
+        RoleArgs::builder()
+            .assume_role_policy(trust(if two {
                 &["ecs-tasks.amazonaws.com", "ec2.amazonaws.com"]
             } else {
                 &["ecs-tasks.amazonaws.com"]
-            })
-            .into(),
-            description: Some(pick("first", "second").into()),
-            tags: tags(),
-            ..Default::default()
-        },
+            }))
+            .description(pick("first", "second"))
+            .maybe_tags(tags())
+            .build(),
     );
     let other_role = Role::new(
         stack,
         "other-role",
-        RoleArgs {
-            assume_role_policy: trust(&["ec2.amazonaws.com"]).into(),
-            ..Default::default()
-        },
+        RoleArgs::builder()
+            .assume_role_policy(trust(&["ec2.amazonaws.com"]))
+            .build(),
     );
     RolePolicy::new(
         stack,
         "inline",
-        RolePolicyArgs {
-            role: role.name(),
-            name: Some("inline".into()),
-            policy: json!({"Version": "2012-10-17", "Statement": [{
+        RolePolicyArgs::builder()
+            .role(role.name())
+            .name("inline")
+            .policy(json!({"Version": "2012-10-17", "Statement": [{
                 "Effect": "Allow", "Action": pick("logs:PutLogEvents", "logs:CreateLogStream"),
                 "Resource": "*"
-            }]})
-            .into(),
-        },
+            }]}))
+            .build(),
     );
     InstanceProfile::new(
         stack,
         "profile",
-        InstanceProfileArgs {
-            role: if two { other_role.name() } else { role.name() },
-            ..Default::default()
-        },
+        InstanceProfileArgs::builder()
+            .role(if two { other_role.name() } else { role.name() })
+            .build(),
     );
     LogGroup::new(
         stack,
         "logs",
-        LogGroupArgs {
-            retention_in_days: Some(if two { 14 } else { 7 }.into()),
-            tags: tags(),
-            ..Default::default()
-        },
+        LogGroupArgs::builder()
+            .retention_in_days(if two { 14 } else { 7 })
+            .maybe_tags(tags())
+            .build(),
     );
 
     let lb = LoadBalancer::new(
         stack,
         "lb",
-        LoadBalancerArgs {
-            subnets: Output::all([a.id(), b.id()]),
-            security_groups: Some(groups()),
-            tags: tags(),
-            ..Default::default()
-        },
+        LoadBalancerArgs::builder()
+            .subnets(Output::all([a.id(), b.id()]))
+            .security_groups(groups())
+            .maybe_tags(tags())
+            .build(),
     );
     let target_group = |stack: &mut Stack, name: &str, main: bool| {
         TargetGroup::new(
             stack,
             name,
-            TargetGroupArgs {
-                port: 80.into(),
-                protocol: "HTTP".into(),
-                vpc_id: vpc.id(),
-                target_type: Some("ip".into()),
-                health_check_path: Some(
-                    if main {
-                        pick("/", "/healthz")
-                    } else {
-                        "/".into()
-                    }
-                    .into(),
-                ),
-                tags: if main { tags() } else { None },
-                ..Default::default()
-            },
+            TargetGroupArgs::builder()
+                .port(80)
+                .protocol(Protocol::Http)
+                .vpc_id(vpc.id())
+                .target_type(TargetType::Ip)
+                .health_check_path(if main {
+                    pick("/", "/healthz")
+                } else {
+                    "/".to_string()
+                })
+                .maybe_tags(if main { tags() } else { None })
+                .build(),
         )
     };
     let tg = target_group(stack, "tg", true);
@@ -418,57 +394,51 @@ pub fn updates(stack: &mut Stack) {
     Listener::new(
         stack,
         "listener",
-        ListenerArgs {
-            load_balancer_arn: lb.arn(),
-            port: if two { 8080 } else { 80 }.into(),
-            protocol: "HTTP".into(),
-            target_group_arn: if two { tg2.arn() } else { tg.arn() },
-        },
+        ListenerArgs::builder()
+            .load_balancer_arn(lb.arn())
+            .port(if two { 8080 } else { 80 })
+            .protocol(Protocol::Http)
+            .target_group_arn(if two { tg2.arn() } else { tg.arn() })
+            .build(),
     );
 
     let cluster = Cluster::new(
         stack,
         "cluster",
-        ClusterArgs {
-            tags: tags(),
-            ..Default::default()
-        },
+        ClusterArgs::builder().maybe_tags(tags()).build(),
     );
     let task = TaskDefinition::new(
         stack,
         "task",
-        TaskDefinitionArgs {
-            family: "updates".into(),
-            cpu: "256".into(),
-            memory: "512".into(),
-            containers: vec![ContainerDefinition {
+        TaskDefinitionArgs::builder()
+            .family("updates")
+            .cpu(FargateCpu::Cpu256)
+            .memory("512")
+            // A new image is a new task definition: the service moves to it in place.
+            .containers(vec![ContainerDefinition {
                 name: "web".into(),
-                // A new image is a new task definition: the service moves to it in place.
                 image: pick("nginx:1", "nginx:2"),
                 essential: true,
                 port_mappings: vec![80],
                 ..Default::default()
-            }]
-            .into(),
-            ..Default::default()
-        },
+            }])
+            .build(),
     );
     Service::new(
         stack,
         "service",
-        ServiceArgs {
-            cluster: cluster.arn(),
-            task_definition: task.arn(),
-            desired_count: if two { 2 } else { 1 }.into(),
-            launch_type: Some("FARGATE".into()),
-            subnets: Output::all(if two {
+        ServiceArgs::builder()
+            .cluster(cluster.arn())
+            .task_definition(task.arn())
+            .desired_count(if two { 2 } else { 1 })
+            .launch_type(LaunchType::Fargate)
+            .subnets(Output::all(if two {
                 vec![a.id(), b.id()]
             } else {
                 vec![a.id()]
-            }),
-            security_groups: Some(groups()),
-            tags: tags(),
-            ..Default::default()
-        },
+            }))
+            .security_groups(groups())
+            .maybe_tags(tags())
+            .build(),
     );
 }

@@ -11,7 +11,7 @@ use cairn_state::{OpKind, PendingOp, ResourceRecord};
 
 use super::{EngineError, Program, Session, providers_of};
 use crate::props;
-use crate::provider::{CreateRequest, ReadRequest, ReadResult, ResourceContext};
+use crate::provider::{CreateRequest, ReadRequest, ReadResult, ResourceContext, read_declared};
 
 /// How one interrupted operation was settled.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -59,15 +59,17 @@ pub(crate) async fn find_made(
     let Some(id) = fresh.pop() else {
         return Ok(None);
     };
-    let read = provider
-        .read(ReadRequest {
+    let read = read_declared(
+        provider,
+        ReadRequest {
             resource,
             id: id.clone(),
             inputs,
             outputs: serde_json::Value::Null,
-        })
-        .await
-        .map_err(|e| e.to_string())?;
+        },
+    )
+    .await
+    .map_err(|e| e.to_string())?;
     Ok(read.map(|r| (id, r)))
 }
 
@@ -174,15 +176,17 @@ pub(crate) async fn record_as_read(
     op_seq: Option<i64>,
 ) -> Result<bool, String> {
     let recorded = props::from_state(&rec.inputs);
-    let read = provider
-        .read(ReadRequest {
+    let read = read_declared(
+        provider,
+        ReadRequest {
             resource,
             id: rec.id.clone(),
             inputs: props::to_plain(&recorded).unwrap_or_default(),
             outputs: rec.outputs.clone(),
-        })
-        .await
-        .map_err(|e| e.to_string())?;
+        },
+    )
+    .await
+    .map_err(|e| e.to_string())?;
     let gone = read.is_none();
     match read {
         None => store.complete_delete(op_seq, rec.seq),
@@ -285,9 +289,9 @@ impl Session<'_> {
                     ))
                 })?;
                 let inputs = props::to_plain(&props::from_state(&op.inputs)).unwrap_or_default();
-                let read = provider
-                    .provider
-                    .read(ReadRequest {
+                let read = read_declared(
+                    provider.provider.as_ref(),
+                    ReadRequest {
                         resource: ResourceContext {
                             stack: e.stack.clone(),
                             name: op.name.clone(),
@@ -296,10 +300,11 @@ impl Session<'_> {
                         id: id.clone(),
                         inputs,
                         outputs: serde_json::Value::Null,
-                    })
-                    .await
-                    .map_err(|err| fail(format!("reading {id}: {err}")))?
-                    .ok_or_else(|| fail(format!("{} {id} does not exist", op.ty)))?;
+                    },
+                )
+                .await
+                .map_err(|err| fail(format!("reading {id}: {err}")))?
+                .ok_or_else(|| fail(format!("{} {id} does not exist", op.ty)))?;
                 adopt(&e.store, &e.stack, &op, &records, &id, read)?;
                 Ok(format!("adopted {id} as '{}'", op.name))
             }

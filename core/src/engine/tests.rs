@@ -7,7 +7,7 @@ use serde_json::json;
 use super::*;
 use crate::config::Config;
 use crate::execute::Action;
-use crate::testing::{Call, TestProvider, Thing, ThingArgs, Unique};
+use crate::testing::{Call, TestProvider, Thing, ThingArgs, Unique, UniqueArgs};
 use crate::{Output, ResourceOptions};
 
 const PASSPHRASE: &str = "correct horse battery staple";
@@ -101,6 +101,13 @@ impl Harness {
 
 fn thing(value: &str) -> ThingArgs {
     ThingArgs {
+        value: Some(value.into()),
+        ..Default::default()
+    }
+}
+
+fn unique(value: &str) -> UniqueArgs {
+    UniqueArgs {
         value: Some(value.into()),
         ..Default::default()
     }
@@ -331,10 +338,10 @@ async fn a_replacement_that_keeps_a_fixed_name_deletes_first() {
             Unique::new(
                 s,
                 "u",
-                ThingArgs {
+                UniqueArgs {
                     key: Some(key.into()),
                     name: Some("web".into()),
-                    ..thing("1")
+                    ..unique("1")
                 },
             );
         }
@@ -957,9 +964,9 @@ async fn a_conflict_is_reported_and_nothing_is_adopted() {
         Unique::new(
             s,
             "u",
-            ThingArgs {
+            UniqueArgs {
                 name: Some("taken".into()),
-                ..thing("1")
+                ..unique("1")
             },
         );
     };
@@ -992,9 +999,9 @@ async fn a_conflict_with_what_this_resource_made_is_adopted() {
         Unique::new(
             s,
             "u",
-            ThingArgs {
+            UniqueArgs {
                 name: Some("web".into()),
-                ..thing("1")
+                ..unique("1")
             },
         );
     };

@@ -3,6 +3,7 @@
 //! (image layers live in S3) on the private route tables.
 
 use cairn::{Output, Stack};
+use cairn_aws::ec2::{Direction, IpProtocol, VpcEndpointType};
 use cairn_aws::ec2::{
     SecurityGroup, SecurityGroupArgs, SecurityGroupRule, SecurityGroupRuleArgs, VpcEndpoint,
     VpcEndpointArgs,
@@ -21,28 +22,26 @@ pub(crate) fn security_group(
     let sg = SecurityGroup::with(
         stack,
         "endpoint-sg",
-        SecurityGroupArgs {
-            vpc_id: net.vpc.id(),
-            description: "HTTPS from the private subnets to the interface endpoints".into(),
-            tags: s.tags(),
-            ..Default::default()
-        },
+        SecurityGroupArgs::builder()
+            .vpc_id(net.vpc.id())
+            .description("HTTPS from the private subnets to the interface endpoints")
+            .maybe_tags(s.tags())
+            .build(),
         on(b),
     );
     SecurityGroupRule::with(
         stack,
         "endpoint-https-from-private",
-        SecurityGroupRuleArgs {
-            security_group_id: sg.id(),
-            direction: "ingress".into(),
-            protocol: "tcp".into(),
-            from_port: 443.into(),
-            to_port: 443.into(),
-            cidr_blocks: Some(Output::all(
+        SecurityGroupRuleArgs::builder()
+            .security_group_id(sg.id())
+            .direction(Direction::Ingress)
+            .protocol(IpProtocol::Tcp)
+            .from_port(443)
+            .to_port(443)
+            .cidr_blocks(Output::all(
                 net.private_subnets.iter().map(|s| s.cidr_block()),
-            )),
-            ..Default::default()
-        },
+            ))
+            .build(),
         on(b),
     );
     sg
@@ -60,16 +59,15 @@ pub(crate) fn interface(
     VpcEndpoint::with(
         stack,
         &format!("endpoint-{}", service.replace('.', "-")),
-        VpcEndpointArgs {
-            vpc_id: net.vpc.id(),
-            service_name: format!("com.amazonaws.{}.{service}", s.region).into(),
-            vpc_endpoint_type: "Interface".into(),
-            subnet_ids: Some(Output::all(net.private_subnets.iter().map(|s| s.id()))),
-            security_group_ids: Some(Output::all([sg.id()])),
-            private_dns_enabled: Some(true.into()),
-            tags: s.tags(),
-            ..Default::default()
-        },
+        VpcEndpointArgs::builder()
+            .vpc_id(net.vpc.id())
+            .service_name(format!("com.amazonaws.{}.{service}", s.region))
+            .vpc_endpoint_type(VpcEndpointType::Interface)
+            .subnet_ids(Output::all(net.private_subnets.iter().map(|s| s.id())))
+            .security_group_ids(Output::all([sg.id()]))
+            .private_dns_enabled(true)
+            .maybe_tags(s.tags())
+            .build(),
         on(b),
     )
 }
@@ -87,14 +85,13 @@ pub(crate) fn declare(
     VpcEndpoint::with(
         stack,
         "endpoint-s3",
-        VpcEndpointArgs {
-            vpc_id: net.vpc.id(),
-            service_name: format!("com.amazonaws.{}.s3", s.region).into(),
-            vpc_endpoint_type: "Gateway".into(),
-            route_table_ids: Some(Output::all(net.private_route_tables.iter().map(|t| t.id()))),
-            tags: s.tags(),
-            ..Default::default()
-        },
+        VpcEndpointArgs::builder()
+            .vpc_id(net.vpc.id())
+            .service_name(format!("com.amazonaws.{}.s3", s.region))
+            .vpc_endpoint_type(VpcEndpointType::Gateway)
+            .route_table_ids(Output::all(net.private_route_tables.iter().map(|t| t.id())))
+            .maybe_tags(s.tags())
+            .build(),
         on(b),
     );
     sg

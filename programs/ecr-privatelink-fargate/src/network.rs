@@ -26,54 +26,53 @@ pub(crate) fn declare(stack: &mut Stack, s: &Settings, b: &ProviderRef) -> Netwo
     let vpc = Vpc::with(
         stack,
         "vpc",
-        VpcArgs {
-            cidr_block: VPC_CIDR.into(),
-            // Private DNS on interface endpoints needs both.
-            enable_dns_support: Some(true.into()),
-            enable_dns_hostnames: Some(true.into()),
-            tags: s.tags(),
-        },
+        VpcArgs::builder()
+            .cidr_block(VPC_CIDR)
+            .enable_dns_support(true)
+            .enable_dns_hostnames(true)
+            .maybe_tags(s.tags())
+            .build(),
         on(b),
     );
     let igw = InternetGateway::with(
         stack,
         "internet-gateway",
-        InternetGatewayArgs {
-            vpc_id: Some(vpc.id()),
-            tags: s.tags(),
-        },
+        InternetGatewayArgs::builder()
+            .vpc_id(vpc.id())
+            .maybe_tags(s.tags())
+            .build(),
         on(b),
     );
     let public_rt = RouteTable::with(
         stack,
         "public-routes",
-        RouteTableArgs {
-            vpc_id: vpc.id(),
-            tags: s.tags(),
-        },
+        RouteTableArgs::builder()
+            .vpc_id(vpc.id())
+            .maybe_tags(s.tags())
+            .build(),
         on(b),
     );
     Route::with(
         stack,
         "public-default-route",
-        RouteArgs {
-            route_table_id: public_rt.id(),
-            destination_cidr_block: "0.0.0.0/0".into(),
-            gateway_id: Some(igw.id()),
-        },
+        RouteArgs::builder()
+            .route_table_id(public_rt.id())
+            .destination_cidr_block("0.0.0.0/0")
+            .gateway_id(igw.id())
+            .build(),
         on(b),
     );
     let subnet = |stack: &mut Stack, name: &str, cidr: &str, az: &str, public: bool| {
         Subnet::with(
             stack,
             name,
-            SubnetArgs {
-                vpc_id: vpc.id(),
-                cidr_block: cidr.into(),
-                availability_zone: Some(format!("{}{az}", s.region).into()),
-                map_public_ip_on_launch: Some(public.into()),
-                tags: s.tags(),
-            },
+            SubnetArgs::builder()
+                .vpc_id(vpc.id())
+                .cidr_block(cidr)
+                .availability_zone(format!("{}{az}", s.region))
+                .map_public_ip_on_launch(public)
+                .maybe_tags(s.tags())
+                .build(),
             on(b),
         )
     };
@@ -83,10 +82,10 @@ pub(crate) fn declare(stack: &mut Stack, s: &Settings, b: &ProviderRef) -> Netwo
         RouteTableAssociation::with(
             stack,
             &format!("{name}-routes"),
-            RouteTableAssociationArgs {
-                route_table_id: public_rt.id(),
-                subnet_id: sn.id(),
-            },
+            RouteTableAssociationArgs::builder()
+                .route_table_id(public_rt.id())
+                .subnet_id(sn.id())
+                .build(),
             on(b),
         );
         public_subnets.push(sn);
@@ -101,19 +100,19 @@ pub(crate) fn declare(stack: &mut Stack, s: &Settings, b: &ProviderRef) -> Netwo
         let rt = RouteTable::with(
             stack,
             &format!("{name}-routes"),
-            RouteTableArgs {
-                vpc_id: vpc.id(),
-                tags: s.tags(),
-            },
+            RouteTableArgs::builder()
+                .vpc_id(vpc.id())
+                .maybe_tags(s.tags())
+                .build(),
             on(b),
         );
         RouteTableAssociation::with(
             stack,
             &format!("{name}-routes-association"),
-            RouteTableAssociationArgs {
-                route_table_id: rt.id(),
-                subnet_id: sn.id(),
-            },
+            RouteTableAssociationArgs::builder()
+                .route_table_id(rt.id())
+                .subnet_id(sn.id())
+                .build(),
             on(b),
         );
         private_subnets.push(sn);

@@ -18,12 +18,11 @@ pub(crate) fn declare(stack: &mut Stack, s: &Settings, a: &ProviderRef) -> Repos
     let repo = Repository::with(
         stack,
         "repository",
-        RepositoryArgs {
-            name: Some("ecrprivatelink".into()),
-            force_delete: Some(true.into()),
-            tags: s.tags(),
-            ..Default::default()
-        },
+        RepositoryArgs::builder()
+            .name("ecrprivatelink")
+            .force_delete(true)
+            .maybe_tags(s.tags())
+            .build(),
         on(a),
     );
     // Without account B's id (the single-account case) the principal is the registry's own.
@@ -34,9 +33,9 @@ pub(crate) fn declare(stack: &mut Stack, s: &Settings, a: &ProviderRef) -> Repos
     RepositoryPolicy::with(
         stack,
         "repository-policy",
-        RepositoryPolicyArgs {
-            repository: repo.name(),
-            policy: principal.map(|account| {
+        RepositoryPolicyArgs::builder()
+            .repository(repo.name())
+            .policy(principal.map(|account| {
                 json!({
                     "Version": "2012-10-17",
                     "Statement": [{
@@ -46,8 +45,8 @@ pub(crate) fn declare(stack: &mut Stack, s: &Settings, a: &ProviderRef) -> Repos
                         "Action": PULL_ACTIONS,
                     }]
                 })
-            }),
-        },
+            }))
+            .build(),
         on(a),
     );
     repo

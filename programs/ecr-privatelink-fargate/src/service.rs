@@ -5,15 +5,18 @@
 use std::collections::BTreeMap;
 
 use cairn::{Output, ResourceOptions, Stack};
+use cairn_aws::ec2::{Direction, IpProtocol};
 use cairn_aws::ec2::{SecurityGroup, SecurityGroupArgs, SecurityGroupRule, SecurityGroupRuleArgs};
 use cairn_aws::ecr::Repository;
 use cairn_aws::ecs::{
     Cluster, ClusterArgs, ContainerDefinition, Service, ServiceArgs, ServiceLoadBalancer,
     TaskDefinition, TaskDefinitionArgs,
 };
+use cairn_aws::ecs::{FargateCpu, LaunchType};
 use cairn_aws::elb::{
     Listener, ListenerArgs, LoadBalancer, LoadBalancerArgs, TargetGroup, TargetGroupArgs,
 };
+use cairn_aws::elb::{LoadBalancerType, Protocol, Scheme, TargetType};
 use cairn_aws::iam::{Role, RoleArgs, RolePolicyAttachment, RolePolicyAttachmentArgs};
 use cairn_aws::logs::{LogGroup, LogGroupArgs};
 use serde_json::json;
@@ -35,16 +38,15 @@ fn http_from(
     SecurityGroupRule::with(
         stack,
         name,
-        SecurityGroupRuleArgs {
-            security_group_id: group.id(),
-            direction: "ingress".into(),
-            protocol: "tcp".into(),
-            from_port: i32::from(PORT).into(),
-            to_port: i32::from(PORT).into(),
-            cidr_blocks: cidr.map(|c| Output::new(vec![c.to_string()])),
-            source_security_group_id: source.map(|s| s.id()),
-            ..Default::default()
-        },
+        SecurityGroupRuleArgs::builder()
+            .security_group_id(group.id())
+            .direction(Direction::Ingress)
+            .protocol(IpProtocol::Tcp)
+            .from_port(i32::from(PORT))
+            .to_port(i32::from(PORT))
+            .maybe_cidr_blocks(cidr.map(|c| Output::new(vec![c.to_string()])))
+            .maybe_source_security_group_id(source.map(|s| s.id()))
+            .build(),
         on(b),
     );
 }
@@ -60,93 +62,88 @@ pub(crate) fn declare(
     let log_group = LogGroup::with(
         stack,
         "log-group",
-        LogGroupArgs {
-            name: Some("/ecs/ecrprivatelink".into()),
-            retention_in_days: Some(14.into()),
-            tags: s.tags(),
-        },
+        LogGroupArgs::builder()
+            .name("/ecs/ecrprivatelink")
+            .retention_in_days(14)
+            .maybe_tags(s.tags())
+            .build(),
         on(b),
     );
     let execution_role = Role::with(
         stack,
         "task-execution-role",
-        RoleArgs {
-            assume_role_policy: json!({
+        RoleArgs::builder()
+            .assume_role_policy(json!({
                 "Version": "2012-10-17",
                 "Statement": [{
                     "Effect": "Allow",
                     "Principal": { "Service": "ecs-tasks.amazonaws.com" },
                     "Action": "sts:AssumeRole",
                 }]
-            })
-            .into(),
-            tags: s.tags(),
-            ..Default::default()
-        },
+            }))
+            .maybe_tags(s.tags())
+            .build(),
         on(b),
     );
     let execution_policy = RolePolicyAttachment::with(
         stack,
         "task-execution-policy",
-        RolePolicyAttachmentArgs {
-            role: execution_role.name(),
-            policy_arn: "arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy"
-                .into(),
-        },
+        RolePolicyAttachmentArgs::builder()
+            .role(execution_role.name())
+            .policy_arn("arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy")
+            .build(),
         on(b),
     );
     let cluster = Cluster::with(
         stack,
         "cluster",
-        ClusterArgs {
-            name: Some("ecrprivatelink".into()),
-            tags: s.tags(),
-        },
+        ClusterArgs::builder()
+            .name("ecrprivatelink")
+            .maybe_tags(s.tags())
+            .build(),
         on(b),
     );
     let region = s.region.clone();
     let image_tag = s.image_tag.clone();
-    let task = TaskDefinition::with(
-        stack,
-        "task-definition",
-        TaskDefinitionArgs {
-            family: "ecrprivatelink".into(),
-            cpu: "256".into(),
-            memory: "512".into(),
-            execution_role_arn: Some(execution_role.arn()),
-            containers: repo
-                .repository_uri()
-                .zip(&log_group.name())
-                .map(move |(uri, group)| {
-                    vec![ContainerDefinition {
-                        name: CONTAINER.into(),
-                        image: format!("{uri}:{image_tag}"),
-                        essential: true,
-                        port_mappings: vec![PORT],
-                        environment: BTreeMap::new(),
-                        awslogs: Some(BTreeMap::from([
-                            ("awslogs-group".to_string(), group),
-                            ("awslogs-region".to_string(), region.clone()),
-                            ("awslogs-stream-prefix".to_string(), "ecs".to_string()),
-                        ])),
-                    }]
-                }),
-            tags: s.tags(),
-            ..Default::default()
-        },
-        // The role must be able to pull before a task starts.
-        on(b).depends_on(&execution_policy),
-    );
+    let task =
+        TaskDefinition::with(
+            stack,
+            "task-definition",
+            TaskDefinitionArgs::builder()
+                .family("ecrprivatelink")
+                .cpu(FargateCpu::Cpu256)
+                .memory("512")
+                .execution_role_arn(execution_role.arn())
+                .containers(repo.repository_uri().zip(&log_group.name()).map(
+                    move |(uri, group)| {
+                        vec![ContainerDefinition {
+                            name: CONTAINER.into(),
+                            image: format!("{uri}:{image_tag}"),
+                            essential: true,
+                            port_mappings: vec![PORT],
+                            environment: BTreeMap::new(),
+                            awslogs: Some(BTreeMap::from([
+                                ("awslogs-group".to_string(), group),
+                                ("awslogs-region".to_string(), region.clone()),
+                                ("awslogs-stream-prefix".to_string(), "ecs".to_string()),
+                            ])),
+                        }]
+                    },
+                ))
+                .maybe_tags(s.tags())
+                .build(),
+            // The role must be able to pull before a task starts.
+            on(b).depends_on(&execution_policy),
+        );
 
     let alb_sg = SecurityGroup::with(
         stack,
         "alb-sg",
-        SecurityGroupArgs {
-            vpc_id: net.vpc.id(),
-            description: "HTTP from anywhere to the load balancer".into(),
-            tags: s.tags(),
-            ..Default::default()
-        },
+        SecurityGroupArgs::builder()
+            .vpc_id(net.vpc.id())
+            .description("HTTP from anywhere to the load balancer")
+            .maybe_tags(s.tags())
+            .build(),
         on(b),
     );
     http_from(
@@ -160,12 +157,11 @@ pub(crate) fn declare(
     let service_sg = SecurityGroup::with(
         stack,
         "service-sg",
-        SecurityGroupArgs {
-            vpc_id: net.vpc.id(),
-            description: "HTTP from the load balancer to the tasks".into(),
-            tags: s.tags(),
-            ..Default::default()
-        },
+        SecurityGroupArgs::builder()
+            .vpc_id(net.vpc.id())
+            .description("HTTP from the load balancer to the tasks")
+            .maybe_tags(s.tags())
+            .build(),
         on(b),
     );
     http_from(
@@ -180,62 +176,60 @@ pub(crate) fn declare(
     let alb = LoadBalancer::with(
         stack,
         "load-balancer",
-        LoadBalancerArgs {
-            subnets: Output::all(net.public_subnets.iter().map(|s| s.id())),
-            security_groups: Some(Output::all([alb_sg.id()])),
-            scheme: Some("internet-facing".into()),
-            load_balancer_type: Some("application".into()),
-            tags: s.tags(),
-            ..Default::default()
-        },
+        LoadBalancerArgs::builder()
+            .subnets(Output::all(net.public_subnets.iter().map(|s| s.id())))
+            .security_groups(Output::all([alb_sg.id()]))
+            .scheme(Scheme::InternetFacing)
+            .load_balancer_type(LoadBalancerType::Application)
+            .maybe_tags(s.tags())
+            .build(),
         on(b),
     );
     let target_group = TargetGroup::with(
         stack,
         "target-group",
-        TargetGroupArgs {
-            port: i32::from(PORT).into(),
-            protocol: "HTTP".into(),
-            vpc_id: net.vpc.id(),
-            target_type: Some("ip".into()),
-            health_check_path: Some("/".into()),
-            tags: s.tags(),
-            ..Default::default()
-        },
+        TargetGroupArgs::builder()
+            .port(i32::from(PORT))
+            .protocol(Protocol::Http)
+            .vpc_id(net.vpc.id())
+            .target_type(TargetType::Ip)
+            .health_check_path("/")
+            .maybe_tags(s.tags())
+            .build(),
         on(b),
     );
     let listener = Listener::with(
         stack,
         "listener",
-        ListenerArgs {
-            load_balancer_arn: alb.arn(),
-            port: i32::from(PORT).into(),
-            protocol: "HTTP".into(),
-            target_group_arn: target_group.arn(),
-        },
+        ListenerArgs::builder()
+            .load_balancer_arn(alb.arn())
+            .port(i32::from(PORT))
+            .protocol(Protocol::Http)
+            .target_group_arn(target_group.arn())
+            .build(),
         on(b),
     );
     Service::with(
         stack,
         "service",
-        ServiceArgs {
-            name: Some("ecrprivatelink".into()),
-            cluster: cluster.arn(),
-            task_definition: task.arn(),
-            desired_count: s.desired_count.into(),
-            launch_type: Some("FARGATE".into()),
-            subnets: Output::all(net.private_subnets.iter().map(|s| s.id())),
-            security_groups: Some(Output::all([service_sg.id()])),
-            assign_public_ip: Some(false.into()),
-            load_balancers: Some(target_group.arn().map(|arn| {
+        ServiceArgs::builder()
+            .name("ecrprivatelink")
+            .cluster(cluster.arn())
+            .task_definition(task.arn())
+            .desired_count(s.desired_count)
+            .launch_type(LaunchType::Fargate)
+            .subnets(Output::all(net.private_subnets.iter().map(|s| s.id())))
+            .security_groups(Output::all([service_sg.id()]))
+            .assign_public_ip(false)
+            .load_balancers(target_group.arn().map(|arn| {
                 vec![ServiceLoadBalancer {
                     target_group_arn: arn,
                     container_name: CONTAINER.into(),
                     container_port: PORT,
                 }]
-            })),
-            tags: s.tags(),
-        },
+            }))
+            .maybe_tags(s.tags())
+            .build(),
         // AWS rejects a service whose target group is not yet behind a listener: no input
         // says so, so the edge is explicit.
         ResourceOptions::default().provider(b).depends_on(&listener),

@@ -27,50 +27,45 @@ pub(crate) fn declare(
     let role = Role::with(
         stack,
         "ssm-instance-role",
-        RoleArgs {
-            assume_role_policy: json!({
+        RoleArgs::builder()
+            .assume_role_policy(json!({
                 "Version": "2012-10-17",
                 "Statement": [{
                     "Effect": "Allow",
                     "Principal": { "Service": "ec2.amazonaws.com" },
                     "Action": "sts:AssumeRole",
                 }]
-            })
-            .into(),
-            tags: s.tags(),
-            ..Default::default()
-        },
+            }))
+            .maybe_tags(s.tags())
+            .build(),
         on(b),
     );
     RolePolicyAttachment::with(
         stack,
         "ssm-instance-policy",
-        RolePolicyAttachmentArgs {
-            role: role.name(),
-            policy_arn: "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore".into(),
-        },
+        RolePolicyAttachmentArgs::builder()
+            .role(role.name())
+            .policy_arn("arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore")
+            .build(),
         on(b),
     );
     let profile = InstanceProfile::with(
         stack,
         "ssm-instance-profile",
-        InstanceProfileArgs {
-            role: role.name(),
-            ..Default::default()
-        },
+        InstanceProfileArgs::builder().role(role.name()).build(),
         on(b),
     );
     Instance::with(
         stack,
         "ssm-host",
-        InstanceArgs {
-            ami: s.ssm_ami.as_str().into(),
-            instance_type: "t3.micro".into(),
-            subnet_id: net.private_subnets[0].id(),
-            security_group_ids: Some(cairn::Output::all([sg.id()])),
-            iam_instance_profile: Some(profile.name()),
-            tags: s.tags(),
-        },
+        InstanceArgs::builder()
+            .ami(s.ssm_ami.as_str())
+            .instance_type("t3.micro")
+            .subnet_id(net.private_subnets[0].id())
+            .security_group_ids(cairn::Output::all([sg.id()]))
+            .iam_instance_profile(profile.name())
+            .maybe_tags(s.tags())
+            .build(),
         on(b),
     );
 }

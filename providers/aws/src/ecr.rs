@@ -1,88 +1,82 @@
 //! ECR resources: `aws:ecr/Repository` and `aws:ecr/RepositoryPolicy`.
 
-use std::marker::PhantomData;
-
 use async_trait::async_trait;
-use cairn::{Output, ProviderError, ResourceContext, TypeSchema, UniqueKey};
-use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use cairn::{CheckFailure, PropMap, ProviderError, ResourceContext};
+use serde_json::Value;
 
 use crate::config::Clients;
-use crate::error::{aws, aws_on, code, found, gone};
+use crate::error::{aws_on, code, found, gone};
 use crate::names;
-use crate::resource::{AwsResource, Handler, Typed};
+use crate::resource::{AwsResource, check_policy};
+use crate::tagging::Tagging;
 use crate::{AwsProvider, Tags, tags};
 
-pub(crate) fn handler(ty: &str) -> Option<&'static dyn Handler> {
-    Some(match ty {
-        RepositoryImpl::TYPE => &Typed::<RepositoryImpl>(PhantomData),
-        PolicyImpl::TYPE => &Typed::<PolicyImpl>(PhantomData),
-        LifecycleImpl::TYPE => &Typed::<LifecycleImpl>(PhantomData),
-        _ => return None,
-    })
-}
-
-cairn::args! {
-    /// Arguments of a [`Repository`].
-    pub struct RepositoryArgs {
-        /// Unique in the account and region. Left unset, Cairn names it `<resource name>-<random suffix>` and
-        /// picks a new name for each replacement, so the new copy is created first.
-        pub name: Option<Output<String>>,
-        /// `MUTABLE` or `IMMUTABLE`.
-        pub image_tag_mutability: Option<Output<String>>,
-        pub scan_on_push: Option<Output<bool>>,
-        /// Delete even when it still holds images.
-        pub force_delete: Option<Output<bool>>,
-        pub tags: Option<Output<Tags>>,
+cairn::string_enum! {
+    /// Whether an image tag of a [`Repository`] can be pushed again.
+    pub enum ImageTagMutability {
+        Mutable = "MUTABLE",
+        Immutable = "IMMUTABLE",
     }
 }
 
-cairn::resource!(
-    /// An ECR repository.
-    Repository, RepositoryArgs, "aws:ecr/Repository", AwsProvider, {
-        name: String,
-        arn: String,
-        registry_id: String,
-        repository_uri: String,
-    }
-);
-
-cairn::args! {
-    /// Arguments of a [`RepositoryPolicy`].
-    pub struct RepositoryPolicyArgs {
-        pub repository: Output<String>,
-        /// The policy document (compared structurally).
-        pub policy: Output<Value>,
-    }
+/// An ECR repository.
+#[cairn::resource(token = "aws:ecr/Repository", provider = AwsProvider)]
+pub struct Repository {
+    /// Unique in the account and region. Left unset, Cairn names it `<resource name>-<random
+    /// suffix>` and picks a new name for each replacement, so the new copy is created first.
+    #[replace]
+    #[unique(name = names::REPOSITORY)]
+    pub name: String,
+    pub image_tag_mutability: Option<ImageTagMutability>,
+    pub scan_on_push: Option<bool>,
+    /// Delete the repository even if it holds images (Cairn's own setting, not AWS's).
+    pub force_delete: Option<bool>,
+    #[tags]
+    pub tags: Option<Tags>,
+    #[output]
+    pub name: String,
+    #[output]
+    pub arn: String,
+    #[output]
+    pub registry_id: String,
+    #[output]
+    pub repository_uri: String,
 }
 
-cairn::resource!(
-    /// The permissions policy of an ECR repository (e.g. letting another account pull).
-    RepositoryPolicy, RepositoryPolicyArgs, "aws:ecr/RepositoryPolicy", AwsProvider, { id: String }
-);
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub(crate) struct RepositoryInputs {
-    name: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    image_tag_mutability: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    scan_on_push: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    force_delete: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    tags: Option<Tags>,
+/// The repository policy of an ECR repository (who may pull and push: here, account B).
+#[cairn::resource(token = "aws:ecr/RepositoryPolicy", provider = AwsProvider)]
+pub struct RepositoryPolicy {
+    /// A repository has one policy.
+    #[replace]
+    #[unique]
+    pub repository: String,
+    /// The policy document (compared structurally).
+    pub policy: Value,
+    #[output]
+    pub id: String,
 }
 
-pub(crate) struct RepositoryImpl;
+/// The image lifecycle policy of an ECR repository.
+#[cairn::resource(token = "aws:ecr/LifecyclePolicy", provider = AwsProvider)]
+pub struct LifecyclePolicy {
+    /// A repository has one lifecycle policy.
+    #[replace]
+    #[unique]
+    pub repository: String,
+    /// The lifecycle policy document (compared structurally).
+    pub policy: Value,
+    #[output]
+    pub id: String,
+}
 
-fn repo_outputs(r: &aws_sdk_ecr::types::Repository) -> Value {
-    json!({
-        "name": r.repository_name(),
-        "arn": r.repository_arn(),
-        "registry_id": r.registry_id(),
-        "repository_uri": r.repository_uri(),
-    })
+fn repo_outputs(r: &aws_sdk_ecr::types::Repository) -> RepositoryOutputs {
+    let text = |v: Option<&str>| v.unwrap_or_default().to_string();
+    RepositoryOutputs {
+        name: text(r.repository_name()),
+        arn: text(r.repository_arn()),
+        registry_id: text(r.registry_id()),
+        repository_uri: text(r.repository_uri()),
+    }
 }
 
 fn ecr_tags(t: &Tags) -> Vec<aws_sdk_ecr::types::Tag> {
@@ -98,36 +92,22 @@ fn ecr_tags(t: &Tags) -> Vec<aws_sdk_ecr::types::Tag> {
 }
 
 #[async_trait]
-impl AwsResource for RepositoryImpl {
-    const TYPE: &'static str = "aws:ecr/Repository";
-    type Inputs = RepositoryInputs;
-
-    fn schema() -> TypeSchema {
-        // Repository names are unique in a registry.
-        TypeSchema {
-            replace_on_changes: &["name"],
-            unique: &[UniqueKey {
-                key: &["name"],
-                within: &[],
-                auto_name: Some(names::REPOSITORY),
-            }],
-        }
-    }
+impl AwsResource for Repository {
+    const TAGS: Tagging = Tagging::Ecr;
 
     async fn create(
         c: &Clients,
         ctx: &ResourceContext,
         _token: &str,
         i: &RepositoryInputs,
-    ) -> Result<(String, Value), ProviderError> {
+    ) -> Result<(String, RepositoryOutputs), ProviderError> {
         let mut req = c
             .ecr
             .create_repository()
             .repository_name(&i.name)
             .set_tags(Some(ecr_tags(&tags::with_cairn(ctx, i.tags.as_ref()))));
         if let Some(m) = &i.image_tag_mutability {
-            req =
-                req.image_tag_mutability(aws_sdk_ecr::types::ImageTagMutability::from(m.as_str()));
+            req = req.image_tag_mutability(m.as_str().into());
         }
         if let Some(s) = i.scan_on_push {
             req = req.image_scanning_configuration(
@@ -146,36 +126,6 @@ impl AwsResource for RepositoryImpl {
         Ok((i.name.clone(), repo_outputs(r)))
     }
 
-    async fn cairn_tags(c: &Clients, id: &str) -> Result<Option<Tags>, ProviderError> {
-        let repos = c
-            .ecr
-            .describe_repositories()
-            .repository_names(id)
-            .send()
-            .await
-            .map_err(aws("DescribeRepositories"))?;
-        let Some(arn) = repos
-            .repositories()
-            .first()
-            .and_then(|r| r.repository_arn())
-        else {
-            return Ok(Some(Tags::new()));
-        };
-        let out = c
-            .ecr
-            .list_tags_for_resource()
-            .resource_arn(arn)
-            .send()
-            .await
-            .map_err(aws("ListTagsForResource"))?;
-        Ok(Some(
-            out.tags()
-                .iter()
-                .map(|t| (t.key().to_string(), t.value().to_string()))
-                .collect(),
-        ))
-    }
-
     fn id_from_inputs(i: &Self::Inputs) -> Option<String> {
         Some(i.name.clone())
     }
@@ -184,7 +134,7 @@ impl AwsResource for RepositoryImpl {
         c: &Clients,
         id: &str,
         i: &RepositoryInputs,
-    ) -> Result<Option<(RepositoryInputs, Value)>, ProviderError> {
+    ) -> Result<Option<(RepositoryInputs, RepositoryOutputs)>, ProviderError> {
         let Some(out) = found(
             c.ecr
                 .describe_repositories()
@@ -199,37 +149,19 @@ impl AwsResource for RepositoryImpl {
         let Some(r) = out.repositories().first() else {
             return Ok(None);
         };
-        let observed = match (&i.tags, r.repository_arn()) {
-            (Some(_), Some(arn)) => c
-                .ecr
-                .list_tags_for_resource()
-                .resource_arn(arn)
-                .send()
-                .await
-                .map_err(aws("ListTagsForResource"))?
-                .tags()
-                .iter()
-                .map(|t| (t.key().to_string(), t.value().to_string()))
-                .collect(),
-            _ => Vec::new(),
-        };
         let now = RepositoryInputs {
             name: r.repository_name().unwrap_or_default().to_string(),
-            image_tag_mutability: i
-                .image_tag_mutability
-                .as_ref()
-                .and_then(|_| r.image_tag_mutability().map(|m| m.as_str().to_string())),
-            scan_on_push: i.scan_on_push.map(|_| {
+            image_tag_mutability: r
+                .image_tag_mutability()
+                .and_then(|m| ImageTagMutability::parse(m.as_str())),
+            scan_on_push: Some(
                 r.image_scanning_configuration()
                     .map(|s| s.scan_on_push())
-                    .unwrap_or(false)
-            }),
+                    .unwrap_or(false),
+            ),
+            // Not AWS's: what the program asked for stands.
             force_delete: i.force_delete,
-            tags: if i.tags.is_some() {
-                tags::user_part(observed, i.tags.as_ref())
-            } else {
-                None
-            },
+            tags: None,
         };
         Ok(Some((now, repo_outputs(r))))
     }
@@ -240,16 +172,15 @@ impl AwsResource for RepositoryImpl {
         id: &str,
         old: &RepositoryInputs,
         new: &RepositoryInputs,
-    ) -> Result<Value, ProviderError> {
+    ) -> Result<RepositoryOutputs, ProviderError> {
         if old.image_tag_mutability != new.image_tag_mutability {
             let m = new
                 .image_tag_mutability
-                .clone()
-                .unwrap_or_else(|| "MUTABLE".into());
+                .unwrap_or(ImageTagMutability::Mutable);
             c.ecr
                 .put_image_tag_mutability()
                 .repository_name(id)
-                .image_tag_mutability(aws_sdk_ecr::types::ImageTagMutability::from(m.as_str()))
+                .image_tag_mutability(m.as_str().into())
                 .send()
                 .await
                 .map_err(aws_on("PutImageTagMutability", "image_tag_mutability"))?;
@@ -270,28 +201,6 @@ impl AwsResource for RepositoryImpl {
         let (_, outputs) = Self::read(c, id, new)
             .await?
             .ok_or_else(|| ProviderError::new(format!("repository {id} disappeared")))?;
-        if old.tags != new.tags {
-            let arn = outputs["arn"].as_str().unwrap_or_default().to_string();
-            let (set, remove) = tags::changes(old.tags.as_ref(), new.tags.as_ref());
-            if !set.is_empty() {
-                c.ecr
-                    .tag_resource()
-                    .resource_arn(&arn)
-                    .set_tags(Some(ecr_tags(&set)))
-                    .send()
-                    .await
-                    .map_err(aws_on("TagResource", "tags"))?;
-            }
-            if !remove.is_empty() {
-                c.ecr
-                    .untag_resource()
-                    .resource_arn(&arn)
-                    .set_tag_keys(Some(remove))
-                    .send()
-                    .await
-                    .map_err(aws_on("UntagResource", "tags"))?;
-            }
-        }
         Ok(outputs)
     }
 
@@ -299,7 +208,7 @@ impl AwsResource for RepositoryImpl {
         c: &Clients,
         id: &str,
         i: &RepositoryInputs,
-        _o: &Value,
+        _o: &RepositoryOutputs,
     ) -> Result<(), ProviderError> {
         gone(
             c.ecr
@@ -313,15 +222,7 @@ impl AwsResource for RepositoryImpl {
     }
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub(crate) struct PolicyInputs {
-    repository: String,
-    policy: Value,
-}
-
-pub(crate) struct PolicyImpl;
-
-async fn put_policy(c: &Clients, i: &PolicyInputs) -> Result<(), ProviderError> {
+async fn put_policy(c: &Clients, i: &RepositoryPolicyInputs) -> Result<(), ProviderError> {
     c.ecr
         .set_repository_policy()
         .repository_name(&i.repository)
@@ -340,33 +241,20 @@ async fn put_policy(c: &Clients, i: &PolicyInputs) -> Result<(), ProviderError> 
 }
 
 #[async_trait]
-impl AwsResource for PolicyImpl {
-    const TYPE: &'static str = "aws:ecr/RepositoryPolicy";
-    type Inputs = PolicyInputs;
-
-    fn schema() -> TypeSchema {
-        TypeSchema {
-            replace_on_changes: &["repository"],
-            unique: &[UniqueKey {
-                key: &["repository"],
-                within: &[],
-                auto_name: None,
-            }],
-        }
-    }
-
-    fn check(inputs: &cairn::PropMap) -> Vec<cairn::CheckFailure> {
-        crate::resource::check_policy(inputs, "policy")
+impl AwsResource for RepositoryPolicy {
+    fn check(inputs: &PropMap) -> Vec<CheckFailure> {
+        check_policy(inputs, "policy")
     }
 
     async fn create(
         c: &Clients,
         _ctx: &ResourceContext,
         _token: &str,
-        i: &PolicyInputs,
-    ) -> Result<(String, Value), ProviderError> {
+        i: &RepositoryPolicyInputs,
+    ) -> Result<(String, RepositoryPolicyOutputs), ProviderError> {
         put_policy(c, i).await?;
-        Ok((i.repository.clone(), json!({ "id": i.repository })))
+        let id = i.repository.clone();
+        Ok((id.clone(), RepositoryPolicyOutputs { id }))
     }
 
     fn id_from_inputs(i: &Self::Inputs) -> Option<String> {
@@ -376,8 +264,8 @@ impl AwsResource for PolicyImpl {
     async fn read(
         c: &Clients,
         id: &str,
-        i: &PolicyInputs,
-    ) -> Result<Option<(PolicyInputs, Value)>, ProviderError> {
+        i: &RepositoryPolicyInputs,
+    ) -> Result<Option<(RepositoryPolicyInputs, RepositoryPolicyOutputs)>, ProviderError> {
         let Some(out) = found(
             c.ecr
                 .get_repository_policy()
@@ -393,31 +281,29 @@ impl AwsResource for PolicyImpl {
             .policy_text()
             .and_then(|t| serde_json::from_str(t).ok())
             .unwrap_or(Value::Null);
-        Ok(Some((
-            PolicyInputs {
-                repository: i.repository.clone(),
-                policy,
-            },
-            json!({ "id": id }),
-        )))
+        let now = RepositoryPolicyInputs {
+            repository: i.repository.clone(),
+            policy,
+        };
+        Ok(Some((now, RepositoryPolicyOutputs { id: id.to_string() })))
     }
 
     async fn update(
         c: &Clients,
         _ctx: &ResourceContext,
         id: &str,
-        _o: &PolicyInputs,
-        n: &PolicyInputs,
-    ) -> Result<Value, ProviderError> {
+        _o: &RepositoryPolicyInputs,
+        n: &RepositoryPolicyInputs,
+    ) -> Result<RepositoryPolicyOutputs, ProviderError> {
         put_policy(c, n).await?;
-        Ok(json!({ "id": id }))
+        Ok(RepositoryPolicyOutputs { id: id.to_string() })
     }
 
     async fn delete(
         c: &Clients,
         id: &str,
-        _i: &PolicyInputs,
-        _o: &Value,
+        _i: &RepositoryPolicyInputs,
+        _o: &RepositoryPolicyOutputs,
     ) -> Result<(), ProviderError> {
         gone(
             c.ecr
@@ -430,23 +316,7 @@ impl AwsResource for PolicyImpl {
     }
 }
 
-cairn::args! {
-    /// Arguments of a [`LifecyclePolicy`].
-    pub struct LifecyclePolicyArgs {
-        pub repository: Output<String>,
-        /// The lifecycle policy document (compared structurally).
-        pub policy: Output<Value>,
-    }
-}
-
-cairn::resource!(
-    /// The image lifecycle policy of an ECR repository.
-    LifecyclePolicy, LifecyclePolicyArgs, "aws:ecr/LifecyclePolicy", AwsProvider, { id: String }
-);
-
-pub(crate) struct LifecycleImpl;
-
-async fn put_lifecycle(c: &Clients, i: &PolicyInputs) -> Result<(), ProviderError> {
+async fn put_lifecycle(c: &Clients, i: &LifecyclePolicyInputs) -> Result<(), ProviderError> {
     c.ecr
         .put_lifecycle_policy()
         .repository_name(&i.repository)
@@ -458,26 +328,20 @@ async fn put_lifecycle(c: &Clients, i: &PolicyInputs) -> Result<(), ProviderErro
 }
 
 #[async_trait]
-impl AwsResource for LifecycleImpl {
-    const TYPE: &'static str = "aws:ecr/LifecyclePolicy";
-    type Inputs = PolicyInputs;
-
-    fn schema() -> TypeSchema {
-        PolicyImpl::schema()
-    }
-
-    fn check(inputs: &cairn::PropMap) -> Vec<cairn::CheckFailure> {
-        PolicyImpl::check(inputs)
+impl AwsResource for LifecyclePolicy {
+    fn check(inputs: &PropMap) -> Vec<CheckFailure> {
+        check_policy(inputs, "policy")
     }
 
     async fn create(
         c: &Clients,
         _ctx: &ResourceContext,
         _token: &str,
-        i: &PolicyInputs,
-    ) -> Result<(String, Value), ProviderError> {
+        i: &LifecyclePolicyInputs,
+    ) -> Result<(String, LifecyclePolicyOutputs), ProviderError> {
         put_lifecycle(c, i).await?;
-        Ok((i.repository.clone(), json!({ "id": i.repository })))
+        let id = i.repository.clone();
+        Ok((id.clone(), LifecyclePolicyOutputs { id }))
     }
 
     fn id_from_inputs(i: &Self::Inputs) -> Option<String> {
@@ -487,8 +351,8 @@ impl AwsResource for LifecycleImpl {
     async fn read(
         c: &Clients,
         id: &str,
-        i: &PolicyInputs,
-    ) -> Result<Option<(PolicyInputs, Value)>, ProviderError> {
+        i: &LifecyclePolicyInputs,
+    ) -> Result<Option<(LifecyclePolicyInputs, LifecyclePolicyOutputs)>, ProviderError> {
         let r = c
             .ecr
             .get_lifecycle_policy()
@@ -502,31 +366,29 @@ impl AwsResource for LifecycleImpl {
             .lifecycle_policy_text()
             .and_then(|t| serde_json::from_str(t).ok())
             .unwrap_or(Value::Null);
-        Ok(Some((
-            PolicyInputs {
-                repository: i.repository.clone(),
-                policy,
-            },
-            json!({ "id": id }),
-        )))
+        let now = LifecyclePolicyInputs {
+            repository: i.repository.clone(),
+            policy,
+        };
+        Ok(Some((now, LifecyclePolicyOutputs { id: id.to_string() })))
     }
 
     async fn update(
         c: &Clients,
         _ctx: &ResourceContext,
         id: &str,
-        _o: &PolicyInputs,
-        n: &PolicyInputs,
-    ) -> Result<Value, ProviderError> {
+        _o: &LifecyclePolicyInputs,
+        n: &LifecyclePolicyInputs,
+    ) -> Result<LifecyclePolicyOutputs, ProviderError> {
         put_lifecycle(c, n).await?;
-        Ok(json!({ "id": id }))
+        Ok(LifecyclePolicyOutputs { id: id.to_string() })
     }
 
     async fn delete(
         c: &Clients,
         id: &str,
-        _i: &PolicyInputs,
-        _o: &Value,
+        _i: &LifecyclePolicyInputs,
+        _o: &LifecyclePolicyOutputs,
     ) -> Result<(), ProviderError> {
         gone(
             c.ecr

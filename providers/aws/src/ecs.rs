@@ -1,32 +1,22 @@
 //! ECS: `aws:ecs/Cluster`, `aws:ecs/TaskDefinition` (Fargate, awsvpc) and `aws:ecs/Service`.
 
 use std::collections::BTreeMap;
-use std::marker::PhantomData;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use aws_sdk_ecs::types::{
-    AssignPublicIp, AwsVpcConfiguration, Compatibility, KeyValuePair, LaunchType, LogConfiguration,
-    LogDriver, NetworkConfiguration, NetworkMode, PortMapping, Tag, TransportProtocol,
+    AssignPublicIp, AwsVpcConfiguration, Compatibility, KeyValuePair, LogConfiguration, LogDriver,
+    NetworkConfiguration, NetworkMode, PortMapping, Tag, TransportProtocol,
 };
-use cairn::{Output, ProviderError, ResourceContext, TypeSchema, UniqueKey};
+use cairn::{CheckFailure, PropMap, ProviderError, ResourceContext};
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
 
 use crate::config::Clients;
 use crate::error::{aws, aws_on, code, describe, found};
 use crate::names;
-use crate::resource::{AwsResource, Handler, TagsAt, Typed};
+use crate::resource::{AwsResource, known};
+use crate::tagging::Tagging;
 use crate::{AwsProvider, Tags, tags, wait};
-
-pub(crate) fn handler(ty: &str) -> Option<&'static dyn Handler> {
-    Some(match ty {
-        ClusterImpl::TYPE => &Typed::<ClusterImpl>(PhantomData),
-        TaskDefinitionImpl::TYPE => &Typed::<TaskDefinitionImpl>(PhantomData),
-        ServiceImpl::TYPE => &Typed::<ServiceImpl>(PhantomData),
-        _ => return None,
-    })
-}
 
 /// A container of a task definition (the subset of ECS's fields Cairn manages).
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -56,83 +46,121 @@ pub struct ServiceLoadBalancer {
     pub container_port: u16,
 }
 
-cairn::args! {
-    /// Arguments of a [`Cluster`].
-    pub struct ClusterArgs {
-        /// Unique in the account and region. Left unset, Cairn names it `<resource name>-<random suffix>` and
-        /// picks a new name for each replacement, so the new copy is created first.
-        pub name: Option<Output<String>>,
-        pub tags: Option<Output<Tags>>,
+cairn::string_enum! {
+    /// Where a [`Service`]'s tasks run.
+    pub enum LaunchType {
+        Fargate = "FARGATE",
+        Ec2 = "EC2",
+        External = "EXTERNAL",
     }
 }
 
-cairn::resource!(
-    /// An ECS cluster.
-    Cluster, ClusterArgs, "aws:ecs/Cluster", AwsProvider, { arn: String, name: String }
-);
-
-cairn::args! {
-    /// Arguments of a [`TaskDefinition`]. Task definitions are immutable: any change registers
-    /// a new revision (a replacement) and deregisters the old one.
-    pub struct TaskDefinitionArgs {
-        pub family: Output<String>,
-        /// CPU units as ECS spells them (`256`, `512`, `1024`, …).
-        pub cpu: Output<String>,
-        /// Memory in MiB (`512`, `1024`, …).
-        pub memory: Output<String>,
-        pub execution_role_arn: Option<Output<String>>,
-        pub task_role_arn: Option<Output<String>>,
-        pub containers: Output<Vec<ContainerDefinition>>,
-        pub tags: Option<Output<Tags>>,
+cairn::string_enum! {
+    /// The CPU of a Fargate task, in CPU units (1024 to a vCPU).
+    pub enum FargateCpu {
+        /// 0.25 vCPU: 512, 1024 or 2048 MiB.
+        Cpu256 = "256",
+        /// 0.5 vCPU: 1024 to 4096 MiB, by 1024.
+        Cpu512 = "512",
+        /// 1 vCPU: 2048 to 8192 MiB, by 1024.
+        Cpu1024 = "1024",
+        /// 2 vCPU: 4096 to 16384 MiB, by 1024.
+        Cpu2048 = "2048",
+        /// 4 vCPU: 8192 to 30720 MiB, by 1024.
+        Cpu4096 = "4096",
+        /// 8 vCPU: 16384 to 61440 MiB, by 4096.
+        Cpu8192 = "8192",
+        /// 16 vCPU: 32768 to 122880 MiB, by 8192.
+        Cpu16384 = "16384",
     }
 }
 
-cairn::resource!(
-    /// A Fargate task definition (network mode `awsvpc`).
-    TaskDefinition, TaskDefinitionArgs, "aws:ecs/TaskDefinition", AwsProvider, {
-        arn: String,
-        family: String,
-        revision: i32,
-    }
-);
-
-cairn::args! {
-    /// Arguments of a [`Service`].
-    pub struct ServiceArgs {
-        /// Unique in its cluster. Left unset, Cairn names it `<resource name>-<random suffix>` and
-        /// picks a new name for each replacement, so the new copy is created first.
-        pub name: Option<Output<String>>,
-        pub cluster: Output<String>,
-        pub task_definition: Output<String>,
-        pub desired_count: Output<i32>,
-        /// `FARGATE` (the default) or `EC2`.
-        pub launch_type: Option<Output<String>>,
-        pub subnets: Output<Vec<String>>,
-        pub security_groups: Option<Output<Vec<String>>>,
-        pub assign_public_ip: Option<Output<bool>>,
-        pub load_balancers: Option<Output<Vec<ServiceLoadBalancer>>>,
-        pub tags: Option<Output<Tags>>,
+impl FargateCpu {
+    /// The memory sizes (MiB) Fargate accepts with this CPU.
+    pub fn memory_sizes(self) -> Vec<u32> {
+        let (from, to, step) = match self {
+            FargateCpu::Cpu256 => return vec![512, 1024, 2048],
+            FargateCpu::Cpu512 => (1024, 4096, 1024),
+            FargateCpu::Cpu1024 => (2048, 8192, 1024),
+            FargateCpu::Cpu2048 => (4096, 16384, 1024),
+            FargateCpu::Cpu4096 => (8192, 30720, 1024),
+            FargateCpu::Cpu8192 => (16384, 61440, 4096),
+            FargateCpu::Cpu16384 => (32768, 122880, 8192),
+        };
+        (from..=to).step_by(step).collect()
     }
 }
 
-cairn::resource!(
-    /// An ECS service. A service that names a target group needs that group's listener to exist
-    /// first (AWS rejects it otherwise): declare the listener in `depends_on`.
-    Service, ServiceArgs, "aws:ecs/Service", AwsProvider, { arn: String, name: String }
-);
+/// An ECS cluster.
+#[cairn::resource(token = "aws:ecs/Cluster", provider = AwsProvider)]
+pub struct Cluster {
+    /// Unique in the account and region. Left unset, Cairn names it `<resource name>-<random
+    /// suffix>` and picks a new name for each replacement, so the new copy is created first.
+    #[replace]
+    #[unique(name = names::ECS)]
+    pub name: String,
+    #[tags]
+    pub tags: Option<Tags>,
+    #[output]
+    pub arn: String,
+    #[output]
+    pub name: String,
+}
 
-/// The tags of the ECS resource `arn`.
-pub(crate) async fn tags_of(c: &Clients, arn: &str) -> Result<Option<Tags>, ProviderError> {
-    let out = c
-        .ecs
-        .list_tags_for_resource()
-        .resource_arn(arn)
-        .send()
-        .await
-        .map_err(aws("ListTagsForResource"))?;
-    Ok(Some(tags::collect(
-        out.tags().iter().map(|t| (t.key(), t.value())),
-    )))
+/// A Fargate task definition (network mode `awsvpc`). Each change registers a new revision.
+#[cairn::resource(token = "aws:ecs/TaskDefinition", provider = AwsProvider)]
+pub struct TaskDefinition {
+    #[replace]
+    pub family: String,
+    #[replace]
+    pub cpu: FargateCpu,
+    /// MiB, as text (`"512"`): one of the sizes [`FargateCpu::memory_sizes`] lists.
+    #[replace]
+    pub memory: String,
+    #[replace]
+    pub execution_role_arn: Option<String>,
+    #[replace]
+    pub task_role_arn: Option<String>,
+    #[replace]
+    pub containers: Vec<ContainerDefinition>,
+    #[tags]
+    pub tags: Option<Tags>,
+    #[output]
+    pub arn: String,
+    #[output]
+    pub family: String,
+    #[output]
+    pub revision: i32,
+}
+
+/// An ECS service running a task definition in a cluster, in private subnets.
+#[cairn::resource(token = "aws:ecs/Service", provider = AwsProvider)]
+pub struct Service {
+    /// Unique in its cluster. Left unset, Cairn names it `<resource name>-<random suffix>` and
+    /// picks a new name for each replacement, so the new copy is created first.
+    #[replace]
+    #[unique(within(cluster), name = names::ECS)]
+    pub name: String,
+    #[replace]
+    pub cluster: String,
+    pub task_definition: String,
+    pub desired_count: i32,
+    /// Fargate unless set.
+    #[replace]
+    pub launch_type: Option<LaunchType>,
+    #[unordered]
+    pub subnets: Vec<String>,
+    #[unordered]
+    pub security_groups: Option<Vec<String>>,
+    pub assign_public_ip: Option<bool>,
+    #[replace]
+    pub load_balancers: Option<Vec<ServiceLoadBalancer>>,
+    #[tags]
+    pub tags: Option<Tags>,
+    #[output]
+    pub arn: String,
+    #[output]
+    pub name: String,
 }
 
 fn ecs_tags(ctx: &ResourceContext, user: Option<&Tags>) -> Vec<Tag> {
@@ -142,37 +170,6 @@ fn ecs_tags(ctx: &ResourceContext, user: Option<&Tags>) -> Vec<Tag> {
         .collect()
 }
 
-async fn sync_tags(
-    c: &Clients,
-    arn: &str,
-    old: Option<&Tags>,
-    new: Option<&Tags>,
-) -> Result<(), ProviderError> {
-    let (set, remove) = tags::changes(old, new);
-    if !set.is_empty() {
-        let t = set
-            .into_iter()
-            .map(|(k, v)| Tag::builder().key(k).value(v).build());
-        c.ecs
-            .tag_resource()
-            .resource_arn(arn)
-            .set_tags(Some(t.collect()))
-            .send()
-            .await
-            .map_err(aws_on("TagResource", "tags"))?;
-    }
-    if !remove.is_empty() {
-        c.ecs
-            .untag_resource()
-            .resource_arn(arn)
-            .set_tag_keys(Some(remove))
-            .send()
-            .await
-            .map_err(aws_on("UntagResource", "tags"))?;
-    }
-    Ok(())
-}
-
 /// An execution role created a moment ago may not be assumable by ECS yet (IAM is eventually
 /// consistent); this marks that one error so it alone is retried.
 const ROLE_NOT_READY: &str = "cairn.RoleNotAssumableYet";
@@ -180,57 +177,35 @@ const ROLE_NOT_READY: &str = "cairn.RoleNotAssumableYet";
 fn role_aware<E, R>(
     call: &'static str,
     property: &'static str,
-) -> impl Fn(aws_smithy_runtime_api::client::result::SdkError<E, R>) -> (Option<String>, ProviderError)
+) -> impl Fn(aws_smithy_runtime_api::client::result::SdkError<E, R>) -> ProviderError
 where
     E: aws_smithy_types::error::metadata::ProvideErrorMetadata + std::error::Error + 'static,
     R: std::fmt::Debug,
 {
     move |e| {
-        let (code, message) = describe(&e);
-        let lower = message.to_ascii_lowercase();
-        let code = if lower.contains("assume") && lower.contains("role") {
-            Some(ROLE_NOT_READY.to_string())
+        // ECS says so only in the message of an `InvalidParameterException`.
+        let lower = describe(&e).1.to_ascii_lowercase();
+        let not_ready = lower.contains("assume") && lower.contains("role");
+        let error = aws_on(call, property)(e);
+        if not_ready {
+            error.code(Some(ROLE_NOT_READY.to_string()))
         } else {
-            code
-        };
-        let error = ProviderError::on_property(property, format!("{call}: {message}"));
-        (code, crate::error::mark(error, &e))
-    }
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub(crate) struct ClusterInputs {
-    name: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    tags: Option<Tags>,
-}
-
-pub(crate) struct ClusterImpl;
-
-#[async_trait]
-impl AwsResource for ClusterImpl {
-    const TYPE: &'static str = "aws:ecs/Cluster";
-    type Inputs = ClusterInputs;
-    const TAGS_AT: TagsAt = TagsAt::EcsArn;
-    const CREATE_RETURNS_EXISTING: bool = true;
-
-    fn schema() -> TypeSchema {
-        TypeSchema {
-            replace_on_changes: &["name"],
-            unique: &[UniqueKey {
-                key: &["name"],
-                within: &[],
-                auto_name: Some(names::ECS),
-            }],
+            error
         }
     }
+}
+
+#[async_trait]
+impl AwsResource for Cluster {
+    const TAGS: Tagging = Tagging::Ecs;
+    const CREATE_RETURNS_EXISTING: bool = true;
 
     async fn create(
         c: &Clients,
         ctx: &ResourceContext,
         _token: &str,
         i: &ClusterInputs,
-    ) -> Result<(String, Value), ProviderError> {
+    ) -> Result<(String, ClusterOutputs), ProviderError> {
         let out = c
             .ecs
             .create_cluster()
@@ -244,7 +219,8 @@ impl AwsResource for ClusterImpl {
             .and_then(|c| c.cluster_arn())
             .unwrap_or_default()
             .to_string();
-        Ok((arn.clone(), json!({ "arn": arn, "name": i.name })))
+        let name = i.name.clone();
+        Ok((arn.clone(), ClusterOutputs { arn, name }))
     }
 
     async fn find(
@@ -271,8 +247,8 @@ impl AwsResource for ClusterImpl {
     async fn read(
         c: &Clients,
         id: &str,
-        i: &ClusterInputs,
-    ) -> Result<Option<(ClusterInputs, Value)>, ProviderError> {
+        _i: &ClusterInputs,
+    ) -> Result<Option<(ClusterInputs, ClusterOutputs)>, ProviderError> {
         let out = c
             .ecs
             .describe_clusters()
@@ -286,33 +262,22 @@ impl AwsResource for ClusterImpl {
             .find(|c| c.status() == Some("ACTIVE"))
             .map(|cl| {
                 let name = cl.cluster_name().unwrap_or_default().to_string();
-                (
-                    ClusterInputs {
-                        name: name.clone(),
-                        tags: i.tags.clone(),
-                    },
-                    json!({ "arn": id, "name": name }),
-                )
+                let arn = id.to_string();
+                let tags = None;
+                let now = ClusterInputs {
+                    name: name.clone(),
+                    tags,
+                };
+                (now, ClusterOutputs { arn, name })
             });
         Ok(live)
-    }
-
-    async fn update(
-        c: &Clients,
-        _ctx: &ResourceContext,
-        id: &str,
-        old: &ClusterInputs,
-        new: &ClusterInputs,
-    ) -> Result<Value, ProviderError> {
-        sync_tags(c, id, old.tags.as_ref(), new.tags.as_ref()).await?;
-        Ok(json!({ "arn": id, "name": new.name }))
     }
 
     async fn delete(
         c: &Clients,
         id: &str,
         _i: &ClusterInputs,
-        _o: &Value,
+        _o: &ClusterOutputs,
     ) -> Result<(), ProviderError> {
         // Services just deleted may still be draining out of the cluster.
         wait::retry_on(
@@ -324,28 +289,12 @@ impl AwsResource for ClusterImpl {
             || async {
                 match c.ecs.delete_cluster().cluster(id).send().await {
                     Err(e) if code(&e).as_deref() == Some("ClusterNotFoundException") => Ok(()),
-                    r => r
-                        .map(|_| ())
-                        .map_err(|e| (code(&e), aws("DeleteCluster")(e))),
+                    r => r.map(|_| ()).map_err(aws("DeleteCluster")),
                 }
             },
         )
         .await
     }
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub(crate) struct TaskDefinitionInputs {
-    family: String,
-    cpu: String,
-    memory: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    execution_role_arn: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    task_role_arn: Option<String>,
-    containers: Vec<ContainerDefinition>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    tags: Option<Tags>,
 }
 
 fn container(
@@ -377,26 +326,32 @@ fn container(
     Ok(b.build())
 }
 
-pub(crate) struct TaskDefinitionImpl;
-
 #[async_trait]
-impl AwsResource for TaskDefinitionImpl {
-    const TYPE: &'static str = "aws:ecs/TaskDefinition";
-    type Inputs = TaskDefinitionInputs;
-    const TAGS_AT: TagsAt = TagsAt::EcsArn;
+impl AwsResource for TaskDefinition {
+    const TAGS: Tagging = Tagging::Ecs;
 
-    fn schema() -> TypeSchema {
-        TypeSchema {
-            replace_on_changes: &[
-                "family",
-                "cpu",
-                "memory",
-                "execution_role_arn",
-                "task_role_arn",
-                "containers",
-            ],
-            unique: &[],
+    /// Fargate accepts only some memory sizes with each CPU.
+    fn check(inputs: &PropMap) -> Vec<CheckFailure> {
+        let (Some(cpu), Some(memory)) = (
+            known::<FargateCpu>(inputs, "cpu"),
+            known::<String>(inputs, "memory"),
+        ) else {
+            return Vec::new();
+        };
+        let sizes = cpu.memory_sizes();
+        if memory.parse::<u32>().is_ok_and(|m| sizes.contains(&m)) {
+            return Vec::new();
         }
+        let first = sizes.first().copied().unwrap_or_default();
+        let last = sizes.last().copied().unwrap_or_default();
+        vec![CheckFailure {
+            property: Some("memory".into()),
+            reason: format!(
+                "'{memory}' MiB is not a memory size Fargate accepts with {cpu} CPU units: \
+                 expected one of {first}…{last} ({} sizes, see FargateCpu::memory_sizes)",
+                sizes.len()
+            ),
+        }]
     }
 
     async fn create(
@@ -404,7 +359,7 @@ impl AwsResource for TaskDefinitionImpl {
         ctx: &ResourceContext,
         _token: &str,
         i: &TaskDefinitionInputs,
-    ) -> Result<(String, Value), ProviderError> {
+    ) -> Result<(String, TaskDefinitionOutputs), ProviderError> {
         let containers = i
             .containers
             .iter()
@@ -414,7 +369,7 @@ impl AwsResource for TaskDefinitionImpl {
             c.ecs
                 .register_task_definition()
                 .family(&i.family)
-                .cpu(&i.cpu)
+                .cpu(i.cpu.as_str())
                 .memory(&i.memory)
                 .network_mode(NetworkMode::Awsvpc)
                 .requires_compatibilities(Compatibility::Fargate)
@@ -431,9 +386,15 @@ impl AwsResource for TaskDefinitionImpl {
             .task_definition()
             .ok_or_else(|| ProviderError::new("RegisterTaskDefinition returned nothing"))?;
         let arn = td.task_definition_arn().unwrap_or_default().to_string();
+        let family = i.family.clone();
+        let revision = td.revision();
         Ok((
             arn.clone(),
-            json!({ "arn": arn, "family": i.family, "revision": td.revision() }),
+            TaskDefinitionOutputs {
+                arn,
+                family,
+                revision,
+            },
         ))
     }
 
@@ -466,7 +427,7 @@ impl AwsResource for TaskDefinitionImpl {
         c: &Clients,
         id: &str,
         i: &TaskDefinitionInputs,
-    ) -> Result<Option<(TaskDefinitionInputs, Value)>, ProviderError> {
+    ) -> Result<Option<(TaskDefinitionInputs, TaskDefinitionOutputs)>, ProviderError> {
         let r = c
             .ecs
             .describe_task_definition()
@@ -483,32 +444,20 @@ impl AwsResource for TaskDefinitionImpl {
         if td.status().map(|s| s.as_str()) == Some("INACTIVE") {
             return Ok(None);
         }
-        // A revision is immutable: what exists is what was registered.
-        Ok(Some((
-            i.clone(),
-            json!({ "arn": id, "family": i.family, "revision": td.revision() }),
-        )))
-    }
-
-    async fn update(
-        c: &Clients,
-        _ctx: &ResourceContext,
-        id: &str,
-        old: &TaskDefinitionInputs,
-        new: &TaskDefinitionInputs,
-    ) -> Result<Value, ProviderError> {
-        sync_tags(c, id, old.tags.as_ref(), new.tags.as_ref()).await?;
-        let (_, o) = Self::read(c, id, new)
-            .await?
-            .ok_or_else(|| ProviderError::new(format!("task definition {id} disappeared")))?;
-        Ok(o)
+        // A revision is immutable: what exists is what was registered (tags aside).
+        let outputs = TaskDefinitionOutputs {
+            arn: id.to_string(),
+            family: i.family.clone(),
+            revision: td.revision(),
+        };
+        Ok(Some((i.clone(), outputs)))
     }
 
     async fn delete(
         c: &Clients,
         id: &str,
         _i: &TaskDefinitionInputs,
-        _o: &Value,
+        _o: &TaskDefinitionOutputs,
     ) -> Result<(), ProviderError> {
         match c
             .ecs
@@ -521,25 +470,6 @@ impl AwsResource for TaskDefinitionImpl {
             r => r.map(|_| ()).map_err(aws("DeregisterTaskDefinition")),
         }
     }
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub(crate) struct ServiceInputs {
-    name: String,
-    cluster: String,
-    task_definition: String,
-    desired_count: i32,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    launch_type: Option<String>,
-    subnets: Vec<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    security_groups: Option<Vec<String>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    assign_public_ip: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    load_balancers: Option<Vec<ServiceLoadBalancer>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    tags: Option<Tags>,
 }
 
 impl ServiceInputs {
@@ -559,8 +489,6 @@ impl ServiceInputs {
             .build())
     }
 }
-
-pub(crate) struct ServiceImpl;
 
 async fn describe_service(
     c: &Clients,
@@ -583,28 +511,15 @@ async fn describe_service(
 }
 
 #[async_trait]
-impl AwsResource for ServiceImpl {
-    const TYPE: &'static str = "aws:ecs/Service";
-    type Inputs = ServiceInputs;
-    const TAGS_AT: TagsAt = TagsAt::EcsArn;
-
-    fn schema() -> TypeSchema {
-        TypeSchema {
-            replace_on_changes: &["name", "cluster", "launch_type", "load_balancers"],
-            unique: &[UniqueKey {
-                key: &["name"],
-                within: &["cluster"],
-                auto_name: Some(names::ECS),
-            }],
-        }
-    }
+impl AwsResource for Service {
+    const TAGS: Tagging = Tagging::Ecs;
 
     async fn create(
         c: &Clients,
         ctx: &ResourceContext,
         token: &str,
         i: &ServiceInputs,
-    ) -> Result<(String, Value), ProviderError> {
+    ) -> Result<(String, ServiceOutputs), ProviderError> {
         let network = i.network()?;
         let lbs: Vec<aws_sdk_ecs::types::LoadBalancer> = i
             .load_balancers
@@ -626,9 +541,7 @@ impl AwsResource for ServiceImpl {
                 .cluster(&i.cluster)
                 .task_definition(&i.task_definition)
                 .desired_count(i.desired_count)
-                .launch_type(LaunchType::from(
-                    i.launch_type.as_deref().unwrap_or("FARGATE"),
-                ))
+                .launch_type(i.launch_type.unwrap_or(LaunchType::Fargate).as_str().into())
                 .network_configuration(network.clone())
                 .set_load_balancers((!lbs.is_empty()).then(|| lbs.clone()))
                 .set_tags(Some(ecs_tags(ctx, i.tags.as_ref())))
@@ -642,7 +555,8 @@ impl AwsResource for ServiceImpl {
             .and_then(|s| s.service_arn())
             .unwrap_or_default()
             .to_string();
-        Ok((arn.clone(), json!({ "arn": arn, "name": i.name })))
+        let name = i.name.clone();
+        Ok((arn.clone(), ServiceOutputs { arn, name }))
     }
 
     async fn find(
@@ -661,61 +575,52 @@ impl AwsResource for ServiceImpl {
         c: &Clients,
         id: &str,
         i: &ServiceInputs,
-    ) -> Result<Option<(ServiceInputs, Value)>, ProviderError> {
+    ) -> Result<Option<(ServiceInputs, ServiceOutputs)>, ProviderError> {
         let Some(s) = describe_service(c, &i.cluster, id).await? else {
             return Ok(None);
         };
         let vpc = s
             .network_configuration()
             .and_then(|n| n.awsvpc_configuration());
+        let lbs: Vec<ServiceLoadBalancer> = s
+            .load_balancers()
+            .iter()
+            .map(|l| ServiceLoadBalancer {
+                target_group_arn: l.target_group_arn().unwrap_or_default().to_string(),
+                container_name: l.container_name().unwrap_or_default().to_string(),
+                container_port: l
+                    .container_port()
+                    .and_then(|p| u16::try_from(p).ok())
+                    .unwrap_or(0),
+            })
+            .collect();
         let now = ServiceInputs {
             name: s.service_name().unwrap_or_default().to_string(),
+            // ECS answers with the cluster's ARN, the program may have given its name.
             cluster: i.cluster.clone(),
             task_definition: s.task_definition().unwrap_or_default().to_string(),
             desired_count: s.desired_count(),
-            launch_type: i
-                .launch_type
-                .as_ref()
-                .and(s.launch_type().map(|l| l.as_str().to_string())),
+            launch_type: s.launch_type().and_then(|l| LaunchType::parse(l.as_str())),
             subnets: vpc.map(|v| v.subnets().to_vec()).unwrap_or_default(),
-            security_groups: i
-                .security_groups
-                .as_ref()
-                .and(vpc.map(|v| v.security_groups().to_vec())),
-            assign_public_ip: i
-                .assign_public_ip
-                .as_ref()
-                .and(vpc.map(|v| v.assign_public_ip() == Some(&AssignPublicIp::Enabled))),
-            load_balancers: i.load_balancers.clone(),
-            tags: i.tags.clone(),
+            security_groups: vpc.map(|v| v.security_groups().to_vec()),
+            assign_public_ip: vpc.map(|v| v.assign_public_ip() == Some(&AssignPublicIp::Enabled)),
+            load_balancers: (!lbs.is_empty()).then_some(lbs),
+            tags: None,
         };
-        let mut now = now;
-        // Order of subnets and groups is not drift.
-        let same_set = |a: &[String], b: &[String]| {
-            let mut a = a.to_vec();
-            let mut b = b.to_vec();
-            a.sort();
-            b.sort();
-            a == b
+        let outputs = ServiceOutputs {
+            arn: id.to_string(),
+            name: now.name.clone(),
         };
-        if same_set(&now.subnets, &i.subnets) {
-            now.subnets = i.subnets.clone();
-        }
-        if let (Some(a), Some(b)) = (&now.security_groups, &i.security_groups)
-            && same_set(a, b)
-        {
-            now.security_groups = i.security_groups.clone();
-        }
-        Ok(Some((now, json!({ "arn": id, "name": i.name }))))
+        Ok(Some((now, outputs)))
     }
 
     async fn update(
         c: &Clients,
         _ctx: &ResourceContext,
         id: &str,
-        old: &ServiceInputs,
+        _old: &ServiceInputs,
         new: &ServiceInputs,
-    ) -> Result<Value, ProviderError> {
+    ) -> Result<ServiceOutputs, ProviderError> {
         c.ecs
             .update_service()
             .cluster(&new.cluster)
@@ -726,15 +631,15 @@ impl AwsResource for ServiceImpl {
             .send()
             .await
             .map_err(aws_on("UpdateService", "desired_count"))?;
-        sync_tags(c, id, old.tags.as_ref(), new.tags.as_ref()).await?;
-        Ok(json!({ "arn": id, "name": new.name }))
+        let (arn, name) = (id.to_string(), new.name.clone());
+        Ok(ServiceOutputs { arn, name })
     }
 
     async fn delete(
         c: &Clients,
         id: &str,
         i: &ServiceInputs,
-        _o: &Value,
+        _o: &ServiceOutputs,
     ) -> Result<(), ProviderError> {
         let r = c
             .ecs

@@ -1,106 +1,125 @@
 //! Elastic Load Balancing v2: `aws:lb/LoadBalancer`, `aws:lb/TargetGroup`, `aws:lb/Listener`.
 
-use std::marker::PhantomData;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use aws_sdk_elasticloadbalancingv2::types::{
-    Action, ActionTypeEnum, LoadBalancerSchemeEnum, LoadBalancerStateEnum, LoadBalancerTypeEnum,
-    ProtocolEnum, Tag, TargetTypeEnum,
-};
-use cairn::{Output, ProviderError, ResourceContext, TypeSchema, UniqueKey};
-use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use aws_sdk_elasticloadbalancingv2::types::{Action, ActionTypeEnum, LoadBalancerStateEnum, Tag};
+use cairn::{ProviderError, ResourceContext};
 
 use crate::config::Clients;
 use crate::error::{aws, aws_on, found, gone};
 use crate::names;
-use crate::resource::{AwsResource, Handler, TagsAt, Typed};
+use crate::resource::AwsResource;
+use crate::tagging::Tagging;
 use crate::{AwsProvider, Tags, tags, wait};
 
-pub(crate) fn handler(ty: &str) -> Option<&'static dyn Handler> {
-    Some(match ty {
-        LoadBalancerImpl::TYPE => &Typed::<LoadBalancerImpl>(PhantomData),
-        TargetGroupImpl::TYPE => &Typed::<TargetGroupImpl>(PhantomData),
-        ListenerImpl::TYPE => &Typed::<ListenerImpl>(PhantomData),
-        _ => return None,
-    })
-}
-
-cairn::args! {
-    /// Arguments of a [`LoadBalancer`].
-    pub struct LoadBalancerArgs {
-        /// Unique in the account and region. Left unset, Cairn names it `<resource name>-<random suffix>` and
-        /// picks a new name for each replacement, so the new copy is created first.
-        pub name: Option<Output<String>>,
-        pub subnets: Output<Vec<String>>,
-        pub security_groups: Option<Output<Vec<String>>>,
-        /// `internet-facing` (the default) or `internal`.
-        pub scheme: Option<Output<String>>,
-        /// `application` (the default) or `network`.
-        pub load_balancer_type: Option<Output<String>>,
-        pub tags: Option<Output<Tags>>,
+cairn::string_enum! {
+    /// Whether a [`LoadBalancer`] has public addresses.
+    pub enum Scheme {
+        InternetFacing = "internet-facing",
+        Internal = "internal",
     }
 }
 
-cairn::resource!(
-    /// A load balancer.
-    LoadBalancer, LoadBalancerArgs, "aws:lb/LoadBalancer", AwsProvider, {
-        arn: String,
-        dns_name: String,
-        zone_id: String,
-    }
-);
-
-cairn::args! {
-    /// Arguments of a [`TargetGroup`].
-    pub struct TargetGroupArgs {
-        /// Unique in the account and region. Left unset, Cairn names it `<resource name>-<random suffix>` and
-        /// picks a new name for each replacement, so the new copy is created first.
-        pub name: Option<Output<String>>,
-        pub port: Output<i32>,
-        /// `HTTP`, `HTTPS`, `TCP`, …
-        pub protocol: Output<String>,
-        pub vpc_id: Output<String>,
-        /// `ip` for Fargate tasks, `instance` for EC2 instances.
-        pub target_type: Option<Output<String>>,
-        pub health_check_path: Option<Output<String>>,
-        pub tags: Option<Output<Tags>>,
+cairn::string_enum! {
+    /// The kind of a [`LoadBalancer`].
+    pub enum LoadBalancerType {
+        Application = "application",
+        Network = "network",
+        Gateway = "gateway",
     }
 }
 
-cairn::resource!(
-    /// A target group.
-    TargetGroup, TargetGroupArgs, "aws:lb/TargetGroup", AwsProvider, { arn: String, name: String }
-);
-
-cairn::args! {
-    /// Arguments of a [`Listener`].
-    pub struct ListenerArgs {
-        pub load_balancer_arn: Output<String>,
-        pub port: Output<i32>,
-        pub protocol: Output<String>,
-        /// Requests are forwarded to this target group.
-        pub target_group_arn: Output<String>,
+cairn::string_enum! {
+    /// The protocol of a [`TargetGroup`] or [`Listener`].
+    pub enum Protocol {
+        Http = "HTTP",
+        Https = "HTTPS",
+        Tcp = "TCP",
+        Tls = "TLS",
+        Udp = "UDP",
+        TcpUdp = "TCP_UDP",
+        Geneve = "GENEVE",
     }
 }
 
-cairn::resource!(
-    /// A listener forwarding to a target group.
-    Listener, ListenerArgs, "aws:lb/Listener", AwsProvider, { arn: String }
-);
+cairn::string_enum! {
+    /// What a [`TargetGroup`]'s targets are.
+    pub enum TargetType {
+        /// EC2 instances by id.
+        Instance = "instance",
+        /// IP addresses: Fargate tasks.
+        Ip = "ip",
+        Lambda = "lambda",
+        Alb = "alb",
+    }
+}
 
-/// The tags of the ELBv2 resource `arn`.
-pub(crate) async fn tags_of(c: &Clients, arn: &str) -> Result<Option<Tags>, ProviderError> {
-    let out = c
-        .elb
-        .describe_tags()
-        .resource_arns(arn)
-        .send()
-        .await
-        .map_err(aws("DescribeTags"))?;
-    let all = out.tag_descriptions().iter().flat_map(|d| d.tags());
-    Ok(Some(tags::collect(all.map(|t| (t.key(), t.value())))))
+/// A load balancer.
+#[cairn::resource(token = "aws:lb/LoadBalancer", provider = AwsProvider)]
+pub struct LoadBalancer {
+    /// Unique in the account and region. Left unset, Cairn names it `<resource name>-<random
+    /// suffix>` and picks a new name for each replacement, so the new copy is created first.
+    #[replace]
+    #[unique(name = names::LOAD_BALANCER)]
+    pub name: String,
+    #[unordered]
+    pub subnets: Vec<String>,
+    #[unordered]
+    pub security_groups: Option<Vec<String>>,
+    /// Internet-facing unless set.
+    #[replace]
+    pub scheme: Option<Scheme>,
+    /// An application load balancer unless set.
+    #[replace]
+    pub load_balancer_type: Option<LoadBalancerType>,
+    #[tags]
+    pub tags: Option<Tags>,
+    #[output]
+    pub arn: String,
+    #[output]
+    pub dns_name: String,
+    #[output]
+    pub zone_id: String,
+}
+
+/// A target group.
+#[cairn::resource(token = "aws:lb/TargetGroup", provider = AwsProvider)]
+pub struct TargetGroup {
+    /// Unique in the account and region. Left unset, Cairn names it `<resource name>-<random
+    /// suffix>` and picks a new name for each replacement, so the new copy is created first.
+    #[replace]
+    #[unique(name = names::TARGET_GROUP)]
+    pub name: String,
+    #[replace]
+    pub port: i32,
+    #[replace]
+    pub protocol: Protocol,
+    #[replace]
+    pub vpc_id: String,
+    #[replace]
+    pub target_type: Option<TargetType>,
+    pub health_check_path: Option<String>,
+    #[tags]
+    pub tags: Option<Tags>,
+    #[output]
+    pub arn: String,
+    #[output]
+    pub name: String,
+}
+
+/// A listener forwarding to a target group.
+#[cairn::resource(token = "aws:lb/Listener", provider = AwsProvider)]
+#[unique(key(port), within(load_balancer_arn))]
+pub struct Listener {
+    #[replace]
+    pub load_balancer_arn: String,
+    pub port: i32,
+    pub protocol: Protocol,
+    /// Requests are forwarded to this target group.
+    pub target_group_arn: String,
+    #[output]
+    pub arn: String,
 }
 
 fn elb_tags(ctx: &ResourceContext, user: Option<&Tags>) -> Vec<Tag> {
@@ -109,59 +128,6 @@ fn elb_tags(ctx: &ResourceContext, user: Option<&Tags>) -> Vec<Tag> {
         .map(|(k, v)| Tag::builder().key(k).value(v).build())
         .collect()
 }
-
-/// Brings the user's tags of `arn` from `old` to `new`.
-async fn sync_tags(
-    c: &Clients,
-    arn: &str,
-    old: Option<&Tags>,
-    new: Option<&Tags>,
-) -> Result<(), ProviderError> {
-    let (set, remove) = tags::changes(old, new);
-    if !set.is_empty() {
-        let t = set
-            .into_iter()
-            .map(|(k, v)| Tag::builder().key(k).value(v).build());
-        c.elb
-            .add_tags()
-            .resource_arns(arn)
-            .set_tags(Some(t.collect()))
-            .send()
-            .await
-            .map_err(aws_on("AddTags", "tags"))?;
-    }
-    if !remove.is_empty() {
-        c.elb
-            .remove_tags()
-            .resource_arns(arn)
-            .set_tag_keys(Some(remove))
-            .send()
-            .await
-            .map_err(aws_on("RemoveTags", "tags"))?;
-    }
-    Ok(())
-}
-
-fn sorted(mut v: Vec<String>) -> Vec<String> {
-    v.sort();
-    v
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub(crate) struct LoadBalancerInputs {
-    name: String,
-    subnets: Vec<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    security_groups: Option<Vec<String>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    scheme: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    load_balancer_type: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    tags: Option<Tags>,
-}
-
-pub(crate) struct LoadBalancerImpl;
 
 async fn describe_lb(
     c: &Clients,
@@ -176,50 +142,39 @@ async fn describe_lb(
     Ok(found(r, "DescribeLoadBalancers")?.and_then(|o| o.load_balancers().first().cloned()))
 }
 
-fn lb_outputs(lb: &aws_sdk_elasticloadbalancingv2::types::LoadBalancer) -> Value {
-    json!({
-        "arn": lb.load_balancer_arn(),
-        "dns_name": lb.dns_name(),
-        "zone_id": lb.canonical_hosted_zone_id(),
-    })
+fn lb_outputs(lb: &aws_sdk_elasticloadbalancingv2::types::LoadBalancer) -> LoadBalancerOutputs {
+    let text = |v: Option<&str>| v.unwrap_or_default().to_string();
+    LoadBalancerOutputs {
+        arn: text(lb.load_balancer_arn()),
+        dns_name: text(lb.dns_name()),
+        zone_id: text(lb.canonical_hosted_zone_id()),
+    }
 }
 
 #[async_trait]
-impl AwsResource for LoadBalancerImpl {
-    const TYPE: &'static str = "aws:lb/LoadBalancer";
-    type Inputs = LoadBalancerInputs;
-    const TAGS_AT: TagsAt = TagsAt::ElbArn;
+impl AwsResource for LoadBalancer {
+    const TAGS: Tagging = Tagging::Elb;
     const CREATE_RETURNS_EXISTING: bool = true;
-
-    fn schema() -> TypeSchema {
-        TypeSchema {
-            replace_on_changes: &["name", "scheme", "load_balancer_type"],
-            unique: &[UniqueKey {
-                key: &["name"],
-                within: &[],
-                auto_name: Some(names::LOAD_BALANCER),
-            }],
-        }
-    }
 
     async fn create(
         c: &Clients,
         ctx: &ResourceContext,
         _token: &str,
         i: &LoadBalancerInputs,
-    ) -> Result<(String, Value), ProviderError> {
+    ) -> Result<(String, LoadBalancerOutputs), ProviderError> {
         let out = c
             .elb
             .create_load_balancer()
             .name(&i.name)
             .set_subnets(Some(i.subnets.clone()))
             .set_security_groups(i.security_groups.clone())
-            .scheme(LoadBalancerSchemeEnum::from(
-                i.scheme.as_deref().unwrap_or("internet-facing"),
-            ))
-            .r#type(LoadBalancerTypeEnum::from(
-                i.load_balancer_type.as_deref().unwrap_or("application"),
-            ))
+            .scheme(i.scheme.unwrap_or(Scheme::InternetFacing).as_str().into())
+            .r#type(
+                i.load_balancer_type
+                    .unwrap_or(LoadBalancerType::Application)
+                    .as_str()
+                    .into(),
+            )
             .set_tags(Some(elb_tags(ctx, i.tags.as_ref())))
             .send()
             .await
@@ -273,8 +228,8 @@ impl AwsResource for LoadBalancerImpl {
     async fn read(
         c: &Clients,
         id: &str,
-        i: &LoadBalancerInputs,
-    ) -> Result<Option<(LoadBalancerInputs, Value)>, ProviderError> {
+        _i: &LoadBalancerInputs,
+    ) -> Result<Option<(LoadBalancerInputs, LoadBalancerOutputs)>, ProviderError> {
         let Some(lb) = describe_lb(c, id).await? else {
             return Ok(None);
         };
@@ -283,29 +238,15 @@ impl AwsResource for LoadBalancerImpl {
             .iter()
             .filter_map(|z| z.subnet_id().map(str::to_string))
             .collect();
-        let keep_order = |got: Vec<String>, recorded: &[String]| {
-            if sorted(got.clone()) == sorted(recorded.to_vec()) {
-                recorded.to_vec()
-            } else {
-                got
-            }
-        };
         let now = LoadBalancerInputs {
             name: lb.load_balancer_name().unwrap_or_default().to_string(),
-            subnets: keep_order(subnets, &i.subnets),
-            security_groups: i
-                .security_groups
-                .as_ref()
-                .map(|r| keep_order(lb.security_groups().to_vec(), r)),
-            scheme: i
-                .scheme
-                .as_ref()
-                .and(lb.scheme().map(|s| s.as_str().to_string())),
-            load_balancer_type: i
-                .load_balancer_type
-                .as_ref()
-                .and(lb.r#type().map(|t| t.as_str().to_string())),
-            tags: i.tags.clone(),
+            subnets,
+            security_groups: Some(lb.security_groups().to_vec()),
+            scheme: lb.scheme().and_then(|s| Scheme::parse(s.as_str())),
+            load_balancer_type: lb
+                .r#type()
+                .and_then(|t| LoadBalancerType::parse(t.as_str())),
+            tags: None,
         };
         Ok(Some((now, lb_outputs(&lb))))
     }
@@ -316,8 +257,8 @@ impl AwsResource for LoadBalancerImpl {
         id: &str,
         old: &LoadBalancerInputs,
         new: &LoadBalancerInputs,
-    ) -> Result<Value, ProviderError> {
-        if sorted(old.subnets.clone()) != sorted(new.subnets.clone()) {
+    ) -> Result<LoadBalancerOutputs, ProviderError> {
+        if !cairn::same_set(&old.subnets, &new.subnets) {
             c.elb
                 .set_subnets()
                 .load_balancer_arn(id)
@@ -326,7 +267,8 @@ impl AwsResource for LoadBalancerImpl {
                 .await
                 .map_err(aws_on("SetSubnets", "subnets"))?;
         }
-        if old.security_groups != new.security_groups {
+        let groups = |i: &LoadBalancerInputs| i.security_groups.clone().unwrap_or_default();
+        if !cairn::same_set(&groups(old), &groups(new)) {
             c.elb
                 .set_security_groups()
                 .load_balancer_arn(id)
@@ -335,7 +277,6 @@ impl AwsResource for LoadBalancerImpl {
                 .await
                 .map_err(aws_on("SetSecurityGroups", "security_groups"))?;
         }
-        sync_tags(c, id, old.tags.as_ref(), new.tags.as_ref()).await?;
         let lb = describe_lb(c, id)
             .await?
             .ok_or_else(|| ProviderError::new(format!("load balancer {id} disappeared")))?;
@@ -346,7 +287,7 @@ impl AwsResource for LoadBalancerImpl {
         c: &Clients,
         id: &str,
         _i: &LoadBalancerInputs,
-        _o: &Value,
+        _o: &LoadBalancerOutputs,
     ) -> Result<(), ProviderError> {
         gone(
             c.elb
@@ -366,54 +307,25 @@ impl AwsResource for LoadBalancerImpl {
     }
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub(crate) struct TargetGroupInputs {
-    name: String,
-    port: i32,
-    protocol: String,
-    vpc_id: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    target_type: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    health_check_path: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    tags: Option<Tags>,
-}
-
-pub(crate) struct TargetGroupImpl;
-
 #[async_trait]
-impl AwsResource for TargetGroupImpl {
-    const TYPE: &'static str = "aws:lb/TargetGroup";
-    type Inputs = TargetGroupInputs;
-    const TAGS_AT: TagsAt = TagsAt::ElbArn;
+impl AwsResource for TargetGroup {
+    const TAGS: Tagging = Tagging::Elb;
     const CREATE_RETURNS_EXISTING: bool = true;
-
-    fn schema() -> TypeSchema {
-        TypeSchema {
-            replace_on_changes: &["name", "port", "protocol", "vpc_id", "target_type"],
-            unique: &[UniqueKey {
-                key: &["name"],
-                within: &[],
-                auto_name: Some(names::TARGET_GROUP),
-            }],
-        }
-    }
 
     async fn create(
         c: &Clients,
         ctx: &ResourceContext,
         _token: &str,
         i: &TargetGroupInputs,
-    ) -> Result<(String, Value), ProviderError> {
+    ) -> Result<(String, TargetGroupOutputs), ProviderError> {
         let out = c
             .elb
             .create_target_group()
             .name(&i.name)
             .port(i.port)
-            .protocol(ProtocolEnum::from(i.protocol.as_str()))
+            .protocol(i.protocol.as_str().into())
             .vpc_id(&i.vpc_id)
-            .set_target_type(i.target_type.as_deref().map(TargetTypeEnum::from))
+            .set_target_type(i.target_type.map(|t| t.as_str().into()))
             .set_health_check_path(i.health_check_path.clone())
             .set_tags(Some(elb_tags(ctx, i.tags.as_ref())))
             .send()
@@ -425,7 +337,8 @@ impl AwsResource for TargetGroupImpl {
             .and_then(|t| t.target_group_arn())
             .unwrap_or_default()
             .to_string();
-        Ok((arn.clone(), json!({ "arn": arn, "name": i.name })))
+        let name = i.name.clone();
+        Ok((arn.clone(), TargetGroupOutputs { arn, name }))
     }
 
     async fn find(
@@ -448,8 +361,8 @@ impl AwsResource for TargetGroupImpl {
     async fn read(
         c: &Clients,
         id: &str,
-        i: &TargetGroupInputs,
-    ) -> Result<Option<(TargetGroupInputs, Value)>, ProviderError> {
+        _i: &TargetGroupInputs,
+    ) -> Result<Option<(TargetGroupInputs, TargetGroupOutputs)>, ProviderError> {
         let r = c
             .elb
             .describe_target_groups()
@@ -461,25 +374,25 @@ impl AwsResource for TargetGroupImpl {
         else {
             return Ok(None);
         };
+        let protocol = tg.protocol().map(|p| p.as_str()).unwrap_or_default();
         let now = TargetGroupInputs {
             name: tg.target_group_name().unwrap_or_default().to_string(),
             port: tg.port().unwrap_or_default(),
-            protocol: tg
-                .protocol()
-                .map(|p| p.as_str().to_string())
-                .unwrap_or_default(),
+            protocol: Protocol::parse(protocol).ok_or_else(|| {
+                ProviderError::new(format!(
+                    "target group {id} has an unknown protocol '{protocol}'"
+                ))
+            })?,
             vpc_id: tg.vpc_id().unwrap_or_default().to_string(),
-            target_type: i
-                .target_type
-                .as_ref()
-                .and(tg.target_type().map(|t| t.as_str().to_string())),
-            health_check_path: i
-                .health_check_path
-                .as_ref()
-                .and(tg.health_check_path().map(str::to_string)),
-            tags: i.tags.clone(),
+            target_type: tg.target_type().and_then(|t| TargetType::parse(t.as_str())),
+            health_check_path: tg.health_check_path().map(str::to_string),
+            tags: None,
         };
-        Ok(Some((now, json!({ "arn": id, "name": i.name }))))
+        let outputs = TargetGroupOutputs {
+            arn: id.to_string(),
+            name: now.name.clone(),
+        };
+        Ok(Some((now, outputs)))
     }
 
     async fn update(
@@ -488,7 +401,7 @@ impl AwsResource for TargetGroupImpl {
         id: &str,
         old: &TargetGroupInputs,
         new: &TargetGroupInputs,
-    ) -> Result<Value, ProviderError> {
+    ) -> Result<TargetGroupOutputs, ProviderError> {
         if old.health_check_path != new.health_check_path {
             c.elb
                 .modify_target_group()
@@ -498,19 +411,19 @@ impl AwsResource for TargetGroupImpl {
                 .await
                 .map_err(aws_on("ModifyTargetGroup", "health_check_path"))?;
         }
-        sync_tags(c, id, old.tags.as_ref(), new.tags.as_ref()).await?;
-        Ok(json!({ "arn": id, "name": new.name }))
+        let (arn, name) = (id.to_string(), new.name.clone());
+        Ok(TargetGroupOutputs { arn, name })
     }
 
     async fn delete(
         c: &Clients,
         id: &str,
         _i: &TargetGroupInputs,
-        _o: &Value,
+        _o: &TargetGroupOutputs,
     ) -> Result<(), ProviderError> {
         // A listener or service that just let go of it may still be releasing it.
         wait::retry_on(&["ResourceInUse"], Duration::from_secs(120), || async {
-            crate::error::gone_coded(
+            gone(
                 c.elb
                     .delete_target_group()
                     .target_group_arn(id)
@@ -523,16 +436,6 @@ impl AwsResource for TargetGroupImpl {
     }
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub(crate) struct ListenerInputs {
-    load_balancer_arn: String,
-    port: i32,
-    protocol: String,
-    target_group_arn: String,
-}
-
-pub(crate) struct ListenerImpl;
-
 fn forward(target_group: &str) -> Action {
     Action::builder()
         .r#type(ActionTypeEnum::Forward)
@@ -541,33 +444,19 @@ fn forward(target_group: &str) -> Action {
 }
 
 #[async_trait]
-impl AwsResource for ListenerImpl {
-    const TYPE: &'static str = "aws:lb/Listener";
-    type Inputs = ListenerInputs;
-
-    fn schema() -> TypeSchema {
-        TypeSchema {
-            replace_on_changes: &["load_balancer_arn"],
-            unique: &[UniqueKey {
-                key: &["port"],
-                within: &["load_balancer_arn"],
-                auto_name: None,
-            }],
-        }
-    }
-
+impl AwsResource for Listener {
     async fn create(
         c: &Clients,
         _ctx: &ResourceContext,
         _token: &str,
         i: &ListenerInputs,
-    ) -> Result<(String, Value), ProviderError> {
+    ) -> Result<(String, ListenerOutputs), ProviderError> {
         let out = c
             .elb
             .create_listener()
             .load_balancer_arn(&i.load_balancer_arn)
             .port(i.port)
-            .protocol(ProtocolEnum::from(i.protocol.as_str()))
+            .protocol(i.protocol.as_str().into())
             .default_actions(forward(&i.target_group_arn))
             .send()
             .await
@@ -578,7 +467,7 @@ impl AwsResource for ListenerImpl {
             .and_then(|l| l.listener_arn())
             .unwrap_or_default()
             .to_string();
-        Ok((arn.clone(), json!({ "arn": arn })))
+        Ok((arn.clone(), ListenerOutputs { arn }))
     }
 
     async fn find(
@@ -608,19 +497,21 @@ impl AwsResource for ListenerImpl {
         c: &Clients,
         id: &str,
         i: &ListenerInputs,
-    ) -> Result<Option<(ListenerInputs, Value)>, ProviderError> {
+    ) -> Result<Option<(ListenerInputs, ListenerOutputs)>, ProviderError> {
         let r = c.elb.describe_listeners().listener_arns(id).send().await;
         let Some(l) = found(r, "DescribeListeners")?.and_then(|o| o.listeners().first().cloned())
         else {
             return Ok(None);
         };
+        let protocol = l.protocol().map(|p| p.as_str()).unwrap_or_default();
         let now = ListenerInputs {
             load_balancer_arn: l.load_balancer_arn().unwrap_or_default().to_string(),
             port: l.port().unwrap_or_default(),
-            protocol: l
-                .protocol()
-                .map(|p| p.as_str().to_string())
-                .unwrap_or_default(),
+            protocol: Protocol::parse(protocol).ok_or_else(|| {
+                ProviderError::new(format!(
+                    "listener {id} has an unknown protocol '{protocol}'"
+                ))
+            })?,
             target_group_arn: l
                 .default_actions()
                 .first()
@@ -628,7 +519,12 @@ impl AwsResource for ListenerImpl {
                 .unwrap_or(&i.target_group_arn)
                 .to_string(),
         };
-        Ok(Some((now, json!({ "arn": id }))))
+        Ok(Some((
+            now,
+            ListenerOutputs {
+                arn: id.to_string(),
+            },
+        )))
     }
 
     async fn update(
@@ -637,24 +533,26 @@ impl AwsResource for ListenerImpl {
         id: &str,
         _old: &ListenerInputs,
         new: &ListenerInputs,
-    ) -> Result<Value, ProviderError> {
+    ) -> Result<ListenerOutputs, ProviderError> {
         c.elb
             .modify_listener()
             .listener_arn(id)
             .port(new.port)
-            .protocol(ProtocolEnum::from(new.protocol.as_str()))
+            .protocol(new.protocol.as_str().into())
             .default_actions(forward(&new.target_group_arn))
             .send()
             .await
             .map_err(aws("ModifyListener"))?;
-        Ok(json!({ "arn": id }))
+        Ok(ListenerOutputs {
+            arn: id.to_string(),
+        })
     }
 
     async fn delete(
         c: &Clients,
         id: &str,
         _i: &ListenerInputs,
-        _o: &Value,
+        _o: &ListenerOutputs,
     ) -> Result<(), ProviderError> {
         gone(
             c.elb.delete_listener().listener_arn(id).send().await,

@@ -2,7 +2,7 @@
 
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
-use cairn::ProviderError;
+use cairn::{ErrorKind, ProviderError};
 
 /// The error code and message of an SDK error, or its full chain for transport failures.
 pub(crate) fn describe<E, R>(e: &SdkError<E, R>) -> (Option<String>, String)
@@ -47,9 +47,85 @@ where
     E: ProvideErrorMetadata + std::error::Error + 'static,
     R: std::fmt::Debug,
 {
+    kind_of(code(e).as_deref(), false) == ErrorKind::NotFound
+}
+
+/// What kind of failure an error code (and whether a response came at all) means. Classified
+/// here once, from the code the service sent, never from message text.
+pub(crate) fn kind_of(code: Option<&str>, no_response: bool) -> ErrorKind {
+    // Throttling that outlasted the SDK's retries, and failures on AWS's side.
+    const RETRYABLE: &[&str] = &[
+        "Throttling",
+        "ThrottlingException",
+        "ThrottledException",
+        "RequestLimitExceeded",
+        "TooManyRequestsException",
+        "RequestThrottled",
+        "RequestThrottledException",
+        "SlowDown",
+        "InternalError",
+        "InternalFailure",
+        "InternalServerError",
+        "ServerException",
+        "ServiceUnavailable",
+        "ServiceUnavailableException",
+        "Unavailable",
+    ];
+    const INVALID: &[&str] = &[
+        "ValidationError",
+        "ValidationException",
+        "MalformedPolicyDocument",
+        "MalformedPolicyDocumentException",
+        "MissingParameter",
+        "UnknownParameter",
+    ];
+    if no_response {
+        return ErrorKind::Retryable;
+    }
+    let Some(code) = code else {
+        return ErrorKind::Other;
+    };
     // Every service spells it with "NotFound" (`InvalidVpcID.NotFound`,
-    // `RepositoryNotFoundException`, `ListenerNotFound`) except IAM.
-    code(e).is_some_and(|c| c.contains("NotFound") || c == "NoSuchEntity")
+    // `RepositoryNotFoundException`, `ListenerNotFound`) except IAM; a taken name with
+    // "AlreadyExists" (`EntityAlreadyExists`) or "Duplicate" (`InvalidGroup.Duplicate`,
+    // `DuplicateLoadBalancerName`). Both before "Invalid…", which prefixes some of them.
+    if code.contains("NotFound") || code == "NoSuchEntity" {
+        ErrorKind::NotFound
+    } else if code.contains("AlreadyExists") || code.contains("Duplicate") {
+        ErrorKind::Conflict
+    } else if RETRYABLE.contains(&code) {
+        ErrorKind::Retryable
+    } else if code.starts_with("Invalid") || INVALID.contains(&code) {
+        ErrorKind::Invalid
+    } else {
+        ErrorKind::Other
+    }
+}
+
+/// The kind of an SDK error: no response at all (the connection failed or timed out once the
+/// request could have been sent) is retryable, and the call may have been done.
+pub(crate) fn classify<E, R>(e: &SdkError<E, R>) -> ErrorKind
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    let no_response = matches!(
+        e,
+        SdkError::DispatchFailure(_) | SdkError::ResponseError(_) | SdkError::TimeoutError(_)
+    );
+    kind_of(code(e).as_deref(), no_response)
+}
+
+/// A provider error for SDK error `e` from `call`: its kind, its code and its message.
+fn convert<E, R>(call: &str, e: &SdkError<E, R>) -> ProviderError
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    let (code, message) = describe(e);
+    ProviderError::new(format!("{call}: {message}"))
+        .kind(classify(e))
+        .code(code)
 }
 
 /// Converts an SDK error, naming the call that failed.
@@ -58,64 +134,7 @@ where
     E: ProvideErrorMetadata + std::error::Error + 'static,
     R: std::fmt::Debug,
 {
-    move |e| {
-        mark(
-            ProviderError::new(format!("{call}: {}", describe(&e).1)),
-            &e,
-        )
-    }
-}
-
-/// True when the error says the name or thing is taken (`EntityAlreadyExists`,
-/// `RepositoryAlreadyExistsException`, `InvalidGroup.Duplicate`, `DuplicateLoadBalancerName`).
-fn is_conflict<E, R>(e: &SdkError<E, R>) -> bool
-where
-    E: ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug,
-{
-    code(e).is_some_and(|c| c.contains("AlreadyExists") || c.contains("Duplicate"))
-}
-
-/// True when the call may succeed if tried again, and may have been done already: no response
-/// (the connection failed or timed out once the request could have been sent), a server-side
-/// failure, or throttling that outlasted the SDK's retries.
-fn is_transient<E, R>(e: &SdkError<E, R>) -> bool
-where
-    E: ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug,
-{
-    const CODES: &[&str] = &[
-        "Throttling",
-        "ThrottlingException",
-        "RequestLimitExceeded",
-        "TooManyRequestsException",
-        "RequestThrottled",
-        "InternalError",
-        "InternalFailure",
-        "ServiceUnavailable",
-        "Unavailable",
-    ];
-    match e {
-        SdkError::DispatchFailure(_) | SdkError::ResponseError(_) | SdkError::TimeoutError(_) => {
-            true
-        }
-        _ => code(e).is_some_and(|c| CODES.contains(&c.as_str())),
-    }
-}
-
-/// Marks `p` with what `e` says about the call: a conflict, or a transient failure.
-pub(crate) fn mark<E, R>(p: ProviderError, e: &SdkError<E, R>) -> ProviderError
-where
-    E: ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug,
-{
-    if is_conflict(e) {
-        p.conflict()
-    } else if is_transient(e) {
-        p.transient()
-    } else {
-        p
-    }
+    move |e| convert(call, &e)
 }
 
 /// Converts an SDK error about one input property.
@@ -127,15 +146,12 @@ where
     E: ProvideErrorMetadata + std::error::Error + 'static,
     R: std::fmt::Debug,
 {
-    move |e| {
-        let p = ProviderError::on_property(property, format!("{call}: {}", describe(&e).1));
-        mark(p, &e)
-    }
+    move |e| convert(call, &e).property(property)
 }
 
 /// Inputs that do not match the resource type's schema.
 pub(crate) fn bad_inputs(ty: &str, e: serde_json::Error) -> ProviderError {
-    ProviderError::new(format!("inputs do not match {ty}: {e}"))
+    ProviderError::new(format!("inputs do not match {ty}: {e}")).kind(ErrorKind::Invalid)
 }
 
 /// A read's result with "not found" as `None`.
@@ -159,21 +175,12 @@ where
     E: ProvideErrorMetadata + std::error::Error + 'static,
     R: std::fmt::Debug,
 {
-    gone_coded(r, call).map_err(|(_, e)| e)
-}
-
-/// [`gone`], keeping the error code for [`crate::wait::retry_on`].
-pub(crate) fn gone_coded<T, E, R>(
-    r: Result<T, SdkError<E, R>>,
-    call: &str,
-) -> Result<(), (Option<String>, ProviderError)>
-where
-    E: ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug,
-{
     match r {
         Err(e) if is_not_found(&e) => Ok(()),
-        Err(e) => Err((code(&e), aws(call)(e))),
+        Err(e) => Err(aws(call)(e)),
         Ok(_) => Ok(()),
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,92 +1,82 @@
 //! IAM resources: `aws:iam/Role`, `aws:iam/RolePolicy` (inline), `aws:iam/RolePolicyAttachment`
 //! (managed) and `aws:iam/InstanceProfile`.
 
-use std::marker::PhantomData;
-
 use async_trait::async_trait;
-use cairn::{CheckFailure, Output, PropMap, ProviderError, ResourceContext, TypeSchema, UniqueKey};
-use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use cairn::{CheckFailure, PropMap, ProviderError, ResourceContext};
+use serde_json::Value;
 
 use crate::config::Clients;
-use crate::error::{aws, aws_on, found, gone};
+use crate::error::{aws_on, found, gone};
 use crate::names;
-use crate::resource::{AwsResource, Handler, Typed, check_policy};
+use crate::resource::{AwsResource, check_policy};
+use crate::tagging::Tagging;
 use crate::{AwsProvider, Tags, tags};
 
-pub(crate) fn handler(ty: &str) -> Option<&'static dyn Handler> {
-    Some(match ty {
-        RoleImpl::TYPE => &Typed::<RoleImpl>(PhantomData),
-        RolePolicyImpl::TYPE => &Typed::<RolePolicyImpl>(PhantomData),
-        AttachmentImpl::TYPE => &Typed::<AttachmentImpl>(PhantomData),
-        InstanceProfileImpl::TYPE => &Typed::<InstanceProfileImpl>(PhantomData),
-        _ => return None,
-    })
+/// An IAM role.
+#[cairn::resource(token = "aws:iam/Role", provider = AwsProvider)]
+pub struct Role {
+    /// Unique in the account. Left unset, Cairn names it `<resource name>-<random suffix>` and
+    /// picks a new name for each replacement, so the new copy is created first.
+    #[replace]
+    #[unique(name = names::IAM_ROLE)]
+    pub name: String,
+    /// Who may assume the role (a JSON policy document, compared structurally).
+    pub assume_role_policy: Value,
+    pub description: Option<String>,
+    /// The role's path (`/` by default, `/service/` …). Changing it replaces the role.
+    #[replace]
+    pub path: Option<String>,
+    #[tags]
+    pub tags: Option<Tags>,
+    #[output]
+    pub name: String,
+    #[output]
+    pub arn: String,
+    #[output]
+    pub role_id: String,
 }
 
-cairn::args! {
-    /// Arguments of a [`Role`].
-    pub struct RoleArgs {
-        /// Unique in the account. Left unset, Cairn names it `<resource name>-<random suffix>` and
-        /// picks a new name for each replacement, so the new copy is created first.
-        pub name: Option<Output<String>>,
-        /// Who may assume the role (a JSON policy document, compared structurally).
-        pub assume_role_policy: Output<Value>,
-        pub description: Option<Output<String>>,
-        /// The role's path (`/` by default, `/service/` …). Changing it replaces the role.
-        pub path: Option<Output<String>>,
-        pub tags: Option<Output<Tags>>,
-    }
+/// An inline policy of a role.
+#[cairn::resource(token = "aws:iam/RolePolicy", provider = AwsProvider)]
+pub struct RolePolicy {
+    #[replace]
+    pub role: String,
+    /// Unique in its role. Left unset, Cairn names it `<resource name>-<random suffix>` and
+    /// picks a new name for each replacement, so the new copy is created first.
+    #[replace]
+    #[unique(within(role), name = names::IAM_NAME)]
+    pub name: String,
+    pub policy: Value,
+    #[output]
+    pub id: String,
 }
 
-cairn::resource!(
-    /// An IAM role.
-    Role, RoleArgs, "aws:iam/Role", AwsProvider, { name: String, arn: String, role_id: String }
-);
-
-cairn::args! {
-    /// Arguments of a [`RolePolicy`].
-    pub struct RolePolicyArgs {
-        pub role: Output<String>,
-        /// Unique in its role. Left unset, Cairn names it `<resource name>-<random suffix>` and
-        /// picks a new name for each replacement, so the new copy is created first.
-        pub name: Option<Output<String>>,
-        pub policy: Output<Value>,
-    }
+/// A managed policy attached to a role.
+#[cairn::resource(token = "aws:iam/RolePolicyAttachment", provider = AwsProvider)]
+pub struct RolePolicyAttachment {
+    #[replace]
+    pub role: String,
+    #[replace]
+    #[unique(within(role))]
+    pub policy_arn: String,
+    #[output]
+    pub id: String,
 }
 
-cairn::resource!(
-    /// An inline policy of a role.
-    RolePolicy, RolePolicyArgs, "aws:iam/RolePolicy", AwsProvider, { id: String }
-);
-
-cairn::args! {
-    /// Arguments of a [`RolePolicyAttachment`].
-    pub struct RolePolicyAttachmentArgs {
-        pub role: Output<String>,
-        pub policy_arn: Output<String>,
-    }
+/// An instance profile carrying one role, for EC2 instances.
+#[cairn::resource(token = "aws:iam/InstanceProfile", provider = AwsProvider)]
+pub struct InstanceProfile {
+    /// Unique in the account. Left unset, Cairn names it `<resource name>-<random suffix>` and
+    /// picks a new name for each replacement, so the new copy is created first.
+    #[replace]
+    #[unique(name = names::IAM_NAME)]
+    pub name: String,
+    pub role: String,
+    #[output]
+    pub name: String,
+    #[output]
+    pub arn: String,
 }
-
-cairn::resource!(
-    /// A managed policy attached to a role.
-    RolePolicyAttachment, RolePolicyAttachmentArgs, "aws:iam/RolePolicyAttachment", AwsProvider, { id: String }
-);
-
-cairn::args! {
-    /// Arguments of an [`InstanceProfile`].
-    pub struct InstanceProfileArgs {
-        /// Unique in the account. Left unset, Cairn names it `<resource name>-<random suffix>` and
-        /// picks a new name for each replacement, so the new copy is created first.
-        pub name: Option<Output<String>>,
-        pub role: Output<String>,
-    }
-}
-
-cairn::resource!(
-    /// An instance profile carrying one role, for EC2 instances.
-    InstanceProfile, InstanceProfileArgs, "aws:iam/InstanceProfile", AwsProvider, { name: String, arn: String }
-);
 
 /// IAM returns policy documents URL-encoded; parses either form.
 fn parse_document(doc: &str) -> Value {
@@ -96,20 +86,6 @@ fn parse_document(doc: &str) -> Value {
     let decoded = percent_encoding::percent_decode_str(doc).decode_utf8_lossy();
     serde_json::from_str(&decoded).unwrap_or(Value::Null)
 }
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub(crate) struct RoleInputs {
-    name: String,
-    assume_role_policy: Value,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    description: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    path: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    tags: Option<Tags>,
-}
-
-pub(crate) struct RoleImpl;
 
 fn iam_tags(t: &Tags) -> Vec<aws_sdk_iam::types::Tag> {
     t.iter()
@@ -123,25 +99,17 @@ fn iam_tags(t: &Tags) -> Vec<aws_sdk_iam::types::Tag> {
         .collect()
 }
 
-fn role_outputs(r: &aws_sdk_iam::types::Role) -> Value {
-    json!({ "name": r.role_name(), "arn": r.arn(), "role_id": r.role_id() })
+fn role_outputs(r: &aws_sdk_iam::types::Role) -> RoleOutputs {
+    RoleOutputs {
+        name: r.role_name().to_string(),
+        arn: r.arn().to_string(),
+        role_id: r.role_id().to_string(),
+    }
 }
 
 #[async_trait]
-impl AwsResource for RoleImpl {
-    const TYPE: &'static str = "aws:iam/Role";
-    type Inputs = RoleInputs;
-
-    fn schema() -> TypeSchema {
-        TypeSchema {
-            replace_on_changes: &["name", "path"],
-            unique: &[UniqueKey {
-                key: &["name"],
-                within: &[],
-                auto_name: Some(names::IAM_ROLE),
-            }],
-        }
-    }
+impl AwsResource for Role {
+    const TAGS: Tagging = Tagging::IamRole;
 
     fn check(inputs: &PropMap) -> Vec<CheckFailure> {
         check_policy(inputs, "assume_role_policy")
@@ -152,7 +120,7 @@ impl AwsResource for RoleImpl {
         ctx: &ResourceContext,
         _token: &str,
         i: &RoleInputs,
-    ) -> Result<(String, Value), ProviderError> {
+    ) -> Result<(String, RoleOutputs), ProviderError> {
         let out = c
             .iam
             .create_role()
@@ -170,22 +138,6 @@ impl AwsResource for RoleImpl {
         Ok((i.name.clone(), role_outputs(role)))
     }
 
-    async fn cairn_tags(c: &Clients, id: &str) -> Result<Option<Tags>, ProviderError> {
-        let out = c
-            .iam
-            .list_role_tags()
-            .role_name(id)
-            .send()
-            .await
-            .map_err(aws("ListRoleTags"))?;
-        Ok(Some(
-            out.tags()
-                .iter()
-                .map(|t| (t.key().to_string(), t.value().to_string()))
-                .collect(),
-        ))
-    }
-
     fn id_from_inputs(i: &Self::Inputs) -> Option<String> {
         Some(i.name.clone())
     }
@@ -193,27 +145,13 @@ impl AwsResource for RoleImpl {
     async fn read(
         c: &Clients,
         id: &str,
-        i: &RoleInputs,
-    ) -> Result<Option<(RoleInputs, Value)>, ProviderError> {
+        _i: &RoleInputs,
+    ) -> Result<Option<(RoleInputs, RoleOutputs)>, ProviderError> {
         let Some(out) = found(c.iam.get_role().role_name(id).send().await, "GetRole")? else {
             return Ok(None);
         };
         let Some(r) = out.role() else {
             return Ok(None);
-        };
-        let observed = if i.tags.is_some() {
-            c.iam
-                .list_role_tags()
-                .role_name(id)
-                .send()
-                .await
-                .map_err(aws("ListRoleTags"))?
-                .tags()
-                .iter()
-                .map(|t| (t.key().to_string(), t.value().to_string()))
-                .collect()
-        } else {
-            Vec::new()
         };
         let now = RoleInputs {
             name: r.role_name().to_string(),
@@ -221,16 +159,9 @@ impl AwsResource for RoleImpl {
                 .assume_role_policy_document()
                 .map(parse_document)
                 .unwrap_or(Value::Null),
-            description: i
-                .description
-                .as_ref()
-                .map(|_| r.description().unwrap_or_default().to_string()),
-            path: i.path.as_ref().map(|_| r.path().to_string()),
-            tags: if i.tags.is_some() {
-                tags::user_part(observed, i.tags.as_ref())
-            } else {
-                None
-            },
+            description: r.description().map(str::to_string),
+            path: Some(r.path().to_string()),
+            tags: None,
         };
         Ok(Some((now, role_outputs(r))))
     }
@@ -241,7 +172,7 @@ impl AwsResource for RoleImpl {
         id: &str,
         old: &RoleInputs,
         new: &RoleInputs,
-    ) -> Result<Value, ProviderError> {
+    ) -> Result<RoleOutputs, ProviderError> {
         if old.assume_role_policy != new.assume_role_policy {
             c.iam
                 .update_assume_role_policy()
@@ -260,25 +191,6 @@ impl AwsResource for RoleImpl {
                 .await
                 .map_err(aws_on("UpdateRole", "description"))?;
         }
-        let (set, remove) = tags::changes(old.tags.as_ref(), new.tags.as_ref());
-        if !set.is_empty() {
-            c.iam
-                .tag_role()
-                .role_name(id)
-                .set_tags(Some(iam_tags(&set)))
-                .send()
-                .await
-                .map_err(aws_on("TagRole", "tags"))?;
-        }
-        if !remove.is_empty() {
-            c.iam
-                .untag_role()
-                .role_name(id)
-                .set_tag_keys(Some(remove))
-                .send()
-                .await
-                .map_err(aws_on("UntagRole", "tags"))?;
-        }
         let (_, o) = Self::read(c, id, new)
             .await?
             .ok_or_else(|| ProviderError::new(format!("role {id} disappeared")))?;
@@ -289,20 +201,11 @@ impl AwsResource for RoleImpl {
         c: &Clients,
         id: &str,
         _i: &RoleInputs,
-        _o: &Value,
+        _o: &RoleOutputs,
     ) -> Result<(), ProviderError> {
         gone(c.iam.delete_role().role_name(id).send().await, "DeleteRole")
     }
 }
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub(crate) struct RolePolicyInputs {
-    role: String,
-    name: String,
-    policy: Value,
-}
-
-pub(crate) struct RolePolicyImpl;
 
 async fn put_role_policy(c: &Clients, i: &RolePolicyInputs) -> Result<(), ProviderError> {
     c.iam
@@ -317,21 +220,7 @@ async fn put_role_policy(c: &Clients, i: &RolePolicyInputs) -> Result<(), Provid
 }
 
 #[async_trait]
-impl AwsResource for RolePolicyImpl {
-    const TYPE: &'static str = "aws:iam/RolePolicy";
-    type Inputs = RolePolicyInputs;
-
-    fn schema() -> TypeSchema {
-        TypeSchema {
-            replace_on_changes: &["role", "name"],
-            unique: &[UniqueKey {
-                key: &["name"],
-                within: &["role"],
-                auto_name: Some(names::IAM_NAME),
-            }],
-        }
-    }
-
+impl AwsResource for RolePolicy {
     fn check(inputs: &PropMap) -> Vec<CheckFailure> {
         check_policy(inputs, "policy")
     }
@@ -341,10 +230,10 @@ impl AwsResource for RolePolicyImpl {
         _ctx: &ResourceContext,
         _token: &str,
         i: &RolePolicyInputs,
-    ) -> Result<(String, Value), ProviderError> {
+    ) -> Result<(String, RolePolicyOutputs), ProviderError> {
         put_role_policy(c, i).await?;
         let id = format!("{}:{}", i.role, i.name);
-        Ok((id.clone(), json!({ "id": id })))
+        Ok((id.clone(), RolePolicyOutputs { id }))
     }
 
     fn id_from_inputs(i: &Self::Inputs) -> Option<String> {
@@ -355,7 +244,7 @@ impl AwsResource for RolePolicyImpl {
         c: &Clients,
         id: &str,
         i: &RolePolicyInputs,
-    ) -> Result<Option<(RolePolicyInputs, Value)>, ProviderError> {
+    ) -> Result<Option<(RolePolicyInputs, RolePolicyOutputs)>, ProviderError> {
         let r = c
             .iam
             .get_role_policy()
@@ -370,7 +259,7 @@ impl AwsResource for RolePolicyImpl {
             policy: parse_document(out.policy_document()),
             ..i.clone()
         };
-        Ok(Some((now, json!({ "id": id }))))
+        Ok(Some((now, RolePolicyOutputs { id: id.to_string() })))
     }
 
     async fn update(
@@ -379,16 +268,16 @@ impl AwsResource for RolePolicyImpl {
         id: &str,
         _old: &RolePolicyInputs,
         new: &RolePolicyInputs,
-    ) -> Result<Value, ProviderError> {
+    ) -> Result<RolePolicyOutputs, ProviderError> {
         put_role_policy(c, new).await?;
-        Ok(json!({ "id": id }))
+        Ok(RolePolicyOutputs { id: id.to_string() })
     }
 
     async fn delete(
         c: &Clients,
         _id: &str,
         i: &RolePolicyInputs,
-        _o: &Value,
+        _o: &RolePolicyOutputs,
     ) -> Result<(), ProviderError> {
         let r = c
             .iam
@@ -401,36 +290,14 @@ impl AwsResource for RolePolicyImpl {
     }
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub(crate) struct AttachmentInputs {
-    role: String,
-    policy_arn: String,
-}
-
-pub(crate) struct AttachmentImpl;
-
 #[async_trait]
-impl AwsResource for AttachmentImpl {
-    const TYPE: &'static str = "aws:iam/RolePolicyAttachment";
-    type Inputs = AttachmentInputs;
-
-    fn schema() -> TypeSchema {
-        TypeSchema {
-            replace_on_changes: &["role", "policy_arn"],
-            unique: &[UniqueKey {
-                key: &["policy_arn"],
-                within: &["role"],
-                auto_name: None,
-            }],
-        }
-    }
-
+impl AwsResource for RolePolicyAttachment {
     async fn create(
         c: &Clients,
         _ctx: &ResourceContext,
         _token: &str,
-        i: &AttachmentInputs,
-    ) -> Result<(String, Value), ProviderError> {
+        i: &RolePolicyAttachmentInputs,
+    ) -> Result<(String, RolePolicyAttachmentOutputs), ProviderError> {
         c.iam
             .attach_role_policy()
             .role_name(&i.role)
@@ -439,7 +306,7 @@ impl AwsResource for AttachmentImpl {
             .await
             .map_err(aws_on("AttachRolePolicy", "policy_arn"))?;
         let id = format!("{}/{}", i.role, i.policy_arn);
-        Ok((id.clone(), json!({ "id": id })))
+        Ok((id.clone(), RolePolicyAttachmentOutputs { id }))
     }
 
     fn id_from_inputs(i: &Self::Inputs) -> Option<String> {
@@ -449,8 +316,9 @@ impl AwsResource for AttachmentImpl {
     async fn read(
         c: &Clients,
         id: &str,
-        i: &AttachmentInputs,
-    ) -> Result<Option<(AttachmentInputs, Value)>, ProviderError> {
+        i: &RolePolicyAttachmentInputs,
+    ) -> Result<Option<(RolePolicyAttachmentInputs, RolePolicyAttachmentOutputs)>, ProviderError>
+    {
         let r = c
             .iam
             .list_attached_role_policies()
@@ -464,24 +332,15 @@ impl AwsResource for AttachmentImpl {
             .attached_policies()
             .iter()
             .any(|p| p.policy_arn() == Some(i.policy_arn.as_str()));
-        Ok(attached.then(|| (i.clone(), json!({ "id": id }))))
-    }
-
-    async fn update(
-        _c: &Clients,
-        _ctx: &ResourceContext,
-        id: &str,
-        _old: &AttachmentInputs,
-        _new: &AttachmentInputs,
-    ) -> Result<Value, ProviderError> {
-        Ok(json!({ "id": id }))
+        let id = id.to_string();
+        Ok(attached.then(|| (i.clone(), RolePolicyAttachmentOutputs { id })))
     }
 
     async fn delete(
         c: &Clients,
         _id: &str,
-        i: &AttachmentInputs,
-        _o: &Value,
+        i: &RolePolicyAttachmentInputs,
+        _o: &RolePolicyAttachmentOutputs,
     ) -> Result<(), ProviderError> {
         let r = c
             .iam
@@ -493,14 +352,6 @@ impl AwsResource for AttachmentImpl {
         gone(r, "DetachRolePolicy")
     }
 }
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub(crate) struct InstanceProfileInputs {
-    name: String,
-    role: String,
-}
-
-pub(crate) struct InstanceProfileImpl;
 
 async fn add_role(c: &Clients, profile: &str, role: &str) -> Result<(), ProviderError> {
     c.iam
@@ -525,27 +376,13 @@ async fn remove_role(c: &Clients, profile: &str, role: &str) -> Result<(), Provi
 }
 
 #[async_trait]
-impl AwsResource for InstanceProfileImpl {
-    const TYPE: &'static str = "aws:iam/InstanceProfile";
-    type Inputs = InstanceProfileInputs;
-
-    fn schema() -> TypeSchema {
-        TypeSchema {
-            replace_on_changes: &["name"],
-            unique: &[UniqueKey {
-                key: &["name"],
-                within: &[],
-                auto_name: Some(names::IAM_NAME),
-            }],
-        }
-    }
-
+impl AwsResource for InstanceProfile {
     async fn create(
         c: &Clients,
         _ctx: &ResourceContext,
         _token: &str,
         i: &InstanceProfileInputs,
-    ) -> Result<(String, Value), ProviderError> {
+    ) -> Result<(String, InstanceProfileOutputs), ProviderError> {
         let out = c
             .iam
             .create_instance_profile()
@@ -554,8 +391,12 @@ impl AwsResource for InstanceProfileImpl {
             .await
             .map_err(aws_on("CreateInstanceProfile", "name"))?;
         add_role(c, &i.name, &i.role).await?;
-        let arn = out.instance_profile().map(|p| p.arn().to_string());
-        Ok((i.name.clone(), json!({ "name": i.name, "arn": arn })))
+        let arn = out
+            .instance_profile()
+            .map(|p| p.arn().to_string())
+            .unwrap_or_default();
+        let name = i.name.clone();
+        Ok((i.name.clone(), InstanceProfileOutputs { name, arn }))
     }
 
     fn id_from_inputs(i: &Self::Inputs) -> Option<String> {
@@ -566,7 +407,7 @@ impl AwsResource for InstanceProfileImpl {
         c: &Clients,
         id: &str,
         _i: &InstanceProfileInputs,
-    ) -> Result<Option<(InstanceProfileInputs, Value)>, ProviderError> {
+    ) -> Result<Option<(InstanceProfileInputs, InstanceProfileOutputs)>, ProviderError> {
         let r = c
             .iam
             .get_instance_profile()
@@ -587,7 +428,11 @@ impl AwsResource for InstanceProfileImpl {
                 .map(|r| r.role_name().to_string())
                 .unwrap_or_default(),
         };
-        Ok(Some((now, json!({ "name": id, "arn": p.arn() }))))
+        let outputs = InstanceProfileOutputs {
+            name: id.to_string(),
+            arn: p.arn().to_string(),
+        };
+        Ok(Some((now, outputs)))
     }
 
     async fn update(
@@ -596,7 +441,7 @@ impl AwsResource for InstanceProfileImpl {
         id: &str,
         old: &InstanceProfileInputs,
         new: &InstanceProfileInputs,
-    ) -> Result<Value, ProviderError> {
+    ) -> Result<InstanceProfileOutputs, ProviderError> {
         remove_role(c, id, &old.role).await?;
         add_role(c, id, &new.role).await?;
         let (_, o) = Self::read(c, id, new)
@@ -609,7 +454,7 @@ impl AwsResource for InstanceProfileImpl {
         c: &Clients,
         id: &str,
         i: &InstanceProfileInputs,
-        _o: &Value,
+        _o: &InstanceProfileOutputs,
     ) -> Result<(), ProviderError> {
         remove_role(c, id, &i.role).await?;
         gone(

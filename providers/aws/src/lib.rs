@@ -1,16 +1,19 @@
 //! Cairn's AWS provider, on the official AWS SDK for Rust.
 //!
 //! [`AwsProvider`] is one configuration of AWS (region, profile, role to assume). Each resource
-//! type lives in the module of its service (`ec2`, `ecr`, …) as three things: the arguments a
-//! program writes (`VpcArgs`), the handle it gets back (`Vpc`), and the implementation the
-//! provider dispatches to (`create`, `read`, `update`, `delete`).
+//! type lives in the module of its service (`ec2`, `ecr`, …) as one declaration
+//! (`#[cairn::resource]`, which gives the handle `Vpc`, the arguments `VpcArgs` with their
+//! builder, and the typed `VpcInputs` and `VpcOutputs`) and its AWS calls (`create`, `read`,
+//! `update`, `delete`); `registry.rs` lists them.
 
 mod config;
 mod error;
 mod names;
 mod provider;
+mod registry;
 mod resource;
 mod retry;
+mod tagging;
 mod tags;
 mod wait;
 
@@ -36,4 +39,4 @@ pub fn policy_document(text: &str) -> cairn::Output<serde_json::Value> {
 }
 
 /// Tags as the resources take them.
-pub type Tags = std::collections::BTreeMap<String, String>;
+pub use cairn::Tags;

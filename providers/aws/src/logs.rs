@@ -1,51 +1,31 @@
 //! CloudWatch Logs: `aws:logs/LogGroup`.
 
-use std::marker::PhantomData;
-
 use async_trait::async_trait;
-use cairn::{Output, ProviderError, ResourceContext, TypeSchema, UniqueKey};
-use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use cairn::{ProviderError, ResourceContext};
 
 use crate::config::Clients;
 use crate::error::{aws, aws_on, gone};
 use crate::names;
-use crate::resource::{AwsResource, Handler, Typed};
+use crate::resource::AwsResource;
+use crate::tagging::Tagging;
 use crate::{AwsProvider, Tags, tags};
 
-pub(crate) fn handler(ty: &str) -> Option<&'static dyn Handler> {
-    Some(match ty {
-        LogGroupImpl::TYPE => &Typed::<LogGroupImpl>(PhantomData),
-        _ => return None,
-    })
+/// A log group (where the tasks' `awslogs` driver writes).
+#[cairn::resource(token = "aws:logs/LogGroup", provider = AwsProvider)]
+pub struct LogGroup {
+    /// Unique in the account and region. Left unset, Cairn names it `<resource name>-<random
+    /// suffix>` and picks a new name for each replacement, so the new copy is created first.
+    #[replace]
+    #[unique(name = names::LOG_GROUP)]
+    pub name: String,
+    pub retention_in_days: Option<i32>,
+    #[tags]
+    pub tags: Option<Tags>,
+    #[output]
+    pub name: String,
+    #[output]
+    pub arn: String,
 }
-
-cairn::args! {
-    /// Arguments of a [`LogGroup`].
-    pub struct LogGroupArgs {
-        /// Unique in the account and region. Left unset, Cairn names it `<resource name>-<random suffix>` and
-        /// picks a new name for each replacement, so the new copy is created first.
-        pub name: Option<Output<String>>,
-        pub retention_in_days: Option<Output<i32>>,
-        pub tags: Option<Output<Tags>>,
-    }
-}
-
-cairn::resource!(
-    /// A log group (where the tasks' `awslogs` driver writes).
-    LogGroup, LogGroupArgs, "aws:logs/LogGroup", AwsProvider, { name: String, arn: String }
-);
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub(crate) struct LogGroupInputs {
-    name: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    retention_in_days: Option<i32>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    tags: Option<Tags>,
-}
-
-pub(crate) struct LogGroupImpl;
 
 async fn describe(
     c: &Clients,
@@ -65,14 +45,19 @@ async fn describe(
         .cloned())
 }
 
-fn outputs(c: &Clients, g: &aws_sdk_cloudwatchlogs::types::LogGroup, name: &str) -> Value {
+fn outputs(
+    c: &Clients,
+    g: &aws_sdk_cloudwatchlogs::types::LogGroup,
+    name: &str,
+) -> LogGroupOutputs {
     // `arn` ends in `:*`; the plain ARN is what policies and tags want.
     let arn = g
         .log_group_arn()
         .map(str::to_string)
         .or_else(|| g.arn().map(|a| a.trim_end_matches(":*").to_string()))
         .unwrap_or_else(|| format!("arn:aws:logs:{}::log-group:{name}", c.region));
-    json!({ "name": name, "arn": arn })
+    let name = name.to_string();
+    LogGroupOutputs { name, arn }
 }
 
 async fn set_retention(c: &Clients, name: &str, days: Option<i32>) -> Result<(), ProviderError> {
@@ -99,27 +84,15 @@ async fn set_retention(c: &Clients, name: &str, days: Option<i32>) -> Result<(),
 }
 
 #[async_trait]
-impl AwsResource for LogGroupImpl {
-    const TYPE: &'static str = "aws:logs/LogGroup";
-    type Inputs = LogGroupInputs;
-
-    fn schema() -> TypeSchema {
-        TypeSchema {
-            replace_on_changes: &["name"],
-            unique: &[UniqueKey {
-                key: &["name"],
-                within: &[],
-                auto_name: Some(names::LOG_GROUP),
-            }],
-        }
-    }
+impl AwsResource for LogGroup {
+    const TAGS: Tagging = Tagging::Logs;
 
     async fn create(
         c: &Clients,
         ctx: &ResourceContext,
         _token: &str,
         i: &LogGroupInputs,
-    ) -> Result<(String, Value), ProviderError> {
+    ) -> Result<(String, LogGroupOutputs), ProviderError> {
         c.logs
             .create_log_group()
             .log_group_name(&i.name)
@@ -138,25 +111,6 @@ impl AwsResource for LogGroupImpl {
         Ok((i.name.clone(), outputs(c, &g, &i.name)))
     }
 
-    async fn cairn_tags(c: &Clients, id: &str) -> Result<Option<Tags>, ProviderError> {
-        // The one call that takes the group's name rather than its ARN.
-        #[allow(deprecated)]
-        let out = c
-            .logs
-            .list_tags_log_group()
-            .log_group_name(id)
-            .send()
-            .await
-            .map_err(aws("ListTagsLogGroup"))?;
-        Ok(Some(
-            out.tags()
-                .cloned()
-                .unwrap_or_default()
-                .into_iter()
-                .collect(),
-        ))
-    }
-
     fn id_from_inputs(i: &Self::Inputs) -> Option<String> {
         Some(i.name.clone())
     }
@@ -164,17 +118,15 @@ impl AwsResource for LogGroupImpl {
     async fn read(
         c: &Clients,
         id: &str,
-        i: &LogGroupInputs,
-    ) -> Result<Option<(LogGroupInputs, Value)>, ProviderError> {
+        _i: &LogGroupInputs,
+    ) -> Result<Option<(LogGroupInputs, LogGroupOutputs)>, ProviderError> {
         let Some(g) = describe(c, id).await? else {
             return Ok(None);
         };
         let now = LogGroupInputs {
             name: id.to_string(),
             retention_in_days: g.retention_in_days(),
-            // Tags are applied at creation and on update; reading them back needs an API moto
-            // and AWS disagree on, so the recorded ones stand.
-            tags: i.tags.clone(),
+            tags: None,
         };
         Ok(Some((now, outputs(c, &g, id))))
     }
@@ -185,42 +137,21 @@ impl AwsResource for LogGroupImpl {
         id: &str,
         old: &LogGroupInputs,
         new: &LogGroupInputs,
-    ) -> Result<Value, ProviderError> {
+    ) -> Result<LogGroupOutputs, ProviderError> {
         if old.retention_in_days != new.retention_in_days {
             set_retention(c, id, new.retention_in_days).await?;
         }
         let g = describe(c, id)
             .await?
             .ok_or_else(|| ProviderError::new(format!("log group {id} disappeared")))?;
-        let out = outputs(c, &g, id);
-        let (set, remove) = tags::changes(old.tags.as_ref(), new.tags.as_ref());
-        let arn = out["arn"].as_str().unwrap_or_default().to_string();
-        if !set.is_empty() {
-            c.logs
-                .tag_resource()
-                .resource_arn(&arn)
-                .set_tags(Some(set.into_iter().collect()))
-                .send()
-                .await
-                .map_err(aws_on("TagResource", "tags"))?;
-        }
-        if !remove.is_empty() {
-            c.logs
-                .untag_resource()
-                .resource_arn(&arn)
-                .set_tag_keys(Some(remove))
-                .send()
-                .await
-                .map_err(aws_on("UntagResource", "tags"))?;
-        }
-        Ok(out)
+        Ok(outputs(c, &g, id))
     }
 
     async fn delete(
         c: &Clients,
         id: &str,
         _i: &LogGroupInputs,
-        _o: &Value,
+        _o: &LogGroupOutputs,
     ) -> Result<(), ProviderError> {
         gone(
             c.logs.delete_log_group().log_group_name(id).send().await,

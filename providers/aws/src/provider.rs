@@ -2,15 +2,15 @@
 
 use async_trait::async_trait;
 use cairn::{
-    CheckFailure, Config, CreateRequest, Created, DefaultProvider, DeleteRequest, PropMap,
-    Provider, ProviderError, ReadRequest, ReadResult, Related, TypeSchema, UpdateRequest,
+    CheckFailure, Config, CreateRequest, Created, DefaultProvider, DeleteRequest, ErrorKind,
+    PropMap, Provider, ProviderError, ReadRequest, ReadResult, Related, TypeSchema, UpdateRequest,
 };
 use serde_json::Value;
 use tokio::sync::OnceCell;
 
 use crate::config::{AwsConfig, ClientSet, Clients};
+use crate::registry;
 use crate::resource::Handler;
-use crate::{ec2, ecr, ecs, elb, iam, logs};
 
 /// One configured AWS provider instance.
 pub struct AwsProvider {
@@ -44,15 +44,10 @@ impl AwsProvider {
     }
 
     fn handler(ty: &str) -> Result<&'static dyn Handler, ProviderError> {
-        ec2::handler(ty)
-            .or_else(|| ecr::handler(ty))
-            .or_else(|| ecs::handler(ty))
-            .or_else(|| elb::handler(ty))
-            .or_else(|| iam::handler(ty))
-            .or_else(|| logs::handler(ty))
-            .ok_or_else(|| {
-                ProviderError::new(format!("the AWS provider has no resource type '{ty}'"))
-            })
+        registry::handler(ty).ok_or_else(|| {
+            ProviderError::new(format!("the AWS provider has no resource type '{ty}'"))
+                .kind(ErrorKind::Invalid)
+        })
     }
 }
 

@@ -3,34 +3,31 @@
 use std::marker::PhantomData;
 
 use async_trait::async_trait;
-use cairn::{CheckFailure, PropMap, ProviderError, Related, ResourceContext, TypeSchema};
+use cairn::{
+    CheckFailure, ErrorKind, PropMap, ProviderError, Related, ResourceContext, ResourceType,
+    TypeSchema,
+};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use crate::config::Clients;
 use crate::error::bad_inputs;
-use crate::{Tags, tags};
+use crate::tagging::Tagging;
+use crate::tags;
 
-/// Where a resource type keeps its tags, by the kind of its id.
-pub(crate) enum TagsAt {
-    /// The type has no tags.
-    Nowhere,
-    /// An EC2 resource id (EC2 keeps tags by id, whatever the kind).
-    Ec2,
-    /// An ECS ARN (`ListTagsForResource`).
-    EcsArn,
-    /// An ELBv2 ARN (`DescribeTags`).
-    ElbArn,
-}
-
-/// One AWS resource type, with typed inputs.
+/// One AWS resource type: its declaration (`#[cairn::resource]`, which gives the typed inputs,
+/// outputs and schema) and its AWS calls.
 #[async_trait]
-pub(crate) trait AwsResource: Send + Sync + 'static {
-    const TYPE: &'static str;
-    type Inputs: Serialize + DeserializeOwned + Send + Sync;
+pub(crate) trait AwsResource: ResourceType {
+    /// Where the type keeps its tags: the erasure reads them back after every `read` and
+    /// applies changes to them after every `update`, so neither does it itself.
+    const TAGS: Tagging = Tagging::None;
 
-    fn schema() -> TypeSchema;
+    /// The create returns what exists when asked for a name that is taken (ECS clusters,
+    /// ELBv2 load balancers and target groups with the same settings), instead of refusing:
+    /// what it returns is checked to be this stack's.
+    const CREATE_RETURNS_EXISTING: bool = false;
 
     /// Validation before planning; unknown values are absent from `inputs`.
     fn check(_inputs: &PropMap) -> Vec<CheckFailure> {
@@ -42,13 +39,13 @@ pub(crate) trait AwsResource: Send + Sync + 'static {
         Vec::new()
     }
 
-    /// Creates the resource; returns its id and outputs.
+    /// Creates the resource, with its tags (and Cairn's); returns its id and outputs.
     async fn create(
         c: &Clients,
         ctx: &ResourceContext,
         token: &str,
         inputs: &Self::Inputs,
-    ) -> Result<(String, Value), ProviderError>;
+    ) -> Result<(String, Self::Outputs), ProviderError>;
 
     /// The id a resource with these inputs has, for types whose id follows from them (a unique
     /// name, a parent and a key): what the default [`AwsResource::find`] looks up.
@@ -77,77 +74,73 @@ pub(crate) trait AwsResource: Send + Sync + 'static {
         })
     }
 
-    /// Where the type keeps its tags, for [`AwsResource::cairn_tags`].
-    const TAGS_AT: TagsAt = TagsAt::Nowhere;
-
-    /// The create returns what exists when asked for a name that is taken (ECS clusters,
-    /// ELBv2 load balancers and target groups with the same settings), instead of refusing:
-    /// what it returns is checked to be this stack's.
-    const CREATE_RETURNS_EXISTING: bool = false;
-
-    /// The tags on `id` (Cairn's `cairn:stack` and `cairn:name` among them), for types that
-    /// carry tags; `None` for types that carry none, whose inputs identify them (see
-    /// [`AwsResource::owned`]).
-    async fn cairn_tags(c: &Clients, id: &str) -> Result<Option<Tags>, ProviderError> {
-        match Self::TAGS_AT {
-            TagsAt::Nowhere => Ok(None),
-            TagsAt::Ec2 => crate::ec2::tagging::of(c, id).await,
-            TagsAt::EcsArn => crate::ecs::tags_of(c, id).await,
-            TagsAt::ElbArn => crate::elb::tags_of(c, id).await,
-        }
-    }
-
-    /// Whether `id`, one of [`AwsResource::find`]'s candidates, is what this stack's resource
-    /// `ctx` made (and not something of the same name that is someone else's): it carries the
-    /// stack's and the resource's tags or, for a type without tags, it reads back exactly as
-    /// the create sent it.
-    async fn owned(
-        c: &Clients,
-        ctx: &ResourceContext,
-        id: &str,
-        inputs: &Self::Inputs,
-    ) -> Result<bool, ProviderError> {
-        if let Some(t) = Self::cairn_tags(c, id).await? {
-            return Ok(t.get(tags::STACK_TAG) == Some(&ctx.stack)
-                && t.get(tags::NAME_TAG) == Some(&ctx.name));
-        }
-        let sent = serde_json::to_value(inputs).map_err(|e| bad_inputs(Self::TYPE, e))?;
-        Ok(match Self::read(c, id, inputs).await? {
-            Some((now, _)) => serde_json::to_value(now).ok() == Some(sent),
-            None => false,
-        })
-    }
-
-    /// Reads it back: the inputs as they are now (shaped like `inputs`, so that only real
-    /// differences are drift) and the outputs; `None` if it is gone.
+    /// Reads it back: the inputs as the cloud has them now, and the outputs; `None` if it is
+    /// gone. The engine compares only what the program declared; tags are filled in by the
+    /// erasure (leave them `None`).
     async fn read(
         c: &Clients,
         id: &str,
         inputs: &Self::Inputs,
-    ) -> Result<Option<(Self::Inputs, Value)>, ProviderError>;
+    ) -> Result<Option<(Self::Inputs, Self::Outputs)>, ProviderError>;
 
-    /// Applies the changes that the schema does not mark as forcing replacement.
+    /// Applies the changes that the schema does not mark as forcing replacement (tags
+    /// excepted: the erasure applies those). By default there are none to apply (every
+    /// property but the tags replaces): the outputs are read back.
     async fn update(
         c: &Clients,
-        ctx: &ResourceContext,
+        _ctx: &ResourceContext,
         id: &str,
-        old: &Self::Inputs,
+        _old: &Self::Inputs,
         new: &Self::Inputs,
-    ) -> Result<Value, ProviderError>;
+    ) -> Result<Self::Outputs, ProviderError> {
+        match Self::read(c, id, new).await? {
+            Some((_, outputs)) => Ok(outputs),
+            None => {
+                Err(ProviderError::new(format!("{id} no longer exists")).kind(ErrorKind::NotFound))
+            }
+        }
+    }
 
     /// Deletes; something already gone is success.
     async fn delete(
         c: &Clients,
         id: &str,
         inputs: &Self::Inputs,
-        outputs: &Value,
+        outputs: &Self::Outputs,
     ) -> Result<(), ProviderError>;
+}
+
+/// Whether `id`, one of [`AwsResource::find`]'s candidates, is what this stack's resource `ctx`
+/// made (and not something of the same name that is someone else's): it carries the stack's
+/// and the resource's tags or, for a type without tags, it reads back exactly as the create
+/// sent it.
+async fn owned<R: AwsResource>(
+    c: &Clients,
+    ctx: &ResourceContext,
+    id: &str,
+    inputs: &R::Inputs,
+) -> Result<bool, ProviderError> {
+    if let Some(t) = R::TAGS.all(c, id).await? {
+        return Ok(
+            t.get(tags::STACK_TAG) == Some(&ctx.stack) && t.get(tags::NAME_TAG) == Some(&ctx.name)
+        );
+    }
+    Ok(match R::read(c, id, inputs).await? {
+        Some((now, _)) => now == *inputs,
+        None => false,
+    })
 }
 
 /// The engine-facing, JSON side of a resource type.
 #[async_trait]
 pub(crate) trait Handler: Send + Sync {
+    fn token(&self) -> &'static str;
     fn schema(&self) -> TypeSchema;
+    fn inputs(&self) -> &'static [&'static str];
+    fn outputs(&self) -> &'static [&'static str];
+    fn taggable(&self) -> bool;
+    /// Parses inputs and writes them back, as the engine would store them.
+    fn round_trip(&self, inputs: &Value) -> Result<Value, ProviderError>;
     fn check(&self, inputs: &PropMap, related: &Related<'_>) -> Vec<CheckFailure>;
     async fn create(
         &self,
@@ -186,16 +179,48 @@ pub(crate) trait Handler: Send + Sync {
     ) -> Result<(), ProviderError>;
 }
 
-pub(crate) struct Typed<R>(pub PhantomData<R>);
+/// A resource type erased to the engine's JSON: the one place inputs and outputs are parsed
+/// and written, and where tags are read and changed for every taggable type.
+pub(crate) struct Typed<R>(PhantomData<R>);
 
-fn parse<R: AwsResource>(v: &Value) -> Result<R::Inputs, ProviderError> {
-    serde_json::from_value(v.clone()).map_err(|e| bad_inputs(R::TYPE, e))
+impl<R> Typed<R> {
+    pub(crate) const fn new() -> Self {
+        Typed(PhantomData)
+    }
+}
+
+fn parse<T: DeserializeOwned>(ty: &str, v: &Value) -> Result<T, ProviderError> {
+    serde_json::from_value(v.clone()).map_err(|e| bad_inputs(ty, e))
+}
+
+fn write<T: Serialize>(ty: &str, v: &T) -> Result<Value, ProviderError> {
+    serde_json::to_value(v).map_err(|e| bad_inputs(ty, e))
 }
 
 #[async_trait]
 impl<R: AwsResource> Handler for Typed<R> {
+    fn token(&self) -> &'static str {
+        R::TYPE
+    }
+
     fn schema(&self) -> TypeSchema {
-        R::schema()
+        R::SCHEMA
+    }
+
+    fn inputs(&self) -> &'static [&'static str] {
+        R::INPUTS
+    }
+
+    fn outputs(&self) -> &'static [&'static str] {
+        R::OUTPUTS
+    }
+
+    fn taggable(&self) -> bool {
+        R::TAGS != Tagging::None
+    }
+
+    fn round_trip(&self, inputs: &Value) -> Result<Value, ProviderError> {
+        write(R::TYPE, &parse::<R::Inputs>(R::TYPE, inputs)?)
     }
 
     fn check(&self, inputs: &PropMap, related: &Related<'_>) -> Vec<CheckFailure> {
@@ -211,22 +236,22 @@ impl<R: AwsResource> Handler for Typed<R> {
         token: &str,
         inputs: &Value,
     ) -> Result<(String, Value), ProviderError> {
-        let inputs = parse::<R>(inputs)?;
+        let inputs = parse::<R::Inputs>(R::TYPE, inputs)?;
         let taken = |id: &str| ProviderError::new(format!("{id} already exists")).conflict();
         // Such a create would hand back (or, in some emulators, overwrite) what exists: look
         // first, and once more at what it returned, in case it appeared in between.
         if R::CREATE_RETURNS_EXISTING {
             for id in R::find(c, ctx, token, &inputs).await? {
-                if !R::owned(c, ctx, &id, &inputs).await? {
+                if !owned::<R>(c, ctx, &id, &inputs).await? {
                     return Err(taken(&id));
                 }
             }
         }
         let (id, outputs) = R::create(c, ctx, token, &inputs).await?;
-        if R::CREATE_RETURNS_EXISTING && !R::owned(c, ctx, &id, &inputs).await? {
+        if R::CREATE_RETURNS_EXISTING && !owned::<R>(c, ctx, &id, &inputs).await? {
             return Err(taken(&id));
         }
-        Ok((id, outputs))
+        Ok((id, write(R::TYPE, &outputs)?))
     }
 
     async fn find(
@@ -236,10 +261,10 @@ impl<R: AwsResource> Handler for Typed<R> {
         token: &str,
         inputs: &Value,
     ) -> Result<Vec<String>, ProviderError> {
-        let inputs = parse::<R>(inputs)?;
+        let inputs = parse::<R::Inputs>(R::TYPE, inputs)?;
         let mut ours = Vec::new();
         for id in R::find(c, ctx, token, &inputs).await? {
-            if R::owned(c, ctx, &id, &inputs).await? {
+            if owned::<R>(c, ctx, &id, &inputs).await? {
                 ours.push(id);
             }
         }
@@ -252,8 +277,15 @@ impl<R: AwsResource> Handler for Typed<R> {
         id: &str,
         inputs: &Value,
     ) -> Result<Option<(Value, Value)>, ProviderError> {
-        let read = R::read(c, id, &parse::<R>(inputs)?).await?;
-        Ok(read.map(|(i, o)| (serde_json::to_value(i).expect("inputs serialise"), o)))
+        let recorded = parse::<R::Inputs>(R::TYPE, inputs)?;
+        let Some((mut now, outputs)) = R::read(c, id, &recorded).await? else {
+            return Ok(None);
+        };
+        if let (Some(t), Some(all)) = (R::tags_mut(&mut now), R::TAGS.all(c, id).await?) {
+            let declared = R::tags(&recorded).and_then(Option::as_ref);
+            *t = tags::user_part(all, declared);
+        }
+        Ok(Some((write(R::TYPE, &now)?, write(R::TYPE, &outputs)?)))
     }
 
     async fn update(
@@ -264,7 +296,15 @@ impl<R: AwsResource> Handler for Typed<R> {
         old: &Value,
         new: &Value,
     ) -> Result<Value, ProviderError> {
-        R::update(c, ctx, id, &parse::<R>(old)?, &parse::<R>(new)?).await
+        let old = parse::<R::Inputs>(R::TYPE, old)?;
+        let new = parse::<R::Inputs>(R::TYPE, new)?;
+        let outputs = write(R::TYPE, &R::update(c, ctx, id, &old, &new).await?)?;
+        if let (Some(from), Some(to)) = (R::tags(&old), R::tags(&new)) {
+            R::TAGS
+                .sync(c, id, &outputs, from.as_ref(), to.as_ref())
+                .await?;
+        }
+        Ok(outputs)
     }
 
     async fn delete(
@@ -274,7 +314,8 @@ impl<R: AwsResource> Handler for Typed<R> {
         inputs: &Value,
         outputs: &Value,
     ) -> Result<(), ProviderError> {
-        R::delete(c, id, &parse::<R>(inputs)?, outputs).await
+        let inputs = parse::<R::Inputs>(R::TYPE, inputs)?;
+        R::delete(c, id, &inputs, &parse::<R::Outputs>(R::TYPE, outputs)?).await
     }
 }
 

@@ -49,22 +49,22 @@ pub(crate) async fn retry_on<T, F, Fut>(
 ) -> Result<T, ProviderError>
 where
     F: FnMut() -> Fut,
-    Fut: Future<Output = Result<T, (Option<String>, ProviderError)>>,
+    Fut: Future<Output = Result<T, ProviderError>>,
 {
     let deadline = Instant::now() + timeout;
     let mut delay = FIRST;
     loop {
         match call().await {
             Ok(v) => return Ok(v),
-            Err((Some(code), e)) if codes.contains(&code.as_str()) => {
+            Err(e) if e.code.as_deref().is_some_and(|c| codes.contains(&c)) => {
                 if Instant::now() + delay > deadline {
                     return Err(e);
                 }
-                tracing::debug!(%code, "retrying after an eventually-consistent error");
+                tracing::debug!(code = ?e.code, "retrying after an eventually-consistent error");
                 tokio::time::sleep(delay).await;
                 delay = (delay * 3 / 2).min(MAX);
             }
-            Err((_, e)) => return Err(e),
+            Err(e) => return Err(e),
         }
     }
 }

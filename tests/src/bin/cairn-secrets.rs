@@ -14,11 +14,10 @@ fn main() -> std::process::ExitCode {
         let db = Thing::new(
             stack,
             "db",
-            ThingArgs {
-                value: Some("v1".into()),
-                secret: Some(password.map(|p| format!("postgres://admin:{p}@db"))),
-                ..Default::default()
-            },
+            ThingArgs::builder()
+                .value("v1")
+                .secret(password.map(|p| format!("postgres://admin:{p}@db")))
+                .build(),
         );
         stack.export("password", password);
         stack.export("dbId", db.id());

@@ -23,11 +23,11 @@ fn group_and_rule(
         let sg = Unique::new(
             s,
             "sg",
-            ThingArgs {
+            UniqueArgs {
                 key: Some(sg_key.into()),
                 name: sg_name.map(Into::into),
                 refs: Some(Output::all([net.id()])),
-                ..thing("group")
+                ..unique("group")
             },
         );
         Thing::new(
@@ -186,10 +186,10 @@ fn name_known_at_apply(key: &'static str, used: bool) -> impl FnOnce(&mut Stack)
         let u = Unique::new(
             s,
             "u",
-            ThingArgs {
+            UniqueArgs {
                 key: Some(key.into()),
                 name: Some(p.id().map(|_| "web".to_string())),
-                ..thing("1")
+                ..unique("1")
             },
         );
         if used {
@@ -259,10 +259,10 @@ async fn a_fixed_name_in_a_new_scope_creates_first() {
             Unique::new(
                 s,
                 "u",
-                ThingArgs {
+                UniqueArgs {
                     name: Some("web".into()),
                     zone: Some(zone.into()),
-                    ..thing("1")
+                    ..unique("1")
                 },
             );
         }
@@ -284,10 +284,10 @@ async fn a_delete_first_replacement_still_in_use_is_refused_at_plan() {
             let u = Unique::new(
                 s,
                 "tg",
-                ThingArgs {
+                UniqueArgs {
                     key: Some(key.into()),
                     name: Some("web".into()),
-                    ..thing("1")
+                    ..unique("1")
                 },
             );
             // Refers to it through a property updated in place.
@@ -330,9 +330,9 @@ async fn two_resources_asking_for_one_unique_name_is_a_plan_error() {
                     Unique::new(
                         s,
                         n,
-                        ThingArgs {
+                        UniqueArgs {
                             name: Some("web".into()),
-                            ..thing("1")
+                            ..unique("1")
                         },
                     );
                 }
@@ -373,21 +373,29 @@ fn declare_specs(specs: Vec<Spec>) -> impl FnOnce(&mut Stack) {
                 }
                 _ => Some(spec.key.to_string().into()),
             };
-            let args = ThingArgs {
-                key,
-                value: Some(spec.value.to_string().into()),
-                refs: spec.parent.map(|(p, _)| Output::all([ids[p].clone()])),
-                ..Default::default()
-            };
+            let value = Some(spec.value.to_string().into());
+            let refs = spec.parent.map(|(p, _)| Output::all([ids[p].clone()]));
             let id = match spec.unique {
-                None => Thing::new(s, &name, args).id(),
-                Some(fixed) => Unique::new(
+                None => Thing::new(
                     s,
                     &name,
                     ThingArgs {
+                        key,
+                        value,
+                        refs,
+                        ..Default::default()
+                    },
+                )
+                .id(),
+                Some(fixed) => Unique::new(
+                    s,
+                    &name,
+                    UniqueArgs {
                         name: fixed.then(|| format!("n{i}").into()),
                         zone: Some(spec.zone.to_string().into()),
-                        ..args
+                        key,
+                        value,
+                        refs,
                     },
                 )
                 .id(),

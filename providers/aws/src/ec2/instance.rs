@@ -6,51 +6,37 @@ use async_trait::async_trait;
 use aws_sdk_ec2::types::{
     IamInstanceProfileSpecification, InstanceStateName, InstanceType, ResourceType,
 };
-use cairn::{Output, ProviderError, ResourceContext, TypeSchema};
-use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use cairn::{ProviderError, ResourceContext};
 
 use super::tagging;
 use crate::config::Clients;
 use crate::error::{aws, aws_on, found};
-use crate::resource::{AwsResource, TagsAt};
+use crate::resource::AwsResource;
+use crate::tagging::Tagging;
 use crate::{AwsProvider, Tags, wait};
 
-cairn::args! {
-    /// Arguments of an [`Instance`].
-    pub struct InstanceArgs {
-        pub ami: Output<String>,
-        pub instance_type: Output<String>,
-        pub subnet_id: Output<String>,
-        pub security_group_ids: Option<Output<Vec<String>>>,
-        /// An instance profile name.
-        pub iam_instance_profile: Option<Output<String>>,
-        pub tags: Option<Output<Tags>>,
-    }
+/// An EC2 instance.
+#[cairn::resource(token = "aws:ec2/Instance", provider = AwsProvider)]
+pub struct Instance {
+    #[replace]
+    pub ami: String,
+    /// `t3.micro`, … (EC2's own list of instance types is long and grows).
+    #[replace]
+    pub instance_type: String,
+    #[replace]
+    pub subnet_id: String,
+    #[unordered]
+    pub security_group_ids: Option<Vec<String>>,
+    /// An instance profile name.
+    #[replace]
+    pub iam_instance_profile: Option<String>,
+    #[tags]
+    pub tags: Option<Tags>,
+    #[output]
+    pub id: String,
+    #[output]
+    pub private_ip: Option<String>,
 }
-
-cairn::resource!(
-    /// An EC2 instance.
-    Instance, InstanceArgs, "aws:ec2/Instance", AwsProvider, {
-        id: String,
-        private_ip: String,
-    }
-);
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub(crate) struct Inputs {
-    ami: String,
-    instance_type: String,
-    subnet_id: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    security_group_ids: Option<Vec<String>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    iam_instance_profile: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    tags: Option<Tags>,
-}
-
-pub(crate) struct Impl;
 
 async fn describe(
     c: &Clients,
@@ -71,8 +57,11 @@ async fn describe(
     }))
 }
 
-fn outputs(i: &aws_sdk_ec2::types::Instance) -> Value {
-    json!({ "id": i.instance_id(), "private_ip": i.private_ip_address() })
+fn outputs(i: &aws_sdk_ec2::types::Instance) -> InstanceOutputs {
+    InstanceOutputs {
+        id: i.instance_id().unwrap_or_default().to_string(),
+        private_ip: i.private_ip_address().map(str::to_string),
+    }
 }
 
 /// IAM is eventually consistent: only this error (a profile not yet visible to EC2) is retried.
@@ -81,24 +70,15 @@ const PROFILE_NOT_READY: &str = "cairn.InstanceProfileNotReady";
 const TIMEOUT: Duration = Duration::from_secs(600);
 
 #[async_trait]
-impl AwsResource for Impl {
-    const TYPE: &'static str = "aws:ec2/Instance";
-    type Inputs = Inputs;
-    const TAGS_AT: TagsAt = TagsAt::Ec2;
-
-    fn schema() -> TypeSchema {
-        TypeSchema {
-            replace_on_changes: &["ami", "instance_type", "subnet_id", "iam_instance_profile"],
-            unique: &[],
-        }
-    }
+impl AwsResource for Instance {
+    const TAGS: Tagging = Tagging::Ec2;
 
     async fn create(
         c: &Clients,
         ctx: &ResourceContext,
         token: &str,
-        i: &Inputs,
-    ) -> Result<(String, Value), ProviderError> {
+        i: &InstanceInputs,
+    ) -> Result<(String, InstanceOutputs), ProviderError> {
         let profile = i
             .iam_instance_profile
             .as_ref()
@@ -119,15 +99,16 @@ impl AwsResource for Impl {
                 .send()
                 .await
                 .map_err(|e| {
-                    let (code, message) = crate::error::describe(&e);
-                    let code = if message.to_ascii_lowercase().contains("instance profile") {
-                        Some(PROFILE_NOT_READY.to_string())
+                    // A profile EC2 cannot see yet is an `InvalidParameterValue` like any other
+                    // bad value: only the message tells them apart.
+                    let (_, message) = crate::error::describe(&e);
+                    let not_ready = message.to_ascii_lowercase().contains("instance profile");
+                    let error = aws_on("RunInstances", "ami")(e);
+                    if not_ready {
+                        error.code(Some(PROFILE_NOT_READY.to_string()))
                     } else {
-                        code
-                    };
-                    let error =
-                        ProviderError::on_property("ami", format!("RunInstances: {message}"));
-                    (code, crate::error::mark(error, &e))
+                        error
+                    }
                 })
         })
         .await?;
@@ -181,8 +162,8 @@ impl AwsResource for Impl {
     async fn read(
         c: &Clients,
         id: &str,
-        i: &Inputs,
-    ) -> Result<Option<(Inputs, Value)>, ProviderError> {
+        i: &InstanceInputs,
+    ) -> Result<Option<(InstanceInputs, InstanceOutputs)>, ProviderError> {
         let Some(inst) = describe(c, id).await? else {
             return Ok(None);
         };
@@ -191,26 +172,17 @@ impl AwsResource for Impl {
             .iter()
             .filter_map(|g| g.group_id().map(str::to_string))
             .collect();
-        let now = Inputs {
+        let now = InstanceInputs {
             ami: inst.image_id().unwrap_or_default().to_string(),
             instance_type: inst
                 .instance_type()
                 .map(|t| t.as_str().to_string())
                 .unwrap_or_default(),
             subnet_id: inst.subnet_id().unwrap_or_default().to_string(),
-            security_group_ids: i.security_group_ids.as_ref().map(|recorded| {
-                let mut a = groups.clone();
-                let mut b = recorded.clone();
-                a.sort();
-                b.sort();
-                if a == b {
-                    recorded.clone()
-                } else {
-                    groups.clone()
-                }
-            }),
+            security_group_ids: Some(groups),
+            // EC2 reports the profile's ARN and id, not the name it was given.
             iam_instance_profile: i.iam_instance_profile.clone(),
-            tags: tagging::user_tags(Some(inst.tags()), i.tags.as_ref()),
+            tags: None,
         };
         Ok(Some((now, outputs(&inst))))
     }
@@ -219,9 +191,9 @@ impl AwsResource for Impl {
         c: &Clients,
         _ctx: &ResourceContext,
         id: &str,
-        old: &Inputs,
-        new: &Inputs,
-    ) -> Result<Value, ProviderError> {
+        old: &InstanceInputs,
+        new: &InstanceInputs,
+    ) -> Result<InstanceOutputs, ProviderError> {
         if old.security_group_ids != new.security_group_ids {
             c.ec2
                 .modify_instance_attribute()
@@ -231,14 +203,18 @@ impl AwsResource for Impl {
                 .await
                 .map_err(aws_on("ModifyInstanceAttribute", "security_group_ids"))?;
         }
-        tagging::sync(c, id, old.tags.as_ref(), new.tags.as_ref()).await?;
         let inst = describe(c, id)
             .await?
             .ok_or_else(|| ProviderError::new(format!("instance {id} disappeared")))?;
         Ok(outputs(&inst))
     }
 
-    async fn delete(c: &Clients, id: &str, _i: &Inputs, _o: &Value) -> Result<(), ProviderError> {
+    async fn delete(
+        c: &Clients,
+        id: &str,
+        _i: &InstanceInputs,
+        _o: &InstanceOutputs,
+    ) -> Result<(), ProviderError> {
         if describe(c, id).await?.is_none() {
             return Ok(());
         }

@@ -2,39 +2,25 @@
 
 use async_trait::async_trait;
 use aws_sdk_ec2::types::ResourceType;
-use cairn::{Output, ProviderError, ResourceContext, TypeSchema};
-use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use cairn::{ProviderError, ResourceContext};
 
 use super::tagging;
 use crate::config::Clients;
-use crate::error::{aws, aws_on, code, found, gone_coded, is_not_found};
-use crate::resource::{AwsResource, TagsAt};
+use crate::error::{aws, aws_on, code, found, gone, is_not_found};
+use crate::resource::AwsResource;
+use crate::tagging::Tagging;
 use crate::{AwsProvider, Tags};
 
-cairn::args! {
-    /// Arguments of an [`InternetGateway`].
-    pub struct InternetGatewayArgs {
-        /// The VPC to attach to (changing it detaches and re-attaches in place).
-        pub vpc_id: Option<Output<String>>,
-        pub tags: Option<Output<Tags>>,
-    }
+/// An internet gateway, attached to a VPC.
+#[cairn::resource(token = "aws:ec2/InternetGateway", provider = AwsProvider)]
+pub struct InternetGateway {
+    /// The VPC to attach to (changing it detaches and re-attaches in place).
+    pub vpc_id: Option<String>,
+    #[tags]
+    pub tags: Option<Tags>,
+    #[output]
+    pub id: String,
 }
-
-cairn::resource!(
-    /// An internet gateway, attached to a VPC.
-    InternetGateway, InternetGatewayArgs, "aws:ec2/InternetGateway", AwsProvider, { id: String }
-);
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub(crate) struct Inputs {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    vpc_id: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    tags: Option<Tags>,
-}
-
-pub(crate) struct Impl;
 
 async fn attach(c: &Clients, id: &str, vpc: &str) -> Result<(), ProviderError> {
     c.ec2
@@ -62,21 +48,15 @@ async fn detach(c: &Clients, id: &str, vpc: &str) -> Result<(), ProviderError> {
 }
 
 #[async_trait]
-impl AwsResource for Impl {
-    const TYPE: &'static str = "aws:ec2/InternetGateway";
-    type Inputs = Inputs;
-    const TAGS_AT: TagsAt = TagsAt::Ec2;
-
-    fn schema() -> TypeSchema {
-        TypeSchema::default()
-    }
+impl AwsResource for InternetGateway {
+    const TAGS: Tagging = Tagging::Ec2;
 
     async fn create(
         c: &Clients,
         ctx: &ResourceContext,
         _token: &str,
-        i: &Inputs,
-    ) -> Result<(String, Value), ProviderError> {
+        i: &InternetGatewayInputs,
+    ) -> Result<(String, InternetGatewayOutputs), ProviderError> {
         let out = c
             .ec2
             .create_internet_gateway()
@@ -96,7 +76,7 @@ impl AwsResource for Impl {
         if let Some(vpc) = &i.vpc_id {
             attach(c, &id, vpc).await?;
         }
-        Ok((id.clone(), json!({ "id": id })))
+        Ok((id.clone(), InternetGatewayOutputs { id }))
     }
 
     async fn find(
@@ -118,8 +98,8 @@ impl AwsResource for Impl {
     async fn read(
         c: &Clients,
         id: &str,
-        i: &Inputs,
-    ) -> Result<Option<(Inputs, Value)>, ProviderError> {
+        _i: &InternetGatewayInputs,
+    ) -> Result<Option<(InternetGatewayInputs, InternetGatewayOutputs)>, ProviderError> {
         let Some(out) = found(
             c.ec2
                 .describe_internet_gateways()
@@ -134,24 +114,25 @@ impl AwsResource for Impl {
         let Some(g) = out.internet_gateways().first() else {
             return Ok(None);
         };
-        let now = Inputs {
+        let now = InternetGatewayInputs {
             vpc_id: g
                 .attachments()
                 .first()
                 .and_then(|a| a.vpc_id())
                 .map(str::to_string),
-            tags: tagging::user_tags(Some(g.tags()), i.tags.as_ref()),
+            tags: None,
         };
-        Ok(Some((now, json!({ "id": id }))))
+        let outputs = InternetGatewayOutputs { id: id.to_string() };
+        Ok(Some((now, outputs)))
     }
 
     async fn update(
         c: &Clients,
         _ctx: &ResourceContext,
         id: &str,
-        old: &Inputs,
-        new: &Inputs,
-    ) -> Result<Value, ProviderError> {
+        old: &InternetGatewayInputs,
+        new: &InternetGatewayInputs,
+    ) -> Result<InternetGatewayOutputs, ProviderError> {
         if old.vpc_id != new.vpc_id {
             if let Some(vpc) = &old.vpc_id {
                 detach(c, id, vpc).await?;
@@ -160,16 +141,20 @@ impl AwsResource for Impl {
                 attach(c, id, vpc).await?;
             }
         }
-        tagging::sync(c, id, old.tags.as_ref(), new.tags.as_ref()).await?;
-        Ok(json!({ "id": id }))
+        Ok(InternetGatewayOutputs { id: id.to_string() })
     }
 
-    async fn delete(c: &Clients, id: &str, i: &Inputs, _o: &Value) -> Result<(), ProviderError> {
+    async fn delete(
+        c: &Clients,
+        id: &str,
+        i: &InternetGatewayInputs,
+        _o: &InternetGatewayOutputs,
+    ) -> Result<(), ProviderError> {
         if let Some(vpc) = &i.vpc_id {
             detach(c, id, vpc).await?;
         }
         super::delete_retrying_dependencies(|| async {
-            gone_coded(
+            gone(
                 c.ec2
                     .delete_internet_gateway()
                     .internet_gateway_id(id)

@@ -9,37 +9,25 @@ pub(crate) mod tagging;
 mod vpc;
 mod vpc_endpoint;
 
-use std::marker::PhantomData;
-
-pub use instance::{Instance, InstanceArgs};
-pub use internet_gateway::{InternetGateway, InternetGatewayArgs};
+pub use instance::{Instance, InstanceArgs, InstanceInputs, InstanceOutputs};
+pub use internet_gateway::{
+    InternetGateway, InternetGatewayArgs, InternetGatewayInputs, InternetGatewayOutputs,
+};
 pub use route_table::{
-    Route, RouteArgs, RouteTable, RouteTableArgs, RouteTableAssociation, RouteTableAssociationArgs,
+    Route, RouteArgs, RouteInputs, RouteOutputs, RouteTable, RouteTableArgs, RouteTableAssociation,
+    RouteTableAssociationArgs, RouteTableAssociationInputs, RouteTableAssociationOutputs,
+    RouteTableInputs, RouteTableOutputs,
 };
 pub use security_group::{
-    SecurityGroup, SecurityGroupArgs, SecurityGroupRule, SecurityGroupRuleArgs,
+    Direction, IpProtocol, SecurityGroup, SecurityGroupArgs, SecurityGroupInputs,
+    SecurityGroupOutputs, SecurityGroupRule, SecurityGroupRuleArgs, SecurityGroupRuleInputs,
+    SecurityGroupRuleOutputs,
 };
-pub use subnet::{Subnet, SubnetArgs};
-pub use vpc::{Vpc, VpcArgs};
-pub use vpc_endpoint::{VpcEndpoint, VpcEndpointArgs};
-
-use crate::resource::{AwsResource, Handler, Typed};
-
-pub(crate) fn handler(ty: &str) -> Option<&'static dyn Handler> {
-    Some(match ty {
-        instance::Impl::TYPE => &Typed::<instance::Impl>(PhantomData),
-        vpc::Impl::TYPE => &Typed::<vpc::Impl>(PhantomData),
-        subnet::Impl::TYPE => &Typed::<subnet::Impl>(PhantomData),
-        internet_gateway::Impl::TYPE => &Typed::<internet_gateway::Impl>(PhantomData),
-        route_table::TableImpl::TYPE => &Typed::<route_table::TableImpl>(PhantomData),
-        route_table::RouteImpl::TYPE => &Typed::<route_table::RouteImpl>(PhantomData),
-        route_table::AssociationImpl::TYPE => &Typed::<route_table::AssociationImpl>(PhantomData),
-        security_group::GroupImpl::TYPE => &Typed::<security_group::GroupImpl>(PhantomData),
-        security_group::RuleImpl::TYPE => &Typed::<security_group::RuleImpl>(PhantomData),
-        vpc_endpoint::Impl::TYPE => &Typed::<vpc_endpoint::Impl>(PhantomData),
-        _ => return None,
-    })
-}
+pub use subnet::{Subnet, SubnetArgs, SubnetInputs, SubnetOutputs};
+pub use vpc::{Vpc, VpcArgs, VpcInputs, VpcOutputs};
+pub use vpc_endpoint::{
+    VpcEndpoint, VpcEndpointArgs, VpcEndpointInputs, VpcEndpointOutputs, VpcEndpointType,
+};
 
 /// Deletes retrying `DependencyViolation` for a bounded time: what blocks a delete (an
 /// endpoint's network interfaces, a detaching gateway) goes away by itself shortly after its
@@ -47,7 +35,7 @@ pub(crate) fn handler(ty: &str) -> Option<&'static dyn Handler> {
 pub(crate) async fn delete_retrying_dependencies<F, Fut>(f: F) -> Result<(), cairn::ProviderError>
 where
     F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Result<(), (Option<String>, cairn::ProviderError)>>,
+    Fut: std::future::Future<Output = Result<(), cairn::ProviderError>>,
 {
     crate::wait::retry_on(
         &["DependencyViolation"],

@@ -2,85 +2,63 @@
 
 use async_trait::async_trait;
 use aws_sdk_ec2::types::ResourceType;
-use cairn::{CheckFailure, Output, PropMap, ProviderError, ResourceContext, TypeSchema, UniqueKey};
-use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use cairn::{CheckFailure, PropMap, ProviderError, ResourceContext};
 
 use super::tagging;
 use crate::config::Clients;
-use crate::error::{aws, aws_on, found, gone, gone_coded};
-use crate::resource::{AwsResource, TagsAt, check_cidr};
+use crate::error::{aws, aws_on, found, gone};
+use crate::resource::{AwsResource, check_cidr};
+use crate::tagging::Tagging;
 use crate::{AwsProvider, Tags};
 
-cairn::args! {
-    /// Arguments of a [`RouteTable`].
-    pub struct RouteTableArgs {
-        pub vpc_id: Output<String>,
-        pub tags: Option<Output<Tags>>,
-    }
+/// A route table of a VPC.
+#[cairn::resource(token = "aws:ec2/RouteTable", provider = AwsProvider)]
+pub struct RouteTable {
+    #[replace]
+    pub vpc_id: String,
+    #[tags]
+    pub tags: Option<Tags>,
+    #[output]
+    pub id: String,
 }
 
-cairn::resource!(
-    /// A route table of a VPC.
-    RouteTable, RouteTableArgs, "aws:ec2/RouteTable", AwsProvider, { id: String }
-);
-
-cairn::args! {
-    /// Arguments of a [`Route`].
-    pub struct RouteArgs {
-        pub route_table_id: Output<String>,
-        pub destination_cidr_block: Output<String>,
-        /// An internet gateway (or virtual private gateway) id.
-        pub gateway_id: Option<Output<String>>,
-    }
+/// One route of a route table.
+#[cairn::resource(token = "aws:ec2/Route", provider = AwsProvider)]
+#[unique(key(destination_cidr_block), within(route_table_id))]
+pub struct Route {
+    #[replace]
+    pub route_table_id: String,
+    #[replace]
+    pub destination_cidr_block: String,
+    /// An internet gateway (or virtual private gateway) id.
+    #[replace]
+    pub gateway_id: Option<String>,
+    #[output]
+    pub id: String,
 }
 
-cairn::resource!(
-    /// One route of a route table.
-    Route, RouteArgs, "aws:ec2/Route", AwsProvider, { id: String }
-);
-
-cairn::args! {
-    /// Arguments of a [`RouteTableAssociation`].
-    pub struct RouteTableAssociationArgs {
-        pub route_table_id: Output<String>,
-        pub subnet_id: Output<String>,
-    }
+/// Associates a subnet with a route table (a subnet has one association at a time).
+#[cairn::resource(token = "aws:ec2/RouteTableAssociation", provider = AwsProvider)]
+pub struct RouteTableAssociation {
+    #[replace]
+    pub route_table_id: String,
+    #[replace]
+    #[unique]
+    pub subnet_id: String,
+    #[output]
+    pub id: String,
 }
-
-cairn::resource!(
-    /// Associates a subnet with a route table.
-    RouteTableAssociation, RouteTableAssociationArgs, "aws:ec2/RouteTableAssociation", AwsProvider, { id: String }
-);
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub(crate) struct TableInputs {
-    vpc_id: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    tags: Option<Tags>,
-}
-
-pub(crate) struct TableImpl;
 
 #[async_trait]
-impl AwsResource for TableImpl {
-    const TYPE: &'static str = "aws:ec2/RouteTable";
-    type Inputs = TableInputs;
-    const TAGS_AT: TagsAt = TagsAt::Ec2;
-
-    fn schema() -> TypeSchema {
-        TypeSchema {
-            replace_on_changes: &["vpc_id"],
-            unique: &[],
-        }
-    }
+impl AwsResource for RouteTable {
+    const TAGS: Tagging = Tagging::Ec2;
 
     async fn create(
         c: &Clients,
         ctx: &ResourceContext,
         _token: &str,
-        i: &TableInputs,
-    ) -> Result<(String, Value), ProviderError> {
+        i: &RouteTableInputs,
+    ) -> Result<(String, RouteTableOutputs), ProviderError> {
         let out = c
             .ec2
             .create_route_table()
@@ -98,7 +76,7 @@ impl AwsResource for TableImpl {
             .and_then(|r| r.route_table_id())
             .unwrap_or_default()
             .to_string();
-        Ok((id.clone(), json!({ "id": id })))
+        Ok((id.clone(), RouteTableOutputs { id }))
     }
 
     async fn find(
@@ -120,8 +98,8 @@ impl AwsResource for TableImpl {
     async fn read(
         c: &Clients,
         id: &str,
-        i: &TableInputs,
-    ) -> Result<Option<(TableInputs, Value)>, ProviderError> {
+        _i: &RouteTableInputs,
+    ) -> Result<Option<(RouteTableInputs, RouteTableOutputs)>, ProviderError> {
         let Some(out) = found(
             c.ec2
                 .describe_route_tables()
@@ -136,32 +114,21 @@ impl AwsResource for TableImpl {
         let Some(t) = out.route_tables().first() else {
             return Ok(None);
         };
-        let now = TableInputs {
+        let now = RouteTableInputs {
             vpc_id: t.vpc_id().unwrap_or_default().to_string(),
-            tags: tagging::user_tags(Some(t.tags()), i.tags.as_ref()),
+            tags: None,
         };
-        Ok(Some((now, json!({ "id": id }))))
-    }
-
-    async fn update(
-        c: &Clients,
-        _ctx: &ResourceContext,
-        id: &str,
-        old: &TableInputs,
-        new: &TableInputs,
-    ) -> Result<Value, ProviderError> {
-        tagging::sync(c, id, old.tags.as_ref(), new.tags.as_ref()).await?;
-        Ok(json!({ "id": id }))
+        Ok(Some((now, RouteTableOutputs { id: id.to_string() })))
     }
 
     async fn delete(
         c: &Clients,
         id: &str,
-        _i: &TableInputs,
-        _o: &Value,
+        _i: &RouteTableInputs,
+        _o: &RouteTableOutputs,
     ) -> Result<(), ProviderError> {
         super::delete_retrying_dependencies(|| async {
-            gone_coded(
+            gone(
                 c.ec2.delete_route_table().route_table_id(id).send().await,
                 "DeleteRouteTable",
             )
@@ -170,32 +137,8 @@ impl AwsResource for TableImpl {
     }
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub(crate) struct RouteInputs {
-    route_table_id: String,
-    destination_cidr_block: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    gateway_id: Option<String>,
-}
-
-pub(crate) struct RouteImpl;
-
 #[async_trait]
-impl AwsResource for RouteImpl {
-    const TYPE: &'static str = "aws:ec2/Route";
-    type Inputs = RouteInputs;
-
-    fn schema() -> TypeSchema {
-        TypeSchema {
-            replace_on_changes: &["route_table_id", "destination_cidr_block", "gateway_id"],
-            unique: &[UniqueKey {
-                key: &["destination_cidr_block"],
-                within: &["route_table_id"],
-                auto_name: None,
-            }],
-        }
-    }
-
+impl AwsResource for Route {
     fn check(inputs: &PropMap) -> Vec<CheckFailure> {
         check_cidr(inputs, "destination_cidr_block")
             .into_iter()
@@ -207,7 +150,7 @@ impl AwsResource for RouteImpl {
         _ctx: &ResourceContext,
         _token: &str,
         i: &RouteInputs,
-    ) -> Result<(String, Value), ProviderError> {
+    ) -> Result<(String, RouteOutputs), ProviderError> {
         c.ec2
             .create_route()
             .route_table_id(&i.route_table_id)
@@ -217,7 +160,7 @@ impl AwsResource for RouteImpl {
             .await
             .map_err(aws_on("CreateRoute", "destination_cidr_block"))?;
         let id = format!("{}_{}", i.route_table_id, i.destination_cidr_block);
-        Ok((id.clone(), json!({ "id": id })))
+        Ok((id.clone(), RouteOutputs { id }))
     }
 
     fn id_from_inputs(i: &Self::Inputs) -> Option<String> {
@@ -228,7 +171,7 @@ impl AwsResource for RouteImpl {
         c: &Clients,
         id: &str,
         i: &RouteInputs,
-    ) -> Result<Option<(RouteInputs, Value)>, ProviderError> {
+    ) -> Result<Option<(RouteInputs, RouteOutputs)>, ProviderError> {
         let Some(out) = found(
             c.ec2
                 .describe_route_tables()
@@ -251,25 +194,15 @@ impl AwsResource for RouteImpl {
                 destination_cidr_block: i.destination_cidr_block.clone(),
                 gateway_id: r.gateway_id().map(str::to_string),
             };
-            (now, json!({ "id": id }))
+            (now, RouteOutputs { id: id.to_string() })
         }))
-    }
-
-    async fn update(
-        _c: &Clients,
-        _ctx: &ResourceContext,
-        id: &str,
-        _o: &RouteInputs,
-        _n: &RouteInputs,
-    ) -> Result<Value, ProviderError> {
-        Ok(json!({ "id": id }))
     }
 
     async fn delete(
         c: &Clients,
         _id: &str,
         i: &RouteInputs,
-        _o: &Value,
+        _o: &RouteOutputs,
     ) -> Result<(), ProviderError> {
         gone(
             c.ec2
@@ -283,37 +216,14 @@ impl AwsResource for RouteImpl {
     }
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub(crate) struct AssociationInputs {
-    route_table_id: String,
-    subnet_id: String,
-}
-
-pub(crate) struct AssociationImpl;
-
 #[async_trait]
-impl AwsResource for AssociationImpl {
-    const TYPE: &'static str = "aws:ec2/RouteTableAssociation";
-    type Inputs = AssociationInputs;
-
-    fn schema() -> TypeSchema {
-        // A subnet has one association at a time.
-        TypeSchema {
-            replace_on_changes: &["subnet_id", "route_table_id"],
-            unique: &[UniqueKey {
-                key: &["subnet_id"],
-                within: &[],
-                auto_name: None,
-            }],
-        }
-    }
-
+impl AwsResource for RouteTableAssociation {
     async fn create(
         c: &Clients,
         _ctx: &ResourceContext,
         _token: &str,
-        i: &AssociationInputs,
-    ) -> Result<(String, Value), ProviderError> {
+        i: &RouteTableAssociationInputs,
+    ) -> Result<(String, RouteTableAssociationOutputs), ProviderError> {
         let out = c
             .ec2
             .associate_route_table()
@@ -323,7 +233,7 @@ impl AwsResource for AssociationImpl {
             .await
             .map_err(aws_on("AssociateRouteTable", "subnet_id"))?;
         let id = out.association_id().unwrap_or_default().to_string();
-        Ok((id.clone(), json!({ "id": id })))
+        Ok((id.clone(), RouteTableAssociationOutputs { id }))
     }
 
     async fn find(
@@ -353,8 +263,9 @@ impl AwsResource for AssociationImpl {
     async fn read(
         c: &Clients,
         id: &str,
-        _i: &AssociationInputs,
-    ) -> Result<Option<(AssociationInputs, Value)>, ProviderError> {
+        _i: &RouteTableAssociationInputs,
+    ) -> Result<Option<(RouteTableAssociationInputs, RouteTableAssociationOutputs)>, ProviderError>
+    {
         let out = c
             .ec2
             .describe_route_tables()
@@ -380,30 +291,20 @@ impl AwsResource for AssociationImpl {
         });
         Ok(found.map(|(route_table_id, subnet_id)| {
             (
-                AssociationInputs {
+                RouteTableAssociationInputs {
                     route_table_id,
                     subnet_id,
                 },
-                json!({ "id": id }),
+                RouteTableAssociationOutputs { id: id.to_string() },
             )
         }))
-    }
-
-    async fn update(
-        _c: &Clients,
-        _ctx: &ResourceContext,
-        id: &str,
-        _o: &AssociationInputs,
-        _n: &AssociationInputs,
-    ) -> Result<Value, ProviderError> {
-        Ok(json!({ "id": id }))
     }
 
     async fn delete(
         c: &Clients,
         id: &str,
-        _i: &AssociationInputs,
-        _o: &Value,
+        _i: &RouteTableAssociationInputs,
+        _o: &RouteTableAssociationOutputs,
     ) -> Result<(), ProviderError> {
         gone(
             c.ec2

@@ -3,90 +3,102 @@
 
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{IpPermission, IpRange, ResourceType, UserIdGroupPair};
-use cairn::{Output, ProviderError, ResourceContext, TypeSchema, UniqueKey};
-use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use cairn::{ProviderError, ResourceContext};
 
 use super::tagging;
 use crate::config::Clients;
-use crate::error::{aws_on, code, found, gone, gone_coded};
+use crate::error::{aws_on, found, gone};
 use crate::names;
-use crate::resource::{AwsResource, TagsAt};
+use crate::resource::AwsResource;
+use crate::tagging::Tagging;
 use crate::wait;
 use crate::{AwsProvider, Tags};
 
-cairn::args! {
-    /// Arguments of a [`SecurityGroup`].
-    pub struct SecurityGroupArgs {
-        pub vpc_id: Output<String>,
-        /// Unique in its VPC. Left unset, Cairn names it `<resource name>-<random suffix>` and
-        /// picks a new name for each replacement, so the new copy is created first.
-        pub name: Option<Output<String>>,
-        pub description: Output<String>,
-        pub tags: Option<Output<Tags>>,
+/// A security group (rules are separate [`SecurityGroupRule`]s).
+#[cairn::resource(token = "aws:ec2/SecurityGroup", provider = AwsProvider)]
+pub struct SecurityGroup {
+    #[replace]
+    pub vpc_id: String,
+    /// Unique in its VPC. Left unset, Cairn names it `<resource name>-<random suffix>` and
+    /// picks a new name for each replacement, so the new copy is created first.
+    #[replace]
+    #[unique(within(vpc_id), name = names::SECURITY_GROUP)]
+    pub name: String,
+    #[replace]
+    pub description: String,
+    #[tags]
+    pub tags: Option<Tags>,
+    #[output]
+    pub id: String,
+    #[output]
+    pub arn: String,
+}
+
+cairn::string_enum! {
+    /// Which traffic a [`SecurityGroupRule`] lets through.
+    pub enum Direction {
+        Ingress = "ingress",
+        Egress = "egress",
     }
 }
 
-cairn::resource!(
-    /// A security group (rules are separate [`SecurityGroupRule`]s).
-    SecurityGroup, SecurityGroupArgs, "aws:ec2/SecurityGroup", AwsProvider, { id: String, arn: String }
-);
-
-cairn::args! {
-    /// Arguments of a [`SecurityGroupRule`].
-    pub struct SecurityGroupRuleArgs {
-        pub security_group_id: Output<String>,
-        /// `ingress` or `egress`.
-        pub direction: Output<String>,
-        /// `tcp`, `udp`, `icmp` or `-1` (all).
-        pub protocol: Output<String>,
-        pub from_port: Output<i32>,
-        pub to_port: Output<i32>,
-        pub cidr_blocks: Option<Output<Vec<String>>>,
-        pub source_security_group_id: Option<Output<String>>,
-        pub description: Option<Output<String>>,
+cairn::string_enum! {
+    /// The IP protocol of a [`SecurityGroupRule`].
+    pub enum IpProtocol {
+        Tcp = "tcp",
+        Udp = "udp",
+        Icmp = "icmp",
+        /// Every protocol (and every port).
+        All = "-1",
     }
 }
 
-cairn::resource!(
-    /// One ingress or egress rule of a security group.
-    SecurityGroupRule, SecurityGroupRuleArgs, "aws:ec2/SecurityGroupRule", AwsProvider, { id: String }
-);
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub(crate) struct GroupInputs {
-    vpc_id: String,
-    name: String,
-    description: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    tags: Option<Tags>,
+/// One ingress or egress rule of a security group. Every property replaces it: AWS rules
+/// cannot change.
+#[cairn::resource(token = "aws:ec2/SecurityGroupRule", provider = AwsProvider)]
+#[unique(
+    key(
+        direction,
+        protocol,
+        from_port,
+        to_port,
+        cidr_blocks,
+        source_security_group_id
+    ),
+    within(security_group_id)
+)]
+pub struct SecurityGroupRule {
+    #[replace]
+    pub security_group_id: String,
+    #[replace]
+    pub direction: Direction,
+    #[replace]
+    pub protocol: IpProtocol,
+    #[replace]
+    pub from_port: i32,
+    #[replace]
+    pub to_port: i32,
+    #[replace]
+    #[unordered]
+    pub cidr_blocks: Option<Vec<String>>,
+    #[replace]
+    pub source_security_group_id: Option<String>,
+    #[replace]
+    pub description: Option<String>,
+    #[output]
+    pub id: String,
 }
-
-pub(crate) struct GroupImpl;
 
 #[async_trait]
-impl AwsResource for GroupImpl {
-    const TYPE: &'static str = "aws:ec2/SecurityGroup";
-    type Inputs = GroupInputs;
-    const TAGS_AT: TagsAt = TagsAt::Ec2;
-
-    fn schema() -> TypeSchema {
-        TypeSchema {
-            replace_on_changes: &["vpc_id", "name", "description"],
-            unique: &[UniqueKey {
-                key: &["name"],
-                within: &["vpc_id"],
-                auto_name: Some(names::SECURITY_GROUP),
-            }],
-        }
-    }
+impl AwsResource for SecurityGroup {
+    const TAGS: Tagging = Tagging::Ec2;
 
     async fn create(
         c: &Clients,
         ctx: &ResourceContext,
         _token: &str,
-        i: &GroupInputs,
-    ) -> Result<(String, Value), ProviderError> {
+        i: &SecurityGroupInputs,
+    ) -> Result<(String, SecurityGroupOutputs), ProviderError> {
         let out = c
             .ec2
             .create_security_group()
@@ -106,7 +118,7 @@ impl AwsResource for GroupImpl {
             .security_group_arn()
             .map(str::to_string)
             .unwrap_or_default();
-        Ok((id.clone(), json!({ "id": id, "arn": arn })))
+        Ok((id.clone(), SecurityGroupOutputs { id, arn }))
     }
 
     async fn find(
@@ -128,8 +140,8 @@ impl AwsResource for GroupImpl {
     async fn read(
         c: &Clients,
         id: &str,
-        i: &GroupInputs,
-    ) -> Result<Option<(GroupInputs, Value)>, ProviderError> {
+        _i: &SecurityGroupInputs,
+    ) -> Result<Option<(SecurityGroupInputs, SecurityGroupOutputs)>, ProviderError> {
         let Some(out) = found(
             c.ec2.describe_security_groups().group_ids(id).send().await,
             "DescribeSecurityGroups",
@@ -140,41 +152,28 @@ impl AwsResource for GroupImpl {
         let Some(g) = out.security_groups().first() else {
             return Ok(None);
         };
-        let now = GroupInputs {
+        let now = SecurityGroupInputs {
             vpc_id: g.vpc_id().unwrap_or_default().to_string(),
             name: g.group_name().unwrap_or_default().to_string(),
             description: g.description().unwrap_or_default().to_string(),
-            tags: tagging::user_tags(Some(g.tags()), i.tags.as_ref()),
+            tags: None,
         };
         let arn = g
             .security_group_arn()
             .map(str::to_string)
             .unwrap_or_default();
-        Ok(Some((now, json!({ "id": id, "arn": arn }))))
-    }
-
-    async fn update(
-        c: &Clients,
-        _ctx: &ResourceContext,
-        id: &str,
-        old: &GroupInputs,
-        new: &GroupInputs,
-    ) -> Result<Value, ProviderError> {
-        tagging::sync(c, id, old.tags.as_ref(), new.tags.as_ref()).await?;
-        Ok(Self::read(c, id, new)
-            .await?
-            .map(|(_, o)| o)
-            .unwrap_or_else(|| json!({ "id": id })))
+        let id = id.to_string();
+        Ok(Some((now, SecurityGroupOutputs { id, arn })))
     }
 
     async fn delete(
         c: &Clients,
         id: &str,
-        _i: &GroupInputs,
-        _o: &Value,
+        _i: &SecurityGroupInputs,
+        _o: &SecurityGroupOutputs,
     ) -> Result<(), ProviderError> {
         super::delete_retrying_dependencies(|| async {
-            gone_coded(
+            gone(
                 c.ec2.delete_security_group().group_id(id).send().await,
                 "DeleteSecurityGroup",
             )
@@ -183,25 +182,10 @@ impl AwsResource for GroupImpl {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub(crate) struct RuleInputs {
-    security_group_id: String,
-    direction: String,
-    protocol: String,
-    from_port: i32,
-    to_port: i32,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    cidr_blocks: Option<Vec<String>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    source_security_group_id: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    description: Option<String>,
-}
-
-impl RuleInputs {
+impl SecurityGroupRuleInputs {
     fn permission(&self) -> IpPermission {
         let mut p = IpPermission::builder()
-            .ip_protocol(&self.protocol)
+            .ip_protocol(self.protocol.as_str())
             .from_port(self.from_port)
             .to_port(self.to_port);
         for cidr in self.cidr_blocks.iter().flatten() {
@@ -239,7 +223,7 @@ impl RuleInputs {
 
     fn matches(&self, p: &IpPermission) -> bool {
         let proto = p.ip_protocol().unwrap_or_default();
-        if proto != self.protocol {
+        if proto != self.protocol.as_str() {
             return false;
         }
         if proto != "-1"
@@ -261,86 +245,45 @@ impl RuleInputs {
     }
 }
 
-pub(crate) struct RuleImpl;
-
 #[async_trait]
-impl AwsResource for RuleImpl {
-    const TYPE: &'static str = "aws:ec2/SecurityGroupRule";
-    type Inputs = RuleInputs;
-
-    fn schema() -> TypeSchema {
-        TypeSchema {
-            replace_on_changes: &[
-                "security_group_id",
-                "direction",
-                "protocol",
-                "from_port",
-                "to_port",
-                "cidr_blocks",
-                "source_security_group_id",
-                "description",
-            ],
-            unique: &[UniqueKey {
-                key: &[
-                    "direction",
-                    "protocol",
-                    "from_port",
-                    "to_port",
-                    "cidr_blocks",
-                    "source_security_group_id",
-                ],
-                within: &["security_group_id"],
-                auto_name: None,
-            }],
-        }
-    }
-
+impl AwsResource for SecurityGroupRule {
     async fn create(
         c: &Clients,
         _ctx: &ResourceContext,
         _token: &str,
-        i: &RuleInputs,
-    ) -> Result<(String, Value), ProviderError> {
+        i: &SecurityGroupRuleInputs,
+    ) -> Result<(String, SecurityGroupRuleOutputs), ProviderError> {
         // A group created a moment ago may not be visible to this call yet.
         let perm = i.permission();
         wait::retry_on(
             &["InvalidGroup.NotFound"],
             std::time::Duration::from_secs(60),
             || async {
-                if i.direction == "egress" {
-                    c.ec2
+                match i.direction {
+                    Direction::Egress => c
+                        .ec2
                         .authorize_security_group_egress()
                         .group_id(&i.security_group_id)
                         .ip_permissions(perm.clone())
                         .send()
                         .await
                         .map(|_| ())
-                        .map_err(|e| {
-                            (
-                                code(&e),
-                                aws_on("AuthorizeSecurityGroupEgress", "security_group_id")(e),
-                            )
-                        })
-                } else {
-                    c.ec2
+                        .map_err(aws_on("AuthorizeSecurityGroupEgress", "security_group_id")),
+                    Direction::Ingress => c
+                        .ec2
                         .authorize_security_group_ingress()
                         .group_id(&i.security_group_id)
                         .ip_permissions(perm.clone())
                         .send()
                         .await
                         .map(|_| ())
-                        .map_err(|e| {
-                            (
-                                code(&e),
-                                aws_on("AuthorizeSecurityGroupIngress", "security_group_id")(e),
-                            )
-                        })
+                        .map_err(aws_on("AuthorizeSecurityGroupIngress", "security_group_id")),
                 }
             },
         )
         .await?;
         let id = i.id();
-        Ok((id.clone(), json!({ "id": id })))
+        Ok((id.clone(), SecurityGroupRuleOutputs { id }))
     }
 
     fn id_from_inputs(i: &Self::Inputs) -> Option<String> {
@@ -350,8 +293,8 @@ impl AwsResource for RuleImpl {
     async fn read(
         c: &Clients,
         id: &str,
-        i: &RuleInputs,
-    ) -> Result<Option<(RuleInputs, Value)>, ProviderError> {
+        i: &SecurityGroupRuleInputs,
+    ) -> Result<Option<(SecurityGroupRuleInputs, SecurityGroupRuleOutputs)>, ProviderError> {
         let Some(out) = found(
             c.ec2
                 .describe_security_groups()
@@ -366,35 +309,25 @@ impl AwsResource for RuleImpl {
         let Some(g) = out.security_groups().first() else {
             return Ok(None);
         };
-        let perms = if i.direction == "egress" {
-            g.ip_permissions_egress()
-        } else {
-            g.ip_permissions()
+        let perms = match i.direction {
+            Direction::Egress => g.ip_permissions_egress(),
+            Direction::Ingress => g.ip_permissions(),
         };
+        let id = id.to_string();
         Ok(perms
             .iter()
             .any(|p| i.matches(p))
-            .then(|| (i.clone(), json!({ "id": id }))))
-    }
-
-    async fn update(
-        _c: &Clients,
-        _ctx: &ResourceContext,
-        id: &str,
-        _o: &RuleInputs,
-        _n: &RuleInputs,
-    ) -> Result<Value, ProviderError> {
-        Ok(json!({ "id": id }))
+            .then(|| (i.clone(), SecurityGroupRuleOutputs { id })))
     }
 
     async fn delete(
         c: &Clients,
         _id: &str,
-        i: &RuleInputs,
-        _o: &Value,
+        i: &SecurityGroupRuleInputs,
+        _o: &SecurityGroupRuleOutputs,
     ) -> Result<(), ProviderError> {
         let perm = i.permission();
-        if i.direction == "egress" {
+        if i.direction == Direction::Egress {
             gone(
                 c.ec2
                     .revoke_security_group_egress()

@@ -2,52 +2,37 @@
 
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{AttributeBooleanValue, ResourceType};
-use cairn::{
-    CheckFailure, Output, PropMap, ProviderError, Related, ResourceContext, TypeSchema, UniqueKey,
-};
-use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use cairn::{CheckFailure, PropMap, ProviderError, Related, ResourceContext};
 
 use super::tagging;
 use crate::config::Clients;
-use crate::error::{aws_on, code, found, gone_coded};
-use crate::resource::{AwsResource, TagsAt, check_cidr, known};
+use crate::error::{aws_on, code, found, gone};
+use crate::resource::{AwsResource, check_cidr, known};
+use crate::tagging::Tagging;
 use crate::{AwsProvider, Tags};
 
-cairn::args! {
-    /// Arguments of a [`Subnet`].
-    pub struct SubnetArgs {
-        pub vpc_id: Output<String>,
-        pub cidr_block: Output<String>,
-        pub availability_zone: Option<Output<String>>,
-        pub map_public_ip_on_launch: Option<Output<bool>>,
-        pub tags: Option<Output<Tags>>,
-    }
+/// A subnet of a VPC.
+#[cairn::resource(token = "aws:ec2/Subnet", provider = AwsProvider)]
+#[unique(key(cidr_block), within(vpc_id))]
+pub struct Subnet {
+    #[replace]
+    pub vpc_id: String,
+    #[replace]
+    pub cidr_block: String,
+    #[replace]
+    pub availability_zone: Option<String>,
+    pub map_public_ip_on_launch: Option<bool>,
+    #[tags]
+    pub tags: Option<Tags>,
+    #[output]
+    pub id: String,
+    #[output]
+    pub arn: String,
+    #[output]
+    pub availability_zone: String,
+    #[output]
+    pub cidr_block: String,
 }
-
-cairn::resource!(
-    /// A subnet of a VPC.
-    Subnet, SubnetArgs, "aws:ec2/Subnet", AwsProvider, {
-        id: String,
-        arn: String,
-        availability_zone: String,
-        cidr_block: String,
-    }
-);
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub(crate) struct Inputs {
-    vpc_id: String,
-    cidr_block: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    availability_zone: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    map_public_ip_on_launch: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    tags: Option<Tags>,
-}
-
-pub(crate) struct Impl;
 
 async fn set_public_ip(c: &Clients, id: &str, v: bool) -> Result<(), ProviderError> {
     c.ec2
@@ -61,21 +46,8 @@ async fn set_public_ip(c: &Clients, id: &str, v: bool) -> Result<(), ProviderErr
 }
 
 #[async_trait]
-impl AwsResource for Impl {
-    const TYPE: &'static str = "aws:ec2/Subnet";
-    type Inputs = Inputs;
-    const TAGS_AT: TagsAt = TagsAt::Ec2;
-
-    fn schema() -> TypeSchema {
-        TypeSchema {
-            replace_on_changes: &["vpc_id", "cidr_block", "availability_zone"],
-            unique: &[UniqueKey {
-                key: &["cidr_block"],
-                within: &["vpc_id"],
-                auto_name: None,
-            }],
-        }
-    }
+impl AwsResource for Subnet {
+    const TAGS: Tagging = Tagging::Ec2;
 
     fn check(inputs: &PropMap) -> Vec<CheckFailure> {
         check_cidr(inputs, "cidr_block").into_iter().collect()
@@ -92,7 +64,7 @@ impl AwsResource for Impl {
         };
         related
             .sources("vpc_id")
-            .filter(|(ty, _)| *ty == super::vpc::Impl::TYPE)
+            .filter(|(ty, _)| *ty == super::Vpc::TYPE)
             .filter_map(|(_, vpc)| parse(vpc))
             .filter(|vpc| !vpc.contains(&cidr))
             .map(|vpc| CheckFailure {
@@ -106,8 +78,8 @@ impl AwsResource for Impl {
         c: &Clients,
         ctx: &ResourceContext,
         _token: &str,
-        i: &Inputs,
-    ) -> Result<(String, Value), ProviderError> {
+        i: &SubnetInputs,
+    ) -> Result<(String, SubnetOutputs), ProviderError> {
         let out = c
             .ec2
             .create_subnet()
@@ -158,8 +130,8 @@ impl AwsResource for Impl {
     async fn read(
         c: &Clients,
         id: &str,
-        i: &Inputs,
-    ) -> Result<Option<(Inputs, Value)>, ProviderError> {
+        _i: &SubnetInputs,
+    ) -> Result<Option<(SubnetInputs, SubnetOutputs)>, ProviderError> {
         let Some(out) = found(
             c.ec2.describe_subnets().subnet_ids(id).send().await,
             "DescribeSubnets",
@@ -172,21 +144,23 @@ impl AwsResource for Impl {
         };
         let az = s.availability_zone().unwrap_or_default().to_string();
         let cidr = s.cidr_block().unwrap_or_default().to_string();
-        let now = Inputs {
+        let now = SubnetInputs {
             vpc_id: s.vpc_id().unwrap_or_default().to_string(),
             cidr_block: cidr.clone(),
-            availability_zone: i.availability_zone.as_ref().map(|_| az.clone()),
-            map_public_ip_on_launch: i
-                .map_public_ip_on_launch
-                .map(|_| s.map_public_ip_on_launch().unwrap_or(false)),
-            tags: tagging::user_tags(Some(s.tags()), i.tags.as_ref()),
+            availability_zone: Some(az.clone()),
+            map_public_ip_on_launch: Some(s.map_public_ip_on_launch().unwrap_or(false)),
+            tags: None,
         };
-        let outputs = json!({
-            "id": id,
-            "arn": s.subnet_arn().map(str::to_string).unwrap_or_else(|| format!("arn:aws:ec2:{}:{}:subnet/{id}", c.region, s.owner_id().unwrap_or_default())),
-            "availability_zone": az,
-            "cidr_block": cidr,
+        let arn = s.subnet_arn().map(str::to_string).unwrap_or_else(|| {
+            let owner = s.owner_id().unwrap_or_default();
+            format!("arn:aws:ec2:{}:{owner}:subnet/{id}", c.region)
         });
+        let outputs = SubnetOutputs {
+            id: id.to_string(),
+            arn,
+            availability_zone: az,
+            cidr_block: cidr,
+        };
         Ok(Some((now, outputs)))
     }
 
@@ -194,22 +168,26 @@ impl AwsResource for Impl {
         c: &Clients,
         _ctx: &ResourceContext,
         id: &str,
-        old: &Inputs,
-        new: &Inputs,
-    ) -> Result<Value, ProviderError> {
+        old: &SubnetInputs,
+        new: &SubnetInputs,
+    ) -> Result<SubnetOutputs, ProviderError> {
         if new.map_public_ip_on_launch != old.map_public_ip_on_launch {
             set_public_ip(c, id, new.map_public_ip_on_launch.unwrap_or(false)).await?;
         }
-        tagging::sync(c, id, old.tags.as_ref(), new.tags.as_ref()).await?;
         let (_, o) = Self::read(c, id, new)
             .await?
             .ok_or_else(|| ProviderError::new(format!("subnet {id} disappeared")))?;
         Ok(o)
     }
 
-    async fn delete(c: &Clients, id: &str, _i: &Inputs, _o: &Value) -> Result<(), ProviderError> {
+    async fn delete(
+        c: &Clients,
+        id: &str,
+        _i: &SubnetInputs,
+        _o: &SubnetOutputs,
+    ) -> Result<(), ProviderError> {
         super::delete_retrying_dependencies(|| async {
-            gone_coded(
+            gone(
                 c.ec2.delete_subnet().subnet_id(id).send().await,
                 "DeleteSubnet",
             )

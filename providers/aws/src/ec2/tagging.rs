@@ -1,10 +1,9 @@
-//! EC2's way of tagging: tag specifications at creation, CreateTags/DeleteTags after.
+//! EC2's tag specifications at creation, and finding what carries a resource's tags (reading
+//! and changing tags after creation is `crate::tagging`).
 
 use aws_sdk_ec2::types::{Filter, ResourceType, Tag, TagSpecification};
-use cairn::{ProviderError, ResourceContext};
+use cairn::ResourceContext;
 
-use crate::config::Clients;
-use crate::error::aws_on;
 use crate::{Tags, tags};
 
 pub(crate) fn spec(
@@ -17,57 +16,6 @@ pub(crate) fn spec(
         b = b.tags(Tag::builder().key(k).value(v).build());
     }
     b.build()
-}
-
-pub(crate) fn user_tags(observed: Option<&[Tag]>, recorded: Option<&Tags>) -> Option<Tags> {
-    tags::user_part(
-        observed.unwrap_or_default().iter().filter_map(|t| {
-            Some((
-                t.key()?.to_string(),
-                t.value().unwrap_or_default().to_string(),
-            ))
-        }),
-        recorded,
-    )
-}
-
-/// Brings the user's tags of `id` from `old` to `new`.
-pub(crate) async fn sync(
-    c: &Clients,
-    id: &str,
-    old: Option<&Tags>,
-    new: Option<&Tags>,
-) -> Result<(), ProviderError> {
-    let (set, remove) = tags::changes(old, new);
-    if !set.is_empty() {
-        let mut req = c.ec2.create_tags().resources(id);
-        for (k, v) in set {
-            req = req.tags(Tag::builder().key(k).value(v).build());
-        }
-        req.send().await.map_err(aws_on("CreateTags", "tags"))?;
-    }
-    if !remove.is_empty() {
-        let mut req = c.ec2.delete_tags().resources(id);
-        for k in remove {
-            req = req.tags(Tag::builder().key(k).build());
-        }
-        req.send().await.map_err(aws_on("DeleteTags", "tags"))?;
-    }
-    Ok(())
-}
-
-/// All tags of the EC2 resource `id` (any kind: EC2 keeps tags by resource id).
-pub(crate) async fn of(c: &Clients, id: &str) -> Result<Option<Tags>, ProviderError> {
-    let out = c
-        .ec2
-        .describe_tags()
-        .filters(Filter::builder().name("resource-id").values(id).build())
-        .send()
-        .await
-        .map_err(crate::error::aws("DescribeTags"))?;
-    Ok(Some(tags::collect(
-        out.tags().iter().map(|t| (t.key(), t.value())),
-    )))
 }
 
 /// Filters matching what Cairn made for `ctx`: its stack and name tags.

@@ -2,55 +2,43 @@
 
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{AttributeBooleanValue, ResourceType, VpcAttributeName};
-use cairn::{CheckFailure, Output, PropMap, ProviderError, ResourceContext, TypeSchema};
-use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use cairn::{CheckFailure, PropMap, ProviderError, ResourceContext};
 
 use super::tagging;
 use crate::config::Clients;
-use crate::error::{aws, aws_on, found, gone_coded};
-use crate::resource::{AwsResource, TagsAt, check_cidr};
+use crate::error::{aws, aws_on, found, gone};
+use crate::resource::{AwsResource, check_cidr};
+use crate::tagging::Tagging;
 use crate::{AwsProvider, Tags};
 
-cairn::args! {
-    /// Arguments of a [`Vpc`].
-    pub struct VpcArgs {
-        /// The IPv4 CIDR block (replacing it replaces the VPC).
-        pub cidr_block: Output<String>,
-        pub enable_dns_support: Option<Output<bool>>,
-        pub enable_dns_hostnames: Option<Output<bool>>,
-        pub tags: Option<Output<Tags>>,
-    }
+/// A VPC.
+#[cairn::resource(token = "aws:ec2/Vpc", provider = AwsProvider)]
+pub struct Vpc {
+    /// The IPv4 CIDR block (replacing it replaces the VPC).
+    #[replace]
+    pub cidr_block: String,
+    pub enable_dns_support: Option<bool>,
+    pub enable_dns_hostnames: Option<bool>,
+    #[tags]
+    pub tags: Option<Tags>,
+    #[output]
+    pub id: String,
+    #[output]
+    pub arn: String,
+    #[output]
+    pub cidr_block: String,
 }
 
-cairn::resource!(
-    /// A VPC.
-    Vpc, VpcArgs, "aws:ec2/Vpc", AwsProvider, {
-        id: String,
-        arn: String,
-        cidr_block: String,
+fn outputs(c: &Clients, id: &str, owner: Option<&str>, cidr: &str) -> VpcOutputs {
+    VpcOutputs {
+        id: id.to_string(),
+        arn: format!(
+            "arn:aws:ec2:{}:{}:vpc/{id}",
+            c.region,
+            owner.unwrap_or_default()
+        ),
+        cidr_block: cidr.to_string(),
     }
-);
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub(crate) struct Inputs {
-    cidr_block: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    enable_dns_support: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    enable_dns_hostnames: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    tags: Option<Tags>,
-}
-
-pub(crate) struct Impl;
-
-fn outputs(c: &Clients, id: &str, owner: Option<&str>, cidr: &str) -> Value {
-    json!({
-        "id": id,
-        "arn": format!("arn:aws:ec2:{}:{}:vpc/{id}", c.region, owner.unwrap_or_default()),
-        "cidr_block": cidr,
-    })
 }
 
 async fn set_attribute(
@@ -92,17 +80,8 @@ async fn get_attribute(
 }
 
 #[async_trait]
-impl AwsResource for Impl {
-    const TYPE: &'static str = "aws:ec2/Vpc";
-    type Inputs = Inputs;
-    const TAGS_AT: TagsAt = TagsAt::Ec2;
-
-    fn schema() -> TypeSchema {
-        TypeSchema {
-            replace_on_changes: &["cidr_block"],
-            unique: &[],
-        }
-    }
+impl AwsResource for Vpc {
+    const TAGS: Tagging = Tagging::Ec2;
 
     fn check(inputs: &PropMap) -> Vec<CheckFailure> {
         check_cidr(inputs, "cidr_block").into_iter().collect()
@@ -112,8 +91,8 @@ impl AwsResource for Impl {
         c: &Clients,
         ctx: &ResourceContext,
         _token: &str,
-        i: &Inputs,
-    ) -> Result<(String, Value), ProviderError> {
+        i: &VpcInputs,
+    ) -> Result<(String, VpcOutputs), ProviderError> {
         let out = c
             .ec2
             .create_vpc()
@@ -148,8 +127,8 @@ impl AwsResource for Impl {
     async fn read(
         c: &Clients,
         id: &str,
-        i: &Inputs,
-    ) -> Result<Option<(Inputs, Value)>, ProviderError> {
+        _i: &VpcInputs,
+    ) -> Result<Option<(VpcInputs, VpcOutputs)>, ProviderError> {
         let Some(out) = found(
             c.ec2.describe_vpcs().vpc_ids(id).send().await,
             "DescribeVpcs",
@@ -161,20 +140,16 @@ impl AwsResource for Impl {
             return Ok(None);
         };
         let cidr = vpc.cidr_block().unwrap_or_default().to_string();
-        let mut now = Inputs {
+        let now = VpcInputs {
             cidr_block: cidr.clone(),
-            enable_dns_support: None,
-            enable_dns_hostnames: None,
-            tags: tagging::user_tags(Some(vpc.tags()), i.tags.as_ref()),
+            enable_dns_support: Some(
+                get_attribute(c, id, VpcAttributeName::EnableDnsSupport).await?,
+            ),
+            enable_dns_hostnames: Some(
+                get_attribute(c, id, VpcAttributeName::EnableDnsHostnames).await?,
+            ),
+            tags: None,
         };
-        if i.enable_dns_support.is_some() {
-            now.enable_dns_support =
-                Some(get_attribute(c, id, VpcAttributeName::EnableDnsSupport).await?);
-        }
-        if i.enable_dns_hostnames.is_some() {
-            now.enable_dns_hostnames =
-                Some(get_attribute(c, id, VpcAttributeName::EnableDnsHostnames).await?);
-        }
         Ok(Some((now, outputs(c, id, vpc.owner_id(), &cidr))))
     }
 
@@ -182,9 +157,9 @@ impl AwsResource for Impl {
         c: &Clients,
         _ctx: &ResourceContext,
         id: &str,
-        old: &Inputs,
-        new: &Inputs,
-    ) -> Result<Value, ProviderError> {
+        old: &VpcInputs,
+        new: &VpcInputs,
+    ) -> Result<VpcOutputs, ProviderError> {
         if new.enable_dns_support != old.enable_dns_support {
             set_attribute(
                 c,
@@ -203,16 +178,20 @@ impl AwsResource for Impl {
             )
             .await?;
         }
-        tagging::sync(c, id, old.tags.as_ref(), new.tags.as_ref()).await?;
         let (_, outputs) = Self::read(c, id, new)
             .await?
             .ok_or_else(|| ProviderError::new(format!("VPC {id} disappeared")))?;
         Ok(outputs)
     }
 
-    async fn delete(c: &Clients, id: &str, _i: &Inputs, _o: &Value) -> Result<(), ProviderError> {
+    async fn delete(
+        c: &Clients,
+        id: &str,
+        _i: &VpcInputs,
+        _o: &VpcOutputs,
+    ) -> Result<(), ProviderError> {
         super::delete_retrying_dependencies(|| async {
-            gone_coded(c.ec2.delete_vpc().vpc_id(id).send().await, "DeleteVpc")
+            gone(c.ec2.delete_vpc().vpc_id(id).send().await, "DeleteVpc")
         })
         .await
     }

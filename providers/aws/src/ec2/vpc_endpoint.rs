@@ -5,64 +5,57 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use aws_sdk_ec2::types::{ResourceType, VpcEndpointType};
-use cairn::{CheckFailure, Output, PropMap, ProviderError, ResourceContext, TypeSchema, UniqueKey};
-use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use aws_sdk_ec2::types::{ResourceType, VpcEndpointType as SdkEndpointType};
+use cairn::{CheckFailure, PropMap, ProviderError, ResourceContext};
+use serde_json::Value;
 
 use super::tagging;
 use crate::config::Clients;
 use crate::error::{aws, aws_on, found, gone};
-use crate::resource::{AwsResource, TagsAt, check_policy, known};
+use crate::resource::{AwsResource, check_policy};
+use crate::tagging::Tagging;
 use crate::{AwsProvider, Tags, wait};
 
-cairn::args! {
-    /// Arguments of a [`VpcEndpoint`].
-    pub struct VpcEndpointArgs {
-        pub vpc_id: Output<String>,
-        /// e.g. `com.amazonaws.us-east-2.ecr.dkr`.
-        pub service_name: Output<String>,
-        /// `Interface` or `Gateway`.
-        pub vpc_endpoint_type: Output<String>,
-        pub subnet_ids: Option<Output<Vec<String>>>,
-        pub security_group_ids: Option<Output<Vec<String>>>,
-        pub private_dns_enabled: Option<Output<bool>>,
-        pub route_table_ids: Option<Output<Vec<String>>>,
-        /// The endpoint policy, a JSON document (compared structurally).
-        pub policy: Option<Output<Value>>,
-        pub tags: Option<Output<Tags>>,
+cairn::string_enum! {
+    /// The kind of a [`VpcEndpoint`].
+    pub enum VpcEndpointType {
+        /// AWS PrivateLink: network interfaces in subnets, behind security groups.
+        Interface = "Interface",
+        /// Routes in route tables (S3, DynamoDB).
+        Gateway = "Gateway",
+        GatewayLoadBalancer = "GatewayLoadBalancer",
     }
 }
 
-cairn::resource!(
-    /// A VPC endpoint (AWS PrivateLink interface endpoint, or gateway endpoint).
-    VpcEndpoint, VpcEndpointArgs, "aws:ec2/VpcEndpoint", AwsProvider, {
-        id: String,
-        dns_names: Vec<String>,
-        state: String,
-    }
-);
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub(crate) struct Inputs {
-    vpc_id: String,
-    service_name: String,
-    vpc_endpoint_type: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    subnet_ids: Option<Vec<String>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    security_group_ids: Option<Vec<String>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    private_dns_enabled: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    route_table_ids: Option<Vec<String>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    policy: Option<Value>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    tags: Option<Tags>,
+/// A VPC endpoint (AWS PrivateLink interface endpoint, or gateway endpoint).
+#[cairn::resource(token = "aws:ec2/VpcEndpoint", provider = AwsProvider)]
+#[unique(key(service_name), within(vpc_id))]
+pub struct VpcEndpoint {
+    #[replace]
+    pub vpc_id: String,
+    /// e.g. `com.amazonaws.us-east-2.ecr.dkr`.
+    #[replace]
+    pub service_name: String,
+    #[replace]
+    pub vpc_endpoint_type: VpcEndpointType,
+    #[unordered]
+    pub subnet_ids: Option<Vec<String>>,
+    #[unordered]
+    pub security_group_ids: Option<Vec<String>>,
+    pub private_dns_enabled: Option<bool>,
+    #[unordered]
+    pub route_table_ids: Option<Vec<String>>,
+    /// The endpoint policy, a JSON document (compared structurally).
+    pub policy: Option<Value>,
+    #[tags]
+    pub tags: Option<Tags>,
+    #[output]
+    pub id: String,
+    #[output]
+    pub dns_names: Vec<String>,
+    #[output]
+    pub state: String,
 }
-
-pub(crate) struct Impl;
 
 const READY_TIMEOUT: Duration = Duration::from_secs(600);
 
@@ -110,12 +103,16 @@ fn state(e: &aws_sdk_ec2::types::VpcEndpoint) -> String {
         .unwrap_or_default()
 }
 
-fn outputs(e: &aws_sdk_ec2::types::VpcEndpoint) -> Value {
-    json!({
-        "id": e.vpc_endpoint_id(),
-        "dns_names": e.dns_entries().iter().filter_map(|d| d.dns_name()).collect::<Vec<_>>(),
-        "state": state(e),
-    })
+fn outputs(e: &aws_sdk_ec2::types::VpcEndpoint) -> VpcEndpointOutputs {
+    VpcEndpointOutputs {
+        id: e.vpc_endpoint_id().unwrap_or_default().to_string(),
+        dns_names: e
+            .dns_entries()
+            .iter()
+            .filter_map(|d| d.dns_name().map(str::to_string))
+            .collect(),
+        state: state(e),
+    }
 }
 
 /// Waits for `available` (an interface endpoint takes a minute or two on AWS).
@@ -143,47 +140,26 @@ async fn wait_available(
 }
 
 #[async_trait]
-impl AwsResource for Impl {
-    const TYPE: &'static str = "aws:ec2/VpcEndpoint";
-    type Inputs = Inputs;
-    const TAGS_AT: TagsAt = TagsAt::Ec2;
-
-    fn schema() -> TypeSchema {
-        TypeSchema {
-            replace_on_changes: &["vpc_id", "service_name", "vpc_endpoint_type"],
-            unique: &[UniqueKey {
-                key: &["service_name"],
-                within: &["vpc_id"],
-                auto_name: None,
-            }],
-        }
-    }
+impl AwsResource for VpcEndpoint {
+    const TAGS: Tagging = Tagging::Ec2;
 
     fn check(inputs: &PropMap) -> Vec<CheckFailure> {
-        let mut failures = check_policy(inputs, "policy");
-        match known::<String>(inputs, "vpc_endpoint_type").as_deref() {
-            None | Some("Interface") | Some("Gateway") | Some("GatewayLoadBalancer") => {}
-            Some(other) => failures.push(CheckFailure {
-                property: Some("vpc_endpoint_type".into()),
-                reason: format!("'{other}' is not an endpoint type: expected Interface or Gateway"),
-            }),
-        }
-        failures
+        check_policy(inputs, "policy")
     }
 
     async fn create(
         c: &Clients,
         ctx: &ResourceContext,
         token: &str,
-        i: &Inputs,
-    ) -> Result<(String, Value), ProviderError> {
+        i: &VpcEndpointInputs,
+    ) -> Result<(String, VpcEndpointOutputs), ProviderError> {
         let out = c
             .ec2
             .create_vpc_endpoint()
             .client_token(token)
             .vpc_id(&i.vpc_id)
             .service_name(&i.service_name)
-            .vpc_endpoint_type(VpcEndpointType::from(i.vpc_endpoint_type.as_str()))
+            .vpc_endpoint_type(SdkEndpointType::from(i.vpc_endpoint_type.as_str()))
             .set_subnet_ids(i.subnet_ids.clone())
             .set_security_group_ids(i.security_group_ids.clone())
             .set_private_dns_enabled(i.private_dns_enabled)
@@ -226,46 +202,36 @@ impl AwsResource for Impl {
     async fn read(
         c: &Clients,
         id: &str,
-        i: &Inputs,
-    ) -> Result<Option<(Inputs, Value)>, ProviderError> {
+        _i: &VpcEndpointInputs,
+    ) -> Result<Option<(VpcEndpointInputs, VpcEndpointOutputs)>, ProviderError> {
         let Some(e) = describe(c, id).await? else {
             return Ok(None);
         };
-        let list = |v: &[String], recorded: &Option<Vec<String>>| -> Option<Vec<String>> {
-            if v.is_empty() && recorded.is_none() {
-                return None;
-            }
-            // Keep the recorded order when the members are the same: order is not drift.
-            let mut got: Vec<String> = v.to_vec();
-            if set(recorded) == got.iter().cloned().collect() {
-                got = recorded.clone().unwrap_or_default();
-            }
-            Some(got)
-        };
+        let list = |v: &[String]| Some(v.to_vec());
         let groups: Vec<String> = e
             .groups()
             .iter()
             .filter_map(|g| g.group_id().map(str::to_string))
             .collect();
-        let policy = match (&i.policy, e.policy_document()) {
-            (None, _) | (_, None) => None,
-            (Some(_), Some(doc)) => serde_json::from_str(doc).ok(),
-        };
-        let now = Inputs {
+        let policy = e
+            .policy_document()
+            .and_then(|doc| serde_json::from_str(doc).ok());
+        let kind = e
+            .vpc_endpoint_type()
+            .map(|t| t.as_str())
+            .unwrap_or_default();
+        let now = VpcEndpointInputs {
             vpc_id: e.vpc_id().unwrap_or_default().to_string(),
             service_name: e.service_name().unwrap_or_default().to_string(),
-            vpc_endpoint_type: e
-                .vpc_endpoint_type()
-                .map(|t| t.as_str().to_string())
-                .unwrap_or_default(),
-            subnet_ids: list(e.subnet_ids(), &i.subnet_ids),
-            security_group_ids: list(&groups, &i.security_group_ids),
-            private_dns_enabled: i
-                .private_dns_enabled
-                .map(|_| e.private_dns_enabled().unwrap_or(false)),
-            route_table_ids: list(e.route_table_ids(), &i.route_table_ids),
+            vpc_endpoint_type: VpcEndpointType::parse(kind).ok_or_else(|| {
+                ProviderError::new(format!("VPC endpoint {id} is of an unknown type '{kind}'"))
+            })?,
+            subnet_ids: list(e.subnet_ids()),
+            security_group_ids: list(&groups),
+            private_dns_enabled: Some(e.private_dns_enabled().unwrap_or(false)),
+            route_table_ids: list(e.route_table_ids()),
             policy,
-            tags: tagging::user_tags(Some(e.tags()), i.tags.as_ref()),
+            tags: None,
         };
         Ok(Some((now, outputs(&e))))
     }
@@ -274,9 +240,9 @@ impl AwsResource for Impl {
         c: &Clients,
         _ctx: &ResourceContext,
         id: &str,
-        old: &Inputs,
-        new: &Inputs,
-    ) -> Result<Value, ProviderError> {
+        old: &VpcEndpointInputs,
+        new: &VpcEndpointInputs,
+    ) -> Result<VpcEndpointOutputs, ProviderError> {
         let (add_subnets, remove_subnets) = delta(&old.subnet_ids, &new.subnet_ids);
         let (add_groups, remove_groups) = delta(&old.security_group_ids, &new.security_group_ids);
         let (add_tables, remove_tables) = delta(&old.route_table_ids, &new.route_table_ids);
@@ -316,12 +282,16 @@ impl AwsResource for Impl {
         if any {
             req.send().await.map_err(aws("ModifyVpcEndpoint"))?;
         }
-        tagging::sync(c, id, old.tags.as_ref(), new.tags.as_ref()).await?;
         let e = wait_available(c, id).await?;
         Ok(outputs(&e))
     }
 
-    async fn delete(c: &Clients, id: &str, _i: &Inputs, _o: &Value) -> Result<(), ProviderError> {
+    async fn delete(
+        c: &Clients,
+        id: &str,
+        _i: &VpcEndpointInputs,
+        _o: &VpcEndpointOutputs,
+    ) -> Result<(), ProviderError> {
         gone(
             c.ec2
                 .delete_vpc_endpoints()

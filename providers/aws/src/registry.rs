@@ -1,0 +1,45 @@
+//! The one list of the AWS resource types the provider serves. Adding a type is one line here
+//! (and its module): nothing else dispatches by type token.
+
+use crate::resource::{Handler, Typed};
+use crate::{ec2, ecr, ecs, elb, iam, logs};
+
+static TYPES: &[&dyn Handler] = &[
+    &Typed::<ec2::Vpc>::new(),
+    &Typed::<ec2::Subnet>::new(),
+    &Typed::<ec2::InternetGateway>::new(),
+    &Typed::<ec2::RouteTable>::new(),
+    &Typed::<ec2::Route>::new(),
+    &Typed::<ec2::RouteTableAssociation>::new(),
+    &Typed::<ec2::SecurityGroup>::new(),
+    &Typed::<ec2::SecurityGroupRule>::new(),
+    &Typed::<ec2::VpcEndpoint>::new(),
+    &Typed::<ec2::Instance>::new(),
+    &Typed::<ecr::Repository>::new(),
+    &Typed::<ecr::RepositoryPolicy>::new(),
+    &Typed::<ecr::LifecyclePolicy>::new(),
+    &Typed::<ecs::Cluster>::new(),
+    &Typed::<ecs::TaskDefinition>::new(),
+    &Typed::<ecs::Service>::new(),
+    &Typed::<elb::LoadBalancer>::new(),
+    &Typed::<elb::TargetGroup>::new(),
+    &Typed::<elb::Listener>::new(),
+    &Typed::<iam::Role>::new(),
+    &Typed::<iam::RolePolicy>::new(),
+    &Typed::<iam::RolePolicyAttachment>::new(),
+    &Typed::<iam::InstanceProfile>::new(),
+    &Typed::<logs::LogGroup>::new(),
+];
+
+/// Every registered type.
+pub(crate) fn all() -> &'static [&'static dyn Handler] {
+    TYPES
+}
+
+/// The type with token `ty`.
+pub(crate) fn handler(ty: &str) -> Option<&'static dyn Handler> {
+    TYPES.iter().copied().find(|h| h.token() == ty)
+}
+
+#[cfg(test)]
+mod tests;

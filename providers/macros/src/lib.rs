@@ -1,0 +1,465 @@
+//! `#[cairn::resource]`: one declaration per resource type.
+//!
+//! A provider declares a resource type once, as a struct of its input properties and (marked
+//! `#[output]`) its outputs; the attribute generates everything that is not cloud logic:
+//!
+//! - the handle the program gets back (`Vpc`), with `new`/`with` and one typed accessor per
+//!   output;
+//! - the arguments the program writes (`VpcArgs`), every property an `Output`, with a builder
+//!   whose required properties must be set for `build()` to compile;
+//! - the plain inputs the provider receives (`VpcInputs`) and its typed outputs (`VpcOutputs`);
+//! - `cairn::ResourceType`: the type token, the property lists and the schema, whose entries
+//!   come from the field attributes (`#[replace]`, `#[unique(..)]`, `#[unordered]`,
+//!   `#[secret]`, `#[tags]`), so a misspelt or renamed property is a compile error.
+//!
+//! A proc-macro rather than `macro_rules!`: the field attributes are checked against the
+//! fields, with errors pointing at the attribute, and the declaration stays an ordinary struct
+//! that rustfmt formats.
+
+use proc_macro::TokenStream;
+use proc_macro2::{Span, TokenStream as Tokens};
+use quote::{format_ident, quote};
+use syn::punctuated::Punctuated;
+use syn::{Attribute, Expr, Ident, ItemStruct, LitStr, Path, Token, Type, Visibility};
+
+/// Declares a resource type; see the crate documentation.
+///
+/// ```ignore
+/// /// A VPC.
+/// #[cairn::resource(token = "aws:ec2/Vpc", provider = AwsProvider)]
+/// pub struct Vpc {
+///     /// The VPC's IPv4 range.
+///     #[replace]
+///     pub cidr_block: String,
+///     pub enable_dns_support: Option<bool>,
+///     #[tags]
+///     pub tags: Option<Tags>,
+///     #[output]
+///     pub id: String,
+/// }
+/// ```
+#[proc_macro_attribute]
+pub fn resource(attr: TokenStream, item: TokenStream) -> TokenStream {
+    match expand(attr.into(), item.into()) {
+        Ok(t) => t.into(),
+        Err(e) => e.to_compile_error().into(),
+    }
+}
+
+struct TypeAttr {
+    token: LitStr,
+    provider: Path,
+}
+
+fn parse_type_attr(attr: Tokens) -> syn::Result<TypeAttr> {
+    let mut token = None;
+    let mut provider = None;
+    let parser = syn::meta::parser(|meta| {
+        if meta.path.is_ident("token") {
+            token = Some(meta.value()?.parse::<LitStr>()?);
+        } else if meta.path.is_ident("provider") {
+            provider = Some(meta.value()?.parse::<Path>()?);
+        } else {
+            return Err(meta.error("expected `token = \"…\"` or `provider = Type`"));
+        }
+        Ok(())
+    });
+    syn::parse::Parser::parse2(parser, attr)?;
+    let missing = |what| syn::Error::new(Span::call_site(), format!("missing `{what}`"));
+    Ok(TypeAttr {
+        token: token.ok_or_else(|| missing("token = \"package:module/Type\""))?,
+        provider: provider.ok_or_else(|| missing("provider = Type"))?,
+    })
+}
+
+/// A unique key: properties that two resources of the type cannot share within a scope.
+struct Unique {
+    key: Vec<Ident>,
+    within: Vec<Ident>,
+    /// The name rule, for a name Cairn fills in when the program leaves it unset.
+    auto_name: Option<Expr>,
+}
+
+fn idents(meta: &syn::meta::ParseNestedMeta<'_>) -> syn::Result<Vec<Ident>> {
+    let content;
+    syn::parenthesized!(content in meta.input);
+    let list = Punctuated::<Ident, Token![,]>::parse_terminated(&content)?;
+    Ok(list.into_iter().collect())
+}
+
+/// `#[unique(within(a, b), name = RULE)]` on a field, or `#[unique(key(a, b), within(c))]` on
+/// the struct.
+fn parse_unique(attr: &Attribute, field: Option<&Ident>) -> syn::Result<Unique> {
+    let mut u = Unique {
+        key: field.into_iter().cloned().collect(),
+        within: Vec::new(),
+        auto_name: None,
+    };
+    if matches!(attr.meta, syn::Meta::Path(_)) {
+        return Ok(u);
+    }
+    attr.parse_nested_meta(|meta| {
+        if meta.path.is_ident("within") {
+            u.within = idents(&meta)?;
+        } else if meta.path.is_ident("key") && field.is_none() {
+            u.key = idents(&meta)?;
+        } else if meta.path.is_ident("name") && field.is_some() {
+            u.auto_name = Some(meta.value()?.parse::<Expr>()?);
+        } else if field.is_some() {
+            return Err(meta.error("expected `within(…)` or `name = NAME_RULE`"));
+        } else {
+            return Err(meta.error("expected `key(…)` or `within(…)`"));
+        }
+        Ok(())
+    })?;
+    if u.key.is_empty() {
+        return Err(syn::Error::new_spanned(attr, "a unique key needs `key(…)`"));
+    }
+    Ok(u)
+}
+
+struct Input {
+    docs: Vec<Attribute>,
+    serde: Vec<Attribute>,
+    vis: Visibility,
+    ident: Ident,
+    ty: Type,
+    /// `Some(T)` when the type is `Option<T>`.
+    optional: Option<Type>,
+    replace: bool,
+    unordered: bool,
+    secret: bool,
+    tags: bool,
+}
+
+struct OutputField {
+    docs: Vec<Attribute>,
+    vis: Visibility,
+    ident: Ident,
+    ty: Type,
+}
+
+fn option_inner(ty: &Type) -> Option<Type> {
+    let Type::Path(p) = ty else { return None };
+    let last = p.path.segments.last()?;
+    if last.ident != "Option" {
+        return None;
+    }
+    let syn::PathArguments::AngleBracketed(args) = &last.arguments else {
+        return None;
+    };
+    match args.args.first()? {
+        syn::GenericArgument::Type(t) => Some(t.clone()),
+        _ => None,
+    }
+}
+
+fn lit(ident: &Ident) -> LitStr {
+    LitStr::new(&ident.to_string(), ident.span())
+}
+
+fn expand(attr: Tokens, item: Tokens) -> syn::Result<Tokens> {
+    let TypeAttr { token, provider } = parse_type_attr(attr)?;
+    let item: ItemStruct = syn::parse2(item)?;
+    let syn::Fields::Named(named) = &item.fields else {
+        return Err(syn::Error::new_spanned(
+            &item,
+            "a resource type is a struct with named fields",
+        ));
+    };
+    if !item.generics.params.is_empty() {
+        return Err(syn::Error::new_spanned(
+            &item.generics,
+            "a resource type takes no generics",
+        ));
+    }
+
+    let mut docs = Vec::new();
+    let mut uniques = Vec::new();
+    for a in &item.attrs {
+        if a.path().is_ident("unique") {
+            uniques.push(parse_unique(a, None)?);
+        } else {
+            docs.push(a.clone());
+        }
+    }
+
+    let mut inputs = Vec::new();
+    let mut outputs = Vec::new();
+    for f in &named.named {
+        let ident = f.ident.clone().expect("named fields have names");
+        let mut is_output = false;
+        let mut input = Input {
+            docs: Vec::new(),
+            serde: Vec::new(),
+            vis: f.vis.clone(),
+            ident: ident.clone(),
+            ty: f.ty.clone(),
+            optional: option_inner(&f.ty),
+            replace: false,
+            unordered: false,
+            secret: false,
+            tags: false,
+        };
+        for a in &f.attrs {
+            let p = a.path();
+            if p.is_ident("doc") {
+                input.docs.push(a.clone());
+            } else if p.is_ident("serde") {
+                input.serde.push(a.clone());
+            } else if p.is_ident("output") {
+                is_output = true;
+            } else if p.is_ident("replace") {
+                input.replace = true;
+            } else if p.is_ident("unordered") {
+                input.unordered = true;
+            } else if p.is_ident("secret") {
+                input.secret = true;
+            } else if p.is_ident("tags") {
+                input.tags = true;
+            } else if p.is_ident("unique") {
+                uniques.push(parse_unique(a, Some(&ident))?);
+            } else {
+                return Err(syn::Error::new_spanned(
+                    a,
+                    "expected one of #[output], #[replace], #[unique(..)], #[unordered], \
+                     #[secret], #[tags], #[serde(..)] or a doc comment",
+                ));
+            }
+        }
+        if is_output {
+            outputs.push(OutputField {
+                docs: input.docs,
+                vis: input.vis,
+                ident,
+                ty: input.ty,
+            });
+        } else {
+            inputs.push(input);
+        }
+    }
+
+    // Every property an attribute names must be an input of this type.
+    let known = |i: &Ident| inputs.iter().any(|f| f.ident == *i);
+    for u in &uniques {
+        for i in u.key.iter().chain(&u.within) {
+            if !known(i) {
+                return Err(syn::Error::new_spanned(
+                    i,
+                    format!("`{i}` is not an input property of this resource type"),
+                ));
+            }
+        }
+    }
+    let auto_named: Vec<&Ident> = uniques
+        .iter()
+        .filter(|u| u.auto_name.is_some())
+        .map(|u| &u.key[0])
+        .collect();
+    let tagged: Vec<&Input> = inputs.iter().filter(|f| f.tags).collect();
+    if tagged.len() > 1 {
+        return Err(syn::Error::new_spanned(
+            &tagged[1].ident,
+            "only one property holds the tags",
+        ));
+    }
+
+    let vis = &item.vis;
+    let name = &item.ident;
+    let args = format_ident!("{name}Args");
+    let inputs_ty = format_ident!("{name}Inputs");
+    let outputs_ty = format_ident!("{name}Outputs");
+    let args_doc = format!(
+        "The arguments of a [`{name}`], each an [`Output`](::cairn::Output): set them with \
+         [`{args}::builder`] (whose `build` compiles only once every required property is set)."
+    );
+    let inputs_doc = format!("The inputs of a [`{name}`] as its provider receives them.");
+    let outputs_doc = format!("The outputs of a [`{name}`].");
+
+    // The arguments: required properties are `Output<T>`, optional ones (and names Cairn fills
+    // in) `Option<Output<T>>`.
+    let mut any_required = false;
+    let args_fields = inputs.iter().map(|f| {
+        let (docs, vis, ident) = (&f.docs, &f.vis, &f.ident);
+        let ty = match (&f.optional, auto_named.contains(&ident)) {
+            (Some(inner), _) => quote!(::std::option::Option<::cairn::Output<#inner>>),
+            (None, true) => {
+                let t = &f.ty;
+                quote!(::std::option::Option<::cairn::Output<#t>>)
+            }
+            (None, false) => {
+                any_required = true;
+                let t = &f.ty;
+                quote!(::cairn::Output<#t>)
+            }
+        };
+        quote! { #(#docs)* #[builder(into)] #vis #ident: #ty }
+    });
+    let args_fields: Vec<Tokens> = args_fields.collect();
+    let into_properties = inputs.iter().map(|f| {
+        let ident = &f.ident;
+        let key = lit(ident);
+        if f.optional.is_some() || auto_named.contains(&ident) {
+            quote!((#key, self.#ident.map(|o| o.erase())))
+        } else {
+            quote!((#key, ::std::option::Option::Some(self.#ident.erase())))
+        }
+    });
+    let default_impl = (!any_required).then(|| {
+        quote! {
+            impl ::std::default::Default for #args {
+                fn default() -> Self {
+                    Self::builder().build()
+                }
+            }
+        }
+    });
+
+    let input_fields = inputs.iter().map(|f| {
+        let (docs, serde, vis, ident, ty) = (&f.docs, &f.serde, &f.vis, &f.ident, &f.ty);
+        let skip = f.optional.is_some().then(
+            || quote!(#[serde(default, skip_serializing_if = "::std::option::Option::is_none")]),
+        );
+        quote! { #(#docs)* #skip #(#serde)* #vis #ident: #ty }
+    });
+    let output_fields = outputs.iter().map(|f| {
+        let (docs, vis, ident, ty) = (&f.docs, &f.vis, &f.ident, &f.ty);
+        quote! { #(#docs)* #vis #ident: #ty }
+    });
+    let accessors = outputs.iter().map(|f| {
+        let (docs, ident, ty) = (&f.docs, &f.ident, &f.ty);
+        let key = lit(ident);
+        quote! {
+            #(#docs)*
+            pub fn #ident(&self) -> ::cairn::Output<#ty> {
+                self.resource.output(#key)
+            }
+        }
+    });
+
+    let names = |pick: fn(&Input) -> bool| {
+        let l: Vec<LitStr> = inputs
+            .iter()
+            .filter(|f| pick(f))
+            .map(|f| lit(&f.ident))
+            .collect();
+        quote!(&[#(#l),*])
+    };
+    let input_names = names(|_| true);
+    let replace = names(|f| f.replace);
+    let unordered = names(|f| f.unordered);
+    let secret = names(|f| f.secret);
+    let output_names: Vec<LitStr> = outputs.iter().map(|f| lit(&f.ident)).collect();
+    let unique = uniques.iter().map(|u| {
+        let key: Vec<LitStr> = u.key.iter().map(lit).collect();
+        let within: Vec<LitStr> = u.within.iter().map(lit).collect();
+        let auto = match &u.auto_name {
+            Some(e) => quote!(::std::option::Option::Some(#e)),
+            None => quote!(::std::option::Option::None),
+        };
+        quote! {
+            ::cairn::UniqueKey { key: &[#(#key),*], within: &[#(#within),*], auto_name: #auto }
+        }
+    });
+    let tags = tagged.first().map(|f| {
+        let ident = &f.ident;
+        quote! {
+            fn tags(inputs: &Self::Inputs) -> ::std::option::Option<&::std::option::Option<::cairn::Tags>> {
+                ::std::option::Option::Some(&inputs.#ident)
+            }
+            fn tags_mut(inputs: &mut Self::Inputs) -> ::std::option::Option<&mut ::std::option::Option<::cairn::Tags>> {
+                ::std::option::Option::Some(&mut inputs.#ident)
+            }
+        }
+    });
+
+    Ok(quote! {
+        #(#docs)*
+        #[derive(Debug, Clone)]
+        #vis struct #name {
+            resource: ::cairn::ResourceRef,
+        }
+
+        impl #name {
+            /// The resource type token.
+            pub const TYPE: &'static str = #token;
+
+            /// Declares the resource with default options.
+            #[track_caller]
+            pub fn new(stack: &mut ::cairn::Stack, name: &str, args: #args) -> Self {
+                Self::with(stack, name, args, ::cairn::ResourceOptions::default())
+            }
+
+            /// Declares the resource with options.
+            #[track_caller]
+            pub fn with(
+                stack: &mut ::cairn::Stack,
+                name: &str,
+                args: #args,
+                opts: ::cairn::ResourceOptions,
+            ) -> Self {
+                #name {
+                    resource: stack.declare::<#provider>(#token, name, args, opts),
+                }
+            }
+
+            /// The resource's name in the stack.
+            pub fn resource_name(&self) -> &str {
+                self.resource.name()
+            }
+
+            #(#accessors)*
+        }
+
+        impl ::cairn::Resource for #name {
+            fn resource_ref(&self) -> &::cairn::ResourceRef {
+                &self.resource
+            }
+        }
+
+        #[doc = #args_doc]
+        #[derive(Clone, ::cairn::__private::bon::Builder)]
+        #[builder(crate = ::cairn::__private::bon)]
+        #vis struct #args {
+            #(#args_fields),*
+        }
+
+        #default_impl
+
+        impl ::cairn::Args for #args {
+            fn into_properties(self) -> ::std::vec::Vec<(&'static str, ::std::option::Option<::cairn::Output<::cairn::__private::Value>>)> {
+                ::std::vec![#(#into_properties),*]
+            }
+        }
+
+        #[doc = #inputs_doc]
+        #[derive(Debug, Clone, PartialEq, ::cairn::__private::serde::Serialize, ::cairn::__private::serde::Deserialize)]
+        #[serde(crate = "::cairn::__private::serde")]
+        #vis struct #inputs_ty {
+            #(#input_fields),*
+        }
+
+        #[doc = #outputs_doc]
+        #[derive(Debug, Clone, PartialEq, ::cairn::__private::serde::Serialize, ::cairn::__private::serde::Deserialize)]
+        #[serde(crate = "::cairn::__private::serde")]
+        #vis struct #outputs_ty {
+            #(#output_fields),*
+        }
+
+        impl ::cairn::ResourceType for #name {
+            const TYPE: &'static str = #token;
+            type Args = #args;
+            type Inputs = #inputs_ty;
+            type Outputs = #outputs_ty;
+            const INPUTS: &'static [&'static str] = #input_names;
+            const OUTPUTS: &'static [&'static str] = &[#(#output_names),*];
+            const SCHEMA: ::cairn::TypeSchema = ::cairn::TypeSchema {
+                replace_on_changes: #replace,
+                unique: &[#(#unique),*],
+                unordered: #unordered,
+                secret: #secret,
+            };
+            #tags
+        }
+    })
+}
