@@ -520,6 +520,153 @@ const DRIFTED: &[(&str, &str)] = &[
     ("service", "desired_count"),
 ];
 
+/// Every taggable resource of the program whose tags `drift_tags` changes, beyond EC2's.
+const TAG_DRIFTED: &[&str] = &[
+    "service",
+    "lb",
+    "logs",
+    "cluster",
+    "tg",
+    "role",
+    "repository",
+];
+
+/// Changes the tag `v` of each of [`TAG_DRIFTED`] behind Cairn's back, each through its own
+/// service's API, and adds a tag the program does not declare to the load balancer.
+async fn drift_tags(moto: &Moto, id: &BTreeMap<String, String>) {
+    let config = crate::inventory::sdk(&moto.endpoint, None).await;
+    let ecs = aws_sdk_ecs::Client::new(&config);
+    for r in ["service", "cluster"] {
+        let tag = aws_sdk_ecs::types::Tag::builder()
+            .key("v")
+            .value("x")
+            .build();
+        ecs.tag_resource()
+            .resource_arn(&id[r])
+            .tags(tag)
+            .send()
+            .await
+            .unwrap();
+    }
+    let elb = aws_sdk_elasticloadbalancingv2::Client::new(&config);
+    let tag = |k: &str, v: &str| {
+        aws_sdk_elasticloadbalancingv2::types::Tag::builder()
+            .key(k)
+            .value(v)
+            .build()
+    };
+    elb.add_tags()
+        .resource_arns(&id["lb"])
+        .tags(tag("v", "x"))
+        .tags(tag("owner", "someone"))
+        .send()
+        .await
+        .unwrap();
+    elb.add_tags()
+        .resource_arns(&id["tg"])
+        .tags(tag("v", "x"))
+        .send()
+        .await
+        .unwrap();
+    let logs = aws_sdk_cloudwatchlogs::Client::new(&config);
+    let groups = logs
+        .describe_log_groups()
+        .log_group_name_prefix(&id["logs"])
+        .send()
+        .await
+        .unwrap();
+    let arn = groups.log_groups()[0].log_group_arn().unwrap().to_string();
+    logs.tag_resource()
+        .resource_arn(arn)
+        .tags("v", "x")
+        .send()
+        .await
+        .unwrap();
+    let iam = aws_sdk_iam::Client::new(&config);
+    let tag = aws_sdk_iam::types::Tag::builder()
+        .key("v")
+        .value("x")
+        .build()
+        .unwrap();
+    iam.tag_role()
+        .role_name(&id["role"])
+        .tags(tag)
+        .send()
+        .await
+        .unwrap();
+    let ecr = aws_sdk_ecr::Client::new(&config);
+    let repos = ecr
+        .describe_repositories()
+        .repository_names(&id["repository"])
+        .send()
+        .await
+        .unwrap();
+    let arn = repos.repositories()[0]
+        .repository_arn()
+        .unwrap()
+        .to_string();
+    let tag = aws_sdk_ecr::types::Tag::builder()
+        .key("v")
+        .value("x")
+        .build()
+        .unwrap();
+    ecr.tag_resource()
+        .resource_arn(arn)
+        .tags(tag)
+        .send()
+        .await
+        .unwrap();
+}
+
+/// The user tags (Cairn's left out) of the ECS service, the load balancer and the log group,
+/// through the SDK.
+async fn user_tags(moto: &Moto, id: &BTreeMap<String, String>) -> [Vec<(String, String)>; 3] {
+    let config = crate::inventory::sdk(&moto.endpoint, None).await;
+    let ecs = aws_sdk_ecs::Client::new(&config);
+    let service = ecs
+        .list_tags_for_resource()
+        .resource_arn(&id["service"])
+        .send()
+        .await
+        .unwrap();
+    let service = pairs(service.tags().iter().map(|t| (t.key(), t.value())));
+    let elb = aws_sdk_elasticloadbalancingv2::Client::new(&config);
+    let lb = elb
+        .describe_tags()
+        .resource_arns(&id["lb"])
+        .send()
+        .await
+        .unwrap();
+    let lb = pairs(
+        lb.tag_descriptions()
+            .iter()
+            .flat_map(|d| d.tags())
+            .map(|t| (t.key(), t.value())),
+    );
+    let logs = aws_sdk_cloudwatchlogs::Client::new(&config);
+    #[allow(deprecated)]
+    let group = logs
+        .list_tags_log_group()
+        .log_group_name(&id["logs"])
+        .send()
+        .await
+        .unwrap();
+    let group: Vec<(String, String)> = group
+        .tags()
+        .cloned()
+        .unwrap_or_default()
+        .into_iter()
+        .collect();
+    [service, lb, group].map(|t| {
+        let mut t: Vec<_> = t
+            .into_iter()
+            .filter(|(k, _)| !k.starts_with("cairn:"))
+            .collect();
+        t.sort();
+        t
+    })
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn every_updatable_property_is_updated_in_place_and_its_drift_repaired() {
     let moto = Moto::start();
@@ -579,6 +726,33 @@ async fn every_updatable_property_is_updated_in_place_and_its_drift_repaired() {
         );
     }
     cli.ok(&["up", "--yes"]);
+    assert_version_2(&moto, &id).await;
+    assert!(cli.ok(&["preview"]).stdout.contains("unchanged"));
+
+    // Tags changed behind Cairn's back, on every family of tags: drift too, repaired by up
+    // (a tag the program does not declare is removed).
+    drift_tags(&moto, &id).await;
+    let hand = vec![("v".to_string(), "x".to_string())];
+    let [service, lb, group] = user_tags(&moto, &id).await;
+    assert_eq!((&service, &group), (&hand, &hand));
+    assert_eq!(lb.len(), 2, "{lb:?}");
+    let refresh = cli.ok(&["refresh", "--yes"]).stdout;
+    for name in TAG_DRIFTED {
+        let report = refresh
+            .split("\n  ~  ")
+            .find(|r| r.starts_with(&format!("{name} (")))
+            .unwrap_or_else(|| panic!("{name}: tags not reported as drifted:\n{refresh}"));
+        assert!(
+            report.contains("~ tags:"),
+            "{name}: tags not reported:\n{report}"
+        );
+    }
+    cli.ok(&["up", "--yes"]);
+    let declared = vec![("v".to_string(), "2".to_string())];
+    assert_eq!(
+        user_tags(&moto, &id).await,
+        [declared.clone(), declared.clone(), declared]
+    );
     assert_version_2(&moto, &id).await;
     assert!(cli.ok(&["preview"]).stdout.contains("unchanged"));
 }
