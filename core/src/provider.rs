@@ -384,3 +384,6 @@ pub(crate) fn same_members(a: &Value, b: &Value) -> bool {
         _ => a == b,
     }
 }
+
+#[cfg(test)]
+mod tests;

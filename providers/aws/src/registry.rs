@@ -32,6 +32,7 @@ static TYPES: &[&dyn Handler] = &[
 ];
 
 /// Every registered type.
+#[cfg_attr(not(test), allow(dead_code))]
 pub(crate) fn all() -> &'static [&'static dyn Handler] {
     TYPES
 }

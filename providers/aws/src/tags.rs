@@ -57,3 +57,6 @@ pub(crate) fn changes(old: Option<&Tags>, new: Option<&Tags>) -> (Tags, Vec<Stri
         .collect();
     (set, remove)
 }
+
+#[cfg(test)]
+mod tests;
