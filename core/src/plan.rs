@@ -136,6 +136,13 @@ pub(crate) fn evaluate_inputs(
     resolver: &dyn Resolve,
 ) -> Result<PropMap, Vec<String>> {
     let d = &stack.resources[decl];
+    // A property the type declares secret is secret whatever its value's origin.
+    let always_secret = d
+        .provider
+        .provider()
+        .schema(d.ty)
+        .map(|s| s.secret)
+        .unwrap_or_default();
     let mut map = PropMap::new();
     let mut errors = Vec::new();
     for (prop, output) in &d.properties {
@@ -155,7 +162,7 @@ pub(crate) fn evaluate_inputs(
             prop.to_string(),
             Prop {
                 value,
-                secret: r.secret,
+                secret: r.secret || always_secret.contains(prop),
             },
         );
     }

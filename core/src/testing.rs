@@ -28,10 +28,14 @@ pub struct Thing {
     pub key: Option<String>,
     /// Updated in place.
     pub value: Option<String>,
-    /// Ids of other things this one refers to (must exist while it does).
+    /// Ids of other things this one refers to (must exist while it does), in any order.
+    #[unordered]
     pub refs: Option<Vec<String>>,
     /// Any value, secret or not.
     pub secret: Option<String>,
+    /// Secret whatever its origin, as a password is.
+    #[secret]
+    pub password: Option<String>,
     #[output]
     pub id: String,
     #[output]

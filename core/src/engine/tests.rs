@@ -590,6 +590,60 @@ async fn secrets_are_masked_everywhere_and_marked_in_the_state() {
 }
 
 #[tokio::test]
+async fn a_property_the_type_declares_secret_is_secret_even_when_written_as_a_literal() {
+    let h = Harness::new();
+    let program = |s: &mut Stack| {
+        Thing::new(
+            s,
+            "a",
+            ThingArgs {
+                password: Some("swordfish".into()),
+                ..thing("1")
+            },
+        );
+    };
+    let plan = h.preview(program);
+    assert!(plan.steps[0].inputs["password"].secret);
+    assert!(!plan.steps[0].inputs["value"].secret);
+    let text = crate::display::plan_text(&plan) + &crate::display::plan_json(&plan).to_string();
+    assert!(!text.contains("swordfish"), "{text}");
+    h.up(program).await;
+    let rec = &h.engine.records().unwrap()[0];
+    assert_eq!(rec.inputs["password"], json!({"@secret": "swordfish"}));
+}
+
+#[tokio::test]
+async fn reordering_an_unordered_list_changes_nothing_and_a_new_member_updates() {
+    let h = Harness::new();
+    let program = |order: [usize; 2], extra: bool| {
+        move |s: &mut Stack| {
+            let parents = [
+                Thing::new(s, "p0", thing("0")),
+                Thing::new(s, "p1", thing("1")),
+                Thing::new(s, "p2", thing("2")),
+            ];
+            let mut listed: Vec<&Thing> = order.iter().map(|&i| &parents[i]).collect();
+            if extra {
+                listed.push(&parents[2]);
+            }
+            Thing::new(
+                s,
+                "child",
+                ThingArgs {
+                    refs: refs(&listed),
+                    ..thing("c")
+                },
+            );
+        }
+    };
+    h.up(program([0, 1], false)).await;
+    assert!(is_noop(&h.preview(program([1, 0], false))));
+    let plan = h.preview(program([1, 0], true));
+    let child = plan.steps.iter().find(|s| s.name == "child").unwrap();
+    assert_eq!(child.kind, StepKind::Update);
+}
+
+#[tokio::test]
 async fn invalid_input_names_resource_and_property_and_leaves_state_alone() {
     let h = Harness::new();
     h.up(chain).await;
