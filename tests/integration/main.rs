@@ -3,6 +3,7 @@
 mod aws_program;
 mod bad_input;
 mod cli;
+mod compile_fail;
 mod crash;
 mod faults;
 mod inventory;
