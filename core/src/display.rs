@@ -23,19 +23,19 @@ fn symbol(kind: StepKind, dbr: bool) -> &'static str {
 /// The plan as text: changed resources with their property diffs, then a summary line.
 pub fn plan_text(plan: &Plan) -> String {
     let mut out = String::new();
-    for step in plan.steps.iter().filter(|s| s.kind != StepKind::Same) {
+    for step in plan.steps.iter().filter(|s| s.kind() != StepKind::Same) {
         let _ = write!(
             out,
             "  {:<2} {:<8} {} ({})",
-            symbol(step.kind, step.deletes_first()),
-            step.kind.as_str(),
+            symbol(step.kind(), step.deletes_first()),
+            step.kind().as_str(),
             step.name,
             step.ty
         );
-        if let Some(reason) = &step.reason {
+        if let Some(reason) = step.reason() {
             let _ = write!(out, "  [{reason}]");
         }
-        if step.kind == StepKind::Replace {
+        if step.kind() == StepKind::Replace {
             let forced: Vec<&str> = step
                 .diffs
                 .iter()
@@ -45,10 +45,10 @@ pub fn plan_text(plan: &Plan) -> String {
             if !forced.is_empty() {
                 let _ = write!(out, "  [forced by {}]", forced.join(", "));
             }
-            if let Some(why) = &step.delete_first {
+            if let Some(why) = &step.delete_first() {
                 let _ = write!(out, "  [delete before replace: {why}]");
             }
-            if let Some(key) = &step.may_delete_first {
+            if let Some(key) = &step.may_delete_first() {
                 let _ = write!(
                     out,
                     "  [delete before replace if {} still collide{} once known]",
@@ -58,7 +58,7 @@ pub fn plan_text(plan: &Plan) -> String {
             }
         }
         out.push('\n');
-        if step.kind == StepKind::Create {
+        if step.kind() == StepKind::Create {
             for (k, p) in &step.inputs {
                 let _ = writeln!(out, "        {k}: {}", props::display(p));
             }
@@ -137,9 +137,9 @@ fn step_json(step: &Step) -> Value {
         "name": step.name,
         "type": step.ty,
         "provider": step.provider,
-        "op": step.kind.as_str(),
+        "op": step.kind().as_str(),
         "deleteBeforeReplace": step.deletes_first(),
-        "deleteBeforeReplaceReason": step.delete_first.as_ref().map(|w| w.to_string()),
+        "deleteBeforeReplaceReason": step.delete_first().as_ref().map(|w| w.to_string()),
         "inputs": inputs,
         "diffs": step.diffs.iter().map(diff_json).collect::<Vec<_>>(),
     })

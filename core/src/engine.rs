@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use cairn_state::{LockGuard, ResourceRecord, StateError, Store};
 use serde_json::{Value, json};
 
-use crate::execute::{Event, Execution, Executor};
+use crate::execute::{Event, Execution, Executor, Mode, RunConfig};
 use crate::graph::ResourceGraph;
 use crate::plan::{self, Plan, StepKind};
 use crate::props;
@@ -200,8 +200,11 @@ impl Session<'_> {
         parallel: usize,
         on_event: &(dyn Fn(&Event) + Sync),
     ) -> Result<Execution, EngineError> {
-        self.execute("up", program, true, plan, parallel, on_event)
-            .await
+        let mode = Mode::Up {
+            stack: &program.stack,
+            graph: &program.graph,
+        };
+        self.execute(program, mode, plan, parallel, on_event).await
     }
 
     /// Deletes everything the stack's state records (a plan from [`Session::plan_destroy`]),
@@ -213,32 +216,36 @@ impl Session<'_> {
         parallel: usize,
         on_event: &(dyn Fn(&Event) + Sync),
     ) -> Result<Execution, EngineError> {
-        self.execute("destroy", program, false, plan, parallel, on_event)
+        self.execute(program, Mode::Destroy, plan, parallel, on_event)
             .await
     }
 
-    /// Runs a plan as one recorded update; with `declared`, the plan's steps follow the
-    /// program's declarations (an `up`), otherwise it only deletes (a `destroy`).
+    /// Runs a plan as one recorded update: an `up` (the plan's steps follow the program's
+    /// declarations) or a `destroy` (it only deletes), through the program's providers.
     async fn execute(
         &self,
-        kind: &str,
         program: &Program,
-        declared: bool,
+        mode: Mode<'_>,
         plan: &Plan,
         parallel: usize,
         on_event: &(dyn Fn(&Event) + Sync),
     ) -> Result<Execution, EngineError> {
         let e = self.engine;
-        let update = e.store.begin_update(&e.stack, kind)?;
+        let update = e.store.begin_update(&e.stack, mode.command())?;
         let providers = providers_of(&program.stack);
-        let stack = declared.then_some(&program.stack);
-        let exec = Executor::new(
-            &e.stack, stack, plan, &e.store, update, &providers, on_event,
-        );
-        let dag = exec.dag(declared.then_some(&program.graph));
+        let exec = Executor::new(RunConfig {
+            stack_name: &e.stack,
+            mode,
+            plan,
+            store: &e.store,
+            update_id: update,
+            providers: &providers,
+            on_event,
+        });
+        let dag = exec.dag();
         let mut result = exec.run(&dag, parallel).await;
         // Only a failure can leave a declared resource missing.
-        if declared && !result.errors.is_empty() {
+        if matches!(mode, Mode::Up { .. }) && !result.errors.is_empty() {
             let records = e.records()?;
             let live: std::collections::HashSet<&str> = records
                 .iter()
@@ -261,8 +268,11 @@ impl Session<'_> {
                 .collect();
             e.store.set_outputs(&e.stack, &outputs)?;
         }
-        e.store
-            .finish_update(update, result.errors.is_empty(), &summary(kind, &result))?;
+        e.store.finish_update(
+            update,
+            result.errors.is_empty(),
+            &summary(mode.command(), &result),
+        )?;
         Ok(result)
     }
 
@@ -385,7 +395,7 @@ impl Session<'_> {
 
 /// True when the plan would change nothing.
 pub fn is_noop(plan: &Plan) -> bool {
-    plan.steps.iter().all(|s| s.kind == StepKind::Same)
+    plan.steps.iter().all(|s| s.kind() == StepKind::Same)
 }
 
 #[cfg(all(test, feature = "testing"))]

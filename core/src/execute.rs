@@ -102,15 +102,50 @@ pub struct Execution {
     pub missing: Vec<String>,
 }
 
-/// Everything an operation needs, shared by all of them.
-pub(crate) struct Executor<'a> {
+/// What a run carries out.
+#[derive(Clone, Copy)]
+pub(crate) enum Mode<'a> {
+    /// A program's plan: its declarations are created, updated or replaced in the order of
+    /// their graph, and records no longer declared deleted.
+    Up {
+        stack: &'a Stack,
+        graph: &'a ResourceGraph,
+    },
+    /// Records deleted, dependents first: nothing is declared.
+    Destroy,
+}
+
+impl Mode<'_> {
+    /// The command, as the history records it.
+    pub fn command(self) -> &'static str {
+        match self {
+            Mode::Up { .. } => "up",
+            Mode::Destroy => "destroy",
+        }
+    }
+}
+
+/// What an executor is given: one run of one plan against one stack's state.
+pub(crate) struct RunConfig<'a> {
     pub stack_name: &'a str,
-    pub stack: Option<&'a Stack>,
+    pub mode: Mode<'a>,
     pub plan: &'a Plan,
     pub store: &'a Store,
+    /// The history row the run belongs to.
     pub update_id: i64,
     pub providers: &'a HashMap<String, ProviderRef>,
     pub on_event: &'a (dyn Fn(&Event) + Sync),
+}
+
+/// Everything an operation needs, shared by all of them.
+pub(crate) struct Executor<'a> {
+    stack_name: &'a str,
+    mode: Mode<'a>,
+    plan: &'a Plan,
+    store: &'a Store,
+    update_id: i64,
+    providers: &'a HashMap<String, ProviderRef>,
+    on_event: &'a (dyn Fn(&Event) + Sync),
     /// Outputs of declared resources as the run makes them known.
     live: Mutex<Vec<Option<Value>>>,
     /// For each step, whether its Apply actually replaced (so DeleteOld knows to act).
@@ -145,29 +180,32 @@ fn client_token() -> String {
 }
 
 impl<'a> Executor<'a> {
-    pub fn new(
-        stack_name: &'a str,
-        stack: Option<&'a Stack>,
-        plan: &'a Plan,
-        store: &'a Store,
-        update_id: i64,
-        providers: &'a HashMap<String, ProviderRef>,
-        on_event: &'a (dyn Fn(&Event) + Sync),
-    ) -> Self {
-        let live = (0..stack.map_or(0, |s| s.resources.len()))
+    pub fn new(config: RunConfig<'a>) -> Self {
+        let RunConfig {
+            stack_name,
+            mode,
+            plan,
+            store,
+            update_id,
+            providers,
+            on_event,
+        } = config;
+        let declared = match mode {
+            Mode::Up { stack, .. } => stack.resources.len(),
+            Mode::Destroy => 0,
+        };
+        let live = (0..declared)
             .map(|i| {
                 let step = &plan.steps[i];
-                match step.kind {
-                    StepKind::Same | StepKind::Update => {
-                        step.old.as_ref().map(|o| o.outputs.clone())
-                    }
+                match step.kind() {
+                    StepKind::Same | StepKind::Update => step.old().map(|o| o.outputs.clone()),
                     _ => None,
                 }
             })
             .collect();
         Executor {
             stack_name,
-            stack,
+            mode,
             plan,
             store,
             update_id,
@@ -183,16 +221,20 @@ impl<'a> Executor<'a> {
     }
 
     /// Builds the operation DAG.
-    pub fn dag(&self, graph: Option<&ResourceGraph>) -> DiGraph<Op, ()> {
+    pub fn dag(&self) -> DiGraph<Op, ()> {
+        let graph = match self.mode {
+            Mode::Up { graph, .. } => Some(graph),
+            Mode::Destroy => None,
+        };
         let steps = &self.plan.steps;
         let mut dag = DiGraph::new();
         let mut apply: HashMap<usize, NodeIndex> = HashMap::new();
         let mut delete: HashMap<usize, NodeIndex> = HashMap::new();
         for (i, s) in steps.iter().enumerate() {
-            if s.decl.is_some() {
+            if s.is_declared() {
                 apply.insert(i, dag.add_node(Op::Apply(i)));
             }
-            if matches!(s.kind, StepKind::Replace | StepKind::Delete) {
+            if matches!(s.kind(), StepKind::Replace | StepKind::Delete) {
                 delete.insert(i, dag.add_node(Op::DeleteOld(i)));
             }
         }
@@ -205,7 +247,7 @@ impl<'a> Executor<'a> {
         // Replacements.
         for (&i, &del) in &delete {
             let s = &steps[i];
-            if s.kind == StepKind::Replace {
+            if s.kind() == StepKind::Replace {
                 if s.deletes_first() {
                     dag.add_edge(del, apply[&i], ());
                 } else {
@@ -216,19 +258,21 @@ impl<'a> Executor<'a> {
         // Deletes wait for whatever still refers to what they delete.
         let by_seq: HashMap<i64, usize> = delete
             .keys()
-            .map(|&i| (steps[i].old.as_ref().expect("deletes have a record").seq, i))
+            .filter_map(|&i| Some((steps[i].old()?.seq, i)))
             .collect();
         let live_by_name: HashMap<&str, usize> = steps
             .iter()
             .enumerate()
-            .filter(|(_, s)| s.decl.is_some())
+            .filter(|(_, s)| s.is_declared())
             .map(|(i, s)| (s.name.as_str(), i))
             .collect();
         for (&i, &del) in &delete {
-            let target = steps[i].old.as_ref().expect("deletes have a record");
+            let Some(target) = steps[i].old() else {
+                continue;
+            };
             let dbr = steps[i].deletes_first();
             for step in steps {
-                let Some(rec) = step.old.as_ref() else {
+                let Some(rec) = step.old() else {
                     continue;
                 };
                 if !rec.dependencies.iter().any(|d| d == &target.name) || rec.seq == target.seq {
@@ -247,7 +291,7 @@ impl<'a> Executor<'a> {
                 }
             }
             // A replaced resource's current dependents move to the new copy before the old goes.
-            if let Some(graph) = graph.filter(|_| !dbr && steps[i].kind == StepKind::Replace) {
+            if let Some(graph) = graph.filter(|_| !dbr && steps[i].kind() == StepKind::Replace) {
                 for e in graph.graph.raw_edges() {
                     if e.source().index() == i {
                         dag.add_edge(apply[&e.target().index()], del, ());
@@ -302,7 +346,7 @@ impl<'a> Executor<'a> {
         let mut counts = self.counts.into_inner().unwrap();
         // A delete-first replacement whose new copy was not made deleted something all the same.
         for (i, step) in self.plan.steps.iter().enumerate() {
-            if step.kind == StepKind::Replace
+            if step.kind() == StepKind::Replace
                 && self.deleted_old[i].load(Ordering::SeqCst)
                 && !self.replaced[i].load(Ordering::SeqCst)
             {
@@ -341,7 +385,7 @@ impl<'a> Executor<'a> {
     }
 
     fn final_outputs(&self) -> Vec<(String, Value, bool)> {
-        let Some(stack) = self.stack else {
+        let Mode::Up { stack, .. } = self.mode else {
             return Vec::new();
         };
         let live = self.live.lock().unwrap();
@@ -413,17 +457,18 @@ impl<'a> Executor<'a> {
     }
 
     async fn run_op(&self, op: Op) -> Result<Option<Action>, OpError> {
-        match op {
-            Op::Apply(i) => self.apply(i).await,
-            Op::DeleteOld(i) => self.delete_old(i).await,
+        match (op, self.mode) {
+            (Op::Apply(i), Mode::Up { stack, .. }) => self.apply(stack, i).await,
+            // `dag` makes no Apply without a program.
+            (Op::Apply(_), Mode::Destroy) => Ok(None),
+            (Op::DeleteOld(i), _) => self.delete_old(i).await,
         }
     }
 
     /// Creates, updates or replaces the declared resource of step `i`, re-deciding with the
     /// values now known.
-    async fn apply(&self, i: usize) -> Result<Option<Action>, OpError> {
+    async fn apply(&self, stack: &Stack, i: usize) -> Result<Option<Action>, OpError> {
         let step = &self.plan.steps[i];
-        let stack = self.stack.expect("apply needs the program");
         let decl = &stack.resources[i];
         let mut inputs = {
             let live = self.live.lock().unwrap();
@@ -445,7 +490,7 @@ impl<'a> Executor<'a> {
         }
         let deps: Vec<String> = {
             let mut names: Vec<String> = self
-                .dependency_names(i)
+                .dependency_names(stack, i)
                 .into_iter()
                 .map(str::to_string)
                 .collect();
@@ -454,27 +499,19 @@ impl<'a> Executor<'a> {
             names
         };
         // The old record still live for this name (a delete-before-replace removed it already).
-        let old = step
-            .old
-            .as_ref()
-            .filter(|_| !(step.kind == StepKind::Replace && step.deletes_first()));
-        let (replace, diffs) = match old {
-            None => (true, Vec::new()),
-            Some(old) => {
-                let old_props = props::from_state(&old.inputs);
-                let ignore = if old.ty == step.ty && old.provider == step.provider {
-                    plan::keep_ignored(&mut inputs, &old_props, &decl.ignore_changes);
-                    decl.ignore_changes.as_slice()
-                } else {
-                    &[]
-                };
-                let diffs = plan::diff(&old_props, &inputs, &schema, ignore);
-                let replace = old.ty != step.ty
-                    || old.provider != step.provider
-                    || diffs.iter().any(|d| d.forces_replacement);
-                (replace, diffs)
+        let old = step.old().filter(|_| !step.deletes_first());
+        let same_type = old.is_some_and(|o| o.ty == step.ty && o.provider == step.provider);
+        let old_props = old.map(|o| props::from_state(&o.inputs));
+        let ignore = match &old_props {
+            Some(recorded) if same_type => {
+                plan::keep_ignored(&mut inputs, recorded, &decl.ignore_changes);
+                decl.ignore_changes.as_slice()
             }
+            _ => &[],
         };
+        // Decided again now that every input is known, by the planner's own rule.
+        let (kind, diffs) = plan::decide(old_props.as_ref(), same_type, &inputs, &schema, ignore);
+        let replace = matches!(kind, StepKind::Create | StepKind::Replace);
         let plain = props::to_plain(&inputs).ok_or_else(|| {
             Self::fail(
                 step,
@@ -484,7 +521,7 @@ impl<'a> Executor<'a> {
         })?;
 
         if let Some(old) = old {
-            if diffs.is_empty() {
+            if kind == StepKind::Same {
                 // Unchanged; keep the record's dependencies and protection current.
                 if old.dependencies != deps || old.protect != decl.protect {
                     let mut rec = old.clone();
@@ -497,7 +534,7 @@ impl<'a> Executor<'a> {
                 self.live.lock().unwrap()[i] = Some(old.outputs.clone());
                 return Ok(None);
             }
-            if replace && step.kind != StepKind::Replace {
+            if replace && step.kind() != StepKind::Replace {
                 return Err(Self::fail(
                     step,
                     "updating",
@@ -513,7 +550,7 @@ impl<'a> Executor<'a> {
                     ),
                 ));
             }
-            if replace && old.ty == step.ty && old.provider == step.provider {
+            if replace && same_type {
                 let old_props = props::from_state(&old.inputs);
                 if let Keeps::Yes(key) = unique::keeps(&schema, &old_props, &inputs) {
                     // A value unknown at plan time turned out to keep a unique key: the new copy
@@ -688,7 +725,7 @@ impl<'a> Executor<'a> {
             .complete_create(self.stack_name, op_seq, &rec, replaces)
             .map_err(|e| Self::state_fail(step, "creating", e))?;
         self.live.lock().unwrap()[i] = Some(created.outputs);
-        if step.kind == StepKind::Replace {
+        if step.kind() == StepKind::Replace {
             self.replaced[i].store(true, Ordering::SeqCst);
             return Ok(Some(Action::Replaced));
         }
@@ -805,15 +842,18 @@ impl<'a> Executor<'a> {
     /// Deletes the old record of step `i`.
     async fn delete_old(&self, i: usize) -> Result<Option<Action>, OpError> {
         let step = &self.plan.steps[i];
-        if step.kind == StepKind::Replace
+        if step.kind() == StepKind::Replace
             && !step.deletes_first()
             && !self.replaced[i].load(Ordering::SeqCst)
         {
             // The replacement turned out unnecessary once values were known.
             return Ok(None);
         }
-        let rec = step.old.as_ref().expect("deletes have a record");
-        if step.kind == StepKind::Delete && rec.protect && !rec.replaced {
+        let Some(rec) = step.old() else {
+            // `dag` makes a DeleteOld only for steps with a record.
+            return Ok(None);
+        };
+        if step.kind() == StepKind::Delete && rec.protect && !rec.replaced {
             return Err(Self::fail(step, "deleting", "resource is protected"));
         }
         if self.deleted_old[i].load(Ordering::SeqCst) {
@@ -823,7 +863,7 @@ impl<'a> Executor<'a> {
         let provider = self.provider(step)?;
         self.delete_record(step, provider, rec).await?;
         self.deleted_old[i].store(true, Ordering::SeqCst);
-        Ok(Some(if step.kind == StepKind::Delete {
+        Ok(Some(if step.kind() == StepKind::Delete {
             Action::Deleted
         } else {
             Action::DeletedOriginal
@@ -939,8 +979,7 @@ impl<'a> Executor<'a> {
         }
     }
 
-    fn dependency_names(&self, i: usize) -> Vec<&str> {
-        let stack = self.stack.expect("declared");
+    fn dependency_names<'s>(&self, stack: &'s Stack, i: usize) -> Vec<&'s str> {
         let decl = &stack.resources[i];
         let mut names = Vec::new();
         for (_, p) in &decl.properties {

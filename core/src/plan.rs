@@ -49,37 +49,102 @@ pub struct PropDiff {
     pub new_name: bool,
 }
 
-/// What the plan does to one resource.
+/// What the plan does to one resource, with what doing it needs: each kind carries its own
+/// data, so an update always has its record and a create never has one.
+#[derive(Debug, Clone)]
+pub enum Change {
+    /// Nothing is recorded under the name: it is made.
+    Create,
+    /// The record is as declared.
+    Same { old: ResourceRecord },
+    /// Changed in place.
+    Update { old: ResourceRecord },
+    /// A new copy replaces the old one (created first, unless `delete_first` says why not).
+    Replace {
+        old: ResourceRecord,
+        /// Why the old copy is deleted before the new one is created.
+        delete_first: Option<DeleteFirst>,
+        /// For a replacement that creates first but whose unique key depends on values not
+        /// known yet: the key's properties. Should they turn out to keep it, the old copy is
+        /// deleted just before the create (once everything the new copy needs is done), unless
+        /// something else still refers to it.
+        may_delete_first: Option<Vec<String>>,
+    },
+    /// The record is deleted, and why (`removed from the program`, `replaced earlier`…).
+    Delete { old: ResourceRecord, reason: String },
+}
+
+/// One step of a plan.
 #[derive(Debug, Clone)]
 pub struct Step {
-    pub kind: StepKind,
     pub name: String,
     pub ty: String,
     pub provider: String,
-    /// The declaration, for everything but deletes.
-    pub decl: Option<usize>,
-    /// The record acted on: the current resource for update/replace/same, the one to remove
-    /// for delete.
-    pub old: Option<ResourceRecord>,
-    /// The desired inputs (values unknown until apply are `None`).
+    pub change: Change,
+    /// The desired inputs (values unknown until apply are `None`); a delete's are the
+    /// recorded ones.
     pub inputs: PropMap,
     pub diffs: Vec<PropDiff>,
-    /// For a replacement that deletes the old copy before creating the new one: why.
-    pub delete_first: Option<DeleteFirst>,
-    /// For a replacement that creates first but whose unique key depends on values not known
-    /// yet: the key's properties. Should they turn out to keep it, the old copy is deleted
-    /// just before the create (once everything the new copy needs is done), unless something
-    /// else still refers to it.
-    pub may_delete_first: Option<Vec<String>>,
     pub protect: bool,
-    /// Why a delete happens (`removed from the program`, `replaced earlier`…).
-    pub reason: Option<String>,
 }
 
 impl Step {
+    pub fn kind(&self) -> StepKind {
+        match self.change {
+            Change::Create => StepKind::Create,
+            Change::Same { .. } => StepKind::Same,
+            Change::Update { .. } => StepKind::Update,
+            Change::Replace { .. } => StepKind::Replace,
+            Change::Delete { .. } => StepKind::Delete,
+        }
+    }
+
+    /// The record acted on: the current resource for update, replace and same, the one to
+    /// remove for delete.
+    pub fn old(&self) -> Option<&ResourceRecord> {
+        match &self.change {
+            Change::Create => None,
+            Change::Same { old }
+            | Change::Update { old }
+            | Change::Replace { old, .. }
+            | Change::Delete { old, .. } => Some(old),
+        }
+    }
+
+    /// Whether the step is of a declaration (every kind but delete).
+    pub fn is_declared(&self) -> bool {
+        !matches!(self.change, Change::Delete { .. })
+    }
+
+    /// For a replacement that deletes the old copy before creating the new one: why.
+    pub fn delete_first(&self) -> Option<&DeleteFirst> {
+        match &self.change {
+            Change::Replace { delete_first, .. } => delete_first.as_ref(),
+            _ => None,
+        }
+    }
+
     /// A replacement that deletes its old copy first (see [`Step::delete_first`]).
     pub fn deletes_first(&self) -> bool {
-        self.delete_first.is_some()
+        self.delete_first().is_some()
+    }
+
+    /// See [`Change::Replace`].
+    pub fn may_delete_first(&self) -> Option<&[String]> {
+        match &self.change {
+            Change::Replace {
+                may_delete_first, ..
+            } => may_delete_first.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// Why a delete happens.
+    pub fn reason(&self) -> Option<&str> {
+        match &self.change {
+            Change::Delete { reason, .. } => Some(reason),
+            _ => None,
+        }
     }
 }
 
@@ -103,13 +168,13 @@ impl Plan {
     pub fn counts(&self) -> HashMap<StepKind, usize> {
         let mut c = HashMap::new();
         for s in &self.steps {
-            *c.entry(s.kind).or_default() += 1;
+            *c.entry(s.kind()).or_default() += 1;
         }
         c
     }
 
     pub fn has_changes(&self) -> bool {
-        self.steps.iter().any(|s| s.kind != StepKind::Same)
+        self.steps.iter().any(|s| s.kind() != StepKind::Same)
     }
 }
 
@@ -212,6 +277,33 @@ pub(crate) fn diff(
     out
 }
 
+/// What to do with one declared resource, given its record's inputs (`None`: nothing is
+/// recorded under its name), whether the record is of the same type and provider, and its
+/// inputs now: the one decision the planner makes at plan time and the executor again once
+/// every input is known. Returns the kind and the properties that differ.
+pub(crate) fn decide(
+    recorded: Option<&PropMap>,
+    same_type: bool,
+    inputs: &PropMap,
+    schema: &TypeSchema,
+    ignore: &[String],
+) -> (StepKind, Vec<PropDiff>) {
+    let Some(recorded) = recorded else {
+        return (StepKind::Create, Vec::new());
+    };
+    let diffs = diff(recorded, inputs, schema, ignore);
+    let kind = if !same_type {
+        StepKind::Replace
+    } else if diffs.is_empty() {
+        StepKind::Same
+    } else if diffs.iter().any(|p| p.forces_replacement) {
+        StepKind::Replace
+    } else {
+        StepKind::Update
+    };
+    (kind, diffs)
+}
+
 /// Applies `ignore_changes`: the recorded values of ignored properties are kept.
 pub(crate) fn keep_ignored(inputs: &mut PropMap, old: &PropMap, ignore: &[String]) {
     for k in ignore {
@@ -300,17 +392,13 @@ pub fn plan(
             }
             keep_ignored(&mut inputs, &old_props, ignore);
         }
-        let mut diffs = match old {
-            None => Vec::new(),
-            Some(_) => diff(&old_props, &inputs, &schema, ignore),
-        };
-        let kind = match old {
-            None => StepKind::Create,
-            Some(_) if same.is_none() => StepKind::Replace,
-            Some(_) if diffs.is_empty() => StepKind::Same,
-            Some(_) if diffs.iter().any(|p| p.forces_replacement) => StepKind::Replace,
-            Some(_) => StepKind::Update,
-        };
+        let (kind, mut diffs) = decide(
+            old.map(|_| &old_props),
+            same.is_some(),
+            &inputs,
+            &schema,
+            ignore,
+        );
         // A new copy gets a new name, so it never collides with the old one.
         if matches!(kind, StepKind::Create | StepKind::Replace) && !auto.is_empty() {
             for (p, rule) in &auto {
@@ -355,7 +443,7 @@ pub fn plan(
                 .find(|&j| {
                     steps[j]
                         .as_ref()
-                        .is_some_and(|s| s.kind == StepKind::Replace && s.deletes_first())
+                        .is_some_and(|s| s.kind() == StepKind::Replace && s.deletes_first())
                 })
                 .map(|j| DeleteFirst::Dependency(stack.resources[j].name.clone()))
         };
@@ -380,19 +468,24 @@ pub fn plan(
             }
             _ => None,
         };
+        let change = match (kind, old.cloned()) {
+            (StepKind::Same, Some(old)) => Change::Same { old },
+            (StepKind::Update, Some(old)) => Change::Update { old },
+            (StepKind::Replace, Some(old)) => Change::Replace {
+                old,
+                delete_first,
+                may_delete_first,
+            },
+            _ => Change::Create,
+        };
         steps[i] = Some(Step {
-            kind,
             name: d.name.clone(),
             ty: d.ty.to_string(),
             provider: d.provider.name.clone(),
-            decl: Some(i),
-            old: old.cloned(),
+            change,
             inputs,
             diffs,
-            delete_first,
-            may_delete_first,
             protect: d.protect,
-            reason: None,
         });
     }
 
@@ -501,7 +594,7 @@ fn unique_collisions(stack: &Stack, steps: &[Step]) -> Vec<String> {
 fn deletes_still_in_use(stack: &Stack, steps: &[Step]) -> Vec<String> {
     let mut errors = Vec::new();
     for (i, step) in steps.iter().enumerate().take(stack.resources.len()) {
-        let Some(why) = &step.delete_first else {
+        let Some(why) = step.delete_first() else {
             continue;
         };
         let users: Vec<&str> = stack
@@ -509,7 +602,7 @@ fn deletes_still_in_use(stack: &Stack, steps: &[Step]) -> Vec<String> {
             .iter()
             .enumerate()
             .filter(|(j, d)| {
-                matches!(steps[*j].kind, StepKind::Update | StepKind::Same)
+                matches!(steps[*j].kind(), StepKind::Update | StepKind::Same)
                     && d.properties
                         .iter()
                         .any(|(_, o)| o.dependencies().any(|r| r.0 == i))
@@ -561,17 +654,15 @@ pub fn plan_destroy(records: &[ResourceRecord]) -> Result<Plan, Vec<String>> {
 
 fn delete_step(r: &ResourceRecord, reason: &str) -> Step {
     Step {
-        kind: StepKind::Delete,
         name: r.name.clone(),
         ty: r.ty.clone(),
         provider: r.provider.clone(),
-        decl: None,
-        old: Some(r.clone()),
+        change: Change::Delete {
+            old: r.clone(),
+            reason: reason.to_string(),
+        },
         inputs: props::from_state(&r.inputs),
         diffs: Vec::new(),
-        delete_first: None,
-        may_delete_first: None,
         protect: r.protect,
-        reason: Some(reason.to_string()),
     }
 }

@@ -74,8 +74,8 @@ impl Env {
         let plan = self.engine.preview(&self.program_with(extra)).unwrap();
         plan.steps
             .iter()
-            .filter(|s| s.kind != StepKind::Same)
-            .map(|s| (s.name.clone(), s.kind))
+            .filter(|s| s.kind() != StepKind::Same)
+            .map(|s| (s.name.clone(), s.kind()))
             .collect()
     }
 
@@ -106,7 +106,7 @@ async fn preview_up_verify_noop_and_destroy_across_two_accounts() {
 
     // 1. Preview of an empty stack: every resource a create, outputs unknown.
     let plan = env.engine.preview(&env.program()).unwrap();
-    assert!(plan.steps.iter().all(|s| s.kind == StepKind::Create));
+    assert!(plan.steps.iter().all(|s| s.kind() == StepKind::Create));
     assert!(plan.outputs.iter().all(|o| o.value.value.is_none()));
 
     // 2. Up, then check the architecture through the SDK in each account.
@@ -432,11 +432,11 @@ async fn in_place_changes_update_without_replacing() {
     let changed: Vec<_> = plan
         .steps
         .iter()
-        .filter(|s| s.kind != StepKind::Same)
+        .filter(|s| s.kind() != StepKind::Same)
         .collect();
     assert_eq!(changed.len(), 1, "{}", cairn::plan_text(&plan));
     assert_eq!(
-        (changed[0].name.as_str(), changed[0].kind),
+        (changed[0].name.as_str(), changed[0].kind()),
         ("service", StepKind::Update)
     );
     let props: Vec<&str> = changed[0]

@@ -49,7 +49,7 @@ async fn a_user_crate_declares_plans_and_applies() {
     };
     let p = declare();
     let plan = engine.preview(&p).unwrap();
-    assert!(plan.steps.iter().all(|s| s.kind == StepKind::Create));
+    assert!(plan.steps.iter().all(|s| s.kind() == StepKind::Create));
     let session = engine.lock("up").unwrap();
     let exec = session.apply(&p, &plan, 0, &|_| {}).await.unwrap();
     drop(session);

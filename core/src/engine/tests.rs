@@ -94,7 +94,7 @@ impl Harness {
     fn kinds(plan: &Plan) -> Vec<(String, StepKind)> {
         plan.steps
             .iter()
-            .map(|s| (s.name.clone(), s.kind))
+            .map(|s| (s.name.clone(), s.kind()))
             .collect()
     }
 }
@@ -349,7 +349,7 @@ async fn a_replacement_that_keeps_a_fixed_name_deletes_first() {
     h.up(with_key("k1")).await;
     let plan = h.preview(with_key("k2"));
     assert_eq!(
-        plan.steps[0].delete_first.as_ref().map(|w| w.to_string()),
+        plan.steps[0].delete_first().as_ref().map(|w| w.to_string()),
         Some("the name 'web' is fixed".to_string())
     );
     assert!(
@@ -640,7 +640,7 @@ async fn reordering_an_unordered_list_changes_nothing_and_a_new_member_updates()
     assert!(is_noop(&h.preview(program([1, 0], false))));
     let plan = h.preview(program([1, 0], true));
     let child = plan.steps.iter().find(|s| s.name == "child").unwrap();
-    assert_eq!(child.kind, StepKind::Update);
+    assert_eq!(child.kind(), StepKind::Update);
 }
 
 #[tokio::test]

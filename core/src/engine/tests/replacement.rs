@@ -77,7 +77,7 @@ async fn a_delete_first_replacement_waits_for_everything_its_new_copy_needs() {
         plan.steps
             .iter()
             .find(|s| s.name == name)
-            .and_then(|s| s.delete_first.clone())
+            .and_then(|s| s.delete_first().clone())
             .map(|w| w.to_string())
     };
     assert_eq!(why("sg").as_deref(), Some("the name 'web' is fixed"));
@@ -154,7 +154,7 @@ async fn cairn_names_what_the_program_leaves_unnamed_and_renames_on_replacement(
     assert!(!h.preview(group_and_rule(None, "k1", "10")).has_changes());
     let plan = h.preview(group_and_rule(None, "k2", "10"));
     let sg = plan.steps.iter().find(|s| s.name == "sg").unwrap();
-    assert_eq!(sg.kind, StepKind::Replace);
+    assert_eq!(sg.kind(), StepKind::Replace);
     assert!(!sg.deletes_first());
     assert!(
         sg.diffs
@@ -212,7 +212,7 @@ async fn a_name_that_turns_out_kept_at_apply_is_deleted_just_before_its_create()
     let plan = h.preview(name_known_at_apply("k2", false));
     let u = plan.steps.iter().find(|s| s.name == "u").unwrap();
     assert!(!u.deletes_first());
-    assert_eq!(u.may_delete_first, Some(vec!["name".to_string()]));
+    assert_eq!(u.may_delete_first(), Some(&["name".to_string()][..]));
     assert!(
         plan_text(&plan).contains("[delete before replace if name still collides once known]"),
         "{}",
@@ -269,7 +269,7 @@ async fn a_fixed_name_in_a_new_scope_creates_first() {
     };
     h.up(named("a")).await;
     let plan = h.preview(named("b"));
-    assert_eq!(plan.steps[0].kind, StepKind::Replace);
+    assert_eq!(plan.steps[0].kind(), StepKind::Replace);
     assert!(!plan.steps[0].deletes_first());
     h.cloud.clear_calls();
     assert!(h.up(named("b")).await.errors.is_empty());
