@@ -2,7 +2,7 @@
 //! dropped connections), except creates: a create whose response was lost may have been done,
 //! and re-sending it makes a second VPC (APIs without a client token) or fails on the name the
 //! first one took. So creates go through clients that re-send only what AWS refused unprocessed
-//! (throttling); any other failure comes back marked transient, and the engine looks for what
+//! (throttling); any other failure comes back as `ErrorKind::Retryable`, and the engine looks for what
 //! the create made before it tries again.
 
 use aws_smithy_runtime_api::client::interceptors::context::InterceptorContext;
