@@ -380,7 +380,7 @@ async fn dispatch(cli: Cli, program: &dyn Fn(&mut Stack)) -> Result<ExitCode> {
             config,
         } => {
             let (program, engine) = setup(&cli, config, program).await?;
-            let session = engine.lock("up")?;
+            let session = lock(&engine, "up")?;
             recover(&session, &program).await?;
             let plan = session.plan(&program)?;
             print!(
@@ -415,7 +415,7 @@ async fn dispatch(cli: Cli, program: &dyn Fn(&mut Stack)) -> Result<ExitCode> {
             config,
         } => {
             let (program, engine) = setup(&cli, config, program).await?;
-            let session = engine.lock("destroy")?;
+            let session = lock(&engine, "destroy")?;
             recover(&session, &program).await?;
             let plan = session.plan_destroy()?;
             print!(
@@ -440,7 +440,7 @@ async fn dispatch(cli: Cli, program: &dyn Fn(&mut Stack)) -> Result<ExitCode> {
         }
         Command::Refresh { yes, parallel } => {
             let (program, engine) = setup(&cli, &ConfigArgs::default(), program).await?;
-            let session = engine.lock("refresh")?;
+            let session = lock(&engine, "refresh")?;
             recover(&session, &program).await?;
             println!(
                 "Refreshing stack '{}' ({} resources):",
@@ -560,7 +560,7 @@ async fn dispatch(cli: Cli, program: &dyn Fn(&mut Stack)) -> Result<ExitCode> {
             exists,
         }) => {
             let (program, engine) = setup(&cli, &ConfigArgs::default(), program).await?;
-            let session = engine.lock("state resolve")?;
+            let session = lock(&engine, "state resolve")?;
             let answer = match (id, absent, exists) {
                 (Some(id), _, _) => Resolution::Id(id.clone()),
                 (None, true, _) => Resolution::Absent,
@@ -604,6 +604,15 @@ async fn dispatch(cli: Cli, program: &dyn Fn(&mut Stack)) -> Result<ExitCode> {
 }
 
 /// Settles what an earlier, interrupted run left in flight, before anything is planned.
+/// Takes the stack's lock, saying so when it takes over a dead process's.
+fn lock<'e>(engine: &'e Engine, command: &str) -> Result<Session<'e>, EngineError> {
+    let session = engine.lock(command)?;
+    if let Some(old) = session.taken_over() {
+        eprintln!("Took over the lock of {old}: its process is gone.");
+    }
+    Ok(session)
+}
+
 async fn recover(session: &Session<'_>, program: &Program) -> Result<(), EngineError> {
     let recovered = session.recover(program).await?;
     if !recovered.is_empty() {

@@ -73,7 +73,7 @@ pub struct Engine {
 /// A stack held under its lock for a mutating command; released on drop.
 pub struct Session<'e> {
     engine: &'e Engine,
-    _lock: LockGuard,
+    lock: LockGuard,
 }
 
 /// What a drift check found for one resource.
@@ -137,11 +137,12 @@ impl Engine {
         plan::plan(&program.stack, &program.graph, &records).map_err(EngineError::Plan)
     }
 
-    /// Takes the stack's lock for `command`; fails at once if another process holds it.
+    /// Takes the stack's lock for `command`; fails at once if another live process holds it.
+    /// A dead holder's lock is taken over ([`Session::taken_over`] says whose).
     pub fn lock(&self, command: &str) -> Result<Session<'_>, EngineError> {
         Ok(Session {
             engine: self,
-            _lock: self.store.lock(&self.stack, command)?,
+            lock: self.store.lock(&self.stack, command)?,
         })
     }
 
@@ -178,6 +179,12 @@ fn summary(kind: &str, exec: &Execution) -> Value {
 }
 
 impl Session<'_> {
+    /// The dead process whose lock this session took over, if it did: what it left in flight
+    /// is settled by [`Session::recover`].
+    pub fn taken_over(&self) -> Option<&cairn_state::LockHolder> {
+        self.lock.taken_over()
+    }
+
     pub fn engine(&self) -> &Engine {
         self.engine
     }

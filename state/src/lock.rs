@@ -1,8 +1,10 @@
 //! Stack locks: one mutating command per stack at a time.
 //!
 //! A lock is a row, inserted in a transaction that fails if one exists, so two processes can never
-//! both win. The row names its holder; a holder on this host whose pid is gone is stale and can be
-//! released by hand (`state unlock`), while a live holder's lock is never stolen.
+//! both win. The row names its holder, with when its process started: a holder on this host whose
+//! process is gone (its pid unused, or used by a process that started at another time) is stale,
+//! and the next command takes its lock over, saying so. A live holder's lock, or one on another
+//! host (which cannot be checked), is never taken: `state unlock --force` releases those.
 
 use std::fmt;
 use std::sync::Arc;
@@ -18,23 +20,52 @@ pub struct LockHolder {
     pub pid: u32,
     pub command: String,
     pub since: String,
+    /// When the holder's process started (`<boot id>:<start time>`), empty if unknown (a lock
+    /// written before this was recorded, or a system without `/proc`).
+    pub started: String,
 }
 
 impl LockHolder {
     pub(crate) fn current(command: &str) -> Self {
+        let pid = std::process::id();
         LockHolder {
             host: gethostname::gethostname().to_string_lossy().into_owned(),
-            pid: std::process::id(),
+            pid,
             command: command.to_string(),
             since: crate::store::now(),
+            started: process_started(pid).unwrap_or_default(),
         }
     }
 
-    /// True when the holder is on this host and its process no longer exists.
+    /// True when the holder is on this host and its process no longer exists: its pid is not
+    /// running, or is running a process that started at another time than the holder's.
     pub fn is_stale(&self) -> bool {
         let here = gethostname::gethostname().to_string_lossy().into_owned();
-        self.host == here && !pid_alive(self.pid)
+        if self.host != here {
+            return false;
+        }
+        if !pid_alive(self.pid) {
+            return true;
+        }
+        !self.started.is_empty() && process_started(self.pid).is_some_and(|now| now != self.started)
     }
+}
+
+/// When process `pid` started, as `<boot id>:<start time in clock ticks since boot>` (field 22
+/// of `/proc/<pid>/stat`, after the parenthesised command name, which may hold spaces).
+#[cfg(target_os = "linux")]
+fn process_started(pid: u32) -> Option<String> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let after_name = &stat[stat.rfind(')')? + 1..];
+    // Fields from the state (the third) on: the start time is the 22nd, so the 20th here.
+    let start = after_name.split_whitespace().nth(19)?;
+    let boot = std::fs::read_to_string("/proc/sys/kernel/random/boot_id").unwrap_or_default();
+    Some(format!("{}:{start}", boot.trim()))
+}
+
+#[cfg(not(target_os = "linux"))]
+fn process_started(_pid: u32) -> Option<String> {
+    None
 }
 
 impl fmt::Display for LockHolder {
@@ -63,6 +94,14 @@ pub struct LockGuard {
     pub(crate) inner: Arc<Inner>,
     pub(crate) stack: String,
     pub(crate) pid: u32,
+    pub(crate) taken_over: Option<LockHolder>,
+}
+
+impl LockGuard {
+    /// The stale holder whose lock this one took over, if it did.
+    pub fn taken_over(&self) -> Option<&LockHolder> {
+        self.taken_over.as_ref()
+    }
 }
 
 impl Drop for LockGuard {

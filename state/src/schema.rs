@@ -77,6 +77,12 @@ const MIGRATIONS: &[&str] = &[
         check_value  TEXT NOT NULL
     );
     "#,
+    // 2 -> 3: when the lock holder's process started (boot and start time), so that a pid
+    // reused by another process is not mistaken for the holder, and a dead holder's lock can
+    // be taken over.
+    r#"
+    ALTER TABLE locks ADD COLUMN started TEXT NOT NULL DEFAULT '';
+    "#,
 ];
 
 /// The schema version this build reads and writes.

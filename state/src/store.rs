@@ -202,34 +202,52 @@ impl Store {
 
     // ---- locks ----------------------------------------------------------------------------
 
-    /// Takes the stack's lock for `command`, or fails at once naming the holder.
+    /// Takes the stack's lock for `command`, or fails at once naming the holder. A stale
+    /// holder's lock (its process gone: [`LockHolder::is_stale`]) is taken over, and the guard
+    /// says whose it was; what that process left in flight is for the caller to settle.
     pub fn lock(&self, stack: &str, command: &str) -> Result<LockGuard, StateError> {
         let holder = LockHolder::current(command);
         let mut conn = self.conn();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         Self::ensure_stack(&tx, stack)?;
-        if let Some(existing) = Self::lock_holder_in(&tx, stack)? {
-            return Err(StateError::Locked {
-                stack: stack.to_string(),
-                holder: existing,
-            });
-        }
+        let taken_over = match Self::lock_holder_in(&tx, stack)? {
+            Some(existing) if existing.is_stale() => {
+                tx.execute("DELETE FROM locks WHERE stack = ?1", [stack])?;
+                Some(existing)
+            }
+            Some(existing) => {
+                return Err(StateError::Locked {
+                    stack: stack.to_string(),
+                    holder: existing,
+                });
+            }
+            None => None,
+        };
         tx.execute(
-            "INSERT INTO locks(stack, host, pid, command, since) VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![stack, holder.host, holder.pid, holder.command, holder.since],
+            "INSERT INTO locks(stack, host, pid, command, since, started) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![
+                stack,
+                holder.host,
+                holder.pid,
+                holder.command,
+                holder.since,
+                holder.started
+            ],
         )?;
         tx.commit()?;
         Ok(LockGuard {
             inner: self.inner.clone(),
             stack: stack.to_string(),
             pid: holder.pid,
+            taken_over,
         })
     }
 
     fn lock_holder_in(conn: &Connection, stack: &str) -> Result<Option<LockHolder>, StateError> {
         Ok(conn
             .query_row(
-                "SELECT host, pid, command, since FROM locks WHERE stack = ?1",
+                "SELECT host, pid, command, since, started FROM locks WHERE stack = ?1",
                 [stack],
                 |r| {
                     Ok(LockHolder {
@@ -237,6 +255,7 @@ impl Store {
                         pid: r.get(1)?,
                         command: r.get(2)?,
                         since: r.get(3)?,
+                        started: r.get(4)?,
                     })
                 },
             )

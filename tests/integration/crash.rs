@@ -103,18 +103,15 @@ async fn assert_state_matches_moto(cli: &Cli, moto: &Moto, defaults: &Defaults, 
     );
 }
 
-/// After a kill, the next command finds the stack locked by a dead process, says so, and
-/// `state unlock` releases it.
-fn release_stale_lock(cli: &Cli) {
-    let blocked = cli.run(&["up", "--yes"]);
-    assert_eq!(blocked.code, 1, "{}", blocked.stdout);
+/// After a kill, the next mutating command takes the dead process's lock over by itself and
+/// says whose it was: no `state unlock` needed.
+fn assert_took_over(run: &cairn_tests::Run) {
     assert!(
-        blocked.stderr.contains("is locked by") && blocked.stderr.contains("no longer exists"),
+        run.stderr.contains("Took over the lock of `")
+            && run.stderr.contains("its process is gone"),
         "{}",
-        blocked.stderr
+        run.stderr
     );
-    let unlocked = cli.ok(&["state", "unlock"]);
-    assert!(unlocked.stdout.contains("Released the lock"));
 }
 
 /// How the recoveries of a run settled what kills left in flight.
@@ -192,7 +189,6 @@ async fn cut_and_recover(
     assert_left_pending(cli, &context);
     let recovering = recovering(cut.command);
     if let Some(at) = cut.then_cut_recovery_at {
-        release_stale_lock(cli);
         let (held, out) = kill_at(cli, moto, recovering, at);
         assert!(
             held.is_some(),
@@ -201,9 +197,9 @@ async fn cut_and_recover(
         outcomes.count(&out);
         assert_left_pending(cli, &format!("{context}, then the recovery cut"));
     }
-    release_stale_lock(cli);
-    let out = cli.ok(&[recovering, "--yes", "--parallel", "8"]).stdout;
-    outcomes.count(&out);
+    let run = cli.ok(&[recovering, "--yes", "--parallel", "8"]);
+    assert_took_over(&run);
+    outcomes.count(&run.stdout);
     assert_state_matches_moto(cli, moto, defaults, &context).await;
 }
 
@@ -281,13 +277,11 @@ async fn killed_mid_operation_nothing_is_lost_or_duplicated() {
         };
         let (held, _) = kill_at(&cli, &moto, command, at);
         let context = format!("random kill {k}: {command} cut at {held:?}");
+        let run = cli.ok(&[recovering(command), "--yes", "--parallel", "8"]);
         if held.is_some() {
-            release_stale_lock(&cli);
+            assert_took_over(&run);
         }
-        let out = cli
-            .ok(&[recovering(command), "--yes", "--parallel", "8"])
-            .stdout;
-        outcomes.count(&out);
+        outcomes.count(&run.stdout);
         assert_state_matches_moto(&cli, &moto, &defaults, &context).await;
     }
 

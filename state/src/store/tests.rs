@@ -111,6 +111,72 @@ fn a_live_lock_is_never_released_without_force() {
     assert!(store.lock_holder("dev").unwrap().is_some());
 }
 
+/// Writes a lock row as another process would have left it.
+fn leave_lock(path: &std::path::Path, host: &str, pid: u32, started: &str) {
+    let conn = rusqlite::Connection::open(path).unwrap();
+    conn.execute(
+        "INSERT INTO locks(stack, host, pid, command, since, started) \
+         VALUES ('dev', ?1, ?2, 'up', '2026-01-01T00:00:00Z', ?3)",
+        rusqlite::params![host, pid, started],
+    )
+    .unwrap();
+}
+
+fn this_host() -> String {
+    gethostname::gethostname().to_string_lossy().into_owned()
+}
+
+/// A pid no process has: above the kernel's limit.
+const NO_SUCH_PID: u32 = 4_194_304 + 1;
+
+#[test]
+fn the_lock_of_a_dead_process_on_this_host_is_taken_over_saying_whose() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.db");
+    let store = Store::open(&path).unwrap();
+    drop(store.lock("dev", "up").unwrap()); // the stack exists
+    leave_lock(&path, &this_host(), NO_SUCH_PID, "");
+    let guard = store.lock("dev", "destroy").unwrap();
+    let old = guard.taken_over().unwrap();
+    assert_eq!((old.pid, old.command.as_str()), (NO_SUCH_PID, "up"));
+    assert_eq!(
+        store.lock_holder("dev").unwrap().unwrap().pid,
+        std::process::id()
+    );
+}
+
+#[test]
+fn a_reused_pid_is_not_mistaken_for_the_holder() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.db");
+    let store = Store::open(&path).unwrap();
+    drop(store.lock("dev", "up").unwrap());
+    // This very process's pid, but a holder that started at another time: the holder is gone
+    // and its pid was given to someone else (here, us).
+    leave_lock(&path, &this_host(), std::process::id(), "some-boot:1");
+    let guard = store.lock("dev", "up").unwrap();
+    assert!(guard.taken_over().is_some());
+}
+
+#[test]
+fn a_live_holder_or_one_on_another_host_is_never_taken_over() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.db");
+    let store = Store::open(&path).unwrap();
+    let live = store.lock("dev", "up").unwrap();
+    assert!(live.taken_over().is_none());
+    assert!(matches!(
+        store.lock("dev", "up"),
+        Err(StateError::Locked { .. })
+    ));
+    drop(live);
+    leave_lock(&path, "another-host", NO_SUCH_PID, "");
+    match store.lock("dev", "up") {
+        Err(StateError::Locked { holder, .. }) => assert_eq!(holder.host, "another-host"),
+        other => panic!("expected Locked, got {:?}", other.err()),
+    }
+}
+
 #[test]
 fn newer_schema_is_refused() {
     let dir = tempfile::tempdir().unwrap();
