@@ -14,6 +14,7 @@ use crate::config::{Config, ConfigValue};
 use crate::display;
 use crate::engine::{Engine, EngineError, Program, Resolution, Session, is_noop};
 use crate::execute::{Event, Execution};
+use crate::interrupt::Interrupts;
 use crate::stack::Stack;
 
 /// Default for `--parallel`. Cloud calls spend their time waiting on the provider, not on this
@@ -393,11 +394,15 @@ async fn dispatch(cli: Cli, program: &dyn Fn(&mut Stack)) -> Result<ExitCode> {
                 return Ok(ExitCode::FAILURE);
             }
             let progress = Progress::new(plan.steps.len());
+            let interrupts = Interrupts::watch(session.stop());
             let exec = session
                 .apply(&program, &plan, *parallel, &|e| progress.event(e))
                 .await?;
             progress.finish();
             let code = report(&exec, "Update");
+            if let Some(code) = interrupted(&interrupts, &exec, "up") {
+                return Ok(code);
+            }
             if !exec.outputs.is_empty() {
                 println!("Outputs:");
                 for (name, value, secret) in &exec.outputs {
@@ -432,11 +437,13 @@ async fn dispatch(cli: Cli, program: &dyn Fn(&mut Stack)) -> Result<ExitCode> {
                 return Ok(ExitCode::FAILURE);
             }
             let progress = Progress::new(plan.steps.len());
+            let interrupts = Interrupts::watch(session.stop());
             let exec = session
                 .destroy(&program, &plan, *parallel, &|e| progress.event(e))
                 .await?;
             progress.finish();
-            Ok(report(&exec, "Destroy"))
+            let code = report(&exec, "Destroy");
+            Ok(interrupted(&interrupts, &exec, "destroy").unwrap_or(code))
         }
         Command::Refresh { yes, parallel } => {
             let (program, engine) = setup(&cli, &ConfigArgs::default(), program).await?;
@@ -604,6 +611,22 @@ async fn dispatch(cli: Cli, program: &dyn Fn(&mut Stack)) -> Result<ExitCode> {
 }
 
 /// Settles what an earlier, interrupted run left in flight, before anything is planned.
+/// After a run a signal stopped: what was not done, and the exit code (the lock is released
+/// as the session ends).
+fn interrupted(interrupts: &Interrupts, exec: &Execution, command: &str) -> Option<ExitCode> {
+    let code = interrupts.exit_code()?;
+    let not_started = exec.not_started.clone().unwrap_or_default();
+    if not_started.is_empty() {
+        eprintln!("Interrupted after the last operation had started; nothing was left undone.");
+    } else {
+        eprintln!(
+            "Interrupted: not done: {} (the next `{command}` does them).",
+            not_started.join(", ")
+        );
+    }
+    Some(code)
+}
+
 /// Takes the stack's lock, saying so when it takes over a dead process's.
 fn lock<'e>(engine: &'e Engine, command: &str) -> Result<Session<'e>, EngineError> {
     let session = engine.lock(command)?;

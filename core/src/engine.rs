@@ -2,6 +2,7 @@
 //! The CLI is a thin layer over this; tests and benchmarks drive it directly.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use cairn_state::{LockGuard, ResourceRecord, StateError, Store};
 use serde_json::{Value, json};
@@ -11,7 +12,7 @@ use crate::graph::ResourceGraph;
 use crate::plan::{self, Plan, StepKind};
 use crate::props;
 use crate::provider::{ProviderRef, ReadRequest, ResourceContext, read_declared};
-use crate::schedule::run_dag;
+use crate::schedule::{Stop, run_dag_until};
 use crate::stack::Stack;
 
 pub(crate) mod recover;
@@ -74,6 +75,7 @@ pub struct Engine {
 pub struct Session<'e> {
     engine: &'e Engine,
     lock: LockGuard,
+    stop: Arc<Stop>,
 }
 
 /// What a drift check found for one resource.
@@ -143,6 +145,7 @@ impl Engine {
         Ok(Session {
             engine: self,
             lock: self.store.lock(&self.stack, command)?,
+            stop: Arc::default(),
         })
     }
 
@@ -187,6 +190,12 @@ impl Session<'_> {
 
     pub fn engine(&self) -> &Engine {
         self.engine
+    }
+
+    /// Stops the session's run once requested (from a signal handler): no operation starts,
+    /// those in flight finish and are recorded, and the run returns with what never started.
+    pub fn stop(&self) -> Arc<Stop> {
+        self.stop.clone()
     }
 
     /// Plans under the lock, so nothing changes between plan and apply.
@@ -248,6 +257,7 @@ impl Session<'_> {
             update_id: update,
             providers: &providers,
             on_event,
+            stop: &self.stop,
         });
         let dag = exec.dag();
         let mut result = exec.run(&dag, parallel).await;
@@ -305,7 +315,7 @@ impl Session<'_> {
         }
         let drifts = std::sync::Mutex::new(Vec::new());
         let errors = std::sync::Mutex::new(Vec::new());
-        run_dag(&dag, parallel, |n| {
+        run_dag_until(&dag, parallel, &self.stop, |n| {
             let rec = &records[dag[n]];
             let (drifts, errors) = (&drifts, &errors);
             let providers = &providers;

@@ -28,7 +28,7 @@ use crate::provider::{
     CreateRequest, Created, DeleteRequest, ErrorKind, ProviderError, ProviderRef, ResourceContext,
     UpdateRequest,
 };
-use crate::schedule::{Outcome, run_dag};
+use crate::schedule::{Outcome, Stop, run_dag_until};
 use crate::stack::Stack;
 use crate::unique::{self, DeleteFirst, Keeps, KeptKey};
 
@@ -100,6 +100,8 @@ pub struct Execution {
     /// Declared resources that do not exist after the run (not created yet, or deleted by a
     /// delete-first replacement whose new copy could not be made).
     pub missing: Vec<String>,
+    /// The run was stopped (an interrupt): these operations never started.
+    pub not_started: Option<Vec<String>>,
 }
 
 /// What a run carries out.
@@ -135,6 +137,8 @@ pub(crate) struct RunConfig<'a> {
     pub update_id: i64,
     pub providers: &'a HashMap<String, ProviderRef>,
     pub on_event: &'a (dyn Fn(&Event) + Sync),
+    /// Once requested, no operation starts; those running finish and are recorded.
+    pub stop: &'a Stop,
 }
 
 /// Everything an operation needs, shared by all of them.
@@ -146,6 +150,7 @@ pub(crate) struct Executor<'a> {
     update_id: i64,
     providers: &'a HashMap<String, ProviderRef>,
     on_event: &'a (dyn Fn(&Event) + Sync),
+    stop: &'a Stop,
     /// Outputs of declared resources as the run makes them known.
     live: Mutex<Vec<Option<Value>>>,
     /// For each step, whether its Apply actually replaced (so DeleteOld knows to act).
@@ -189,6 +194,7 @@ impl<'a> Executor<'a> {
             update_id,
             providers,
             on_event,
+            stop,
         } = config;
         let declared = match mode {
             Mode::Up { stack, .. } => stack.resources.len(),
@@ -211,6 +217,7 @@ impl<'a> Executor<'a> {
             update_id,
             providers,
             on_event,
+            stop,
             live: Mutex::new(live),
             replaced: plan.steps.iter().map(|_| AtomicBool::new(false)).collect(),
             deleted_old: plan.steps.iter().map(|_| AtomicBool::new(false)).collect(),
@@ -314,7 +321,7 @@ impl<'a> Executor<'a> {
             "operation graph has a cycle: planner bug"
         );
         let this = &self;
-        let outcome = run_dag(dag, parallel, |node| {
+        let outcome = run_dag_until(dag, parallel, self.stop, |node| {
             let op = dag[node];
             async move {
                 let started = Instant::now();
@@ -334,13 +341,19 @@ impl<'a> Executor<'a> {
             }
         })
         .await;
-        let skipped = dag
-            .node_indices()
-            .filter(|n| outcome[n.index()] == Outcome::Skipped)
-            .map(|n| match dag[n] {
-                Op::Apply(i) | Op::DeleteOld(i) => self.plan.steps[i].name.clone(),
-            })
-            .collect();
+        let named = |which: Outcome| -> Vec<String> {
+            let mut names: Vec<String> = dag
+                .node_indices()
+                .filter(|n| outcome[n.index()] == which)
+                .map(|n| match dag[n] {
+                    Op::Apply(i) | Op::DeleteOld(i) => self.plan.steps[i].name.clone(),
+                })
+                .collect();
+            names.dedup();
+            names
+        };
+        let skipped = named(Outcome::Skipped);
+        let not_started = self.stop.requested().then(|| named(Outcome::NotStarted));
         let outputs = self.final_outputs();
         let errors = self.errors.into_inner().unwrap();
         let mut counts = self.counts.into_inner().unwrap();
@@ -362,6 +375,7 @@ impl<'a> Executor<'a> {
             counts,
             outputs,
             missing: Vec::new(),
+            not_started,
         }
     }
 

@@ -11,6 +11,7 @@ mod display;
 mod engine;
 mod execute;
 mod graph;
+mod interrupt;
 mod output;
 mod plan;
 mod props;
@@ -37,7 +38,7 @@ pub use provider::{
     ResourceContext, TypeSchema, UniqueKey, UpdateRequest,
 };
 pub use resource_type::{ResourceType, Tags, same_set};
-pub use schedule::{Outcome, run_dag};
+pub use schedule::{Outcome, Stop, run_dag, run_dag_until};
 pub use stack::{Args, DependsOn, IntoProperty, Resource, ResourceOptions, ResourceRef, Stack};
 pub use unique::{DeleteFirst, KeptKey};
 

@@ -7,6 +7,7 @@
 
 use std::collections::VecDeque;
 use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use futures::StreamExt;
 use futures::stream::FuturesUnordered;
@@ -20,11 +21,42 @@ pub enum Outcome {
     Failed,
     /// Never started: something it depends on failed.
     Skipped,
+    /// Never started: the run was stopped first.
+    NotStarted,
+}
+
+/// A request to stop a run: once made, no operation starts, and those running finish.
+#[derive(Debug, Default)]
+pub struct Stop(AtomicBool);
+
+impl Stop {
+    pub fn request(&self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+
+    pub fn requested(&self) -> bool {
+        self.0.load(Ordering::SeqCst)
+    }
 }
 
 /// Runs every node of `dag` with `run`, at most `parallel` at once (0 means no limit).
 /// `run` returns whether the operation succeeded. The DAG must be acyclic.
-pub async fn run_dag<N, E, F, Fut>(dag: &DiGraph<N, E>, parallel: usize, mut run: F) -> Vec<Outcome>
+pub async fn run_dag<N, E, F, Fut>(dag: &DiGraph<N, E>, parallel: usize, run: F) -> Vec<Outcome>
+where
+    F: FnMut(NodeIndex) -> Fut,
+    Fut: Future<Output = bool>,
+{
+    run_dag_until(dag, parallel, &Stop::default(), run).await
+}
+
+/// [`run_dag`], starting nothing more once `stop` is requested: what is running finishes, and
+/// what never started is [`Outcome::NotStarted`].
+pub async fn run_dag_until<N, E, F, Fut>(
+    dag: &DiGraph<N, E>,
+    parallel: usize,
+    stop: &Stop,
+    mut run: F,
+) -> Vec<Outcome>
 where
     F: FnMut(NodeIndex) -> Fut,
     Fut: Future<Output = bool>,
@@ -42,7 +74,7 @@ where
         .collect();
     let mut running = FuturesUnordered::new();
     loop {
-        while running.len() < limit {
+        while running.len() < limit && !stop.requested() {
             let Some(node) = ready.pop_front() else { break };
             let fut = run(node);
             running.push(async move { (node, fut.await) });
@@ -62,6 +94,13 @@ where
         } else {
             // Its dependents' counters never reach zero, so they (and theirs) never start.
             outcome[node.index()] = Outcome::Failed;
+        }
+    }
+    if stop.requested() {
+        for o in &mut outcome {
+            if *o == Outcome::Skipped {
+                *o = Outcome::NotStarted;
+            }
         }
     }
     outcome

@@ -143,6 +143,55 @@ async fn an_output_passed_as_input_orders_the_operations() {
 }
 
 #[tokio::test]
+async fn a_stopped_run_finishes_what_is_in_flight_starts_nothing_more_and_the_next_up_resumes() {
+    let h = Harness::new();
+    let three = |s: &mut Stack| {
+        let a = Thing::new(s, "a", thing("1"));
+        let b = Thing::new(
+            s,
+            "b",
+            ThingArgs {
+                refs: refs(&[&a]),
+                ..thing("2")
+            },
+        );
+        Thing::new(
+            s,
+            "c",
+            ThingArgs {
+                refs: refs(&[&b]),
+                ..thing("3")
+            },
+        );
+    };
+    let program = h.declare(three).unwrap();
+    let session = h.engine.lock("up").unwrap();
+    let plan = session.plan(&program).unwrap();
+    let stop = session.stop();
+    // The interrupt arrives while `a` is being created.
+    let exec = session
+        .apply(&program, &plan, 0, &|e| {
+            if e.name == "a" {
+                stop.request();
+            }
+        })
+        .await
+        .unwrap();
+    drop(session);
+    assert!(exec.errors.is_empty(), "{:?}", exec.errors);
+    assert_eq!(
+        exec.not_started,
+        Some(vec!["b".to_string(), "c".to_string()])
+    );
+    assert_eq!(h.recorded_ids().len(), 1);
+    assert!(h.engine.store.pending_operations("dev").unwrap().is_empty());
+    // The lock is free, and the next up does the rest.
+    let exec = h.up(three).await;
+    assert_eq!(exec.counts.get("created"), Some(&2));
+    assert_eq!(exec.not_started, None);
+}
+
+#[tokio::test]
 async fn depends_on_orders_without_data() {
     let h = Harness::new();
     let exec = h

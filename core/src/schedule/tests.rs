@@ -152,3 +152,29 @@ fn a_slow_branch_does_not_hold_back_an_independent_one() {
     let (_, log) = run_logged(&g, 0, &[0, 50, 0, 0], &HashSet::new());
     assert!(log.started[3].unwrap() < log.finished[1].unwrap());
 }
+
+#[tokio::test]
+async fn once_stopped_nothing_starts_and_what_never_ran_is_not_started() {
+    let g = build(4, &[(0, 1), (1, 2)]);
+    let stop = Stop::default();
+    let started = RefCell::new(Vec::new());
+    let outcome = run_dag_until(&g, 1, &stop, |node| {
+        started.borrow_mut().push(node.index());
+        if node.index() == 0 {
+            stop.request();
+        }
+        async { true }
+    })
+    .await;
+    // Node 0 (the first ready) ran; it asked to stop before anything else could start.
+    assert_eq!(*started.borrow(), vec![0]);
+    assert_eq!(
+        outcome,
+        vec![
+            Outcome::Succeeded,
+            Outcome::NotStarted,
+            Outcome::NotStarted,
+            Outcome::NotStarted
+        ]
+    );
+}
