@@ -6,6 +6,7 @@ mod cli;
 mod compile_fail;
 mod crash;
 mod faults;
+mod interrupt;
 mod inventory;
 mod public_api;
 mod replacement;

@@ -3,6 +3,7 @@
 
 pub mod faults;
 pub mod programs;
+pub mod terminal;
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
