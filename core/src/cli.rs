@@ -387,7 +387,7 @@ async fn dispatch(cli: Cli, program: &dyn Fn(&mut Stack)) -> Result<ExitCode> {
             print!(
                 "Updating stack '{}':\n{}",
                 cli.stack,
-                display::plan_text(&plan)
+                display::plan_text_to_apply(&plan)
             );
             if !is_noop(&plan) && !confirm(*yes, "Perform this update?")? {
                 println!("Cancelled.");
@@ -424,9 +424,9 @@ async fn dispatch(cli: Cli, program: &dyn Fn(&mut Stack)) -> Result<ExitCode> {
             recover(&session, &program).await?;
             let plan = session.plan_destroy()?;
             print!(
-                "Destroying stack '{}':\n{}",
+                "Destroying stack '{}' (in this order):\n{}",
                 cli.stack,
-                display::plan_text(&plan)
+                display::plan_text_to_apply(&plan)
             );
             if plan.steps.is_empty() {
                 println!("Nothing to destroy.");

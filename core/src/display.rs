@@ -20,8 +20,19 @@ fn symbol(kind: StepKind, dbr: bool) -> &'static str {
     }
 }
 
-/// The plan as text: changed resources with their property diffs, then a summary line.
+/// The plan as text: changed resources with their property diffs, the stack outputs, then a
+/// summary line.
 pub fn plan_text(plan: &Plan) -> String {
+    render(plan, true)
+}
+
+/// The plan as `up` and `destroy` show it before they ask: the outputs are shown once, after
+/// the run, instead.
+pub fn plan_text_to_apply(plan: &Plan) -> String {
+    render(plan, false)
+}
+
+fn render(plan: &Plan, with_outputs: bool) -> String {
     let mut out = String::new();
     for step in plan.steps.iter().filter(|s| s.kind() != StepKind::Same) {
         let _ = write!(
@@ -78,7 +89,7 @@ pub fn plan_text(plan: &Plan) -> String {
     .iter()
     .filter_map(|(k, label)| counts.get(k).map(|n| format!("{n} {label}")))
     .collect();
-    if !plan.outputs.is_empty() {
+    if with_outputs && !plan.outputs.is_empty() {
         out.push_str("Outputs:\n");
         for o in &plan.outputs {
             let _ = writeln!(out, "    {}: {}", o.name, props::display(&o.value));

@@ -70,8 +70,12 @@ pub enum Change {
         /// something else still refers to it.
         may_delete_first: Option<Vec<String>>,
     },
-    /// The record is deleted, and why (`removed from the program`, `replaced earlier`…).
-    Delete { old: ResourceRecord, reason: String },
+    /// The record is deleted, and why (`removed from the program`, `replaced earlier`…; none
+    /// in a destroy, where every record goes).
+    Delete {
+        old: ResourceRecord,
+        reason: Option<String>,
+    },
 }
 
 /// One step of a plan.
@@ -142,7 +146,7 @@ impl Step {
     /// Why a delete happens.
     pub fn reason(&self) -> Option<&str> {
         match &self.change {
-            Change::Delete { reason, .. } => Some(reason),
+            Change::Delete { reason, .. } => reason.as_deref(),
             _ => None,
         }
     }
@@ -507,11 +511,11 @@ pub fn plan(
             }
             steps.push(delete_step(
                 r,
-                if r.replaced {
+                Some(if r.replaced {
                     "old copy of a replaced resource"
                 } else {
                     "removed from the program"
-                },
+                }),
             ));
         }
     }
@@ -647,19 +651,56 @@ pub fn plan_destroy(records: &[ResourceRecord]) -> Result<Plan, Vec<String>> {
             .collect());
     }
     Ok(Plan {
-        steps: records.iter().map(|r| delete_step(r, "destroy")).collect(),
+        steps: dependents_first(records)
+            .into_iter()
+            .map(|r| delete_step(r, None))
+            .collect(),
         outputs: Vec::new(),
     })
 }
 
-fn delete_step(r: &ResourceRecord, reason: &str) -> Step {
+/// The records in the order a destroy deletes them: each after every record that depends on it
+/// (by the names it records), otherwise in the order they were written.
+fn dependents_first(records: &[ResourceRecord]) -> Vec<&ResourceRecord> {
+    let mut dependents: Vec<usize> = records
+        .iter()
+        .map(|r| {
+            records
+                .iter()
+                .filter(|o| o.seq != r.seq && o.dependencies.contains(&r.name))
+                .count()
+        })
+        .collect();
+    let mut done = vec![false; records.len()];
+    let mut order = Vec::with_capacity(records.len());
+    while order.len() < records.len() {
+        // A cycle (which the graph never records) would leave none ready: take the first left.
+        let next = (0..records.len())
+            .find(|&i| !done[i] && dependents[i] == 0)
+            .or_else(|| (0..records.len()).find(|&i| !done[i]))
+            .unwrap_or_default();
+        done[next] = true;
+        order.push(&records[next]);
+        for (i, r) in records.iter().enumerate() {
+            if !done[i]
+                && records[next].dependencies.contains(&r.name)
+                && r.seq != records[next].seq
+            {
+                dependents[i] = dependents[i].saturating_sub(1);
+            }
+        }
+    }
+    order
+}
+
+fn delete_step(r: &ResourceRecord, reason: Option<&str>) -> Step {
     Step {
         name: r.name.clone(),
         ty: r.ty.clone(),
         provider: r.provider.clone(),
         change: Change::Delete {
             old: r.clone(),
-            reason: reason.to_string(),
+            reason: reason.map(str::to_string),
         },
         inputs: props::from_state(&r.inputs),
         diffs: Vec::new(),

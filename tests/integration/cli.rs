@@ -63,6 +63,18 @@ fn preview_up_outputs_history_and_destroy_through_the_cli() {
         again.stdout
     );
     assert!(again.stdout.contains("Update: no changes"));
+    // The outputs once, after the run (not also with the plan before it).
+    assert_eq!(
+        again.stdout.matches("Outputs:").count(),
+        1,
+        "{}",
+        again.stdout
+    );
+    assert!(
+        again.stdout.contains("externalUrl: \"http://"),
+        "{}",
+        again.stdout
+    );
 
     // -c sets, saves and applies a value for the run.
     let scaled = cli.ok(&["up", "--yes", "-c", "desiredCount=3"]);

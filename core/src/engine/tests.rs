@@ -192,6 +192,44 @@ async fn a_stopped_run_finishes_what_is_in_flight_starts_nothing_more_and_the_ne
 }
 
 #[tokio::test]
+async fn a_destroy_plan_lists_dependents_first_in_the_order_it_runs() {
+    let h = Harness::new();
+    h.up(|s| {
+        let a = Thing::new(s, "a", thing("1"));
+        let b = Thing::new(
+            s,
+            "b",
+            ThingArgs {
+                refs: refs(&[&a]),
+                ..thing("2")
+            },
+        );
+        Thing::new(s, "lone", thing("3"));
+        Thing::new(
+            s,
+            "c",
+            ThingArgs {
+                refs: refs(&[&b]),
+                ..thing("3")
+            },
+        );
+    })
+    .await;
+    let session = h.engine.lock("destroy").unwrap();
+    let plan = session.plan_destroy().unwrap();
+    let names: Vec<&str> = plan.steps.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(names, ["lone", "c", "b", "a"]);
+    assert!(plan.steps.iter().all(|s| s.reason().is_none()));
+    let text = crate::display::plan_text_to_apply(&plan);
+    assert!(!text.contains("[destroy]"), "{text}");
+    let program = h.declare(|_| {}).unwrap();
+    session.destroy(&program, &plan, 0, &|_| {}).await.unwrap();
+    // The order it ran in is the order listed.
+    assert!(h.call("delete", "c").end < h.call("delete", "b").start);
+    assert!(h.call("delete", "b").end < h.call("delete", "a").start);
+}
+
+#[tokio::test]
 async fn depends_on_orders_without_data() {
     let h = Harness::new();
     let exec = h
