@@ -455,8 +455,14 @@ async fn dispatch(cli: Cli, program: &dyn Fn(&mut Stack)) -> Result<ExitCode> {
                 engine.records()?.len()
             );
             let interactive = !*yes && std::io::stdin().is_terminal();
+            let interrupts = Interrupts::watch(session.stop());
             let (drifts, errors) = session.refresh(&program, *parallel, *yes).await?;
             print!("{}", display::drift_text(&drifts));
+            if let Some(code) = interrupts.exit_code() {
+                // What was read is shown (and, with --yes, recorded); the rest was not read.
+                eprintln!("Interrupted: not every resource was read; run `refresh` again.");
+                return Ok(code);
+            }
             if !errors.is_empty() {
                 bail!("refresh failed:\n  {}", errors.join("\n  "));
             }

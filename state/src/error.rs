@@ -19,13 +19,19 @@ pub enum StateError {
     },
 
     #[error("stack '{stack}' is locked by {holder}{}", stale_note(holder))]
-    Locked { stack: String, holder: LockHolder },
+    Locked {
+        stack: String,
+        holder: Box<LockHolder>,
+    },
 
     #[error("stack '{stack}' has no lock to release")]
     NotLocked { stack: String },
 
     #[error("stack '{stack}' is locked by a live process ({holder}); refusing to release it")]
-    LockAlive { stack: String, holder: LockHolder },
+    LockAlive {
+        stack: String,
+        holder: Box<LockHolder>,
+    },
 
     #[error("state record for '{name}' in stack '{stack}' is malformed: {cause}")]
     Malformed {

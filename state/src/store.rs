@@ -218,7 +218,7 @@ impl Store {
             Some(existing) => {
                 return Err(StateError::Locked {
                     stack: stack.to_string(),
-                    holder: existing,
+                    holder: Box::new(existing),
                 });
             }
             None => None,
@@ -276,7 +276,7 @@ impl Store {
         if !force && !holder.is_stale() {
             return Err(StateError::LockAlive {
                 stack: stack.to_string(),
-                holder,
+                holder: Box::new(holder),
             });
         }
         conn.execute("DELETE FROM locks WHERE stack = ?1", [stack])?;

@@ -77,7 +77,7 @@ async fn a_delete_first_replacement_waits_for_everything_its_new_copy_needs() {
         plan.steps
             .iter()
             .find(|s| s.name == name)
-            .and_then(|s| s.delete_first().clone())
+            .and_then(|s| s.delete_first().cloned())
             .map(|w| w.to_string())
     };
     assert_eq!(why("sg").as_deref(), Some("the name 'web' is fixed"));

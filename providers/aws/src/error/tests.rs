@@ -160,6 +160,8 @@ fn no_response_at_all_is_retryable_and_carries_no_code() {
 }
 
 #[test]
+// The SDK's own error type, as its calls return it.
+#[allow(clippy::result_large_err)]
 fn not_found_is_none_for_a_read_and_success_for_a_delete() {
     let missing = || Err::<(), _>(service(400, "InvalidVpcID.NotFound", "gone"));
     assert!(found(missing(), "DescribeVpcs").unwrap().is_none());
