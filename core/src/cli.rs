@@ -40,8 +40,18 @@ struct Cli {
     /// Where the stack's configuration file (`Cairn.<stack>.toml`) lives.
     #[arg(long, global = true, env = "CAIRN_CONFIG_DIR", default_value = ".")]
     config_dir: PathBuf,
+    /// Colour: on a terminal unless `NO_COLOR` is set (`auto`), or always, or never.
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
+    color: ColorChoice,
     #[command(subcommand)]
     command: Command,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+enum ColorChoice {
+    Auto,
+    Always,
+    Never,
 }
 
 #[derive(clap::Args, Debug, Default)]
@@ -171,6 +181,11 @@ pub(crate) fn main(program: &dyn Fn(&mut Stack)) -> ExitCode {
         }
     };
     init_logging();
+    match cli.color {
+        ColorChoice::Auto => {}
+        ColorChoice::Always => console::set_colors_enabled(true),
+        ColorChoice::Never => console::set_colors_enabled(false),
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -9,6 +9,24 @@ use crate::engine::Drift;
 use crate::plan::{Plan, PropDiff, Step, StepKind};
 use crate::props;
 
+/// Whether text for people is coloured: `console`'s choice (a terminal, `NO_COLOR` and
+/// `CLICOLOR_FORCE` honoured), which `--color` overrides for the process.
+fn colored() -> bool {
+    console::colors_enabled()
+}
+
+/// The colour of a kind of change: create green, update yellow, delete red, replace magenta.
+fn paint(kind: StepKind, text: &str, color: bool) -> String {
+    let style = match kind {
+        StepKind::Create => console::Style::new().green(),
+        StepKind::Update => console::Style::new().yellow(),
+        StepKind::Replace => console::Style::new().magenta(),
+        StepKind::Delete => console::Style::new().red(),
+        StepKind::Same => console::Style::new(),
+    };
+    style.force_styling(color).apply_to(text).to_string()
+}
+
 fn symbol(kind: StepKind, dbr: bool) -> &'static str {
     match kind {
         StepKind::Create => "+",
@@ -23,23 +41,33 @@ fn symbol(kind: StepKind, dbr: bool) -> &'static str {
 /// The plan as text: changed resources with their property diffs, the stack outputs, then a
 /// summary line.
 pub fn plan_text(plan: &Plan) -> String {
-    render(plan, true)
+    render(plan, true, colored())
 }
 
 /// The plan as `up` and `destroy` show it before they ask: the outputs are shown once, after
 /// the run, instead.
 pub fn plan_text_to_apply(plan: &Plan) -> String {
-    render(plan, false)
+    render(plan, false, colored())
 }
 
-fn render(plan: &Plan, with_outputs: bool) -> String {
+/// The plan as text, in colour or not, whatever the terminal: for tests of what people see.
+pub fn plan_text_styled(plan: &Plan, color: bool) -> String {
+    render(plan, true, color)
+}
+
+fn render(plan: &Plan, with_outputs: bool, color: bool) -> String {
     let mut out = String::new();
     for step in plan.steps.iter().filter(|s| s.kind() != StepKind::Same) {
+        let kind = step.kind();
+        let head = format!(
+            "{:<2} {:<8}",
+            symbol(kind, step.deletes_first()),
+            kind.as_str()
+        );
         let _ = write!(
             out,
-            "  {:<2} {:<8} {} ({})",
-            symbol(step.kind(), step.deletes_first()),
-            step.kind().as_str(),
+            "  {} {} ({})",
+            paint(kind, &head, color),
             step.name,
             step.ty
         );

@@ -26,7 +26,7 @@ pub mod testing;
 
 pub use cli::DEFAULT_PARALLEL;
 pub use config::{Config, ConfigError, ConfigValue};
-pub use display::{drift_text, plan_json, plan_text};
+pub use display::{drift_text, plan_json, plan_text, plan_text_styled};
 pub use engine::{Drift, Engine, EngineError, Program, Recovered, Resolution, Session, is_noop};
 pub use execute::{Action, Event, Execution, OpError};
 pub use graph::ResourceGraph;

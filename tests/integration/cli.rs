@@ -31,6 +31,12 @@ fn preview_up_outputs_history_and_destroy_through_the_cli() {
         preview.stdout
     );
     assert!(preview.stdout.contains("externalUrl: (known after apply)"));
+    // Plain off a terminal; coloured when asked (create is green); plain when asked not to.
+    assert!(!preview.stdout.contains('\x1b'), "{}", preview.stdout);
+    let colored = cli.ok(&["preview", "--color", "always"]).stdout;
+    assert!(colored.contains("\x1b[32m+  create"), "{colored}");
+    let never = cli.run_with(&["preview", "--color", "never"], &[("CLICOLOR_FORCE", "1")]);
+    assert!(!never.stdout.contains('\x1b'), "{}", never.stdout);
     let json: Value = serde_json::from_str(&cli.ok(&["preview", "--json"]).stdout).unwrap();
     assert_eq!(json["summary"]["create"], 35);
 

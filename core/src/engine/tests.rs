@@ -230,6 +230,46 @@ async fn a_destroy_plan_lists_dependents_first_in_the_order_it_runs() {
 }
 
 #[tokio::test]
+async fn a_plan_reads_the_same_in_colour_and_without() {
+    let h = Harness::new();
+    let version = |two: bool| {
+        move |s: &mut Stack| {
+            let v = |a: &str, b: &str| if two { b } else { a }.to_string();
+            Thing::new(
+                s,
+                "replaced-first",
+                ThingArgs {
+                    key: Some(v("k1", "k2").into()),
+                    ..thing("1")
+                },
+            );
+            Thing::new(s, "updated", thing(&v("1", "2")));
+            Unique::new(
+                s,
+                "replaced-after",
+                UniqueArgs {
+                    name: Some("fixed".to_string().into()),
+                    key: Some(v("k1", "k2").into()),
+                    ..unique("1")
+                },
+            );
+            if two {
+                Thing::new(s, "created", thing("new"));
+            } else {
+                Thing::new(s, "removed", thing("old"));
+            }
+        }
+    };
+    h.up(version(false)).await;
+    let plan = h.preview(version(true));
+    let plain = crate::display::plan_text_styled(&plan, false);
+    let colored = crate::display::plan_text_styled(&plan, true);
+    insta::assert_snapshot!("plan_plain", plain);
+    insta::assert_snapshot!("plan_colored", colored);
+    assert_eq!(console::strip_ansi_codes(&colored), plain);
+}
+
+#[tokio::test]
 async fn depends_on_orders_without_data() {
     let h = Harness::new();
     let exec = h
