@@ -3,7 +3,8 @@
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use cairn_state::{PASSPHRASE_VAR, Store};
@@ -13,8 +14,9 @@ use serde_json::Value;
 use crate::config::{Config, ConfigValue};
 use crate::display;
 use crate::engine::{Engine, EngineError, Program, Resolution, Session, is_noop};
-use crate::execute::{Event, Execution};
+use crate::execute::{Action, Event, Execution};
 use crate::interrupt::Interrupts;
+use crate::progress::PlainLog;
 use crate::stack::Stack;
 
 /// Default for `--parallel`. Cloud calls spend their time waiting on the provider, not on this
@@ -289,10 +291,14 @@ fn confirm(yes: bool, question: &str) -> Result<bool> {
     Ok(matches!(line.trim(), "y" | "Y" | "yes"))
 }
 
-/// Prints each finished operation as it happens, above a progress bar on a terminal.
+/// Shows a run as it goes: on a terminal, each finished operation above a progress bar; off one
+/// (CI, a pipe), the plain log (`progress.rs`): a line as each operation starts and ends, and
+/// every 10 seconds one for each still running.
 struct Progress {
     bar: Option<indicatif::ProgressBar>,
-    lines: Mutex<()>,
+    log: Arc<Mutex<PlainLog>>,
+    started: Instant,
+    ticker: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl Progress {
@@ -305,31 +311,54 @@ impl Progress {
             );
             bar
         });
+        let log = Arc::new(Mutex::new(PlainLog::default()));
+        let started = Instant::now();
+        let ticker = bar.is_none().then(|| {
+            let log = log.clone();
+            tokio::spawn(async move {
+                let mut every = tokio::time::interval(Duration::from_secs(1));
+                loop {
+                    every.tick().await;
+                    let lines = log.lock().unwrap().tick(started.elapsed());
+                    for line in lines {
+                        println!("{line}");
+                    }
+                }
+            })
+        });
         Progress {
             bar,
-            lines: Mutex::new(()),
+            log,
+            started,
+            ticker,
         }
     }
 
     fn event(&self, e: &Event) {
-        let line = format!(
-            "  {:<9} {} ({})  {:.1}s",
-            e.action.as_str(),
-            e.name,
-            e.ty,
-            e.elapsed.as_secs_f64()
-        );
-        let _guard = self.lines.lock().unwrap();
+        // One lock for the state and the printing, so lines never interleave.
+        let mut log = self.log.lock().unwrap();
+        let lines = log.event(e, self.started.elapsed());
         match &self.bar {
             Some(bar) => {
-                bar.inc(1);
-                bar.println(line);
+                if !e.action.is_start() && e.action != Action::Unchanged {
+                    bar.inc(1);
+                    for line in lines {
+                        bar.println(line);
+                    }
+                }
             }
-            None => println!("{line}"),
+            None => {
+                for line in lines {
+                    println!("{line}");
+                }
+            }
         }
     }
 
     fn finish(&self) {
+        if let Some(ticker) = &self.ticker {
+            ticker.abort();
+        }
         if let Some(bar) = &self.bar {
             bar.finish_and_clear();
         }

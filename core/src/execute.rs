@@ -60,17 +60,38 @@ pub enum Action {
     /// replacement; after it otherwise).
     DeletedOriginal,
     Failed,
+    /// An operation announced as starting turned out to have nothing to do (values known only
+    /// at apply showed no change).
+    Unchanged,
+    /// An operation started (elapsed zero): what it is doing until it finishes.
+    Creating,
+    Updating,
+    Replacing,
+    Deleting,
 }
 
 impl Action {
+    /// Whether the event is an operation starting rather than ending.
+    pub fn is_start(self) -> bool {
+        matches!(
+            self,
+            Action::Creating | Action::Updating | Action::Replacing | Action::Deleting
+        )
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
+            Action::Creating => "creating",
+            Action::Updating => "updating",
+            Action::Replacing => "replacing",
+            Action::Deleting => "deleting",
             Action::Created => "created",
             Action::Updated => "updated",
             Action::Replaced => "replaced",
             Action::Deleted => "deleted",
             Action::DeletedOriginal => "deleted original",
             Action::Failed => "failed",
+            Action::Unchanged => "unchanged",
         }
     }
 }
@@ -325,12 +346,18 @@ impl<'a> Executor<'a> {
             let op = dag[node];
             async move {
                 let started = Instant::now();
+                let announced = this.report_start(op);
                 match this.run_op(op).await {
                     Ok(Some(action)) => {
                         this.report(op, action, started);
                         true
                     }
-                    Ok(None) => true,
+                    Ok(None) => {
+                        if announced {
+                            this.report(op, Action::Unchanged, started);
+                        }
+                        true
+                    }
                     Err(mut e) => {
                         this.report(op, Action::Failed, started);
                         e.message = props::redact(&e.message, &this.secrets.lock().unwrap());
@@ -379,10 +406,34 @@ impl<'a> Executor<'a> {
         }
     }
 
+    /// Says an operation that will change something started (an unchanged resource's is
+    /// quiet), and whether it said so.
+    fn report_start(&self, op: Op) -> bool {
+        let (Op::Apply(i) | Op::DeleteOld(i)) = op;
+        let step = &self.plan.steps[i];
+        let action = match (op, step.kind()) {
+            (Op::Apply(_), StepKind::Create) => Action::Creating,
+            (Op::Apply(_), StepKind::Update) => Action::Updating,
+            (Op::Apply(_), StepKind::Replace) => Action::Replacing,
+            (Op::DeleteOld(_), _) => Action::Deleting,
+            (Op::Apply(_), _) => return false,
+        };
+        (self.on_event)(&Event {
+            name: step.name.clone(),
+            ty: step.ty.clone(),
+            action,
+            elapsed: Duration::ZERO,
+        });
+        true
+    }
+
     fn report(&self, op: Op, action: Action, started: Instant) {
         let (Op::Apply(i) | Op::DeleteOld(i)) = op;
         let step = &self.plan.steps[i];
-        if !matches!(action, Action::Failed | Action::DeletedOriginal) {
+        if !matches!(
+            action,
+            Action::Failed | Action::DeletedOriginal | Action::Unchanged
+        ) {
             *self
                 .counts
                 .lock()

@@ -14,6 +14,7 @@ mod graph;
 mod interrupt;
 mod output;
 mod plan;
+mod progress;
 mod props;
 mod provider;
 mod resource_type;

@@ -1,0 +1,114 @@
+//! What a run shows while it goes, as data: the lines of the plain log (CI, a pipe) for each
+//! event and each tick of the clock. The clock is passed in (time since the run started), so
+//! tests drive it by hand.
+//!
+//! An operation's start and end each get a line; one still running gets a
+//! `still creating <name> [10s elapsed]` line every 10 seconds (Terraform's habit), never a
+//! stream of dots.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use crate::execute::{Action, Event};
+
+/// How often a long operation is mentioned again.
+const STILL_EVERY: Duration = Duration::from_secs(10);
+
+/// The plain log of one run.
+#[derive(Default)]
+pub(crate) struct PlainLog {
+    /// Operations in flight: name → (verb, when it started, when it was last mentioned).
+    in_flight: BTreeMap<String, (Action, Duration, Duration)>,
+}
+
+/// `12s`, `2m05s`.
+fn seconds(d: Duration) -> String {
+    let s = d.as_secs();
+    if s < 60 {
+        format!("{s}s")
+    } else {
+        format!("{}m{:02}s", s / 60, s % 60)
+    }
+}
+
+impl PlainLog {
+    /// The lines for `e`, which happened `now` into the run.
+    pub(crate) fn event(&mut self, e: &Event, now: Duration) -> Vec<String> {
+        if e.action.is_start() {
+            self.in_flight.insert(e.name.clone(), (e.action, now, now));
+            return vec![format!("  {:<9} {} ({})", e.action.as_str(), e.name, e.ty)];
+        }
+        self.in_flight.remove(&e.name);
+        if e.action == Action::Unchanged {
+            return Vec::new();
+        }
+        vec![format!(
+            "  {:<9} {} ({})  {:.1}s",
+            e.action.as_str(),
+            e.name,
+            e.ty,
+            e.elapsed.as_secs_f64()
+        )]
+    }
+
+    /// The lines due `now`: each operation running for another 10 seconds, in name order.
+    pub(crate) fn tick(&mut self, now: Duration) -> Vec<String> {
+        let mut out = Vec::new();
+        for (name, (verb, started, said)) in &mut self.in_flight {
+            if now.saturating_sub(*said) >= STILL_EVERY {
+                *said = now;
+                out.push(format!(
+                    "  still {} {name} [{} elapsed]",
+                    verb.as_str(),
+                    seconds(now - *started)
+                ));
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(name: &str, action: Action, elapsed: u64) -> Event {
+        Event {
+            name: name.into(),
+            ty: "aws:lb/LoadBalancer".into(),
+            action,
+            elapsed: Duration::from_secs(elapsed),
+        }
+    }
+
+    #[test]
+    fn a_scripted_run_logs_starts_ends_and_every_ten_seconds_what_is_still_running() {
+        let mut log = PlainLog::default();
+        let mut lines = Vec::new();
+        let s = Duration::from_secs;
+        let script: Vec<(u64, Option<Event>)> = vec![
+            (0, Some(event("lb", Action::Creating, 0))),
+            (0, Some(event("tg", Action::Creating, 0))),
+            (1, Some(event("tg", Action::Created, 1))),
+            (1, Some(event("old-sg", Action::Deleting, 0))),
+            (2, Some(event("old-sg", Action::Failed, 1))),
+            (5, None),
+            (10, None),
+            (15, None),
+            (20, None),
+            (24, Some(event("listener", Action::Updating, 0))),
+            (25, Some(event("listener", Action::Unchanged, 0))),
+            (30, None),
+            (95, None),
+            (96, Some(event("lb", Action::Created, 96))),
+            (120, None),
+        ];
+        for (at, e) in script {
+            if let Some(e) = e {
+                lines.extend(log.event(&e, s(at)));
+            }
+            lines.extend(log.tick(s(at)));
+        }
+        insta::assert_snapshot!(lines.join("\n"));
+    }
+}
