@@ -14,8 +14,9 @@ use serde_json::Value;
 use crate::config::{Config, ConfigValue};
 use crate::display;
 use crate::engine::{Engine, EngineError, Program, Resolution, Session, is_noop};
-use crate::execute::{Action, Event, Execution};
+use crate::execute::{Event, Execution};
 use crate::interrupt::Interrupts;
+use crate::plan::StepKind;
 use crate::progress::PlainLog;
 use crate::stack::Stack;
 
@@ -291,41 +292,58 @@ fn confirm(yes: bool, question: &str) -> Result<bool> {
     Ok(matches!(line.trim(), "y" | "Y" | "yes"))
 }
 
-/// Shows a run as it goes: on a terminal, each finished operation above a progress bar; off one
-/// (CI, a pipe), the plain log (`progress.rs`): a line as each operation starts and ends, and
-/// every 10 seconds one for each still running.
+/// Shows a run as it goes (`progress.rs` says what): on a terminal, finished operations above a
+/// live frame redrawn four times a second; off one, the plain log, checked every second for
+/// operations to mention again.
 struct Progress {
     bar: Option<indicatif::ProgressBar>,
     log: Arc<Mutex<PlainLog>>,
     started: Instant,
-    ticker: Option<tokio::task::JoinHandle<()>>,
+    ticker: tokio::task::JoinHandle<()>,
+}
+
+/// How many events of completion a plan's run has: a replacement's two halves each end.
+fn operations(plan: &crate::Plan) -> usize {
+    plan.steps
+        .iter()
+        .map(|s| match s.kind() {
+            StepKind::Same => 0,
+            StepKind::Replace => 2,
+            _ => 1,
+        })
+        .sum()
 }
 
 impl Progress {
-    fn new(total: usize) -> Progress {
+    fn new(plan: &crate::Plan) -> Progress {
         let bar = std::io::stderr().is_terminal().then(|| {
-            let bar = indicatif::ProgressBar::new(total as u64);
+            let bar = indicatif::ProgressBar::new_spinner();
             bar.set_style(
-                indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} {elapsed}")
-                    .expect("valid template"),
+                indicatif::ProgressStyle::with_template("{msg}").expect("valid template"),
             );
             bar
         });
-        let log = Arc::new(Mutex::new(PlainLog::default()));
+        let log = Arc::new(Mutex::new(PlainLog::new(operations(plan))));
         let started = Instant::now();
-        let ticker = bar.is_none().then(|| {
-            let log = log.clone();
+        let ticker = {
+            let (log, bar) = (log.clone(), bar.clone());
             tokio::spawn(async move {
-                let mut every = tokio::time::interval(Duration::from_secs(1));
+                let period = if bar.is_some() { 250 } else { 1000 };
+                let mut every = tokio::time::interval(Duration::from_millis(period));
                 loop {
                     every.tick().await;
-                    let lines = log.lock().unwrap().tick(started.elapsed());
-                    for line in lines {
-                        println!("{line}");
+                    let mut log = log.lock().unwrap();
+                    match &bar {
+                        Some(bar) => bar.set_message(log.frame(started.elapsed())),
+                        None => {
+                            for line in log.tick(started.elapsed()) {
+                                println!("{line}");
+                            }
+                        }
                     }
                 }
             })
-        });
+        };
         Progress {
             bar,
             log,
@@ -340,12 +358,13 @@ impl Progress {
         let lines = log.event(e, self.started.elapsed());
         match &self.bar {
             Some(bar) => {
-                if !e.action.is_start() && e.action != Action::Unchanged {
-                    bar.inc(1);
+                // Starts show in the frame; what finished is printed above it.
+                if !e.action.is_start() {
                     for line in lines {
                         bar.println(line);
                     }
                 }
+                bar.set_message(log.frame(self.started.elapsed()));
             }
             None => {
                 for line in lines {
@@ -356,9 +375,7 @@ impl Progress {
     }
 
     fn finish(&self) {
-        if let Some(ticker) = &self.ticker {
-            ticker.abort();
-        }
+        self.ticker.abort();
         if let Some(bar) = &self.bar {
             bar.finish_and_clear();
         }
@@ -437,7 +454,7 @@ async fn dispatch(cli: Cli, program: &dyn Fn(&mut Stack)) -> Result<ExitCode> {
                 println!("Cancelled.");
                 return Ok(ExitCode::FAILURE);
             }
-            let progress = Progress::new(plan.steps.len());
+            let progress = Progress::new(&plan);
             let interrupts = Interrupts::watch(session.stop());
             let exec = session
                 .apply(&program, &plan, *parallel, &|e| progress.event(e))
@@ -480,7 +497,7 @@ async fn dispatch(cli: Cli, program: &dyn Fn(&mut Stack)) -> Result<ExitCode> {
                 println!("Cancelled.");
                 return Ok(ExitCode::FAILURE);
             }
-            let progress = Progress::new(plan.steps.len());
+            let progress = Progress::new(&plan);
             let interrupts = Interrupts::watch(session.stop());
             let exec = session
                 .destroy(&program, &plan, *parallel, &|e| progress.event(e))

@@ -2,9 +2,11 @@
 //! event and each tick of the clock. The clock is passed in (time since the run started), so
 //! tests drive it by hand.
 //!
-//! An operation's start and end each get a line; one still running gets a
+//! Off a terminal, an operation's start and end each get a line; one still running gets a
 //! `still creating <name> [10s elapsed]` line every 10 seconds (Terraform's habit), never a
-//! stream of dots.
+//! stream of dots. On a terminal, finished operations are printed as they end, above a live
+//! frame ([`PlainLog::frame`]): one row per operation in flight with its elapsed time, and a
+//! status line with the counts.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -14,11 +16,15 @@ use crate::execute::{Action, Event};
 /// How often a long operation is mentioned again.
 const STILL_EVERY: Duration = Duration::from_secs(10);
 
-/// The plain log of one run.
+/// What one run shows.
 #[derive(Default)]
 pub(crate) struct PlainLog {
-    /// Operations in flight: name → (verb, when it started, when it was last mentioned).
-    in_flight: BTreeMap<String, (Action, Duration, Duration)>,
+    /// Operations in flight: name → (verb, type, when it started, when it was last mentioned).
+    in_flight: BTreeMap<String, (Action, String, Duration, Duration)>,
+    /// Operations the plan has, finished ones, failed ones.
+    total: usize,
+    done: usize,
+    failed: usize,
 }
 
 /// `12s`, `2m05s`.
@@ -32,15 +38,28 @@ fn seconds(d: Duration) -> String {
 }
 
 impl PlainLog {
+    /// For a run of `total` operations.
+    pub(crate) fn new(total: usize) -> PlainLog {
+        PlainLog {
+            total,
+            ..PlainLog::default()
+        }
+    }
+
     /// The lines for `e`, which happened `now` into the run.
     pub(crate) fn event(&mut self, e: &Event, now: Duration) -> Vec<String> {
         if e.action.is_start() {
-            self.in_flight.insert(e.name.clone(), (e.action, now, now));
+            let started = (e.action, e.ty.clone(), now, now);
+            self.in_flight.insert(e.name.clone(), started);
             return vec![format!("  {:<9} {} ({})", e.action.as_str(), e.name, e.ty)];
         }
         self.in_flight.remove(&e.name);
         if e.action == Action::Unchanged {
             return Vec::new();
+        }
+        self.done += 1;
+        if e.action == Action::Failed {
+            self.failed += 1;
         }
         vec![format!(
             "  {:<9} {} ({})  {:.1}s",
@@ -54,7 +73,7 @@ impl PlainLog {
     /// The lines due `now`: each operation running for another 10 seconds, in name order.
     pub(crate) fn tick(&mut self, now: Duration) -> Vec<String> {
         let mut out = Vec::new();
-        for (name, (verb, started, said)) in &mut self.in_flight {
+        for (name, (verb, _, started, said)) in &mut self.in_flight {
             if now.saturating_sub(*said) >= STILL_EVERY {
                 *said = now;
                 out.push(format!(
@@ -64,6 +83,31 @@ impl PlainLog {
                 ));
             }
         }
+        out
+    }
+
+    /// The live frame `now`: the operations in flight, longest-running first, each with its
+    /// elapsed time, then the counts.
+    pub(crate) fn frame(&self, now: Duration) -> String {
+        let mut rows: Vec<_> = self.in_flight.iter().collect();
+        rows.sort_by_key(|(name, (_, _, started, _))| (*started, *name));
+        let mut out = String::new();
+        for (name, (verb, ty, started, _)) in rows {
+            out += &format!(
+                "  {:<9} {name} ({ty})  ({})\n",
+                verb.as_str(),
+                seconds(now.saturating_sub(*started))
+            );
+        }
+        let running = self.in_flight.len();
+        let to_go = self.total.saturating_sub(self.done + running);
+        out += &format!(
+            "  {}/{} done · {running} in flight · {to_go} to go · {} failed · {}",
+            self.done,
+            self.total,
+            self.failed,
+            seconds(now)
+        );
         out
     }
 }
@@ -83,7 +127,7 @@ mod tests {
 
     #[test]
     fn a_scripted_run_logs_starts_ends_and_every_ten_seconds_what_is_still_running() {
-        let mut log = PlainLog::default();
+        let mut log = PlainLog::new(5);
         let mut lines = Vec::new();
         let s = Duration::from_secs;
         let script: Vec<(u64, Option<Event>)> = vec![
@@ -110,5 +154,19 @@ mod tests {
             lines.extend(log.tick(s(at)));
         }
         insta::assert_snapshot!(lines.join("\n"));
+    }
+
+    #[test]
+    fn the_live_frame_shows_what_is_in_flight_for_how_long_and_the_counts() {
+        let mut log = PlainLog::new(6);
+        let s = Duration::from_secs;
+        log.event(&event("lb", Action::Creating, 0), s(0));
+        log.event(&event("tg", Action::Creating, 0), s(1));
+        log.event(&event("tg", Action::Created, 1), s(2));
+        log.event(&event("sg", Action::Deleting, 0), s(3));
+        log.event(&event("role", Action::Updating, 0), s(3));
+        log.event(&event("role", Action::Failed, 2), s(5));
+        let frames = [s(5), s(12), s(75)].map(|t| log.frame(t)).join("\n--\n");
+        insta::assert_snapshot!(frames);
     }
 }

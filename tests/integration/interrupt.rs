@@ -55,6 +55,14 @@ async fn ctrl_c_in_a_terminal_and_sigterm_stop_safely_and_the_next_command_carri
         &[("AWS_ENDPOINT_URL", &proxy.endpoint)],
     );
     assert!(proxy.held(LONG).is_some(), "{}", term.screen());
+    // The live view: what is in flight, each with its elapsed time, and the counts.
+    let live = term.wait_for(" in flight · ", LONG);
+    assert!(live.contains("/35 done · "), "{live}");
+    assert!(
+        live.lines()
+            .any(|l| l.trim_start().starts_with("creating ") && l.trim_end().ends_with("s)")),
+        "{live}"
+    );
     term.send_keys("C-c");
     term.wait_for("Interrupted: the operations in flight finish", LONG);
     proxy.release();

@@ -96,7 +96,7 @@ impl Terminal {
 
     /// What the terminal shows now, with its scrollback.
     pub fn screen(&self) -> String {
-        let out = self.tmux(&["capture-pane", "-p", "-J", "-S", "-1000"]);
+        let out = self.tmux(&["capture-pane", "-p", "-S", "-1000"]);
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
