@@ -48,6 +48,9 @@ pub struct Event {
     pub ty: String,
     pub action: Action,
     pub elapsed: Duration,
+    /// For a failure: what went wrong (secrets redacted), shown where it happens as well as
+    /// with every other error at the end.
+    pub error: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -359,8 +362,8 @@ impl<'a> Executor<'a> {
                         true
                     }
                     Err(mut e) => {
-                        this.report(op, Action::Failed, started);
                         e.message = props::redact(&e.message, &this.secrets.lock().unwrap());
+                        this.report_failure(op, &e, started);
                         this.errors.lock().unwrap().push(e);
                         false
                     }
@@ -423,8 +426,21 @@ impl<'a> Executor<'a> {
             ty: step.ty.clone(),
             action,
             elapsed: Duration::ZERO,
+            error: None,
         });
         true
+    }
+
+    fn report_failure(&self, op: Op, e: &OpError, started: Instant) {
+        let (Op::Apply(i) | Op::DeleteOld(i)) = op;
+        let step = &self.plan.steps[i];
+        (self.on_event)(&Event {
+            name: step.name.clone(),
+            ty: step.ty.clone(),
+            action: Action::Failed,
+            elapsed: started.elapsed(),
+            error: Some(e.to_string()),
+        });
     }
 
     fn report(&self, op: Op, action: Action, started: Instant) {
@@ -446,6 +462,7 @@ impl<'a> Executor<'a> {
             ty: step.ty.clone(),
             action,
             elapsed: started.elapsed(),
+            error: None,
         });
     }
 

@@ -61,13 +61,17 @@ impl PlainLog {
         if e.action == Action::Failed {
             self.failed += 1;
         }
-        vec![format!(
+        let mut line = format!(
             "  {:<9} {} ({})  {:.1}s",
             e.action.as_str(),
             e.name,
             e.ty,
             e.elapsed.as_secs_f64()
-        )]
+        );
+        if let Some(error) = &e.error {
+            line += &format!("\n      {error}");
+        }
+        vec![line]
     }
 
     /// The lines due `now`: each operation running for another 10 seconds, in name order.
@@ -122,6 +126,9 @@ mod tests {
             ty: "aws:lb/LoadBalancer".into(),
             action,
             elapsed: Duration::from_secs(elapsed),
+            error: (action == Action::Failed).then(|| {
+                format!("deleting '{name}' (aws:ec2/SecurityGroup): DependencyViolation: in use")
+            }),
         }
     }
 
