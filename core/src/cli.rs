@@ -58,6 +58,13 @@ enum ColorChoice {
 }
 
 #[derive(clap::Args, Debug, Default)]
+struct SteerArgs {
+    /// Replace this resource even if nothing about it changed (repeatable).
+    #[arg(long = "replace", value_name = "NAME")]
+    replace: Vec<String>,
+}
+
+#[derive(clap::Args, Debug, Default)]
 struct ConfigArgs {
     /// Set (and save) a configuration value for this run: KEY=VALUE.
     #[arg(short = 'c', long = "config", value_name = "KEY=VALUE")]
@@ -72,6 +79,8 @@ enum Command {
         json: bool,
         #[command(flatten)]
         config: ConfigArgs,
+        #[command(flatten)]
+        steer: SteerArgs,
     },
     /// Create, update and delete resources so the cloud matches the program.
     Up {
@@ -83,6 +92,8 @@ enum Command {
         parallel: usize,
         #[command(flatten)]
         config: ConfigArgs,
+        #[command(flatten)]
+        steer: SteerArgs,
     },
     /// Delete every resource of the stack.
     Destroy {
@@ -418,8 +429,13 @@ fn report(exec: &Execution, verb: &str) -> ExitCode {
 
 async fn dispatch(cli: Cli, program: &dyn Fn(&mut Stack)) -> Result<ExitCode> {
     match &cli.command {
-        Command::Preview { json, config } => {
-            let (program, engine) = setup(&cli, config, program).await?;
+        Command::Preview {
+            json,
+            config,
+            steer,
+        } => {
+            let (mut program, engine) = setup(&cli, config, program).await?;
+            program.replace(&steer.replace)?;
             warn_pending(&engine)?;
             let plan = engine.preview(&program)?;
             if *json {
@@ -440,8 +456,10 @@ async fn dispatch(cli: Cli, program: &dyn Fn(&mut Stack)) -> Result<ExitCode> {
             yes,
             parallel,
             config,
+            steer,
         } => {
-            let (program, engine) = setup(&cli, config, program).await?;
+            let (mut program, engine) = setup(&cli, config, program).await?;
+            program.replace(&steer.replace)?;
             let session = lock(&engine, "up")?;
             recover(&session, &program).await?;
             let plan = session.plan(&program)?;

@@ -83,6 +83,12 @@ fn render(plan: &Plan, with_outputs: bool, color: bool) -> String {
                 .collect();
             if !forced.is_empty() {
                 let _ = write!(out, "  [forced by {}]", forced.join(", "));
+            } else if step
+                .old()
+                .is_some_and(|o| o.ty == step.ty && o.provider == step.provider)
+            {
+                // Nothing forces it: it was asked for.
+                let _ = write!(out, "  [replacement requested]");
             }
             if let Some(why) = &step.delete_first() {
                 let _ = write!(out, "  [delete before replace: {why}]");

@@ -43,6 +43,37 @@ pub struct Program {
 }
 
 impl Program {
+    /// Marks `names` to be replaced by the next plan even if nothing about them changed
+    /// (`--replace`). A name the program does not declare is an error naming the closest one.
+    pub fn replace(&mut self, names: &[String]) -> Result<(), EngineError> {
+        let mut errors = Vec::new();
+        for name in names {
+            match self.stack.index_of(name) {
+                Some(i) => self.stack.resources[i].force_replace = true,
+                None => {
+                    let closest = self
+                        .stack
+                        .resources
+                        .iter()
+                        .map(|d| d.name.as_str())
+                        .min_by_key(|d| strsim::damerau_levenshtein(d, name));
+                    errors.push(match closest {
+                        Some(c) => format!(
+                            "--replace {name}: the program declares no resource '{name}'; \
+                             did you mean '{c}'?"
+                        ),
+                        None => format!("--replace {name}: the program declares no resources"),
+                    });
+                }
+            }
+        }
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(EngineError::Program(errors))
+        }
+    }
+
     /// Runs the program's declarations and checks them: every mistake is reported at once.
     pub fn declare(
         mut stack: Stack,

@@ -592,7 +592,14 @@ impl<'a> Executor<'a> {
             _ => &[],
         };
         // Decided again now that every input is known, by the planner's own rule.
-        let (kind, diffs) = plan::decide(old_props.as_ref(), same_type, &inputs, &schema, ignore);
+        let (kind, diffs) = plan::decide(
+            old_props.as_ref(),
+            same_type,
+            decl.force_replace,
+            &inputs,
+            &schema,
+            ignore,
+        );
         let replace = matches!(kind, StepKind::Create | StepKind::Replace);
         let plain = props::to_plain(&inputs).ok_or_else(|| {
             Self::fail(

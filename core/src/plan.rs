@@ -288,6 +288,7 @@ pub(crate) fn diff(
 pub(crate) fn decide(
     recorded: Option<&PropMap>,
     same_type: bool,
+    force_replace: bool,
     inputs: &PropMap,
     schema: &TypeSchema,
     ignore: &[String],
@@ -296,7 +297,7 @@ pub(crate) fn decide(
         return (StepKind::Create, Vec::new());
     };
     let diffs = diff(recorded, inputs, schema, ignore);
-    let kind = if !same_type {
+    let kind = if !same_type || force_replace {
         StepKind::Replace
     } else if diffs.is_empty() {
         StepKind::Same
@@ -399,6 +400,7 @@ pub fn plan(
         let (kind, mut diffs) = decide(
             old.map(|_| &old_props),
             same.is_some(),
+            d.force_replace,
             &inputs,
             &schema,
             ignore,

@@ -139,6 +139,8 @@ pub(crate) struct Declaration {
     pub protect: bool,
     pub ignore_changes: Vec<String>,
     pub delete_before_replace: bool,
+    /// Replace even if nothing changed (`--replace NAME`).
+    pub force_replace: bool,
     pub location: &'static Location<'static>,
 }
 
@@ -246,6 +248,7 @@ impl Stack {
             protect: opts.protect,
             ignore_changes: opts.ignore_changes,
             delete_before_replace: opts.delete_before_replace,
+            force_replace: false,
             location,
         });
         ResourceRef {

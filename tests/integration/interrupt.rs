@@ -1,7 +1,8 @@
 //! Interrupting a run, as a person at a terminal and a CI runner do: Ctrl-C in a real
 //! terminal (tmux) and SIGTERM, each while an operation is in flight (held at the proxy). The
 //! operations in flight finish and are recorded, nothing new starts, the lock is released, the
-//! exit code says which signal, and the next command simply carries on.
+//! exit code says which signal, and the next command simply carries on. (And `--replace`,
+//! steering a run, once against moto.)
 
 use std::process::Stdio;
 use std::time::Duration;
@@ -88,6 +89,29 @@ async fn ctrl_c_in_a_terminal_and_sigterm_stop_safely_and_the_next_command_carri
         next.stdout.contains(&format!("{} created", 35 - done)),
         "{}",
         next.stdout
+    );
+    assert!(
+        cli.ok(&["preview"])
+            .stdout
+            .contains("Resources: 35 unchanged")
+    );
+
+    // --replace: a rule nothing changed is replaced (its key kept, so deleted first); a name
+    // the program does not declare is an error suggesting the closest.
+    let typo = cli.run(&["up", "--yes", "--replace", "endpoint-https-from-privat"]);
+    assert_eq!(typo.code, 1);
+    assert!(
+        typo.stderr
+            .contains("did you mean 'endpoint-https-from-private'?"),
+        "{}",
+        typo.stderr
+    );
+    let replaced = cli.ok(&["up", "--yes", "--replace", "endpoint-https-from-private"]);
+    assert!(
+        replaced.stdout.contains("[replacement requested]")
+            && replaced.stdout.contains("Update: 1 replaced"),
+        "{}",
+        replaced.stdout
     );
     assert!(
         cli.ok(&["preview"])

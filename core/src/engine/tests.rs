@@ -270,6 +270,39 @@ async fn a_plan_reads_the_same_in_colour_and_without() {
 }
 
 #[tokio::test]
+async fn a_requested_replacement_replaces_what_did_not_change_and_a_typo_suggests_the_name() {
+    let h = Harness::new();
+    h.up(chain).await;
+    let before = h.recorded_ids();
+    let mut program = h.declare(chain).unwrap();
+    program.replace(&["a".to_string()]).unwrap();
+    let session = h.engine.lock("up").unwrap();
+    let plan = session.plan(&program).unwrap();
+    assert_eq!(
+        Harness::kinds(&plan)[0],
+        ("a".to_string(), StepKind::Replace)
+    );
+    // b refers to a's id, which the new copy changes: it is updated to the new one.
+    assert_eq!(
+        Harness::kinds(&plan)[1],
+        ("b".to_string(), StepKind::Update)
+    );
+    assert!(crate::display::plan_text(&plan).contains("[replacement requested]"));
+    let exec = session.apply(&program, &plan, 0, &|_| {}).await.unwrap();
+    drop(session);
+    assert!(exec.errors.is_empty(), "{:?}", exec.errors);
+    assert_ne!(h.recorded_ids()[0], before[0]);
+    assert!(is_noop(&h.preview(chain)), "nothing is left to do");
+
+    let mut program = h.declare(chain).unwrap();
+    let err = program
+        .replace(&["aa".to_string()])
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("no resource 'aa'; did you mean 'a'?"), "{err}");
+}
+
+#[tokio::test]
 async fn depends_on_orders_without_data() {
     let h = Harness::new();
     let exec = h
