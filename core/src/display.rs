@@ -112,33 +112,38 @@ fn render(plan: &Plan, with_outputs: bool, color: bool) -> String {
             let _ = writeln!(out, "      {}", diff_text(d));
         }
     }
-    let counts = plan.counts();
-    let parts: Vec<String> = [
-        (StepKind::Create, "to create"),
-        (StepKind::Update, "to update"),
-        (StepKind::Replace, "to replace"),
-        (StepKind::Delete, "to delete"),
-        (StepKind::Same, "unchanged"),
-    ]
-    .iter()
-    .filter_map(|(k, label)| counts.get(k).map(|n| format!("{n} {label}")))
-    .collect();
     if with_outputs && !plan.outputs.is_empty() {
         out.push_str("Outputs:\n");
         for o in &plan.outputs {
             let _ = writeln!(out, "    {}: {}", o.name, props::display(&o.value));
         }
     }
-    let _ = writeln!(
-        out,
-        "Resources: {}",
-        if parts.is_empty() {
-            "none".to_string()
-        } else {
-            parts.join(", ")
-        }
-    );
+    let _ = writeln!(out, "{}", summary(plan));
     out
+}
+
+/// The closing line, in Terraform's and Pulumi's words: `Plan: 3 to create, 1 to update,
+/// 1 to replace, 2 to delete (30 unchanged)`, or `Plan: no changes (35 unchanged)`.
+fn summary(plan: &Plan) -> String {
+    let counts = plan.counts();
+    let changes: Vec<String> = [
+        (StepKind::Create, "to create"),
+        (StepKind::Update, "to update"),
+        (StepKind::Replace, "to replace"),
+        (StepKind::Delete, "to delete"),
+    ]
+    .iter()
+    .filter_map(|(k, label)| counts.get(k).map(|n| format!("{n} {label}")))
+    .collect();
+    let changes = if changes.is_empty() {
+        "no changes".to_string()
+    } else {
+        changes.join(", ")
+    };
+    match counts.get(&StepKind::Same) {
+        Some(n) => format!("Plan: {changes} ({n} unchanged)"),
+        None => format!("Plan: {changes}"),
+    }
 }
 
 fn diff_text(d: &PropDiff) -> String {

@@ -26,7 +26,7 @@ fn preview_up_outputs_history_and_destroy_through_the_cli() {
 
     let preview = cli.ok(&["preview"]);
     assert!(
-        preview.stdout.contains("Resources: 35 to create"),
+        preview.stdout.contains("Plan: 35 to create"),
         "{}",
         preview.stdout
     );
@@ -64,7 +64,7 @@ fn preview_up_outputs_history_and_destroy_through_the_cli() {
 
     let again = cli.ok(&["up", "--yes"]);
     assert!(
-        again.stdout.contains("Resources: 35 unchanged"),
+        again.stdout.contains("Plan: no changes (35 unchanged)"),
         "{}",
         again.stdout
     );
@@ -200,7 +200,7 @@ async fn state_pending_resolve_unlock_and_the_exit_codes() {
     assert!(
         cli.ok(&["preview"])
             .stdout
-            .contains("Resources: 35 unchanged")
+            .contains("Plan: no changes (35 unchanged)")
     );
 
     // A delete cut before AWS saw it: the user says it still exists; destroy then finishes.

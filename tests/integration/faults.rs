@@ -137,7 +137,7 @@ fn up_converges(cli: &Cli) {
     for run in 1..=2 {
         let up = cli.run(&["up", "--yes"]);
         let preview = cli.ok(&["preview"]);
-        if up.code == 0 && preview.stdout.contains("Resources: 35 unchanged") {
+        if up.code == 0 && preview.stdout.contains("Plan: no changes (35 unchanged)") {
             return;
         }
         assert!(
@@ -319,7 +319,7 @@ async fn a_create_that_meets_what_it_made_adopts_it_for_every_type() {
         inventory::of_state(&after),
         "moto and the state differ"
     );
-    assert!(cli.ok(&["preview"]).stdout.contains("unchanged"));
+    assert!(cli.ok(&["preview"]).stdout.contains("Plan: no changes"));
 
     // Another stack asking for the same names meets what is not its own: refused, nothing of
     // the first stack is adopted, and destroying the second leaves the first as it was.

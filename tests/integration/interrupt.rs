@@ -93,7 +93,7 @@ async fn ctrl_c_in_a_terminal_and_sigterm_stop_safely_and_the_next_command_carri
     assert!(
         cli.ok(&["preview"])
             .stdout
-            .contains("Resources: 35 unchanged")
+            .contains("Plan: no changes (35 unchanged)")
     );
 
     // --replace: a rule nothing changed is replaced (its key kept, so deleted first); a name
@@ -116,7 +116,7 @@ async fn ctrl_c_in_a_terminal_and_sigterm_stop_safely_and_the_next_command_carri
     assert!(
         cli.ok(&["preview"])
             .stdout
-            .contains("Resources: 35 unchanged")
+            .contains("Plan: no changes (35 unchanged)")
     );
 
     // SIGTERM (a cancelled CI job) during `destroy`, with its third delete in flight.

@@ -148,7 +148,7 @@ async fn a_failed_replacement_never_tears_down_what_it_cannot_rebuild() {
     assert!(
         cli.ok(&["preview"])
             .stdout
-            .contains("Resources: 3 unchanged")
+            .contains("Plan: no changes (3 unchanged)")
     );
     cli.ok(&["config", "set", "webSgDescription", "web servers, v4"]);
     let preview = cli.ok(&["preview"]).stdout;
@@ -181,7 +181,7 @@ async fn a_failed_replacement_never_tears_down_what_it_cannot_rebuild() {
     assert!(
         cli.ok(&["preview"])
             .stdout
-            .contains("Resources: 3 unchanged")
+            .contains("Plan: no changes (3 unchanged)")
     );
 }
 
@@ -277,7 +277,7 @@ async fn what_cairn_names_is_replaced_by_creating_first_without_conflict() {
     let now = groups(&moto).await;
     assert_eq!(now.len(), 1, "{now:?}");
     assert_eq!(now[0].2, "web servers, v2");
-    assert!(cli.ok(&["preview"]).stdout.contains("unchanged"));
+    assert!(cli.ok(&["preview"]).stdout.contains("Plan: no changes"));
     cli.ok(&["destroy", "--yes"]);
     assert!(groups(&moto).await.is_empty());
 }

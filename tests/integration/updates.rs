@@ -710,7 +710,7 @@ async fn every_updatable_property_is_updated_in_place_and_its_drift_repaired() {
     );
     let id = ids(&cli);
     assert_version_2(&moto, &id).await;
-    assert!(cli.ok(&["preview"]).stdout.contains("unchanged"));
+    assert!(cli.ok(&["preview"]).stdout.contains("Plan: no changes"));
 
     // Changed behind Cairn's back: refresh reports each, up puts each back.
     drift(&moto, &id).await;
@@ -727,7 +727,7 @@ async fn every_updatable_property_is_updated_in_place_and_its_drift_repaired() {
     }
     cli.ok(&["up", "--yes"]);
     assert_version_2(&moto, &id).await;
-    assert!(cli.ok(&["preview"]).stdout.contains("unchanged"));
+    assert!(cli.ok(&["preview"]).stdout.contains("Plan: no changes"));
 
     // Tags changed behind Cairn's back, on every family of tags: drift too, repaired by up
     // (a tag the program does not declare is removed).
@@ -754,5 +754,5 @@ async fn every_updatable_property_is_updated_in_place_and_its_drift_repaired() {
         [declared.clone(), declared.clone(), declared]
     );
     assert_version_2(&moto, &id).await;
-    assert!(cli.ok(&["preview"]).stdout.contains("unchanged"));
+    assert!(cli.ok(&["preview"]).stdout.contains("Plan: no changes"));
 }

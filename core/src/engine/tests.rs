@@ -432,7 +432,7 @@ async fn every_plan_kind() {
     assert!(text.contains("~ value: \"1\" => \"2\""), "{text}");
     assert!(text.contains("(forces replacement)"), "{text}");
     assert!(
-        text.contains("1 to create, 1 to update, 1 to replace, 1 to delete, 1 unchanged"),
+        text.contains("Plan: 1 to create, 1 to update, 1 to replace, 1 to delete (1 unchanged)"),
         "{text}"
     );
 }
