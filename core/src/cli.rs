@@ -19,6 +19,7 @@ use crate::interrupt::Interrupts;
 use crate::plan::StepKind;
 use crate::progress::PlainLog;
 use crate::stack::Stack;
+use crate::target::Targeting;
 
 /// Default for `--parallel`. Cloud calls spend their time waiting on the provider, not on this
 /// machine, so more than cores; AWS throttles accounts at a few dozen mutating calls a second,
@@ -62,6 +63,35 @@ struct SteerArgs {
     /// Replace this resource even if nothing about it changed (repeatable).
     #[arg(long = "replace", value_name = "NAME")]
     replace: Vec<String>,
+    #[command(flatten)]
+    target: TargetArgs,
+}
+
+#[derive(clap::Args, Debug, Default)]
+struct TargetArgs {
+    /// Only this resource and what it needs (repeatable; for destroy, what needs it).
+    #[arg(long = "target", value_name = "NAME")]
+    targets: Vec<String>,
+    /// Leave out this resource and what needs it (repeatable; for destroy, what it needs).
+    #[arg(long = "exclude", value_name = "NAME")]
+    excludes: Vec<String>,
+}
+
+impl TargetArgs {
+    /// Restricts `program` to what was asked for, warning that the rest is left as it is.
+    fn apply(&self, program: &mut Program) {
+        if self.targets.is_empty() && self.excludes.is_empty() {
+            return;
+        }
+        eprintln!(
+            "warning: targeting is in effect: resources left out by --target/--exclude are \
+             left as recorded, so the stack may not match the program until a run without them"
+        );
+        program.target(Targeting {
+            targets: self.targets.clone(),
+            excludes: self.excludes.clone(),
+        });
+    }
 }
 
 #[derive(clap::Args, Debug, Default)]
@@ -103,6 +133,8 @@ enum Command {
         parallel: usize,
         #[command(flatten)]
         config: ConfigArgs,
+        #[command(flatten)]
+        target: TargetArgs,
     },
     /// Read every resource back from its provider, show drift, and record it.
     Refresh {
@@ -110,6 +142,8 @@ enum Command {
         yes: bool,
         #[arg(long, default_value_t = DEFAULT_PARALLEL)]
         parallel: usize,
+        #[command(flatten)]
+        target: TargetArgs,
     },
     /// Show the stack's outputs.
     Outputs {
@@ -318,7 +352,7 @@ fn operations(plan: &crate::Plan) -> usize {
     plan.steps
         .iter()
         .map(|s| match s.kind() {
-            StepKind::Same => 0,
+            StepKind::Same | StepKind::Untargeted => 0,
             StepKind::Replace => 2,
             _ => 1,
         })
@@ -385,6 +419,15 @@ impl Progress {
         }
     }
 
+    /// Says something without disturbing the live view: printed above it on a terminal.
+    fn notices(&self) -> impl Fn(&str) + Send + 'static {
+        let bar = self.bar.clone();
+        move |text| match &bar {
+            Some(bar) => bar.println(format!("\n{text}")),
+            None => eprintln!("\n{text}"),
+        }
+    }
+
     fn finish(&self) {
         self.ticker.abort();
         if let Some(bar) = &self.bar {
@@ -436,6 +479,7 @@ async fn dispatch(cli: Cli, program: &dyn Fn(&mut Stack)) -> Result<ExitCode> {
         } => {
             let (mut program, engine) = setup(&cli, config, program).await?;
             program.replace(&steer.replace)?;
+            steer.target.apply(&mut program);
             warn_pending(&engine)?;
             let plan = engine.preview(&program)?;
             if *json {
@@ -460,6 +504,7 @@ async fn dispatch(cli: Cli, program: &dyn Fn(&mut Stack)) -> Result<ExitCode> {
         } => {
             let (mut program, engine) = setup(&cli, config, program).await?;
             program.replace(&steer.replace)?;
+            steer.target.apply(&mut program);
             let session = lock(&engine, "up")?;
             recover(&session, &program).await?;
             let plan = session.plan(&program)?;
@@ -473,7 +518,7 @@ async fn dispatch(cli: Cli, program: &dyn Fn(&mut Stack)) -> Result<ExitCode> {
                 return Ok(ExitCode::FAILURE);
             }
             let progress = Progress::new(&plan);
-            let interrupts = Interrupts::watch(session.stop());
+            let interrupts = Interrupts::watch(session.stop(), progress.notices());
             let exec = session
                 .apply(&program, &plan, *parallel, &|e| progress.event(e))
                 .await?;
@@ -497,11 +542,13 @@ async fn dispatch(cli: Cli, program: &dyn Fn(&mut Stack)) -> Result<ExitCode> {
             yes,
             parallel,
             config,
+            target,
         } => {
-            let (program, engine) = setup(&cli, config, program).await?;
+            let (mut program, engine) = setup(&cli, config, program).await?;
+            target.apply(&mut program);
             let session = lock(&engine, "destroy")?;
             recover(&session, &program).await?;
-            let plan = session.plan_destroy()?;
+            let plan = session.plan_destroy(&program)?;
             print!(
                 "Destroying stack '{}' (in this order):\n{}",
                 cli.stack,
@@ -511,12 +558,17 @@ async fn dispatch(cli: Cli, program: &dyn Fn(&mut Stack)) -> Result<ExitCode> {
                 println!("Nothing to destroy.");
                 return Ok(ExitCode::SUCCESS);
             }
-            if !confirm(*yes, "Delete every resource of this stack?")? {
+            let question = if program.targeting.is_everything() {
+                "Delete every resource of this stack?"
+            } else {
+                "Delete these resources?"
+            };
+            if !confirm(*yes, question)? {
                 println!("Cancelled.");
                 return Ok(ExitCode::FAILURE);
             }
             let progress = Progress::new(&plan);
-            let interrupts = Interrupts::watch(session.stop());
+            let interrupts = Interrupts::watch(session.stop(), progress.notices());
             let exec = session
                 .destroy(&program, &plan, *parallel, &|e| progress.event(e))
                 .await?;
@@ -524,17 +576,18 @@ async fn dispatch(cli: Cli, program: &dyn Fn(&mut Stack)) -> Result<ExitCode> {
             let code = report(&exec, "Destroy");
             Ok(interrupted(&interrupts, &exec, "destroy").unwrap_or(code))
         }
-        Command::Refresh { yes, parallel } => {
-            let (program, engine) = setup(&cli, &ConfigArgs::default(), program).await?;
+        Command::Refresh {
+            yes,
+            parallel,
+            target,
+        } => {
+            let (mut program, engine) = setup(&cli, &ConfigArgs::default(), program).await?;
+            target.apply(&mut program);
             let session = lock(&engine, "refresh")?;
             recover(&session, &program).await?;
-            println!(
-                "Refreshing stack '{}' ({} resources):",
-                cli.stack,
-                engine.records()?.len()
-            );
+            println!("Refreshing stack '{}':", cli.stack);
             let interactive = !*yes && std::io::stdin().is_terminal();
-            let interrupts = Interrupts::watch(session.stop());
+            let interrupts = Interrupts::watch(session.stop(), |text| eprintln!("\n{text}"));
             let (drifts, errors) = session.refresh(&program, *parallel, *yes).await?;
             print!("{}", display::drift_text(&drifts));
             if let Some(code) = interrupts.exit_code() {

@@ -22,7 +22,7 @@ fn paint(kind: StepKind, text: &str, color: bool) -> String {
         StepKind::Update => console::Style::new().yellow(),
         StepKind::Replace => console::Style::new().magenta(),
         StepKind::Delete => console::Style::new().red(),
-        StepKind::Same => console::Style::new(),
+        StepKind::Same | StepKind::Untargeted => console::Style::new(),
     };
     style.force_styling(color).apply_to(text).to_string()
 }
@@ -34,7 +34,7 @@ fn symbol(kind: StepKind, dbr: bool) -> &'static str {
         StepKind::Replace if dbr => "-+",
         StepKind::Replace => "+-",
         StepKind::Delete => "-",
-        StepKind::Same => " ",
+        StepKind::Same | StepKind::Untargeted => " ",
     }
 }
 
@@ -57,7 +57,7 @@ pub fn plan_text_styled(plan: &Plan, color: bool) -> String {
 
 fn render(plan: &Plan, with_outputs: bool, color: bool) -> String {
     let mut out = String::new();
-    for step in plan.steps.iter().filter(|s| s.kind() != StepKind::Same) {
+    for step in plan.steps.iter().filter(|s| s.kind().changes()) {
         let kind = step.kind();
         let head = format!(
             "{:<2} {:<8}",
@@ -140,9 +140,17 @@ fn summary(plan: &Plan) -> String {
     } else {
         changes.join(", ")
     };
-    match counts.get(&StepKind::Same) {
-        Some(n) => format!("Plan: {changes} ({n} unchanged)"),
-        None => format!("Plan: {changes}"),
+    let rest: Vec<String> = [
+        (StepKind::Same, "unchanged"),
+        (StepKind::Untargeted, "not targeted"),
+    ]
+    .iter()
+    .filter_map(|(k, label)| counts.get(k).map(|n| format!("{n} {label}")))
+    .collect();
+    if rest.is_empty() {
+        format!("Plan: {changes}")
+    } else {
+        format!("Plan: {changes} ({})", rest.join(", "))
     }
 }
 

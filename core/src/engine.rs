@@ -9,11 +9,12 @@ use serde_json::{Value, json};
 
 use crate::execute::{Event, Execution, Executor, Mode, RunConfig};
 use crate::graph::ResourceGraph;
-use crate::plan::{self, Plan, StepKind};
+use crate::plan::{self, Plan};
 use crate::props;
 use crate::provider::{ProviderRef, ReadRequest, ResourceContext, read_declared};
 use crate::schedule::{Stop, run_dag_until};
 use crate::stack::Stack;
+use crate::target::Targeting;
 
 pub(crate) mod recover;
 pub use recover::{Recovered, Resolution};
@@ -40,9 +41,17 @@ pub enum EngineError {
 pub struct Program {
     pub stack: Stack,
     pub graph: ResourceGraph,
+    /// What the commands may touch (`--target`, `--exclude`): everything by default.
+    pub targeting: Targeting,
 }
 
 impl Program {
+    /// Restricts what the commands touch: see [`Targeting`]. A name neither declared nor
+    /// recorded is an error, naming the closest, when the command plans.
+    pub fn target(&mut self, targeting: Targeting) {
+        self.targeting = targeting;
+    }
+
     /// Marks `names` to be replaced by the next plan even if nothing about them changed
     /// (`--replace`). A name the program does not declare is an error naming the closest one.
     pub fn replace(&mut self, names: &[String]) -> Result<(), EngineError> {
@@ -89,7 +98,11 @@ impl Program {
             }
         };
         match graph {
-            Some(graph) if errors.is_empty() => Ok(Program { stack, graph }),
+            Some(graph) if errors.is_empty() => Ok(Program {
+                stack,
+                graph,
+                targeting: Targeting::default(),
+            }),
             _ => Err(EngineError::Program(errors)),
         }
     }
@@ -167,7 +180,11 @@ impl Engine {
     /// The plan for `program` against the current state, without taking the lock.
     pub fn preview(&self, program: &Program) -> Result<Plan, EngineError> {
         let records = self.records()?;
-        plan::plan(&program.stack, &program.graph, &records).map_err(EngineError::Plan)
+        let scope = program
+            .targeting
+            .for_up(&program.stack, &program.graph, &records)
+            .map_err(EngineError::Program)?;
+        plan::plan(&program.stack, &program.graph, &records, &scope).map_err(EngineError::Plan)
     }
 
     /// Takes the stack's lock for `command`; fails at once if another live process holds it.
@@ -234,8 +251,18 @@ impl Session<'_> {
         self.engine.preview(program)
     }
 
-    pub fn plan_destroy(&self) -> Result<Plan, EngineError> {
-        plan::plan_destroy(&self.engine.records()?).map_err(EngineError::Plan)
+    /// The plan that deletes what the stack records (what `program` targets of it).
+    pub fn plan_destroy(&self, program: &Program) -> Result<Plan, EngineError> {
+        let records = self.engine.records()?;
+        let scope = program
+            .targeting
+            .for_destroy(&records)
+            .map_err(EngineError::Program)?;
+        let records: Vec<ResourceRecord> = records
+            .into_iter()
+            .filter(|r| scope.contains(&r.name))
+            .collect();
+        plan::plan_destroy(&records).map_err(EngineError::Plan)
     }
 
     /// Applies `plan` (from [`Session::plan`]) with at most `parallel` operations at once
@@ -334,6 +361,14 @@ impl Session<'_> {
     ) -> Result<(Vec<Drift>, Vec<String>), EngineError> {
         let e = self.engine;
         let records = e.records()?;
+        let scope = program
+            .targeting
+            .for_refresh(&records)
+            .map_err(EngineError::Program)?;
+        let records: Vec<ResourceRecord> = records
+            .into_iter()
+            .filter(|r| scope.contains(&r.name))
+            .collect();
         let providers = providers_of(&program.stack);
         let update = if write {
             Some(e.store.begin_update(&e.stack, "refresh")?)
@@ -443,7 +478,7 @@ impl Session<'_> {
 
 /// True when the plan would change nothing.
 pub fn is_noop(plan: &Plan) -> bool {
-    plan.steps.iter().all(|s| s.kind() == StepKind::Same)
+    !plan.has_changes()
 }
 
 #[cfg(all(test, feature = "testing"))]

@@ -228,7 +228,9 @@ impl<'a> Executor<'a> {
             .map(|i| {
                 let step = &plan.steps[i];
                 match step.kind() {
-                    StepKind::Same | StepKind::Update => step.old().map(|o| o.outputs.clone()),
+                    StepKind::Same | StepKind::Update | StepKind::Untargeted => {
+                        step.old().map(|o| o.outputs.clone())
+                    }
                     _ => None,
                 }
             })
@@ -551,6 +553,9 @@ impl<'a> Executor<'a> {
     /// values now known.
     async fn apply(&self, stack: &Stack, i: usize) -> Result<Option<Action>, OpError> {
         let step = &self.plan.steps[i];
+        if step.kind() == StepKind::Untargeted {
+            return Ok(None);
+        }
         let decl = &stack.resources[i];
         let mut inputs = {
             let live = self.live.lock().unwrap();

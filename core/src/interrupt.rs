@@ -19,8 +19,9 @@ const SIGINT: i32 = 2;
 const SIGTERM: i32 = 15;
 
 impl Interrupts {
-    /// Starts watching; the first signal requests `stop`.
-    pub(crate) fn watch(stop: Arc<Stop>) -> Interrupts {
+    /// Starts watching; the first signal requests `stop`. What happens is said through `say`,
+    /// so a live view on the terminal prints it above itself instead of drawing over it.
+    pub(crate) fn watch(stop: Arc<Stop>, say: impl Fn(&str) + Send + 'static) -> Interrupts {
         let signal = Arc::new(AtomicI32::new(0));
         let got = signal.clone();
         let task = tokio::spawn(async move {
@@ -33,12 +34,10 @@ impl Interrupts {
                     first = false;
                     got.store(number, Ordering::SeqCst);
                     stop.request();
-                    eprintln!(
-                        "\nInterrupted: the operations in flight finish and are recorded, no new \
-                         one starts. Interrupt again to stop at once."
-                    );
+                    say("Interrupted: the operations in flight finish and are recorded, no new \
+                         one starts. Interrupt again to stop at once.");
                 } else {
-                    eprintln!("\nStopping at once: the next command settles what was in flight.");
+                    say("Stopping at once: the next command settles what was in flight.");
                     std::process::exit(128 + number);
                 }
             }

@@ -20,6 +20,7 @@ mod provider;
 mod resource_type;
 mod schedule;
 mod stack;
+mod target;
 mod unique;
 
 #[cfg(feature = "testing")]
@@ -41,6 +42,7 @@ pub use provider::{
 pub use resource_type::{ResourceType, Tags, same_set};
 pub use schedule::{Outcome, Stop, run_dag, run_dag_until};
 pub use stack::{Args, DependsOn, IntoProperty, Resource, ResourceOptions, ResourceRef, Stack};
+pub use target::{Scope, Targeting};
 pub use unique::{DeleteFirst, KeptKey};
 
 pub use async_trait::async_trait;

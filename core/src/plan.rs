@@ -11,6 +11,7 @@ use crate::output::{Eval, Resolve, ResourceIdx};
 use crate::props;
 use crate::provider::{NameRule, Prop, PropMap, Related, TypeSchema};
 use crate::stack::Stack;
+use crate::target::{self, Scope};
 use crate::unique::{self, DeleteFirst, Keeps, KeptKey};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -20,6 +21,8 @@ pub enum StepKind {
     Replace,
     Delete,
     Same,
+    /// Left out by `--target` or `--exclude`: not looked at, whatever the program says.
+    Untargeted,
 }
 
 impl StepKind {
@@ -30,7 +33,13 @@ impl StepKind {
             StepKind::Replace => "replace",
             StepKind::Delete => "delete",
             StepKind::Same => "same",
+            StepKind::Untargeted => "untargeted",
         }
+    }
+
+    /// Whether a step of this kind changes anything.
+    pub fn changes(self) -> bool {
+        !matches!(self, StepKind::Same | StepKind::Untargeted)
     }
 }
 
@@ -76,6 +85,8 @@ pub enum Change {
         old: ResourceRecord,
         reason: Option<String>,
     },
+    /// A declaration `--target` or `--exclude` leaves out: left as recorded (or not made).
+    Untargeted { old: Option<ResourceRecord> },
 }
 
 /// One step of a plan.
@@ -100,6 +111,7 @@ impl Step {
             Change::Update { .. } => StepKind::Update,
             Change::Replace { .. } => StepKind::Replace,
             Change::Delete { .. } => StepKind::Delete,
+            Change::Untargeted { .. } => StepKind::Untargeted,
         }
     }
 
@@ -108,6 +120,7 @@ impl Step {
     pub fn old(&self) -> Option<&ResourceRecord> {
         match &self.change {
             Change::Create => None,
+            Change::Untargeted { old } => old.as_ref(),
             Change::Same { old }
             | Change::Update { old }
             | Change::Replace { old, .. }
@@ -178,7 +191,7 @@ impl Plan {
     }
 
     pub fn has_changes(&self) -> bool {
-        self.steps.iter().any(|s| s.kind() != StepKind::Same)
+        self.steps.iter().any(|s| s.kind().changes())
     }
 }
 
@@ -324,10 +337,14 @@ pub(crate) fn keep_ignored(inputs: &mut PropMap, old: &PropMap, ignore: &[String
 }
 
 /// Plans the program against the recorded resources.
+///
+/// Every declaration is planned, so the program is checked whole; then those out of `scope`
+/// are marked [`Change::Untargeted`], and records out of it are left alone.
 pub fn plan(
     stack: &Stack,
     graph: &ResourceGraph,
     records: &[ResourceRecord],
+    scope: &Scope,
 ) -> Result<Plan, Vec<String>> {
     let live: HashMap<&str, &ResourceRecord> = records
         .iter()
@@ -453,7 +470,11 @@ pub fn plan(
                 })
                 .map(|j| DeleteFirst::Dependency(stack.resources[j].name.clone()))
         };
-        if kind == StepKind::Replace && old.is_some_and(|o| o.protect) && d.protect {
+        if kind == StepKind::Replace
+            && old.is_some_and(|o| o.protect)
+            && d.protect
+            && scope.contains(&d.name)
+        {
             errors.push(format!(
                 "resource '{}' is protected and this change would replace it (changed: {}); \
                  set `protect: false` first",
@@ -500,8 +521,14 @@ pub fn plan(
         return Err(errors);
     }
     errors.extend(unique_collisions(stack, &steps));
+    for step in steps.iter_mut().filter(|s| !scope.contains(&s.name)) {
+        step.change = Change::Untargeted {
+            old: step.old().cloned(),
+        };
+        step.diffs.clear();
+    }
     errors.extend(deletes_still_in_use(stack, &steps));
-    for r in records {
+    for r in records.iter().filter(|r| scope.contains(&r.name)) {
         let declared = stack.index_of(&r.name).is_some();
         if r.replaced || !declared {
             if r.protect && !r.replaced {
@@ -541,6 +568,7 @@ pub fn plan(
         })
         .collect();
 
+    errors.extend(target::left_referring(&steps, records, scope));
     if errors.is_empty() {
         Ok(Plan { steps, outputs })
     } else {
@@ -608,10 +636,13 @@ fn deletes_still_in_use(stack: &Stack, steps: &[Step]) -> Vec<String> {
             .iter()
             .enumerate()
             .filter(|(j, d)| {
-                matches!(steps[*j].kind(), StepKind::Update | StepKind::Same)
-                    && d.properties
-                        .iter()
-                        .any(|(_, o)| o.dependencies().any(|r| r.0 == i))
+                matches!(
+                    steps[*j].kind(),
+                    StepKind::Update | StepKind::Same | StepKind::Untargeted
+                ) && d
+                    .properties
+                    .iter()
+                    .any(|(_, o)| o.dependencies().any(|r| r.0 == i))
             })
             .map(|(_, d)| d.name.as_str())
             .collect();

@@ -368,7 +368,7 @@ async fn preview_up_verify_noop_and_destroy_across_two_accounts() {
     // 7. Destroy leaves nothing of the stack in either account.
     let program = env.program();
     let session = env.engine.lock("destroy").unwrap();
-    let plan = session.plan_destroy().unwrap();
+    let plan = session.plan_destroy(&program).unwrap();
     let exec = session.destroy(&program, &plan, 16, &|_| {}).await.unwrap();
     drop(session);
     assert!(exec.errors.is_empty(), "{:#?}", exec.errors);

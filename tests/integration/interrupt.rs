@@ -2,7 +2,7 @@
 //! terminal (tmux) and SIGTERM, each while an operation is in flight (held at the proxy). The
 //! operations in flight finish and are recorded, nothing new starts, the lock is released, the
 //! exit code says which signal, and the next command simply carries on. (And `--replace`,
-//! steering a run, once against moto.)
+//! `--target` and `--exclude`, steering a run, once against moto.)
 
 use std::process::Stdio;
 use std::time::Duration;
@@ -12,7 +12,7 @@ use cairn_tests::faults::{FaultPlan, FaultProxy, Hold};
 use cairn_tests::terminal::Terminal;
 use cairn_tests::{Cli, Moto};
 
-use crate::inventory::ROLE_B;
+use crate::inventory::{self, Defaults, ROLE_B};
 
 const BIN: &str = env!("CARGO_BIN_EXE_cairn-program");
 const LONG: Duration = Duration::from_secs(120);
@@ -45,6 +45,7 @@ fn assert_unlocked_and_settled(cli: &Cli) {
 #[tokio::test(flavor = "multi_thread")]
 async fn ctrl_c_in_a_terminal_and_sigterm_stop_safely_and_the_next_command_carries_on() {
     let moto = Moto::start();
+    let defaults = Defaults::of(&moto.endpoint).await;
     let cli = Cli::new(BIN, &moto);
     cli.ok(&["config", "set", "accountB:roleArn", ROLE_B]);
 
@@ -113,6 +114,42 @@ async fn ctrl_c_in_a_terminal_and_sigterm_stop_safely_and_the_next_command_carri
         "{}",
         replaced.stdout
     );
+    assert!(
+        cli.ok(&["preview"])
+            .stdout
+            .contains("Plan: no changes (35 unchanged)")
+    );
+
+    // --target and --exclude: a targeted destroy takes what depends on the target along (the
+    // listener forwards to the target group, the service sits behind the listener), and state
+    // and moto agree after it; an excluding up leaves the service out, a targeting one brings
+    // it back.
+    let destroyed = cli.ok(&["destroy", "--yes", "--target", "target-group"]);
+    assert!(
+        destroyed.stdout.contains("Plan: 3 to delete") && destroyed.stdout.contains("3 deleted"),
+        "{}",
+        destroyed.stdout
+    );
+    let records = Store::open(cli.state_path())
+        .unwrap()
+        .resources("dev")
+        .unwrap();
+    assert_eq!(records.len(), 32);
+    assert_eq!(
+        defaults.everything_else(&moto.endpoint).await,
+        inventory::of_state(&records)
+    );
+    let partial = cli.ok(&["up", "--yes", "--exclude", "service"]);
+    assert!(
+        partial
+            .stdout
+            .contains("Plan: 2 to create (32 unchanged, 1 not targeted)"),
+        "{}",
+        partial.stdout
+    );
+    assert!(partial.stderr.contains("targeting is in effect"));
+    let rest = cli.ok(&["up", "--yes", "--target", "service"]);
+    assert!(rest.stdout.contains("Update: 1 created"), "{}", rest.stdout);
     assert!(
         cli.ok(&["preview"])
             .stdout

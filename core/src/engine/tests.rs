@@ -7,6 +7,7 @@ use serde_json::json;
 use super::*;
 use crate::config::Config;
 use crate::execute::Action;
+use crate::plan::StepKind;
 use crate::testing::{Call, TestProvider, Thing, ThingArgs, Unique, UniqueArgs};
 use crate::{Output, ResourceOptions};
 
@@ -63,7 +64,7 @@ impl Harness {
     async fn destroy(&self) -> Execution {
         let program = self.declare(|_| {}).unwrap();
         let session = self.engine.lock("destroy").unwrap();
-        let plan = session.plan_destroy().unwrap();
+        let plan = session.plan_destroy(&program).unwrap();
         session.destroy(&program, &plan, 0, &|_| {}).await.unwrap()
     }
 
@@ -215,8 +216,9 @@ async fn a_destroy_plan_lists_dependents_first_in_the_order_it_runs() {
         );
     })
     .await;
+    let program = h.declare(|_| {}).unwrap();
     let session = h.engine.lock("destroy").unwrap();
-    let plan = session.plan_destroy().unwrap();
+    let plan = session.plan_destroy(&program).unwrap();
     let names: Vec<&str> = plan.steps.iter().map(|s| s.name.as_str()).collect();
     assert_eq!(names, ["lone", "c", "b", "a"]);
     assert!(plan.steps.iter().all(|s| s.reason().is_none()));
@@ -857,7 +859,7 @@ async fn protect_refuses_destroy_and_removal_until_lifted() {
         .engine
         .lock("destroy")
         .unwrap()
-        .plan_destroy()
+        .plan_destroy(&h.declare(|_| {}).unwrap())
         .err()
         .unwrap();
     assert!(err.to_string().contains("'keep' is protected"));
@@ -1039,7 +1041,7 @@ async fn an_interrupted_delete_is_settled_by_reading_the_resource() {
     {
         let program = h.declare(|_| {}).unwrap();
         let session = h.engine.lock("destroy").unwrap();
-        let plan = session.plan_destroy().unwrap();
+        let plan = session.plan_destroy(&program).unwrap();
         tokio::select! {
             _ = session.destroy(&program, &plan, 0, &|_| {}) => panic!("meant to hang"),
             _ = h.cloud.hung() => {}
@@ -1230,3 +1232,4 @@ async fn a_conflict_with_what_this_resource_made_is_adopted() {
 }
 
 mod replacement;
+mod targeting;
