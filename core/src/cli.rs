@@ -12,7 +12,7 @@ use clap::{Parser, Subcommand};
 use serde_json::Value;
 
 use crate::config::{Config, ConfigValue};
-use crate::display;
+use crate::display::{self, PlanView};
 use crate::engine::{Engine, EngineError, Program, Resolution, Session, is_noop};
 use crate::execute::{Event, Execution};
 use crate::interrupt::Interrupts;
@@ -107,6 +107,9 @@ enum Command {
     Preview {
         #[arg(long)]
         json: bool,
+        /// Show every property of what changes, not only the changed ones.
+        #[arg(long)]
+        diff: bool,
         #[command(flatten)]
         config: ConfigArgs,
         #[command(flatten)]
@@ -117,6 +120,9 @@ enum Command {
         /// Apply without asking.
         #[arg(long, short = 'y')]
         yes: bool,
+        /// Show every property of what changes, not only the changed ones.
+        #[arg(long)]
+        diff: bool,
         /// At most this many operations at once (0: no limit).
         #[arg(long, default_value_t = DEFAULT_PARALLEL)]
         parallel: usize,
@@ -474,6 +480,7 @@ async fn dispatch(cli: Cli, program: &dyn Fn(&mut Stack)) -> Result<ExitCode> {
     match &cli.command {
         Command::Preview {
             json,
+            diff,
             config,
             steer,
         } => {
@@ -488,16 +495,21 @@ async fn dispatch(cli: Cli, program: &dyn Fn(&mut Stack)) -> Result<ExitCode> {
                     serde_json::to_string_pretty(&display::plan_json(&plan))?
                 );
             } else {
+                let view = PlanView {
+                    all_properties: *diff,
+                    ..PlanView::default()
+                };
                 print!(
                     "Previewing stack '{}':\n{}",
                     cli.stack,
-                    display::plan_text(&plan)
+                    display::plan_text_with(&plan, view)
                 );
             }
             Ok(ExitCode::SUCCESS)
         }
         Command::Up {
             yes,
+            diff,
             parallel,
             config,
             steer,
@@ -508,10 +520,15 @@ async fn dispatch(cli: Cli, program: &dyn Fn(&mut Stack)) -> Result<ExitCode> {
             let session = lock(&engine, "up")?;
             recover(&session, &program).await?;
             let plan = session.plan(&program)?;
+            let view = PlanView {
+                outputs: false,
+                all_properties: *diff,
+                ..PlanView::default()
+            };
             print!(
                 "Updating stack '{}':\n{}",
                 cli.stack,
-                display::plan_text_to_apply(&plan)
+                display::plan_text_with(&plan, view)
             );
             if !is_noop(&plan) && !confirm(*yes, "Perform this update?")? {
                 println!("Cancelled.");
@@ -552,7 +569,13 @@ async fn dispatch(cli: Cli, program: &dyn Fn(&mut Stack)) -> Result<ExitCode> {
             print!(
                 "Destroying stack '{}' (in this order):\n{}",
                 cli.stack,
-                display::plan_text_to_apply(&plan)
+                display::plan_text_with(
+                    &plan,
+                    PlanView {
+                        outputs: false,
+                        ..PlanView::default()
+                    }
+                )
             );
             if plan.steps.is_empty() {
                 println!("Nothing to destroy.");

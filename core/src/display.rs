@@ -8,6 +8,7 @@ use serde_json::{Value, json};
 use crate::engine::Drift;
 use crate::plan::{Plan, PropDiff, Step, StepKind};
 use crate::props;
+use crate::value_diff::{Line, Mark, diff_lines, value_lines};
 
 /// Whether text for people is coloured: `console`'s choice (a terminal, `NO_COLOR` and
 /// `CLICOLOR_FORCE` honoured), which `--color` overrides for the process.
@@ -38,24 +39,45 @@ fn symbol(kind: StepKind, dbr: bool) -> &'static str {
     }
 }
 
+/// How a plan is shown to a person.
+#[derive(Debug, Clone, Copy)]
+pub struct PlanView {
+    /// The stack outputs (`preview`; `up` shows them once, after the run, instead).
+    pub outputs: bool,
+    pub color: bool,
+    /// Every property of an update or replacement, not only those that change (`--diff`).
+    pub all_properties: bool,
+}
+
+impl Default for PlanView {
+    fn default() -> PlanView {
+        PlanView {
+            outputs: true,
+            color: colored(),
+            all_properties: false,
+        }
+    }
+}
+
 /// The plan as text: changed resources with their property diffs, the stack outputs, then a
 /// summary line.
 pub fn plan_text(plan: &Plan) -> String {
-    render(plan, true, colored())
-}
-
-/// The plan as `up` and `destroy` show it before they ask: the outputs are shown once, after
-/// the run, instead.
-pub fn plan_text_to_apply(plan: &Plan) -> String {
-    render(plan, false, colored())
+    plan_text_with(plan, PlanView::default())
 }
 
 /// The plan as text, in colour or not, whatever the terminal: for tests of what people see.
 pub fn plan_text_styled(plan: &Plan, color: bool) -> String {
-    render(plan, true, color)
+    plan_text_with(
+        plan,
+        PlanView {
+            color,
+            ..PlanView::default()
+        },
+    )
 }
 
-fn render(plan: &Plan, with_outputs: bool, color: bool) -> String {
+pub fn plan_text_with(plan: &Plan, view: PlanView) -> String {
+    let color = view.color;
     let mut out = String::new();
     for step in plan.steps.iter().filter(|s| s.kind().changes()) {
         let kind = step.kind();
@@ -105,14 +127,26 @@ fn render(plan: &Plan, with_outputs: bool, color: bool) -> String {
         out.push('\n');
         if step.kind() == StepKind::Create {
             for (k, p) in &step.inputs {
-                let _ = writeln!(out, "        {k}: {}", props::display(p));
+                push_lines(&mut out, &value_lines(Mark::Add, k, p), color);
             }
         }
-        for d in &step.diffs {
-            let _ = writeln!(out, "      {}", diff_text(d));
+        let unchanged = step
+            .inputs
+            .iter()
+            .filter(|_| view.all_properties && step.old().is_some() && step.is_declared())
+            .filter(|(k, _)| !step.diffs.iter().any(|d| &d.property == *k));
+        let mut properties: Vec<(&str, Vec<Line>)> = step
+            .diffs
+            .iter()
+            .map(|d| (d.property.as_str(), diff_lines(d, note(d))))
+            .chain(unchanged.map(|(k, p)| (k.as_str(), value_lines(Mark::Same, k, p))))
+            .collect();
+        properties.sort_by(|a, b| a.0.cmp(b.0));
+        for (_, lines) in properties {
+            push_lines(&mut out, &lines, color);
         }
     }
-    if with_outputs && !plan.outputs.is_empty() {
+    if view.outputs && !plan.outputs.is_empty() {
         out.push_str("Outputs:\n");
         for o in &plan.outputs {
             let _ = writeln!(out, "    {}: {}", o.name, props::display(&o.value));
@@ -120,6 +154,33 @@ fn render(plan: &Plan, with_outputs: bool, color: bool) -> String {
     }
     let _ = writeln!(out, "{}", summary(plan));
     out
+}
+
+/// Property lines under a resource's row, marked and coloured by what happens to them.
+fn push_lines(out: &mut String, lines: &[Line], color: bool) {
+    for l in lines {
+        let style = match l.mark {
+            Mark::Add => console::Style::new().green(),
+            Mark::Remove => console::Style::new().red(),
+            Mark::Change => console::Style::new().yellow(),
+            Mark::Same => console::Style::new().dim(),
+        };
+        let _ = writeln!(
+            out,
+            "      {}",
+            style.force_styling(color).apply_to(l.text())
+        );
+    }
+}
+
+fn note(d: &PropDiff) -> &'static str {
+    if d.forces_replacement {
+        "  (forces replacement)"
+    } else if d.new_name {
+        "  (a new name for the new copy)"
+    } else {
+        ""
+    }
 }
 
 /// The closing line, in Terraform's and Pulumi's words: `Plan: 3 to create, 1 to update,
@@ -151,27 +212,6 @@ fn summary(plan: &Plan) -> String {
         format!("Plan: {changes}")
     } else {
         format!("Plan: {changes} ({})", rest.join(", "))
-    }
-}
-
-fn diff_text(d: &PropDiff) -> String {
-    let mark = if d.forces_replacement {
-        "  (forces replacement)"
-    } else if d.new_name {
-        "  (a new name for the new copy)"
-    } else {
-        ""
-    };
-    match (&d.old, &d.new) {
-        (None, Some(n)) => format!("+ {}: {}{mark}", d.property, props::display(n)),
-        (Some(o), None) => format!("- {}: {}{mark}", d.property, props::display(o)),
-        (Some(o), Some(n)) => format!(
-            "~ {}: {} => {}{mark}",
-            d.property,
-            props::display(o),
-            props::display(n)
-        ),
-        (None, None) => String::new(),
     }
 }
 
@@ -231,7 +271,7 @@ pub fn drift_text(drifts: &[Drift]) -> String {
             Some(changes) => {
                 let _ = writeln!(out, "  ~  {} ({}) has drifted", d.name, d.ty);
                 for c in changes {
-                    let _ = writeln!(out, "      {}", diff_text(c));
+                    push_lines(&mut out, &diff_lines(c, ""), colored());
                 }
             }
         }

@@ -34,8 +34,10 @@ impl Interrupts {
                     first = false;
                     got.store(number, Ordering::SeqCst);
                     stop.request();
-                    say("Interrupted: the operations in flight finish and are recorded, no new \
-                         one starts. Interrupt again to stop at once.");
+                    say(
+                        "Interrupted: the operations in flight finish and are recorded, no new \
+                         one starts. Interrupt again to stop at once.",
+                    );
                 } else {
                     say("Stopping at once: the next command settles what was in flight.");
                     std::process::exit(128 + number);

@@ -22,13 +22,14 @@ mod schedule;
 mod stack;
 mod target;
 mod unique;
+mod value_diff;
 
 #[cfg(feature = "testing")]
 pub mod testing;
 
 pub use cli::DEFAULT_PARALLEL;
 pub use config::{Config, ConfigError, ConfigValue};
-pub use display::{drift_text, plan_json, plan_text, plan_text_styled};
+pub use display::{PlanView, drift_text, plan_json, plan_text, plan_text_styled, plan_text_with};
 pub use engine::{Drift, Engine, EngineError, Program, Recovered, Resolution, Session, is_noop};
 pub use execute::{Action, Event, Execution, OpError};
 pub use graph::ResourceGraph;

@@ -85,7 +85,7 @@ fn preview_up_outputs_history_and_destroy_through_the_cli() {
     // -c sets, saves and applies a value for the run.
     let scaled = cli.ok(&["up", "--yes", "-c", "desiredCount=3"]);
     assert!(
-        scaled.stdout.contains("~ desired_count: 2 => 3"),
+        scaled.stdout.contains("~ desired_count: 2 → 3"),
         "{}",
         scaled.stdout
     );
@@ -98,6 +98,27 @@ fn preview_up_outputs_history_and_destroy_through_the_cli() {
         cli.ok(&["config", "get", "desiredCount"]).stdout.trim(),
         "3"
     );
+
+    // A new image changes one path inside the container definitions, shown as that path; with
+    // --diff the properties that stay are listed too.
+    let retagged = cli.ok(&["preview", "-c", "imageTag=v2"]);
+    assert!(
+        retagged.stdout.contains(concat!(
+            "      ~ containers[0].image:  (forces replacement)\n",
+            "        - \"123456789012.dkr.ecr.us-east-2.amazonaws.com/ecrprivatelink:v1\"\n",
+            "        + \"123456789012.dkr.ecr.us-east-2.amazonaws.com/ecrprivatelink:v2\"\n",
+        )),
+        "{}",
+        retagged.stdout
+    );
+    assert!(!retagged.stdout.contains("      family: "));
+    let full = cli.ok(&["preview", "--diff"]);
+    assert!(
+        full.stdout.contains("        family: \""),
+        "{}",
+        full.stdout
+    );
+    cli.ok(&["config", "set", "imageTag", "v1"]);
 
     let dot = cli.ok(&["graph"]).stdout;
     assert!(dot.starts_with("digraph") && dot.contains("->"));

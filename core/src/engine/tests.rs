@@ -222,7 +222,7 @@ async fn a_destroy_plan_lists_dependents_first_in_the_order_it_runs() {
     let names: Vec<&str> = plan.steps.iter().map(|s| s.name.as_str()).collect();
     assert_eq!(names, ["lone", "c", "b", "a"]);
     assert!(plan.steps.iter().all(|s| s.reason().is_none()));
-    let text = crate::display::plan_text_to_apply(&plan);
+    let text = crate::display::plan_text(&plan);
     assert!(!text.contains("[destroy]"), "{text}");
     let program = h.declare(|_| {}).unwrap();
     session.destroy(&program, &plan, 0, &|_| {}).await.unwrap();
@@ -431,7 +431,7 @@ async fn every_plan_kind() {
             .any(|d| d.property == "key" && d.forces_replacement)
     );
     let text = crate::display::plan_text(&plan);
-    assert!(text.contains("~ value: \"1\" => \"2\""), "{text}");
+    assert!(text.contains("~ value: \"1\" → \"2\""), "{text}");
     assert!(text.contains("(forces replacement)"), "{text}");
     assert!(
         text.contains("Plan: 1 to create, 1 to update, 1 to replace, 1 to delete (1 unchanged)"),
@@ -913,7 +913,7 @@ async fn refresh_reports_drift_and_the_next_up_repairs_it() {
     assert_eq!(drifts.len(), 2);
     let text = crate::display::drift_text(&drifts);
     assert!(text.contains("d (test:Thing) no longer exists"), "{text}");
-    assert!(text.contains("~ value: \"1\" => \"changed\""), "{text}");
+    assert!(text.contains("~ value: \"1\" → \"changed\""), "{text}");
     let plan = h.preview(diamond);
     let kinds = Harness::kinds(&plan);
     assert!(kinds.contains(&("a".into(), StepKind::Update)));
