@@ -14,6 +14,7 @@ use serde_json::Value;
 use crate::config::{Config, ConfigValue};
 use crate::display::{self, PlanView};
 use crate::engine::{Engine, EngineError, Program, Resolution, Session, is_noop};
+use crate::events;
 use crate::execute::{Event, Execution};
 use crate::interrupt::Interrupts;
 use crate::plan::StepKind;
@@ -79,13 +80,13 @@ struct TargetArgs {
 
 impl TargetArgs {
     /// Restricts `program` to what was asked for, warning that the rest is left as it is.
-    fn apply(&self, program: &mut Program) {
+    fn apply(&self, program: &mut Program, voice: Voice) {
         if self.targets.is_empty() && self.excludes.is_empty() {
             return;
         }
-        eprintln!(
-            "warning: targeting is in effect: resources left out by --target/--exclude are \
-             left as recorded, so the stack may not match the program until a run without them"
+        voice.warn(
+            "targeting is in effect: resources left out by --target/--exclude are left as \
+             recorded, so the stack may not match the program until a run without them",
         );
         program.target(Targeting {
             targets: self.targets.clone(),
@@ -123,6 +124,9 @@ enum Command {
         /// Show every property of what changes, not only the changed ones.
         #[arg(long)]
         diff: bool,
+        /// Newline-delimited JSON events instead of text (needs --yes).
+        #[arg(long)]
+        json: bool,
         /// At most this many operations at once (0: no limit).
         #[arg(long, default_value_t = DEFAULT_PARALLEL)]
         parallel: usize,
@@ -135,6 +139,9 @@ enum Command {
     Destroy {
         #[arg(long, short = 'y')]
         yes: bool,
+        /// Newline-delimited JSON events instead of text (needs --yes).
+        #[arg(long)]
+        json: bool,
         #[arg(long, default_value_t = DEFAULT_PARALLEL)]
         parallel: usize,
         #[command(flatten)]
@@ -146,6 +153,9 @@ enum Command {
     Refresh {
         #[arg(long, short = 'y')]
         yes: bool,
+        /// Newline-delimited JSON events instead of text (records drift only with --yes).
+        #[arg(long)]
+        json: bool,
         #[arg(long, default_value_t = DEFAULT_PARALLEL)]
         parallel: usize,
         #[command(flatten)]
@@ -171,6 +181,19 @@ enum Command {
     /// Inspect and repair the state.
     #[command(subcommand)]
     State(StateCommand),
+}
+
+impl Command {
+    /// Whether the command writes NDJSON events (`--json` on up, destroy, refresh), so that an
+    /// error ends the stream as one too.
+    fn writes_events(&self) -> bool {
+        matches!(
+            self,
+            Command::Up { json: true, .. }
+                | Command::Destroy { json: true, .. }
+                | Command::Refresh { json: true, .. }
+        )
+    }
 }
 
 #[derive(Subcommand, Debug)]
@@ -244,9 +267,13 @@ pub(crate) fn main(program: &dyn Fn(&mut Stack)) -> ExitCode {
         .enable_all()
         .build()
         .expect("tokio runtime");
+    let json = cli.command.writes_events();
     match runtime.block_on(dispatch(cli, program)) {
         Ok(code) => code,
         Err(e) => {
+            if json {
+                events::emit(events::diagnostic("error", &format!("{e:#}")));
+            }
             eprintln!("error: {e:#}");
             ExitCode::from(e.downcast_ref::<Usage>().map_or(1, |_| 2))
         }
@@ -343,10 +370,49 @@ fn confirm(yes: bool, question: &str) -> Result<bool> {
     Ok(matches!(line.trim(), "y" | "Y" | "yes"))
 }
 
+/// How a mutating command tells its story: text for a person, or NDJSON events for a machine
+/// (`--json`, see `events.rs`).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Voice {
+    Text,
+    Json,
+}
+
+impl Voice {
+    /// `--json` needs `--yes`: with it there is no one to ask.
+    fn of(json: bool, yes: bool) -> Result<Voice> {
+        match (json, yes) {
+            (false, _) => Ok(Voice::Text),
+            (true, true) => Ok(Voice::Json),
+            (true, false) => Err(Usage(
+                "--json needs --yes: a run that writes JSON events has no one to ask".into(),
+            )
+            .into()),
+        }
+    }
+
+    /// A remark beside the operations: on stderr as it is for a person, a diagnostic event
+    /// (`level`: info, warning, error) for a machine.
+    fn say(self, level: &str, text: &str) {
+        match self {
+            Voice::Text => eprintln!("{text}"),
+            Voice::Json => events::emit(events::diagnostic(level, text)),
+        }
+    }
+
+    fn warn(self, text: &str) {
+        match self {
+            Voice::Text => eprintln!("warning: {text}"),
+            Voice::Json => events::emit(events::diagnostic("warning", text)),
+        }
+    }
+}
+
 /// Shows a run as it goes (`progress.rs` says what): on a terminal, finished operations above a
 /// live frame redrawn four times a second; off one, the plain log, checked every second for
 /// operations to mention again.
 struct Progress {
+    voice: Voice,
     bar: Option<indicatif::ProgressBar>,
     log: Arc<Mutex<PlainLog>>,
     started: Instant,
@@ -366,8 +432,9 @@ fn operations(plan: &crate::Plan) -> usize {
 }
 
 impl Progress {
-    fn new(plan: &crate::Plan) -> Progress {
-        let bar = std::io::stderr().is_terminal().then(|| {
+    fn new(plan: &crate::Plan, voice: Voice) -> Progress {
+        let live = voice == Voice::Text && std::io::stderr().is_terminal();
+        let bar = live.then(|| {
             let bar = indicatif::ProgressBar::new_spinner();
             bar.set_style(
                 indicatif::ProgressStyle::with_template("{msg}").expect("valid template"),
@@ -386,6 +453,8 @@ impl Progress {
                     let mut log = log.lock().unwrap();
                     match &bar {
                         Some(bar) => bar.set_message(log.frame(started.elapsed())),
+                        // Events carry their own elapsed times: nothing to repeat.
+                        None if voice == Voice::Json => {}
                         None => {
                             for line in log.tick(started.elapsed()) {
                                 println!("{line}");
@@ -396,6 +465,7 @@ impl Progress {
             })
         };
         Progress {
+            voice,
             bar,
             log,
             started,
@@ -404,6 +474,10 @@ impl Progress {
     }
 
     fn event(&self, e: &Event) {
+        if self.voice == Voice::Json {
+            events::emit(events::operation(e));
+            return;
+        }
         // One lock for the state and the printing, so lines never interleave.
         let mut log = self.log.lock().unwrap();
         let lines = log.event(e, self.started.elapsed());
@@ -427,10 +501,11 @@ impl Progress {
 
     /// Says something without disturbing the live view: printed above it on a terminal.
     fn notices(&self) -> impl Fn(&str) + Send + 'static {
-        let bar = self.bar.clone();
-        move |text| match &bar {
-            Some(bar) => bar.println(format!("\n{text}")),
-            None => eprintln!("\n{text}"),
+        let (bar, voice) = (self.bar.clone(), self.voice);
+        move |text| match (&bar, voice) {
+            (_, Voice::Json) => voice.say("warning", text),
+            (Some(bar), _) => bar.println(format!("\n{text}")),
+            (None, _) => eprintln!("\n{text}"),
         }
     }
 
@@ -476,6 +551,34 @@ fn report(exec: &Execution, verb: &str) -> ExitCode {
     ExitCode::FAILURE
 }
 
+/// Says how a run ended and returns its exit code: the summary and errors, what an interrupt
+/// left undone, and the outputs of a finished `up`.
+fn finish(voice: Voice, command: &str, exec: &Execution, interrupts: &Interrupts) -> ExitCode {
+    if voice == Voice::Json {
+        let code = match interrupts.code() {
+            Some(code) => code,
+            None if exec.errors.is_empty() => 0,
+            None => 1,
+        };
+        events::emit(events::summary(command, exec, code));
+        return ExitCode::from(code);
+    }
+    let code = report(exec, if command == "up" { "Update" } else { "Destroy" });
+    if let Some(code) = interrupted(interrupts, exec, command) {
+        return code;
+    }
+    if !exec.outputs.is_empty() {
+        println!("Outputs:");
+        for (name, value, secret) in &exec.outputs {
+            println!(
+                "    {name}: {}",
+                display::output_value(value, *secret, false)
+            );
+        }
+    }
+    code
+}
+
 async fn dispatch(cli: Cli, program: &dyn Fn(&mut Stack)) -> Result<ExitCode> {
     match &cli.command {
         Command::Preview {
@@ -486,7 +589,7 @@ async fn dispatch(cli: Cli, program: &dyn Fn(&mut Stack)) -> Result<ExitCode> {
         } => {
             let (mut program, engine) = setup(&cli, config, program).await?;
             program.replace(&steer.replace)?;
-            steer.target.apply(&mut program);
+            steer.target.apply(&mut program, Voice::Text);
             warn_pending(&engine)?;
             let plan = engine.preview(&program)?;
             if *json {
@@ -510,108 +613,127 @@ async fn dispatch(cli: Cli, program: &dyn Fn(&mut Stack)) -> Result<ExitCode> {
         Command::Up {
             yes,
             diff,
+            json,
             parallel,
             config,
             steer,
         } => {
+            let voice = Voice::of(*json, *yes)?;
             let (mut program, engine) = setup(&cli, config, program).await?;
             program.replace(&steer.replace)?;
-            steer.target.apply(&mut program);
-            let session = lock(&engine, "up")?;
-            recover(&session, &program).await?;
+            steer.target.apply(&mut program, voice);
+            let session = lock(&engine, "up", voice)?;
+            recover(&session, &program, voice).await?;
             let plan = session.plan(&program)?;
-            let view = PlanView {
-                outputs: false,
-                all_properties: *diff,
-                ..PlanView::default()
-            };
-            print!(
-                "Updating stack '{}':\n{}",
-                cli.stack,
-                display::plan_text_with(&plan, view)
-            );
-            if !is_noop(&plan) && !confirm(*yes, "Perform this update?")? {
-                println!("Cancelled.");
-                return Ok(ExitCode::FAILURE);
+            match voice {
+                Voice::Json => events::emit(events::plan("up", &cli.stack, &plan)),
+                Voice::Text => {
+                    let view = PlanView {
+                        outputs: false,
+                        all_properties: *diff,
+                        ..PlanView::default()
+                    };
+                    print!(
+                        "Updating stack '{}':\n{}",
+                        cli.stack,
+                        display::plan_text_with(&plan, view)
+                    );
+                    if !is_noop(&plan) && !confirm(*yes, "Perform this update?")? {
+                        println!("Cancelled.");
+                        return Ok(ExitCode::FAILURE);
+                    }
+                }
             }
-            let progress = Progress::new(&plan);
+            let progress = Progress::new(&plan, voice);
             let interrupts = Interrupts::watch(session.stop(), progress.notices());
             let exec = session
                 .apply(&program, &plan, *parallel, &|e| progress.event(e))
                 .await?;
             progress.finish();
-            let code = report(&exec, "Update");
-            if let Some(code) = interrupted(&interrupts, &exec, "up") {
-                return Ok(code);
-            }
-            if !exec.outputs.is_empty() {
-                println!("Outputs:");
-                for (name, value, secret) in &exec.outputs {
-                    println!(
-                        "    {name}: {}",
-                        display::output_value(value, *secret, false)
-                    );
-                }
-            }
-            Ok(code)
+            Ok(finish(voice, "up", &exec, &interrupts))
         }
         Command::Destroy {
             yes,
+            json,
             parallel,
             config,
             target,
         } => {
+            let voice = Voice::of(*json, *yes)?;
             let (mut program, engine) = setup(&cli, config, program).await?;
-            target.apply(&mut program);
-            let session = lock(&engine, "destroy")?;
-            recover(&session, &program).await?;
+            target.apply(&mut program, voice);
+            let session = lock(&engine, "destroy", voice)?;
+            recover(&session, &program, voice).await?;
             let plan = session.plan_destroy(&program)?;
-            print!(
-                "Destroying stack '{}' (in this order):\n{}",
-                cli.stack,
-                display::plan_text_with(
-                    &plan,
-                    PlanView {
+            match voice {
+                Voice::Json => events::emit(events::plan("destroy", &cli.stack, &plan)),
+                Voice::Text => {
+                    let view = PlanView {
                         outputs: false,
                         ..PlanView::default()
+                    };
+                    print!(
+                        "Destroying stack '{}' (in this order):\n{}",
+                        cli.stack,
+                        display::plan_text_with(&plan, view)
+                    );
+                    if plan.steps.is_empty() {
+                        println!("Nothing to destroy.");
+                        return Ok(ExitCode::SUCCESS);
                     }
-                )
-            );
-            if plan.steps.is_empty() {
-                println!("Nothing to destroy.");
-                return Ok(ExitCode::SUCCESS);
+                    let question = if program.targeting.is_everything() {
+                        "Delete every resource of this stack?"
+                    } else {
+                        "Delete these resources?"
+                    };
+                    if !confirm(*yes, question)? {
+                        println!("Cancelled.");
+                        return Ok(ExitCode::FAILURE);
+                    }
+                }
             }
-            let question = if program.targeting.is_everything() {
-                "Delete every resource of this stack?"
-            } else {
-                "Delete these resources?"
-            };
-            if !confirm(*yes, question)? {
-                println!("Cancelled.");
-                return Ok(ExitCode::FAILURE);
-            }
-            let progress = Progress::new(&plan);
+            let progress = Progress::new(&plan, voice);
             let interrupts = Interrupts::watch(session.stop(), progress.notices());
             let exec = session
                 .destroy(&program, &plan, *parallel, &|e| progress.event(e))
                 .await?;
             progress.finish();
-            let code = report(&exec, "Destroy");
-            Ok(interrupted(&interrupts, &exec, "destroy").unwrap_or(code))
+            Ok(finish(voice, "destroy", &exec, &interrupts))
         }
         Command::Refresh {
             yes,
+            json,
             parallel,
             target,
         } => {
+            // Without --yes, --json only reports: there is no one to ask whether to record.
+            let voice = if *json { Voice::Json } else { Voice::Text };
             let (mut program, engine) = setup(&cli, &ConfigArgs::default(), program).await?;
-            target.apply(&mut program);
-            let session = lock(&engine, "refresh")?;
-            recover(&session, &program).await?;
-            println!("Refreshing stack '{}':", cli.stack);
-            let interactive = !*yes && std::io::stdin().is_terminal();
-            let interrupts = Interrupts::watch(session.stop(), |text| eprintln!("\n{text}"));
+            target.apply(&mut program, voice);
+            let session = lock(&engine, "refresh", voice)?;
+            recover(&session, &program, voice).await?;
+            if voice == Voice::Text {
+                println!("Refreshing stack '{}':", cli.stack);
+            }
+            let interactive = voice == Voice::Text && !*yes && std::io::stdin().is_terminal();
+            let interrupts =
+                Interrupts::watch(session.stop(), move |text| voice.say("warning", text));
             let (drifts, errors) = session.refresh(&program, *parallel, *yes).await?;
+            if voice == Voice::Json {
+                for d in &drifts {
+                    events::emit(events::drift(d));
+                }
+                let code = match interrupts.code() {
+                    Some(code) => code,
+                    None if errors.is_empty() => 0,
+                    None => 1,
+                };
+                for e in &errors {
+                    events::emit(events::diagnostic("error", e));
+                }
+                events::emit(events::refresh_summary(drifts.len(), *yes, &errors, code));
+                return Ok(ExitCode::from(code));
+            }
             print!("{}", display::drift_text(&drifts));
             if let Some(code) = interrupts.exit_code() {
                 // What was read is shown (and, with --yes, recorded); the rest was not read.
@@ -728,7 +850,7 @@ async fn dispatch(cli: Cli, program: &dyn Fn(&mut Stack)) -> Result<ExitCode> {
             exists,
         }) => {
             let (program, engine) = setup(&cli, &ConfigArgs::default(), program).await?;
-            let session = lock(&engine, "state resolve")?;
+            let session = lock(&engine, "state resolve", Voice::Text)?;
             let answer = match (id, absent, exists) {
                 (Some(id), _, _) => Resolution::Id(id.clone()),
                 (None, true, _) => Resolution::Absent,
@@ -789,16 +911,32 @@ fn interrupted(interrupts: &Interrupts, exec: &Execution, command: &str) -> Opti
 }
 
 /// Takes the stack's lock, saying so when it takes over a dead process's.
-fn lock<'e>(engine: &'e Engine, command: &str) -> Result<Session<'e>, EngineError> {
+fn lock<'e>(engine: &'e Engine, command: &str, voice: Voice) -> Result<Session<'e>, EngineError> {
     let session = engine.lock(command)?;
     if let Some(old) = session.taken_over() {
-        eprintln!("Took over the lock of {old}: its process is gone.");
+        voice.say(
+            "warning",
+            &format!("Took over the lock of {old}: its process is gone."),
+        );
     }
     Ok(session)
 }
 
-async fn recover(session: &Session<'_>, program: &Program) -> Result<(), EngineError> {
+async fn recover(
+    session: &Session<'_>,
+    program: &Program,
+    voice: Voice,
+) -> Result<(), EngineError> {
     let recovered = session.recover(program).await?;
+    if voice == Voice::Json {
+        for r in recovered {
+            voice.say(
+                "info",
+                &format!("recovered an operation interrupted by an earlier run: {r}"),
+            );
+        }
+        return Ok(());
+    }
     if !recovered.is_empty() {
         println!(
             "Recovered {} operation(s) interrupted by an earlier run:",

@@ -215,7 +215,7 @@ fn summary(plan: &Plan) -> String {
     }
 }
 
-fn diff_json(d: &PropDiff) -> Value {
+pub(crate) fn diff_json(d: &PropDiff) -> Value {
     json!({
         "property": d.property,
         "old": d.old.as_ref().map(props::json),

@@ -49,9 +49,14 @@ impl Interrupts {
 
     /// The exit code the run ends with if it was interrupted: 128 plus the signal's number.
     pub(crate) fn exit_code(&self) -> Option<ExitCode> {
+        self.code().map(ExitCode::from)
+    }
+
+    /// [`Interrupts::exit_code`] as a number.
+    pub(crate) fn code(&self) -> Option<u8> {
         match self.signal.load(Ordering::SeqCst) {
             0 => None,
-            n => Some(ExitCode::from(128 + n as u8)),
+            n => Some(128 + n as u8),
         }
     }
 }

@@ -9,6 +9,7 @@ mod cli;
 mod config;
 mod display;
 mod engine;
+mod events;
 mod execute;
 mod graph;
 mod interrupt;

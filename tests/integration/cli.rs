@@ -118,6 +118,44 @@ fn preview_up_outputs_history_and_destroy_through_the_cli() {
         "{}",
         full.stdout
     );
+
+    // --json: newline-delimited events, each line one object: the plan, each operation's start
+    // and end, then the summary. It needs --yes: there is no one to ask.
+    let unasked = cli.run(&["up", "--json"]);
+    assert_eq!(unasked.code, 2, "{}", unasked.stderr);
+    let events: Vec<serde_json::Value> = cli
+        .ok(&["up", "--yes", "--json"])
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    let kinds: Vec<&str> = events
+        .iter()
+        .map(|e| e["event"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds.first(), Some(&"plan"));
+    assert_eq!(kinds.last(), Some(&"summary"));
+    assert_eq!(events[0]["summary"]["replace"], 1);
+    let of = |resource: &str, event: &str| {
+        events
+            .iter()
+            .filter(|e| e["resource"] == resource && e["event"] == event)
+            .map(|e| e["action"].as_str().unwrap().to_string())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(of("task-definition", "started"), ["replacing", "deleting"]);
+    assert_eq!(
+        of("task-definition", "finished"),
+        ["replaced", "deleted original"]
+    );
+    assert_eq!(of("service", "finished"), ["updated"]);
+    let summary = events.last().unwrap();
+    assert_eq!(
+        summary["counts"],
+        serde_json::json!({"replaced": 1, "updated": 1})
+    );
+    assert_eq!(summary["exitCode"], 0);
+    assert!(summary["outputs"]["externalUrl"].is_string());
     cli.ok(&["config", "set", "imageTag", "v1"]);
 
     let dot = cli.ok(&["graph"]).stdout;
@@ -130,7 +168,7 @@ fn preview_up_outputs_history_and_destroy_through_the_cli() {
         destroyed.stdout
     );
     let history = cli.ok(&["history"]).stdout;
-    assert_eq!(history.lines().count(), 4, "{history}");
+    assert_eq!(history.lines().count(), 5, "{history}");
     assert!(
         history.lines().all(|l| l.contains("succeeded")),
         "{history}"
