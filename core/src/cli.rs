@@ -352,10 +352,19 @@ fn open(cli: &Cli) -> Result<Engine> {
     Ok(Engine::new(store, &cli.stack))
 }
 
-/// Asks on a terminal; refuses without one unless `--yes` was given.
-fn confirm(yes: bool, question: &str) -> Result<bool> {
+/// What the person at the terminal answered.
+enum Answer {
+    Yes,
+    No,
+    /// Ctrl-C (or SIGTERM) at the question: nothing was done; exit with this code.
+    Interrupted(u8),
+}
+
+/// Asks on a terminal; refuses without one unless `--yes` was given. A signal while it waits is
+/// an answer too, so the command can release its lock and say nothing was done.
+async fn confirm(yes: bool, question: &str) -> Result<Answer> {
     if yes {
-        return Ok(true);
+        return Ok(Answer::Yes);
     }
     if !std::io::stdin().is_terminal() {
         return Err(Usage(format!(
@@ -365,9 +374,39 @@ fn confirm(yes: bool, question: &str) -> Result<bool> {
     }
     eprint!("{question} [y/N] ");
     std::io::stderr().flush()?;
-    let mut line = String::new();
-    std::io::stdin().lock().read_line(&mut line)?;
-    Ok(matches!(line.trim(), "y" | "Y" | "yes"))
+    // A thread of its own, not the runtime's blocking pool: the runtime would wait for a read
+    // that an interrupt leaves pending.
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    std::thread::spawn(move || {
+        let mut line = String::new();
+        let read = std::io::stdin().lock().read_line(&mut line).map(|_| line);
+        let _ = tx.send(read);
+    });
+    tokio::select! {
+        line = rx => {
+            let line = line.context("reading the answer")??;
+            Ok(if matches!(line.trim(), "y" | "Y" | "yes") { Answer::Yes } else { Answer::No })
+        }
+        Some(signal) = crate::interrupt::next_signal() => {
+            eprintln!();
+            Ok(Answer::Interrupted(128 + signal as u8))
+        }
+    }
+}
+
+/// What a command does after asking: go on (`None`), or stop with this exit code.
+fn unless_declined(answer: Answer) -> Option<ExitCode> {
+    match answer {
+        Answer::Yes => None,
+        Answer::No => {
+            println!("Cancelled.");
+            Some(ExitCode::FAILURE)
+        }
+        Answer::Interrupted(code) => {
+            println!("Cancelled: nothing was changed.");
+            Some(ExitCode::from(code))
+        }
+    }
 }
 
 /// How a mutating command tells its story: text for a person, or NDJSON events for a machine
@@ -638,9 +677,11 @@ async fn dispatch(cli: Cli, program: &dyn Fn(&mut Stack)) -> Result<ExitCode> {
                         cli.stack,
                         display::plan_text_with(&plan, view)
                     );
-                    if !is_noop(&plan) && !confirm(*yes, "Perform this update?")? {
-                        println!("Cancelled.");
-                        return Ok(ExitCode::FAILURE);
+                    if !is_noop(&plan)
+                        && let Some(code) =
+                            unless_declined(confirm(*yes, "Perform this update?").await?)
+                    {
+                        return Ok(code);
                     }
                 }
             }
@@ -686,9 +727,8 @@ async fn dispatch(cli: Cli, program: &dyn Fn(&mut Stack)) -> Result<ExitCode> {
                     } else {
                         "Delete these resources?"
                     };
-                    if !confirm(*yes, question)? {
-                        println!("Cancelled.");
-                        return Ok(ExitCode::FAILURE);
+                    if let Some(code) = unless_declined(confirm(*yes, question).await?) {
+                        return Ok(code);
                     }
                 }
             }
@@ -744,14 +784,26 @@ async fn dispatch(cli: Cli, program: &dyn Fn(&mut Stack)) -> Result<ExitCode> {
                 bail!("refresh failed:\n  {}", errors.join("\n  "));
             }
             if !*yes && !drifts.is_empty() {
-                if interactive && confirm(false, "Record this drift in the state?")? {
-                    let (_, errors) = session.refresh(&program, *parallel, true).await?;
-                    if !errors.is_empty() {
-                        bail!("refresh failed:\n  {}", errors.join("\n  "));
-                    }
-                    println!("Recorded.");
+                // The question hears its own interrupt.
+                drop(interrupts);
+                let answer = if interactive {
+                    confirm(false, "Record this drift in the state?").await?
                 } else {
-                    println!("Not recorded: run `refresh --yes` to record it.");
+                    Answer::No
+                };
+                match answer {
+                    Answer::Yes => {
+                        let (_, errors) = session.refresh(&program, *parallel, true).await?;
+                        if !errors.is_empty() {
+                            bail!("refresh failed:\n  {}", errors.join("\n  "));
+                        }
+                        println!("Recorded.");
+                    }
+                    Answer::No => println!("Not recorded: run `refresh --yes` to record it."),
+                    Answer::Interrupted(code) => {
+                        println!("Not recorded.");
+                        return Ok(ExitCode::from(code));
+                    }
                 }
             }
             Ok(ExitCode::SUCCESS)

@@ -69,7 +69,7 @@ impl Drop for Interrupts {
 
 /// The number of the next SIGINT or SIGTERM; `None` if they cannot be watched.
 #[cfg(unix)]
-async fn next_signal() -> Option<i32> {
+pub(crate) async fn next_signal() -> Option<i32> {
     use tokio::signal::unix::{SignalKind, signal};
     // Made once per wait: a handler, once installed, stays for the process's life, so no
     // signal falls back to the default action between two waits.
@@ -82,6 +82,6 @@ async fn next_signal() -> Option<i32> {
 }
 
 #[cfg(not(unix))]
-async fn next_signal() -> Option<i32> {
+pub(crate) async fn next_signal() -> Option<i32> {
     tokio::signal::ctrl_c().await.ok().map(|_| SIGINT)
 }

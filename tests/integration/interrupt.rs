@@ -49,6 +49,17 @@ async fn ctrl_c_in_a_terminal_and_sigterm_stop_safely_and_the_next_command_carri
     let cli = Cli::new(BIN, &moto);
     cli.ok(&["config", "set", "accountB:roleArn", ROLE_B]);
 
+    // Ctrl-C at the question: nothing is done, and the lock is released.
+    let term = Terminal::start(&cli, &["up"], &[]);
+    term.wait_for("Perform this update? [y/N]", LONG);
+    term.send_keys("C-c");
+    assert_eq!(term.exit_code(LONG), 130, "{}", term.screen());
+    assert!(term.screen().contains("Cancelled: nothing was changed."));
+    assert_unlocked_and_settled(&cli);
+    let store = Store::open(cli.state_path()).unwrap();
+    assert!(store.resources("dev").unwrap().is_empty());
+    drop(term);
+
     // Ctrl-C during `up`, with its fifth change in flight.
     let proxy = holding(&moto, 4);
     let term = Terminal::start(
