@@ -260,8 +260,11 @@ pub(crate) fn main(program: &dyn Fn(&mut Stack)) -> ExitCode {
     init_logging();
     match cli.color {
         ColorChoice::Auto => {}
-        ColorChoice::Always => console::set_colors_enabled(true),
-        ColorChoice::Never => console::set_colors_enabled(false),
+        ColorChoice::Always | ColorChoice::Never => {
+            let on = matches!(cli.color, ColorChoice::Always);
+            console::set_colors_enabled(on);
+            console::set_colors_enabled_stderr(on);
+        }
     }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -480,7 +483,13 @@ impl Progress {
             );
             bar
         });
-        let log = Arc::new(Mutex::new(PlainLog::new(operations(plan))));
+        // The live view draws on stderr, the plain log prints on stdout.
+        let color = if live {
+            console::colors_enabled_stderr()
+        } else {
+            console::colors_enabled()
+        };
+        let log = Arc::new(Mutex::new(PlainLog::new(operations(plan), color)));
         let started = Instant::now();
         let ticker = {
             let (log, bar) = (log.clone(), bar.clone());

@@ -25,6 +25,22 @@ pub(crate) struct PlainLog {
     total: usize,
     done: usize,
     failed: usize,
+    color: bool,
+}
+
+/// An action's verb, padded to its column and coloured as the plan colours its kind: creates
+/// green, updates yellow, replacements magenta, deletes red, failures bold red.
+fn verb(action: Action, color: bool) -> String {
+    let style = match action {
+        Action::Creating | Action::Created => console::Style::new().green(),
+        Action::Updating | Action::Updated => console::Style::new().yellow(),
+        Action::Replacing | Action::Replaced => console::Style::new().magenta(),
+        Action::Deleting | Action::Deleted | Action::DeletedOriginal => console::Style::new().red(),
+        Action::Failed => console::Style::new().red().bold(),
+        Action::Unchanged => console::Style::new().dim(),
+    };
+    let text = format!("{:<9}", action.as_str());
+    style.force_styling(color).apply_to(text).to_string()
 }
 
 /// `12s`, `2m05s`.
@@ -38,10 +54,11 @@ fn seconds(d: Duration) -> String {
 }
 
 impl PlainLog {
-    /// For a run of `total` operations.
-    pub(crate) fn new(total: usize) -> PlainLog {
+    /// For a run of `total` operations, in colour or not.
+    pub(crate) fn new(total: usize, color: bool) -> PlainLog {
         PlainLog {
             total,
+            color,
             ..PlainLog::default()
         }
     }
@@ -51,7 +68,12 @@ impl PlainLog {
         if e.action.is_start() {
             let started = (e.action, e.ty.clone(), now, now);
             self.in_flight.insert(e.name.clone(), started);
-            return vec![format!("  {:<9} {} ({})", e.action.as_str(), e.name, e.ty)];
+            return vec![format!(
+                "  {} {} ({})",
+                verb(e.action, self.color),
+                e.name,
+                e.ty
+            )];
         }
         self.in_flight.remove(&e.name);
         if e.action == Action::Unchanged {
@@ -62,8 +84,8 @@ impl PlainLog {
             self.failed += 1;
         }
         let mut line = format!(
-            "  {:<9} {} ({})  {:.1}s",
-            e.action.as_str(),
+            "  {} {} ({})  {:.1}s",
+            verb(e.action, self.color),
             e.name,
             e.ty,
             e.elapsed.as_secs_f64()
@@ -96,20 +118,25 @@ impl PlainLog {
         let mut rows: Vec<_> = self.in_flight.iter().collect();
         rows.sort_by_key(|(name, (_, _, started, _))| (*started, *name));
         let mut out = String::new();
-        for (name, (verb, ty, started, _)) in rows {
+        for (name, (action, ty, started, _)) in rows {
             out += &format!(
-                "  {:<9} {name} ({ty})  ({})\n",
-                verb.as_str(),
+                "  {} {name} ({ty})  ({})\n",
+                verb(*action, self.color),
                 seconds(now.saturating_sub(*started))
             );
         }
         let running = self.in_flight.len();
         let to_go = self.total.saturating_sub(self.done + running);
+        let failed = format!("{} failed", self.failed);
+        let failed = console::Style::new()
+            .red()
+            .bold()
+            .force_styling(self.color && self.failed > 0)
+            .apply_to(failed);
         out += &format!(
-            "  {}/{} done · {running} in flight · {to_go} to go · {} failed · {}",
+            "  {}/{} done · {running} in flight · {to_go} to go · {failed} · {}",
             self.done,
             self.total,
-            self.failed,
             seconds(now)
         );
         out
@@ -132,9 +159,10 @@ mod tests {
         }
     }
 
-    #[test]
-    fn a_scripted_run_logs_starts_ends_and_every_ten_seconds_what_is_still_running() {
-        let mut log = PlainLog::new(5);
+    /// A run with a create that takes minutes, a failure, an update that turns out to change
+    /// nothing, and a replacement (its new copy, then its old one deleted).
+    fn scripted_run(color: bool) -> String {
+        let mut log = PlainLog::new(7, color);
         let mut lines = Vec::new();
         let s = Duration::from_secs;
         let script: Vec<(u64, Option<Event>)> = vec![
@@ -143,6 +171,10 @@ mod tests {
             (1, Some(event("tg", Action::Created, 1))),
             (1, Some(event("old-sg", Action::Deleting, 0))),
             (2, Some(event("old-sg", Action::Failed, 1))),
+            (3, Some(event("task", Action::Replacing, 0))),
+            (4, Some(event("task", Action::Replaced, 1))),
+            (4, Some(event("task", Action::Deleting, 0))),
+            (5, Some(event("task", Action::DeletedOriginal, 1))),
             (5, None),
             (10, None),
             (15, None),
@@ -160,12 +192,20 @@ mod tests {
             }
             lines.extend(log.tick(s(at)));
         }
-        insta::assert_snapshot!(lines.join("\n"));
+        lines.join("\n")
     }
 
     #[test]
-    fn the_live_frame_shows_what_is_in_flight_for_how_long_and_the_counts() {
-        let mut log = PlainLog::new(6);
+    fn a_scripted_run_logs_starts_ends_and_every_ten_seconds_what_is_still_running() {
+        let plain = scripted_run(false);
+        insta::assert_snapshot!(plain);
+        let colored = scripted_run(true);
+        insta::assert_snapshot!("scripted_run_colored", colored);
+        assert_eq!(console::strip_ansi_codes(&colored), plain);
+    }
+
+    fn frames(color: bool) -> String {
+        let mut log = PlainLog::new(6, color);
         let s = Duration::from_secs;
         log.event(&event("lb", Action::Creating, 0), s(0));
         log.event(&event("tg", Action::Creating, 0), s(1));
@@ -173,7 +213,16 @@ mod tests {
         log.event(&event("sg", Action::Deleting, 0), s(3));
         log.event(&event("role", Action::Updating, 0), s(3));
         log.event(&event("role", Action::Failed, 2), s(5));
-        let frames = [s(5), s(12), s(75)].map(|t| log.frame(t)).join("\n--\n");
-        insta::assert_snapshot!(frames);
+        log.event(&event("task", Action::Replacing, 0), s(6));
+        [s(6), s(12), s(75)].map(|t| log.frame(t)).join("\n--\n")
+    }
+
+    #[test]
+    fn the_live_frame_shows_what_is_in_flight_for_how_long_and_the_counts() {
+        let plain = frames(false);
+        insta::assert_snapshot!(plain);
+        let colored = frames(true);
+        insta::assert_snapshot!("live_frames_colored", colored);
+        assert_eq!(console::strip_ansi_codes(&colored), plain);
     }
 }
