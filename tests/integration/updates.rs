@@ -720,8 +720,11 @@ async fn every_updatable_property_is_updated_in_place_and_its_drift_repaired() {
             .split("\n  ~  ")
             .find(|r| r.starts_with(&format!("{name} (")))
             .unwrap_or_else(|| panic!("{name} not reported as drifted:\n{refresh}"));
+        // The property, or a path into it (`tags.v`).
         assert!(
-            report.contains(&format!("~ {property}:")),
+            [":", ".", "["]
+                .iter()
+                .any(|after| report.contains(&format!("~ {property}{after}"))),
             "{name}: {property} not reported:\n{report}"
         );
     }
@@ -743,7 +746,7 @@ async fn every_updatable_property_is_updated_in_place_and_its_drift_repaired() {
             .find(|r| r.starts_with(&format!("{name} (")))
             .unwrap_or_else(|| panic!("{name}: tags not reported as drifted:\n{refresh}"));
         assert!(
-            report.contains("~ tags:"),
+            report.contains("~ tags.v: \"2\" → \"x\""),
             "{name}: tags not reported:\n{report}"
         );
     }
