@@ -346,6 +346,10 @@ async fn setup(
     let program = declare(cli, config, program)?;
     let engine = open(cli)?;
     engine.preflight(&program).await?;
+    // Before any plan: where the calls really go, if not to the cloud.
+    for note in engine.notices(&program) {
+        eprintln!("note: {note}");
+    }
     Ok((program, engine))
 }
 

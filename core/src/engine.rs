@@ -177,6 +177,22 @@ impl Engine {
         }
     }
 
+    /// What the program's providers say a person must know before a plan (an endpoint
+    /// override), each naming its provider; after [`Engine::preflight`].
+    pub fn notices(&self, program: &Program) -> Vec<String> {
+        program
+            .stack
+            .providers
+            .iter()
+            .flat_map(|(name, p)| {
+                p.provider
+                    .notices()
+                    .into_iter()
+                    .map(move |n| format!("provider '{name}': {n}"))
+            })
+            .collect()
+    }
+
     /// The plan for `program` against the current state, without taking the lock.
     pub fn preview(&self, program: &Program) -> Result<Plan, EngineError> {
         let records = self.records()?;

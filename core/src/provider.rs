@@ -276,6 +276,12 @@ pub trait Provider: Send + Sync + 'static {
         Ok(())
     }
 
+    /// What a person must know before a plan of this provider's (its calls going somewhere
+    /// other than its cloud), once [`Provider::preflight`] has run.
+    fn notices(&self) -> Vec<String> {
+        Vec::new()
+    }
+
     async fn create(&self, req: CreateRequest) -> Result<Created, ProviderError>;
 
     /// Looks for what a create may have made before its outcome was lost (the process was

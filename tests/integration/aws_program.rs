@@ -41,7 +41,6 @@ impl Env {
     fn program_with(&self, extra: &[(&str, &str)]) -> Program {
         let credentials = self.dir.path().join("credentials");
         let mut pairs = vec![
-            ("aws:endpointUrl", self.moto.endpoint.as_str()),
             ("aws:sharedCredentialsFile", credentials.to_str().unwrap()),
             ("accountA:profile", "moto"),
             ("accountB:profile", "moto"),
@@ -49,7 +48,11 @@ impl Env {
         ];
         pairs.extend_from_slice(extra);
         let config = Config::from_pairs(pairs);
-        Program::declare(Stack::new("dev", config), ecr_privatelink_fargate::program).unwrap()
+        let endpoint = self.moto.endpoint.clone();
+        Program::declare(Stack::new("dev", config), move |s| {
+            ecr_privatelink_fargate::program_at(s, Some(&endpoint))
+        })
+        .unwrap()
     }
 
     async fn sdk(&self, role: Option<&str>) -> SdkConfig {

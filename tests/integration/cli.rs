@@ -276,3 +276,57 @@ async fn state_pending_resolve_unlock_and_the_exit_codes() {
     let left = defaults.everything_else(&moto.endpoint).await;
     assert!(left.is_empty(), "left behind: {left:?}");
 }
+
+/// An endpoint override sends every call, credentials included, elsewhere: it comes only from
+/// the environment, never from the committed configuration, plain HTTP only to this machine,
+/// and it is shown before the plan.
+#[test]
+fn an_endpoint_comes_only_from_the_environment_and_plain_http_only_to_this_machine() {
+    let moto = Moto::start();
+    let cli = Cli::new(BIN, &moto);
+    cli.ok(&["config", "set", "accountB:roleArn", ROLE_B]);
+    // Nothing listens there: were it used, every call would fail.
+    cli.ok(&["config", "set", "aws:endpointUrl", "http://127.0.0.1:9"]);
+    let preview = cli.ok(&["preview"]);
+    assert!(
+        preview.stdout.contains("Plan: 35 to create"),
+        "{}",
+        preview.stdout
+    );
+    assert!(
+        preview
+            .stderr
+            .contains("`aws:endpointUrl` in the stack's configuration is ignored"),
+        "{}",
+        preview.stderr
+    );
+    for account in ["accountA", "accountB"] {
+        let note = format!(
+            "note: provider '{account}': every AWS call goes to {} (AWS_ENDPOINT_URL), not to AWS",
+            moto.endpoint
+        );
+        assert!(preview.stderr.contains(&note), "{}", preview.stderr);
+    }
+
+    let elsewhere = cli.run_with(
+        &["up", "--yes"],
+        &[("AWS_ENDPOINT_URL", "http://example.com:4566")],
+    );
+    assert_eq!(elsewhere.code, 1, "{}", elsewhere.stderr);
+    assert!(
+        elsewhere
+            .stderr
+            .contains("AWS_ENDPOINT_URL=http://example.com:4566 would send every AWS call")
+            && elsewhere
+                .stderr
+                .contains("plain HTTP is allowed only to this machine"),
+        "{}",
+        elsewhere.stderr
+    );
+    let store = cairn_state::Store::open(cli.state_path()).unwrap();
+    assert!(store.resources("dev").unwrap().is_empty());
+    assert!(
+        store.history("dev").unwrap().is_empty(),
+        "nothing was begun"
+    );
+}

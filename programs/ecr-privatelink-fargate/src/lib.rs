@@ -21,13 +21,14 @@ pub use registry::PULL_ACTIONS;
 pub use settings::Settings;
 
 /// An explicit provider for one account, from `<name>:roleArn` / `<name>:profile`.
-fn account(stack: &mut Stack, name: &str, s: &Settings) -> ProviderRef {
+fn account(stack: &mut Stack, name: &str, s: &Settings, endpoint: Option<&str>) -> ProviderRef {
     let config = stack.config();
+    cairn_aws::warn_if_endpoint_configured(config);
     let provider = AwsProvider::new(AwsConfig {
         region: Some(s.region.clone()),
         profile: config.get(&format!("{name}:profile")),
         role_arn: config.get(&format!("{name}:roleArn")),
-        endpoint_url: config.get("aws:endpointUrl"),
+        endpoint_url: endpoint.map(str::to_string),
         shared_credentials_file: config.get("aws:sharedCredentialsFile"),
     });
     stack.provider(name, provider)
@@ -38,10 +39,17 @@ pub(crate) fn on(provider: &ProviderRef) -> ResourceOptions {
     ResourceOptions::default().provider(provider)
 }
 
+/// The deployment, against AWS (or wherever `AWS_ENDPOINT_URL` points).
 pub fn program(stack: &mut Stack) {
+    program_at(stack, None);
+}
+
+/// The deployment with every call sent to `endpoint` (an emulator), for a process that runs
+/// several at once: tests. The stack's configuration never sets an endpoint.
+pub fn program_at(stack: &mut Stack, endpoint: Option<&str>) {
     let s = Settings::read(stack);
-    let a = account(stack, "accountA", &s);
-    let b = account(stack, "accountB", &s);
+    let a = account(stack, "accountA", &s, endpoint);
+    let b = account(stack, "accountB", &s, endpoint);
 
     let repo = registry::declare(stack, &s, &a);
     let net = network::declare(stack, &s, &b);

@@ -2,6 +2,7 @@
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 
+use crate::endpoint;
 use crate::retry::{OnlyThrottling, retry_config};
 
 /// One AWS configuration: which account (through a profile or a role to assume) and region.
@@ -13,7 +14,8 @@ pub struct AwsConfig {
     pub profile: Option<String>,
     /// A role to assume (cross-account), on top of the profile's or ambient credentials.
     pub role_arn: Option<String>,
-    /// An endpoint for every service (a local emulator); the SDK's standard
+    /// An endpoint for every service (a local emulator), set by code only: the stack's
+    /// configuration never sets one (`endpoint.rs` says why). The SDK's standard
     /// `AWS_ENDPOINT_URL` does the same from the environment.
     pub endpoint_url: Option<String>,
     /// A credentials file to read profiles from, besides the default `~/.aws/credentials`
@@ -26,6 +28,8 @@ pub struct AwsConfig {
 pub(crate) struct ClientSet {
     pub any: Clients,
     pub create: Clients,
+    /// Where the calls go instead of AWS, as a person should be told: `URL (origin)`.
+    pub overrides: Vec<String>,
 }
 
 /// The SDK clients of one configuration, built once on first use.
@@ -89,6 +93,12 @@ impl AwsConfig {
     /// Loads the SDK configuration: the standard chain (environment, profiles, and the
     /// `AWS_ENDPOINT_URL` override that points everything at a local emulator), then the role.
     pub(crate) async fn load(&self) -> Result<SdkConfig, String> {
+        for (var, url) in endpoint::from_environment() {
+            endpoint::check(&var, &url)?;
+        }
+        if let Some(url) = &self.endpoint_url {
+            endpoint::check("the program's endpoint_url", url)?;
+        }
         let mut loader =
             aws_config::defaults(BehaviorVersion::latest()).retry_config(retry_config());
         if let Some(region) = &self.region {
@@ -111,6 +121,10 @@ impl AwsConfig {
             );
         }
         let base = loader.load().await;
+        // A profile's `endpoint_url` arrives through the SDK's own chain.
+        if let Some(url) = base.endpoint_url() {
+            endpoint::check("endpoint_url", url)?;
+        }
         match base.region().map(|r| r.as_ref()) {
             None => {
                 return Err(
@@ -147,9 +161,21 @@ impl AwsConfig {
     /// once).
     pub(crate) async fn clients(&self) -> Result<ClientSet, String> {
         let sdk = self.load().await?;
+        let mut overrides: Vec<String> = endpoint::from_environment()
+            .into_iter()
+            .map(|(var, url)| format!("{url} ({var})"))
+            .collect();
+        if let Some(url) = &self.endpoint_url {
+            overrides.push(format!("{url} (set by the program)"));
+        } else if let Some(url) = sdk.endpoint_url()
+            && !overrides.iter().any(|o| o.starts_with(&format!("{url} ")))
+        {
+            overrides.push(format!("{url} (the profile's endpoint_url)"));
+        }
         Ok(ClientSet {
             any: Self::clients_of(&sdk, false),
             create: Self::clients_of(&sdk, true),
+            overrides,
         })
     }
 

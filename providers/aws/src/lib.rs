@@ -7,6 +7,7 @@
 //! `update`, `delete`); `registry.rs` lists them.
 
 mod config;
+mod endpoint;
 mod error;
 mod names;
 mod provider;
@@ -25,7 +26,7 @@ pub mod iam;
 pub mod logs;
 
 pub use config::AwsConfig;
-pub use provider::AwsProvider;
+pub use provider::{AwsProvider, warn_if_endpoint_configured};
 
 /// A policy document from JSON text (a file, a config value), for any `policy` input. Text that
 /// is not a JSON object fails the resource that uses it at preview, naming the resource, the

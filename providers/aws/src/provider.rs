@@ -9,6 +9,7 @@ use serde_json::Value;
 use tokio::sync::OnceCell;
 
 use crate::config::{AwsConfig, ClientSet, Clients};
+use crate::endpoint::IGNORED_CONFIG_KEY;
 use crate::registry;
 use crate::resource::Handler;
 
@@ -69,6 +70,17 @@ impl Provider for AwsProvider {
 
     /// The region is known, credentials are found (and the role assumed), and AWS accepts
     /// them: `sts:GetCallerIdentity` needs no permission, so only bad credentials fail it.
+    fn notices(&self) -> Vec<String> {
+        match self.clients.get() {
+            Some(Ok(set)) => set
+                .overrides
+                .iter()
+                .map(|o| format!("every AWS call goes to {o}, not to AWS"))
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
+
     async fn preflight(&self) -> Result<(), ProviderError> {
         use aws_credential_types::provider::ProvideCredentials;
         let c = self.clients().await?;
@@ -128,17 +140,33 @@ impl Provider for AwsProvider {
     }
 }
 
+/// An endpoint in the stack's configuration (as older versions read it) changes nothing now;
+/// says so once, so its author is not surprised.
+pub fn warn_if_endpoint_configured(config: &Config) {
+    static SAID: std::sync::Once = std::sync::Once::new();
+    if config.get::<String>(IGNORED_CONFIG_KEY).is_some() {
+        SAID.call_once(|| {
+            tracing::warn!(
+                "`{IGNORED_CONFIG_KEY}` in the stack's configuration is ignored: an endpoint \
+                 override comes only from AWS_ENDPOINT_URL, so a committed file cannot send the \
+                 calls elsewhere"
+            )
+        });
+    }
+}
+
 impl DefaultProvider for AwsProvider {
     const PACKAGE: &'static str = "aws";
 
     /// The default instance reads `aws:region`, `aws:profile`, `aws:roleArn` and
-    /// `aws:endpointUrl`.
+    /// `aws:sharedCredentialsFile`; never an endpoint (`endpoint.rs` says why).
     fn from_config(config: &Config) -> Self {
+        warn_if_endpoint_configured(config);
         AwsProvider::new(AwsConfig {
             region: config.get("aws:region"),
             profile: config.get("aws:profile"),
             role_arn: config.get("aws:roleArn"),
-            endpoint_url: config.get("aws:endpointUrl"),
+            endpoint_url: None,
             shared_credentials_file: config.get("aws:sharedCredentialsFile"),
         })
     }
