@@ -221,14 +221,21 @@ impl Config {
             };
             config.insert(k.clone(), stored);
         }
+        // Whole or not at all, so a crash mid-write never loses a sealed value; private when
+        // it holds secrets.
+        let secret = config
+            .values()
+            .any(|v| matches!(v, StoredValue::Secure { .. }));
         let text = toml::to_string(&ConfigFile {
             encryption: self.encryption.clone(),
             config,
         })
         .expect("config serialises");
-        std::fs::write(&path, text).map_err(|e| ConfigError::Write {
-            path,
-            cause: e.to_string(),
+        cairn_state::files::write_atomic(&path, text.as_bytes(), secret).map_err(|e| {
+            ConfigError::Write {
+                path,
+                cause: e.to_string(),
+            }
         })
     }
 

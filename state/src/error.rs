@@ -46,6 +46,12 @@ pub enum StateError {
         cause: std::io::Error,
     },
 
+    #[error("cannot create the state file {path}: {cause}")]
+    File {
+        path: PathBuf,
+        cause: std::io::Error,
+    },
+
     #[error(transparent)]
     Secrets(#[from] crate::crypto::CryptoError),
 

@@ -7,6 +7,7 @@
 
 mod crypto;
 mod error;
+pub mod files;
 mod lock;
 mod records;
 mod schema;

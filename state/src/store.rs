@@ -7,6 +7,7 @@ use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
 use serde_json::Value;
 
 use crate::error::StateError;
+use crate::files;
 use crate::lock::{LockGuard, LockHolder};
 use crate::records::{OpKind, PendingOp, ResourceRecord, UpdateRecord};
 use crate::schema;
@@ -97,11 +98,22 @@ impl Store {
     pub fn open(path: impl AsRef<Path>) -> Result<Store, StateError> {
         let path = path.as_ref().to_path_buf();
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|cause| StateError::Directory {
+            files::create_private_dir(dir).map_err(|cause| StateError::Directory {
                 path: dir.to_path_buf(),
                 cause,
             })?;
         }
+        if let Some(mode) = files::shared_mode(&path) {
+            tracing::warn!(
+                "the state {} is readable by other users (mode {mode:o}): it holds every input \
+                 and output of the stack; `chmod 600` it and its -wal and -shm files",
+                path.display()
+            );
+        }
+        files::create_private_file(&path).map_err(|cause| StateError::File {
+            path: path.clone(),
+            cause,
+        })?;
         let corrupt = |e: rusqlite::Error| StateError::Corrupt {
             path: path.clone(),
             cause: e.to_string(),

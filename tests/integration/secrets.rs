@@ -87,6 +87,33 @@ fn secrets_never_appear_in_plaintext_and_a_wrong_passphrase_is_a_clear_error() {
             .contains("secure")
     );
 
+    // And none of it is readable by other users: the config holding sealed values, the state
+    // directory, the database and its companions, whatever the umask.
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&config_file), 0o600);
+    let mut state_files = 0;
+    for entry in std::fs::read_dir(state.parent().unwrap()).unwrap() {
+        let path = entry.unwrap().path();
+        if path.to_string_lossy().contains("state.db") {
+            assert_eq!(mode(&path), 0o600, "{}", path.display());
+            state_files += 1;
+        }
+    }
+    assert!(state_files >= 1);
+    let fresh = cli.dir.path().join("team/.cairn/state.db");
+    let r = cli.run_with(
+        &["preview"],
+        &[
+            ("CAIRN_PASSPHRASE", PASSPHRASE),
+            ("CAIRN_STATE", fresh.to_str().unwrap()),
+        ],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(mode(fresh.parent().unwrap()), 0o700);
+    assert_eq!(mode(&cli.dir.path().join("team")), 0o700);
+    assert_eq!(mode(&fresh), 0o600);
+
     // A wrong passphrase is an error saying so; no passphrase says which variable to set.
     for (passphrase, says) in [("not it", "passphrase is wrong"), ("", "CAIRN_PASSPHRASE")] {
         let r = cli.run_with(&["preview"], &[("CAIRN_PASSPHRASE", passphrase)]);
