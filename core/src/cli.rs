@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
-use cairn_state::{PASSPHRASE_VAR, Store};
+use cairn_state::{NEW_PASSPHRASE_VAR, PASSPHRASE_VAR, Store};
 use clap::{Parser, Subcommand};
 use serde_json::Value;
 
@@ -219,6 +219,9 @@ enum ConfigCommand {
         #[arg(long)]
         show_secrets: bool,
     },
+    /// Seal every secret again with the current key derivation costs, under the passphrase in
+    /// CAIRN_NEW_PASSPHRASE if set (else the same one).
+    Rekey,
 }
 
 #[derive(Subcommand, Debug)]
@@ -229,6 +232,9 @@ enum StateCommand {
         #[arg(long)]
         force: bool,
     },
+    /// Seal every secret in the state again with the current key derivation costs, under the
+    /// passphrase in CAIRN_NEW_PASSPHRASE if set (else the same one).
+    Rekey,
     /// List operations that were in flight when a previous command stopped.
     Pending,
     /// Settle an interrupted operation that `up` could not settle by itself.
@@ -257,6 +263,8 @@ pub(crate) fn main(program: &dyn Fn(&mut Stack)) -> ExitCode {
             return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
         }
     };
+    // Before any thread exists: the environment is only safe to change now.
+    passphrases();
     init_logging();
     match cli.color {
         ColorChoice::Auto => {}
@@ -317,7 +325,36 @@ fn config_path(cli: &Cli) -> PathBuf {
 
 /// The passphrase that opens the stack's secrets, if the user gave one.
 fn passphrase() -> Option<String> {
-    std::env::var(PASSPHRASE_VAR).ok().filter(|p| !p.is_empty())
+    passphrases().current.clone()
+}
+
+/// The passphrase a rekey seals under, if a new one is given.
+fn new_passphrase() -> Option<String> {
+    passphrases().new.clone()
+}
+
+/// The passphrases from the environment, read once before the runtime starts and removed
+/// from it, so that no child process (the SDK's `credential_process`) inherits them.
+struct Passphrases {
+    current: Option<String>,
+    new: Option<String>,
+}
+
+static PASSPHRASES: std::sync::OnceLock<Passphrases> = std::sync::OnceLock::new();
+
+fn passphrases() -> &'static Passphrases {
+    PASSPHRASES.get_or_init(|| {
+        let take = |var: &str| {
+            let value = std::env::var(var).ok().filter(|p| !p.is_empty());
+            // SAFETY: called once, from `main` before the runtime (or any thread) starts.
+            unsafe { std::env::remove_var(var) };
+            value
+        };
+        Passphrases {
+            current: take(PASSPHRASE_VAR),
+            new: take(NEW_PASSPHRASE_VAR),
+        }
+    })
 }
 
 fn load_config(cli: &Cli, assignments: &ConfigArgs) -> Result<Config> {
@@ -891,6 +928,11 @@ async fn dispatch(cli: Cli, program: &dyn Fn(&mut Stack)) -> Result<ExitCode> {
                     Some(ConfigValue::Secret(_) | ConfigValue::Locked) => println!("[secret]"),
                     None => bail!("config key '{key}' is not set for stack '{}'", cli.stack),
                 },
+                ConfigCommand::Rekey => {
+                    let n = config.rekey(new_passphrase())?;
+                    let costs = config.kdf().map(|k| k.encode()).unwrap_or_default();
+                    println!("Sealed {n} secret(s) again ({costs}).");
+                }
                 ConfigCommand::List { show_secrets } => {
                     for (k, v) in config.entries() {
                         match v {
@@ -950,6 +992,12 @@ async fn dispatch(cli: Cli, program: &dyn Fn(&mut Stack)) -> Result<ExitCode> {
                             p.client_token
                         );
                     }
+                }
+                StateCommand::Rekey => {
+                    let _session = lock(&engine, "state rekey", Voice::Text)?;
+                    let n = engine.store.rekey(new_passphrase())?;
+                    let costs = engine.store.kdf()?.map(|k| k.encode()).unwrap_or_default();
+                    println!("Sealed {n} value(s) again ({costs}).");
                 }
                 StateCommand::Resolve { .. } => unreachable!("handled above"),
             }

@@ -11,7 +11,7 @@ use std::fmt::Display;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
-use cairn_state::{CryptoError, PASSPHRASE_VAR, SecretKey};
+use cairn_state::{CryptoError, Kdf, PASSPHRASE_VAR, SecretKey};
 use serde::{Deserialize, Serialize};
 
 use crate::Output;
@@ -50,6 +50,29 @@ enum StoredValue {
 struct Encryption {
     salt: String,
     check: String,
+    /// The key derivation's algorithm and costs ([`Kdf`]); absent in files written before
+    /// they were recorded, which used Argon2's defaults.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    kdf: Option<String>,
+}
+
+impl Encryption {
+    fn key(&self, passphrase: &str) -> Result<SecretKey, CryptoError> {
+        let key = SecretKey::derive(passphrase, &self.salt, Kdf::decode(self.kdf.as_deref())?)?;
+        key.verify(&self.check)?;
+        Ok(key)
+    }
+
+    /// A new key for `passphrase` and what to store of it.
+    fn create(passphrase: &str) -> Result<(Encryption, SecretKey), CryptoError> {
+        let (key, salt, kdf) = SecretKey::create(passphrase)?;
+        let enc = Encryption {
+            salt,
+            check: key.check_value(),
+            kdf: Some(kdf.encode()),
+        };
+        Ok((enc, key))
+    }
 }
 
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -137,11 +160,7 @@ impl Config {
             .values()
             .any(|v| matches!(v, StoredValue::Secure { .. }));
         let key = match (&file.encryption, &passphrase) {
-            (Some(enc), Some(p)) => {
-                let key = SecretKey::derive(p, &enc.salt).map_err(secrets)?;
-                key.verify(&enc.check).map_err(secrets)?;
-                Some(key)
-            }
+            (Some(enc), Some(p)) => Some(enc.key(p).map_err(secrets)?),
             (None, _) if has_secrets => return Err(secrets(CryptoError::Damaged)),
             _ => None,
         };
@@ -250,23 +269,54 @@ impl Config {
                 path: path.to_path_buf(),
                 cause,
             };
-            let enc = match &self.encryption {
-                Some(enc) => enc.clone(),
-                None => {
-                    let salt = SecretKey::new_salt();
-                    let k = SecretKey::derive(passphrase, &salt).map_err(secrets)?;
-                    Encryption {
-                        salt,
-                        check: k.check_value(),
-                    }
-                }
+            let (enc, k) = match &self.encryption {
+                Some(enc) => (enc.clone(), enc.key(passphrase).map_err(secrets)?),
+                None => Encryption::create(passphrase).map_err(secrets)?,
             };
-            let k = SecretKey::derive(passphrase, &enc.salt).map_err(secrets)?;
-            k.verify(&enc.check).map_err(secrets)?;
             self.encryption = Some(enc);
             self.key = Some(k);
         }
         Ok(self.key.as_ref().expect("set above"))
+    }
+
+    /// Seals every secret again under `new_passphrase` (or the same one) with a fresh salt and
+    /// the current key derivation costs, then saves: raises the costs of an older file, or
+    /// changes its passphrase. Every secret must be open (the passphrase given). Returns how
+    /// many secrets were sealed again.
+    pub fn rekey(&mut self, new_passphrase: Option<String>) -> Result<usize, ConfigError> {
+        let path = self.path.clone().unwrap_or_default();
+        let secrets = |cause| ConfigError::Secrets {
+            path: path.clone(),
+            cause,
+        };
+        if let Some((k, _)) = self
+            .values
+            .iter()
+            .find(|(_, v)| matches!(v, ConfigValue::Locked))
+        {
+            return Err(ConfigError::SecretNeedsPassphrase(k.clone()));
+        }
+        let passphrase = new_passphrase
+            .or_else(|| self.passphrase.clone())
+            .ok_or_else(|| ConfigError::SecretNeedsPassphrase("(any)".into()))?;
+        let (enc, key) = Encryption::create(&passphrase).map_err(secrets)?;
+        self.encryption = Some(enc);
+        self.key = Some(key);
+        self.passphrase = Some(passphrase);
+        self.sealed.clear();
+        self.save()?;
+        Ok(self
+            .values
+            .values()
+            .filter(|v| matches!(v, ConfigValue::Secret(_)))
+            .count())
+    }
+
+    /// The costs the file's key was derived with, if it has one.
+    pub fn kdf(&self) -> Option<Kdf> {
+        self.encryption
+            .as_ref()
+            .and_then(|e| Kdf::decode(e.kdf.as_deref()).ok())
     }
 
     pub fn set(&mut self, key: &str, value: &str, secret: bool) {
@@ -476,5 +526,42 @@ mod tests {
         let mut c = Config::load(&path).unwrap();
         c.set("token", "s3cr3t", true);
         assert!(matches!(c.save(), Err(ConfigError::SecretNeedsPassphrase(k)) if k == "token"));
+    }
+
+    #[test]
+    fn a_file_from_before_the_costs_were_recorded_opens_and_a_rekey_raises_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("Cairn.dev.toml");
+        // As files were written before: Argon2's defaults, no `kdf` beside the salt.
+        let salt = SecretKey::new_salt();
+        let old = SecretKey::derive("correct horse", &salt, Kdf::LEGACY).unwrap();
+        let text = format!(
+            "[encryption]\nsalt = \"{salt}\"\ncheck = \"{}\"\n\n[config]\ndbPassword = {{ secure = \"{}\" }}\n",
+            old.check_value(),
+            old.seal(b"hunter2")
+        );
+        std::fs::write(&path, text).unwrap();
+        let mut c = Config::load_with(&path, Some("correct horse".into())).unwrap();
+        assert_eq!(c.kdf(), Some(Kdf::LEGACY));
+        assert_eq!(
+            c.raw("dbPassword"),
+            Some(&ConfigValue::Secret("hunter2".into()))
+        );
+
+        assert_eq!(c.rekey(Some("a new passphrase".into())).unwrap(), 1);
+        let err = Config::load_with(&path, Some("correct horse".into())).unwrap_err();
+        assert!(err.to_string().contains("passphrase is wrong"), "{err}");
+        let c = Config::load_with(&path, Some("a new passphrase".into())).unwrap();
+        assert_eq!(c.kdf(), Some(Kdf::CURRENT));
+        assert_eq!(
+            c.raw("dbPassword"),
+            Some(&ConfigValue::Secret("hunter2".into()))
+        );
+        // Without the passphrase the secrets cannot be sealed again.
+        let err = Config::load(&path).unwrap().rekey(None).unwrap_err();
+        assert!(
+            matches!(err, ConfigError::SecretNeedsPassphrase(_)),
+            "{err}"
+        );
     }
 }

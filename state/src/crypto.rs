@@ -1,11 +1,12 @@
 //! Encryption of secret values at rest: a key derived from a passphrase with Argon2id, values
 //! sealed with ChaCha20-Poly1305 under a fresh random nonce each.
 //!
-//! Wherever secrets are stored (the state database, a stack's config file) a random salt and a
-//! "check" value sealed with the derived key are stored beside them, so that a wrong passphrase
-//! is a clear error rather than garbage.
+//! Wherever secrets are stored (the state database, a stack's config file) a random salt, the
+//! key derivation's parameters ([`Kdf`]) and a "check" value sealed with the derived key are
+//! stored beside them, so that a wrong passphrase is a clear error rather than garbage and the
+//! parameters can be raised later (a rekey) without losing what was sealed before.
 
-use argon2::Argon2;
+use argon2::{Algorithm, Argon2, Params, Version};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use chacha20poly1305::aead::{Aead, Generate, Key, KeyInit};
@@ -14,11 +15,95 @@ use chacha20poly1305::{ChaCha20Poly1305, Nonce};
 /// The environment variable that holds the passphrase.
 pub const PASSPHRASE_VAR: &str = "CAIRN_PASSPHRASE";
 
+/// The environment variable that holds the passphrase a rekey seals under.
+pub const NEW_PASSPHRASE_VAR: &str = "CAIRN_NEW_PASSPHRASE";
+
 const CHECK_PLAINTEXT: &[u8] = b"cairn secrets v1";
 const NONCE_LEN: usize = 12;
 
+/// The shortest passphrase that may seal new secrets. The config file is meant to be
+/// committed, so its secrets face offline guessing: length is what makes that slow.
+pub const MIN_PASSPHRASE_LEN: usize = 12;
+
+/// Argon2id's costs, as stored beside a salt (`argon2id$v=19$m=65536,t=3,p=1`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Kdf {
+    /// Memory, in KiB.
+    pub memory_kib: u32,
+    /// Passes over the memory.
+    pub passes: u32,
+    pub lanes: u32,
+}
+
+impl Kdf {
+    /// What new keys are derived with: 64 MiB and 3 passes, above OWASP's floor for Argon2id.
+    pub const CURRENT: Kdf = Kdf {
+        memory_kib: 64 * 1024,
+        passes: 3,
+        lanes: 1,
+    };
+
+    /// What keys were derived with before the parameters were stored (Argon2's defaults):
+    /// what a salt with no parameters beside it means.
+    pub const LEGACY: Kdf = Kdf {
+        memory_kib: 19 * 1024,
+        passes: 2,
+        lanes: 1,
+    };
+
+    pub fn encode(&self) -> String {
+        format!(
+            "argon2id$v=19$m={},t={},p={}",
+            self.memory_kib, self.passes, self.lanes
+        )
+    }
+
+    /// Reads stored parameters; none stored means [`Kdf::LEGACY`].
+    pub fn decode(stored: Option<&str>) -> Result<Kdf, CryptoError> {
+        let Some(text) = stored.filter(|t| !t.is_empty()) else {
+            return Ok(Kdf::LEGACY);
+        };
+        let costs = text
+            .strip_prefix("argon2id$v=19$")
+            .ok_or(CryptoError::UnknownKdf(text.to_string()))?;
+        let mut kdf = Kdf {
+            memory_kib: 0,
+            passes: 0,
+            lanes: 0,
+        };
+        for part in costs.split(',') {
+            let (k, v) = part
+                .split_once('=')
+                .ok_or(CryptoError::UnknownKdf(text.to_string()))?;
+            let v: u32 = v
+                .parse()
+                .map_err(|_| CryptoError::UnknownKdf(text.to_string()))?;
+            match k {
+                "m" => kdf.memory_kib = v,
+                "t" => kdf.passes = v,
+                "p" => kdf.lanes = v,
+                _ => return Err(CryptoError::UnknownKdf(text.to_string())),
+            }
+        }
+        Ok(kdf)
+    }
+
+    /// Whether keys derived with these costs should be derived again with [`Kdf::CURRENT`].
+    pub fn is_outdated(&self) -> bool {
+        self.memory_kib < Kdf::CURRENT.memory_kib || self.passes < Kdf::CURRENT.passes
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CryptoError {
+    #[error("the passphrase is empty")]
+    EmptyPassphrase,
+    #[error(
+        "the passphrase is too short to seal secrets: use at least {MIN_PASSPHRASE_LEN} characters"
+    )]
+    ShortPassphrase,
+    #[error("the stored key derivation '{0}' is not one this version knows")]
+    UnknownKdf(String),
     #[error("the passphrase is wrong (it does not open the secrets stored here)")]
     WrongPassphrase,
     #[error("secret values need the stack's passphrase: set {PASSPHRASE_VAR}")]
@@ -45,14 +130,34 @@ impl SecretKey {
         STANDARD.encode(Key::<ChaCha20Poly1305>::generate())
     }
 
-    pub fn derive(passphrase: &str, salt: &str) -> Result<SecretKey, CryptoError> {
+    /// The key of `passphrase` with the stored `salt` and parameters.
+    pub fn derive(passphrase: &str, salt: &str, kdf: Kdf) -> Result<SecretKey, CryptoError> {
+        if passphrase.is_empty() {
+            return Err(CryptoError::EmptyPassphrase);
+        }
         let salt = STANDARD.decode(salt).map_err(|_| CryptoError::Damaged)?;
-        let mut key = [0u8; 32];
-        Argon2::default()
-            .hash_password_into(passphrase.as_bytes(), &salt, &mut key)
+        let params = Params::new(kdf.memory_kib, kdf.passes, kdf.lanes, Some(32))
+            .map_err(|_| CryptoError::UnknownKdf(kdf.encode()))?;
+        let mut key = zeroize::Zeroizing::new([0u8; 32]);
+        Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+            .hash_password_into(passphrase.as_bytes(), &salt, key.as_mut())
             .map_err(|_| CryptoError::Damaged)?;
-        let cipher = ChaCha20Poly1305::new(&key.into());
+        let cipher = ChaCha20Poly1305::new(&(*key).into());
         Ok(SecretKey { cipher })
+    }
+
+    /// A new key for `passphrase` (refused if short): with a fresh salt and the current
+    /// parameters, returned to be stored beside what it seals.
+    pub fn create(passphrase: &str) -> Result<(SecretKey, String, Kdf), CryptoError> {
+        if passphrase.is_empty() {
+            return Err(CryptoError::EmptyPassphrase);
+        }
+        if passphrase.chars().count() < MIN_PASSPHRASE_LEN {
+            return Err(CryptoError::ShortPassphrase);
+        }
+        let salt = SecretKey::new_salt();
+        let key = SecretKey::derive(passphrase, &salt, Kdf::CURRENT)?;
+        Ok((key, salt, Kdf::CURRENT))
     }
 
     /// Seals `plaintext`: base64 of nonce followed by ciphertext and tag.
@@ -98,9 +203,62 @@ mod tests {
     use super::*;
 
     #[test]
-    fn seal_open_and_wrong_passphrase() {
+    fn parameters_round_trip_and_none_stored_means_the_old_defaults() {
+        assert_eq!(Kdf::decode(Some(&Kdf::CURRENT.encode())), Ok(Kdf::CURRENT));
+        assert_eq!(
+            Kdf::CURRENT.encode(),
+            "argon2id$v=19$m=65536,t=3,p=1",
+            "at least 64 MiB and 3 passes"
+        );
+        assert_eq!(Kdf::decode(None), Ok(Kdf::LEGACY));
+        assert!(Kdf::LEGACY.is_outdated() && !Kdf::CURRENT.is_outdated());
+        assert!(matches!(
+            Kdf::decode(Some("scrypt$n=1")),
+            Err(CryptoError::UnknownKdf(_))
+        ));
+    }
+
+    #[test]
+    fn a_key_made_before_the_parameters_were_stored_still_opens() {
+        // Argon2's defaults, as `Argon2::default()` derived keys before.
         let salt = SecretKey::new_salt();
-        let key = SecretKey::derive("correct horse", &salt).unwrap();
+        let mut old = [0u8; 32];
+        Argon2::default()
+            .hash_password_into(
+                b"correct horse battery",
+                &STANDARD.decode(&salt).unwrap(),
+                &mut old,
+            )
+            .unwrap();
+        let sealed = SecretKey {
+            cipher: ChaCha20Poly1305::new(&old.into()),
+        }
+        .seal(b"hunter2");
+        let key =
+            SecretKey::derive("correct horse battery", &salt, Kdf::decode(None).unwrap()).unwrap();
+        assert_eq!(key.open(&sealed).unwrap(), b"hunter2");
+    }
+
+    #[test]
+    fn empty_and_short_passphrases_are_refused() {
+        assert_eq!(
+            SecretKey::create("").err(),
+            Some(CryptoError::EmptyPassphrase)
+        );
+        assert_eq!(
+            SecretKey::create("hunter2").err(),
+            Some(CryptoError::ShortPassphrase)
+        );
+        let salt = SecretKey::new_salt();
+        assert_eq!(
+            SecretKey::derive("", &salt, Kdf::LEGACY).err(),
+            Some(CryptoError::EmptyPassphrase)
+        );
+    }
+
+    #[test]
+    fn seal_open_and_wrong_passphrase() {
+        let (key, salt, kdf) = SecretKey::create("correct horse battery").unwrap();
         let sealed = key.seal(b"hunter2");
         assert!(!sealed.contains("hunter2"));
         assert_eq!(key.open(&sealed).unwrap(), b"hunter2");
@@ -108,7 +266,7 @@ mod tests {
         assert_ne!(sealed, key.seal(b"hunter2"));
         let check = key.check_value();
         assert!(key.verify(&check).is_ok());
-        let wrong = SecretKey::derive("battery staple", &salt).unwrap();
+        let wrong = SecretKey::derive("battery staple", &salt, kdf).unwrap();
         assert_eq!(wrong.verify(&check), Err(CryptoError::WrongPassphrase));
         assert_eq!(wrong.open(&sealed), Err(CryptoError::Damaged));
     }

@@ -14,7 +14,9 @@ mod schema;
 mod secrets;
 mod store;
 
-pub use crypto::{CryptoError, PASSPHRASE_VAR, SecretKey};
+pub use crypto::{
+    CryptoError, Kdf, MIN_PASSPHRASE_LEN, NEW_PASSPHRASE_VAR, PASSPHRASE_VAR, SecretKey,
+};
 pub use error::StateError;
 pub use lock::{LockGuard, LockHolder};
 pub use records::{OpKind, PendingOp, ResourceRecord, UpdateRecord};

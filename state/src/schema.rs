@@ -83,6 +83,11 @@ const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE locks ADD COLUMN started TEXT NOT NULL DEFAULT '';
     "#,
+    // 3 -> 4: the key derivation's algorithm and costs beside the salt (NULL: Argon2's
+    // defaults, as keys were made before), so that they can be raised by a rekey.
+    r#"
+    ALTER TABLE encryption ADD COLUMN kdf TEXT;
+    "#,
 ];
 
 /// The schema version this build reads and writes.

@@ -6,12 +6,12 @@
 //! passphrase, and on the way out it is opened again. The database keeps the key's salt and a
 //! check value (table `encryption`), so a wrong passphrase is reported as such.
 
-use std::sync::{Mutex, OnceLock};
+use std::sync::Mutex;
 
 use rusqlite::{Connection, OptionalExtension, params};
 use serde_json::{Map, Value};
 
-use crate::crypto::{CryptoError, SecretKey};
+use crate::crypto::{CryptoError, Kdf, SecretKey};
 use crate::error::StateError;
 
 /// The engine's marker of a plaintext secret.
@@ -20,12 +20,20 @@ pub const SECRET_MARKER: &str = "@secret";
 const ENCRYPTED_MARKER: &str = "@encrypted";
 
 /// The passphrase given to the store, and the key once derived (derivation is deliberately
-/// slow, so it happens at most once per process).
+/// slow, so it happens at most once per process, or again after a rekey).
 #[derive(Default)]
 pub(crate) struct Sealer {
-    passphrase: Mutex<Option<String>>,
-    key: OnceLock<SecretKey>,
+    passphrase: Mutex<Option<zeroize::Zeroizing<String>>>,
+    key: Mutex<Option<SecretKey>>,
 }
+
+/// The columns that hold sealed values: (table, column).
+const SEALED_COLUMNS: &[(&str, &str)] = &[
+    ("resources", "inputs"),
+    ("resources", "outputs"),
+    ("pending_operations", "inputs"),
+    ("outputs", "value"),
+];
 
 fn single<'v>(v: &'v Value, marker: &str) -> Option<&'v Value> {
     match v.as_object() {
@@ -68,11 +76,12 @@ fn rewrite(
 
 impl Sealer {
     pub(crate) fn set_passphrase(&self, passphrase: Option<String>) {
-        *self.passphrase.lock().unwrap_or_else(|e| e.into_inner()) = passphrase;
+        *self.passphrase.lock().unwrap_or_else(|e| e.into_inner()) =
+            passphrase.map(zeroize::Zeroizing::new);
     }
 
     pub(crate) fn has_passphrase(&self) -> bool {
-        self.key.get().is_some()
+        self.cached().is_some()
             || self
                 .passphrase
                 .lock()
@@ -80,10 +89,79 @@ impl Sealer {
                 .is_some()
     }
 
+    fn cached(&self) -> Option<SecretKey> {
+        self.key.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Seals every secret again under a new key (`new_passphrase`, or the same one) derived
+    /// with the current parameters, in one transaction, and returns how many values it
+    /// rewrote. Raises the costs of a key made with older ones, or changes the passphrase.
+    pub(crate) fn rekey(
+        &self,
+        conn: &mut Connection,
+        new_passphrase: Option<String>,
+    ) -> Result<usize, StateError> {
+        let old = self.key(conn, false)?;
+        let passphrase = match new_passphrase {
+            Some(p) => zeroize::Zeroizing::new(p),
+            None => self
+                .passphrase
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .clone()
+                .ok_or(CryptoError::PassphraseRequired)?,
+        };
+        let (new, salt, kdf) = SecretKey::create(&passphrase)?;
+        let tx = conn.transaction()?;
+        let mut rewritten = 0;
+        for (table, column) in SEALED_COLUMNS {
+            let rows: Vec<(i64, String)> = tx
+                .prepare(&format!(
+                    "SELECT rowid, {column} FROM {table} WHERE {column} LIKE '%{ENCRYPTED_MARKER}%'"
+                ))?
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect::<Result<_, _>>()?;
+            for (rowid, text) in rows {
+                let v: Value = serde_json::from_str(&text).map_err(|_| CryptoError::Damaged)?;
+                let resealed = rewrite(&v, ENCRYPTED_MARKER, &|inner| {
+                    let sealed = inner.as_str().ok_or(CryptoError::Damaged)?;
+                    let plain = zeroize::Zeroizing::new(old.open(sealed)?);
+                    let mut o = Map::new();
+                    o.insert(ENCRYPTED_MARKER.into(), Value::String(new.seal(&plain)));
+                    Ok(Value::Object(o))
+                })?;
+                tx.execute(
+                    &format!("UPDATE {table} SET {column} = ?1 WHERE rowid = ?2"),
+                    params![resealed.to_string(), rowid],
+                )?;
+                rewritten += 1;
+            }
+        }
+        tx.execute(
+            "UPDATE encryption SET salt = ?1, check_value = ?2, kdf = ?3 WHERE id = 1",
+            params![salt, new.check_value(), kdf.encode()],
+        )?;
+        tx.commit()?;
+        *self.key.lock().unwrap_or_else(|e| e.into_inner()) = Some(new);
+        *self.passphrase.lock().unwrap_or_else(|e| e.into_inner()) = Some(passphrase);
+        Ok(rewritten)
+    }
+
+    /// The key derivation's parameters the database's key was made with, if it has one.
+    pub(crate) fn kdf(&self, conn: &Connection) -> Result<Option<Kdf>, StateError> {
+        let stored: Option<Option<String>> = conn
+            .query_row("SELECT kdf FROM encryption WHERE id = 1", [], |r| r.get(0))
+            .optional()?;
+        Ok(match stored {
+            Some(kdf) => Some(Kdf::decode(kdf.as_deref())?),
+            None => None,
+        })
+    }
+
     /// The key, derived on first use. With `create`, a database that holds no secrets yet gets
     /// a fresh salt; otherwise the stored check value must open.
-    pub(crate) fn key(&self, conn: &Connection, create: bool) -> Result<&SecretKey, StateError> {
-        if let Some(k) = self.key.get() {
+    pub(crate) fn key(&self, conn: &Connection, create: bool) -> Result<SecretKey, StateError> {
+        if let Some(k) = self.cached() {
             return Ok(k);
         }
         let passphrase = self
@@ -92,31 +170,31 @@ impl Sealer {
             .unwrap_or_else(|e| e.into_inner())
             .clone()
             .ok_or(CryptoError::PassphraseRequired)?;
-        let stored: Option<(String, String)> = conn
+        let stored: Option<(String, String, Option<String>)> = conn
             .query_row(
-                "SELECT salt, check_value FROM encryption WHERE id = 1",
+                "SELECT salt, check_value, kdf FROM encryption WHERE id = 1",
                 [],
-                |r| Ok((r.get(0)?, r.get(1)?)),
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
             )
             .optional()?;
         let key = match stored {
-            Some((salt, check)) => {
-                let key = SecretKey::derive(&passphrase, &salt)?;
+            Some((salt, check, kdf)) => {
+                let key = SecretKey::derive(&passphrase, &salt, Kdf::decode(kdf.as_deref())?)?;
                 key.verify(&check)?;
                 key
             }
             None if create => {
-                let salt = SecretKey::new_salt();
-                let key = SecretKey::derive(&passphrase, &salt)?;
+                let (key, salt, kdf) = SecretKey::create(&passphrase)?;
                 conn.execute(
-                    "INSERT INTO encryption(id, salt, check_value) VALUES (1, ?1, ?2)",
-                    params![salt, key.check_value()],
+                    "INSERT INTO encryption(id, salt, check_value, kdf) VALUES (1, ?1, ?2, ?3)",
+                    params![salt, key.check_value(), kdf.encode()],
                 )?;
                 key
             }
             None => return Err(CryptoError::PassphraseRequired.into()),
         };
-        Ok(self.key.get_or_init(|| key))
+        *self.key.lock().unwrap_or_else(|e| e.into_inner()) = Some(key.clone());
+        Ok(key)
     }
 
     /// Checks a given passphrase against the database at once, so that a wrong one is an

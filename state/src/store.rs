@@ -186,6 +186,19 @@ impl Store {
         self.inner.sealer.verify(&self.conn())
     }
 
+    /// Seals every secret of every stack in this database again, under `new_passphrase` (or
+    /// the one given) with the current key derivation parameters, in one transaction: raises
+    /// the costs of an older key, or changes the passphrase. Returns how many values were
+    /// rewritten. The store keeps working with the new key.
+    pub fn rekey(&self, new_passphrase: Option<String>) -> Result<usize, StateError> {
+        self.inner.sealer.rekey(&mut self.conn(), new_passphrase)
+    }
+
+    /// The parameters the database's key was derived with, if it holds a key.
+    pub fn kdf(&self) -> Result<Option<crate::Kdf>, StateError> {
+        self.inner.sealer.kdf(&self.conn())
+    }
+
     /// Whether secret values can be written (a passphrase was given).
     pub fn can_store_secrets(&self) -> bool {
         self.inner.sealer.has_passphrase()

@@ -121,4 +121,38 @@ fn secrets_never_appear_in_plaintext_and_a_wrong_passphrase_is_a_clear_error() {
         assert!(r.stderr.contains(says), "{}", r.stderr);
         assert!(!r.stderr.contains(SECRET) && !r.stdout.contains(SECRET));
     }
+
+    // A rekey seals the config's and the state's secrets again under a new passphrase, with
+    // the current costs recorded; the old passphrase opens nothing after it.
+    const NEW: &str = "another passphrase for tests";
+    let rekey = [
+        ("CAIRN_PASSPHRASE", PASSPHRASE),
+        ("CAIRN_NEW_PASSPHRASE", NEW),
+    ];
+    for (args, says) in [
+        (["config", "rekey"], "Sealed 1 secret(s) again"),
+        (["state", "rekey"], "value(s) again"),
+    ] {
+        let r = cli.run_with(&args, &rekey);
+        assert_eq!(r.code, 0, "{args:?}: {}", r.stderr);
+        assert!(
+            r.stdout.contains(says) && r.stdout.contains("(argon2id$v=19$m=65536,t=3,p=1)"),
+            "{}",
+            r.stdout
+        );
+    }
+    assert!(
+        std::fs::read_to_string(&config_file)
+            .unwrap()
+            .contains("kdf = \"argon2id$v=19$m=65536,t=3,p=1\"")
+    );
+    let old = cli.run_with(
+        &["outputs", "--show-secrets"],
+        &[("CAIRN_PASSPHRASE", PASSPHRASE)],
+    );
+    assert_eq!(old.code, 1, "{}", old.stdout);
+    let new = cli.run_with(&["outputs", "--show-secrets"], &[("CAIRN_PASSPHRASE", NEW)]);
+    assert!(new.stdout.contains(SECRET), "{}", new.stderr);
+    let new = cli.run_with(&["up", "--yes"], &[("CAIRN_PASSPHRASE", NEW)]);
+    assert!(new.stdout.contains("Update: no changes"), "{}", new.stderr);
 }

@@ -306,3 +306,68 @@ fn a_schema_1_database_is_migrated_keeping_every_row() {
     store.unlock("dev", true).unwrap();
     assert!(store.lock_holder("dev").unwrap().is_none());
 }
+
+#[test]
+fn a_rekey_reseals_every_secret_under_the_new_passphrase_and_current_costs() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.db");
+    let store = Store::open(&path).unwrap();
+    store
+        .use_passphrase(Some("the first passphrase".into()))
+        .unwrap();
+    let mut secret = record("db");
+    secret.inputs = json!({"password": {"@secret": "hunter2-hunter2"}, "size": 1});
+    let op = store
+        .begin_operation("dev", &pending("db", OpKind::Create))
+        .unwrap();
+    store.complete_create("dev", op, &secret, None).unwrap();
+    store
+        .set_outputs(
+            "dev",
+            &[("pw".into(), json!({"@secret": "hunter2-hunter2"}))],
+        )
+        .unwrap();
+
+    let rewritten = store.rekey(Some("a second passphrase".into())).unwrap();
+    assert_eq!(rewritten, 2, "the record's inputs and the output");
+    assert_eq!(store.kdf().unwrap(), Some(crate::Kdf::CURRENT));
+    drop(store);
+
+    let old = Store::open(&path).unwrap();
+    let err = old
+        .use_passphrase(Some("the first passphrase".into()))
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            StateError::Secrets(crate::CryptoError::WrongPassphrase)
+        ),
+        "{err}"
+    );
+    drop(old);
+    let new = Store::open(&path).unwrap();
+    new.use_passphrase(Some("a second passphrase".into()))
+        .unwrap();
+    assert_eq!(new.resources("dev").unwrap()[0].inputs, secret.inputs);
+    assert_eq!(
+        new.outputs("dev").unwrap()[0].1,
+        json!({"@secret": "hunter2-hunter2"})
+    );
+}
+
+#[test]
+fn a_short_passphrase_cannot_seal_a_first_secret() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path().join("s.db")).unwrap();
+    store.use_passphrase(Some("short".into())).unwrap();
+    let err = store
+        .set_outputs("dev", &[("pw".into(), json!({"@secret": "x"}))])
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            StateError::Secrets(crate::CryptoError::ShortPassphrase)
+        ),
+        "{err}"
+    );
+}
