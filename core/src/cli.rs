@@ -201,10 +201,16 @@ enum ConfigCommand {
     /// Set a value.
     Set {
         key: String,
-        value: String,
+        /// The value; for a secret, leave it out to type it (not echoed) or pipe it in, so it
+        /// stays out of the shell's history.
+        #[arg(required_unless_present = "secret")]
+        value: Option<String>,
         /// Store and treat the value as a secret.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "plaintext")]
         secret: bool,
+        /// Replace a secret with a plain value, written in clear to the config file.
+        #[arg(long)]
+        plaintext: bool,
     },
     /// Print one value (a secret only with --show-secrets).
     Get {
@@ -394,6 +400,28 @@ fn open(cli: &Cli) -> Result<Engine> {
     let store = Store::open(&cli.state)?;
     store.use_passphrase(passphrase())?;
     Ok(Engine::new(store, &cli.stack))
+}
+
+/// A secret's value typed at a terminal (not echoed) or read from standard input, so that it
+/// never appears in a command line or the shell's history.
+fn read_secret(key: &str) -> Result<zeroize::Zeroizing<String>> {
+    let value = if std::io::stdin().is_terminal() {
+        eprint!("Value of secret '{key}': ");
+        console::Term::stderr()
+            .read_secure_line()
+            .context("reading the secret")?
+    } else {
+        let mut line = String::new();
+        std::io::stdin()
+            .lock()
+            .read_line(&mut line)
+            .context("reading the secret from standard input")?;
+        line.trim_end_matches(['\n', '\r']).to_string()
+    };
+    if value.is_empty() {
+        bail!("no value given for secret '{key}'");
+    }
+    Ok(zeroize::Zeroizing::new(value))
 }
 
 /// What the person at the terminal answered.
@@ -911,8 +939,20 @@ async fn dispatch(cli: Cli, program: &dyn Fn(&mut Stack)) -> Result<ExitCode> {
             let locked =
                 || anyhow::anyhow!("config values are secret: set {PASSPHRASE_VAR} to show them");
             match cmd {
-                ConfigCommand::Set { key, value, secret } => {
-                    config.set(key, value, *secret);
+                ConfigCommand::Set {
+                    key,
+                    value,
+                    secret,
+                    plaintext,
+                } => {
+                    if !*secret && !*plaintext {
+                        config.refuse_exposing(key)?;
+                    }
+                    let value = match value {
+                        Some(v) => zeroize::Zeroizing::new(v.clone()),
+                        None => read_secret(key)?,
+                    };
+                    config.set(key, &value, *secret);
                     config.save()?;
                 }
                 ConfigCommand::Rm { key } => {

@@ -122,6 +122,12 @@ pub enum ConfigError {
     NotSet(String),
     #[error("invalid config assignment '{0}': expected KEY=VALUE")]
     Assignment(String),
+    #[error(
+        "config key '{0}' is secret: a plain value would be written in clear to the config \
+         file; use `config set --secret {0}`, or `config set --plaintext {0} VALUE` to store \
+         it in clear on purpose"
+    )]
+    WouldExpose(String),
 }
 
 impl Config {
@@ -335,8 +341,20 @@ impl Config {
             .split_once('=')
             .filter(|(k, _)| !k.is_empty())
             .ok_or_else(|| ConfigError::Assignment(assignment.to_string()))?;
+        self.refuse_exposing(k)?;
         self.set(k, v, false);
         Ok(())
+    }
+
+    /// Refuses to replace a secret with a plain value, which would write it in clear to a file
+    /// that is meant to be committed; `config set --plaintext` asks for it explicitly.
+    pub fn refuse_exposing(&self, key: &str) -> Result<(), ConfigError> {
+        match self.values.get(key) {
+            Some(ConfigValue::Secret(_) | ConfigValue::Locked) => {
+                Err(ConfigError::WouldExpose(key.to_string()))
+            }
+            _ => Ok(()),
+        }
     }
 
     pub fn entries(&self) -> impl Iterator<Item = (&str, &ConfigValue)> {

@@ -122,6 +122,50 @@ fn secrets_never_appear_in_plaintext_and_a_wrong_passphrase_is_a_clear_error() {
         assert!(!r.stderr.contains(SECRET) && !r.stdout.contains(SECRET));
     }
 
+    // A secret is not silently replaced by a plain value (which the committed file would hold
+    // in clear), neither by `config set` nor by `-c`.
+    for (args, code) in [
+        (&["config", "set", "dbPassword", "in-clear"][..], 1),
+        (&["preview", "-c", "dbPassword=in-clear"], 2),
+    ] {
+        let r = cli.run_with(args, &[("CAIRN_PASSPHRASE", PASSPHRASE)]);
+        assert_eq!(r.code, code, "{args:?}: {}", r.stdout);
+        assert!(
+            r.stderr
+                .contains("config key 'dbPassword' is secret: a plain value would be written"),
+            "{}",
+            r.stderr
+        );
+    }
+    assert!(
+        !std::fs::read_to_string(&config_file)
+            .unwrap()
+            .contains("in-clear")
+    );
+    // A secret given without a value is read from standard input, never from the command line.
+    let mut set = cli
+        .command(&["config", "set", "--secret", "apiToken"])
+        .env("CAIRN_PASSPHRASE", PASSPHRASE)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    set.stdin
+        .take()
+        .unwrap()
+        .write_all(b"tok-from-stdin-123\n")
+        .unwrap();
+    assert!(set.wait_with_output().unwrap().status.success());
+    let got = run(&["config", "get", "apiToken", "--show-secrets"]);
+    assert_eq!(got.stdout.trim(), "tok-from-stdin-123");
+    assert!(
+        run(&["config", "get", "apiToken"])
+            .stdout
+            .contains("[secret]")
+    );
+
     // A rekey seals the config's and the state's secrets again under a new passphrase, with
     // the current costs recorded; the old passphrase opens nothing after it.
     const NEW: &str = "another passphrase for tests";
@@ -130,7 +174,7 @@ fn secrets_never_appear_in_plaintext_and_a_wrong_passphrase_is_a_clear_error() {
         ("CAIRN_NEW_PASSPHRASE", NEW),
     ];
     for (args, says) in [
-        (["config", "rekey"], "Sealed 1 secret(s) again"),
+        (["config", "rekey"], "Sealed 2 secret(s) again"),
         (["state", "rekey"], "value(s) again"),
     ] {
         let r = cli.run_with(&args, &rekey);
