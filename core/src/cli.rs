@@ -269,6 +269,10 @@ pub(crate) fn main(program: &dyn Fn(&mut Stack)) -> ExitCode {
             return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
         }
     };
+    if let Err(e) = check_stack_name(&cli.stack) {
+        eprintln!("error: {e}");
+        return ExitCode::from(2);
+    }
     // Before any thread exists: the environment is only safe to change now.
     passphrases();
     init_logging();
@@ -291,31 +295,29 @@ pub(crate) fn main(program: &dyn Fn(&mut Stack)) -> ExitCode {
             if json {
                 events::emit(events::diagnostic("error", &format!("{e:#}")));
             }
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", crate::redact::redact(&format!("{e:#}")));
             ExitCode::from(e.downcast_ref::<Usage>().map_or(1, |_| 2))
         }
     }
 }
 
-/// Logs to stderr, filtered by `RUST_LOG` (default: warnings).
+/// Logs to stderr, filtered by `RUST_LOG` (default: warnings), every record redacted.
 fn init_logging() {
     use tracing_subscriber::prelude::*;
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    // The SDK's HTTP layer logs whole requests and responses at trace level, and those carry
-    // input values, secrets included: its trace events are dropped whatever RUST_LOG says.
-    let no_wire_dumps = tracing_subscriber::filter::filter_fn(|meta| {
-        *meta.level() != tracing::Level::TRACE
-            || !["aws_smithy", "hyper", "h2"]
-                .iter()
-                .any(|t| meta.target().starts_with(t))
+    // Other crates log whole requests and responses at trace level (the SDK's HTTP and
+    // signing layers among them), and those carry input values, secrets included: every
+    // target but Cairn's own is capped at debug, whatever RUST_LOG says.
+    let capped = tracing_subscriber::filter::filter_fn(|meta| {
+        *meta.level() != tracing::Level::TRACE || meta.target().starts_with("cairn")
     });
     let _ = tracing_subscriber::registry()
         .with(
             tracing_subscriber::fmt::layer()
-                .with_writer(std::io::stderr)
+                .with_writer(crate::redact::RedactingStderr)
                 .with_filter(filter)
-                .with_filter(no_wire_dumps),
+                .with_filter(capped),
         )
         .try_init();
 }
@@ -324,6 +326,24 @@ fn init_logging() {
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
 struct Usage(String);
+
+/// A stack name goes into a file name (`Cairn.<stack>.toml`) and into the state: letters,
+/// digits, `-`, `_` and `.`, starting with a letter or digit, at most 64.
+fn check_stack_name(name: &str) -> Result<(), String> {
+    let ok = (1..=64).contains(&name.len())
+        && name.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "'{name}' is not a stack name: use letters, digits, '-', '_' and '.', starting with \
+             a letter or digit, at most 64 characters"
+        ))
+    }
+}
 
 fn config_path(cli: &Cli) -> PathBuf {
     cli.config_dir.join(format!("Cairn.{}.toml", cli.stack))
@@ -506,7 +526,7 @@ impl Voice {
     /// (`level`: info, warning, error) for a machine.
     fn say(self, level: &str, text: &str) {
         match self {
-            Voice::Text => eprintln!("{text}"),
+            Voice::Text => eprintln!("{}", crate::redact::redact(text)),
             Voice::Json => events::emit(events::diagnostic(level, text)),
         }
     }
@@ -651,7 +671,7 @@ fn report(exec: &Execution, verb: &str) -> ExitCode {
     }
     eprintln!("error: {} operation(s) failed:", exec.errors.len());
     for e in &exec.errors {
-        eprintln!("  {e}");
+        eprintln!("  {}", crate::redact::redact(&e.to_string()));
     }
     if !exec.skipped.is_empty() {
         eprintln!(

@@ -179,10 +179,10 @@ impl Config {
                     let value = match &key {
                         Some(key) => {
                             let plain = key.open(&secure).map_err(secrets)?;
-                            ConfigValue::Secret(
-                                String::from_utf8(plain)
-                                    .map_err(|_| secrets(CryptoError::Damaged))?,
-                            )
+                            let plain = String::from_utf8(plain)
+                                .map_err(|_| secrets(CryptoError::Damaged))?;
+                            crate::redact::remember_text(&plain);
+                            ConfigValue::Secret(plain)
                         }
                         None => ConfigValue::Locked,
                     };
@@ -327,6 +327,7 @@ impl Config {
 
     pub fn set(&mut self, key: &str, value: &str, secret: bool) {
         let value = if secret {
+            crate::redact::remember_text(value);
             ConfigValue::Secret(value.to_string())
         } else {
             ConfigValue::Plain(value.to_string())

@@ -11,7 +11,7 @@ use crate::plan::Plan;
 
 /// Writes one event as one line on stdout (whole, so lines never interleave).
 pub(crate) fn emit(event: Value) {
-    println!("{event}");
+    println!("{}", crate::redact::redact(&event.to_string()));
 }
 
 /// What the command will do: the plan's steps and counts, as `preview --json` shows them.

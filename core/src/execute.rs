@@ -28,6 +28,7 @@ use crate::provider::{
     CreateRequest, Created, DeleteRequest, ErrorKind, ProviderError, ProviderRef, ResourceContext,
     UpdateRequest,
 };
+use crate::redact;
 use crate::schedule::{Outcome, Stop, run_dag_until};
 use crate::stack::Stack;
 use crate::unique::{self, DeleteFirst, Keeps, KeptKey};
@@ -183,8 +184,6 @@ pub(crate) struct Executor<'a> {
     deleted_old: Vec<AtomicBool>,
     errors: Mutex<Vec<OpError>>,
     counts: Mutex<HashMap<&'static str, usize>>,
-    /// Secret values seen in inputs, redacted from every error message.
-    secrets: Mutex<Vec<String>>,
 }
 
 static TOKEN_COUNTER: AtomicU64 = AtomicU64::new(0);
@@ -249,7 +248,6 @@ impl<'a> Executor<'a> {
             deleted_old: plan.steps.iter().map(|_| AtomicBool::new(false)).collect(),
             errors: Mutex::default(),
             counts: Mutex::default(),
-            secrets: Mutex::default(),
         }
     }
 
@@ -364,7 +362,7 @@ impl<'a> Executor<'a> {
                         true
                     }
                     Err(mut e) => {
-                        e.message = props::redact(&e.message, &this.secrets.lock().unwrap());
+                        e.message = redact::redact(&e.message);
                         this.report_failure(op, &e, started);
                         this.errors.lock().unwrap().push(e);
                         false
@@ -841,10 +839,7 @@ impl<'a> Executor<'a> {
     }
 
     fn remember_secrets(&self, inputs: &crate::provider::PropMap) {
-        self.secrets
-            .lock()
-            .unwrap()
-            .extend(props::secret_texts(inputs));
+        redact::remember_props(inputs);
     }
 
     /// After a failed create: what it made anyway, if the provider can find it.

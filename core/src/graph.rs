@@ -86,12 +86,41 @@ impl ResourceGraph {
     pub fn to_dot(&self, stack: &Stack) -> String {
         let mut out = String::from("digraph resources {\n  rankdir=LR;\n  node [shape=box];\n");
         for (i, d) in stack.resources.iter().enumerate() {
-            let _ = writeln!(out, "  n{i} [label=\"{}\\n{}\"];", d.name, d.ty);
+            let _ = writeln!(
+                out,
+                "  n{i} [label=\"{}\\n{}\"];",
+                dot_escape(&d.name),
+                dot_escape(d.ty)
+            );
         }
         for e in self.graph.raw_edges() {
             let _ = writeln!(out, "  n{} -> n{};", e.source().index(), e.target().index());
         }
         out.push_str("}\n");
         out
+    }
+}
+
+/// Text safe inside a DOT quoted string: quotes and backslashes escaped, line breaks dropped,
+/// so a name cannot close the label and add statements of its own.
+fn dot_escape(text: &str) -> String {
+    text.chars()
+        .filter(|c| !c.is_control())
+        .flat_map(|c| match c {
+            '"' | '\\' => vec!['\\', c],
+            c => vec![c],
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_name_cannot_break_out_of_its_dot_label() {
+        assert_eq!(
+            super::dot_escape("web\"]; evil [label=\"x\\"),
+            "web\\\"]; evil [label=\\\"x\\\\"
+        );
+        assert_eq!(super::dot_escape("a\nb"), "ab");
     }
 }

@@ -18,6 +18,7 @@ mod plan;
 mod progress;
 mod props;
 mod provider;
+mod redact;
 mod resource_type;
 mod schedule;
 mod stack;

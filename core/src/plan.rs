@@ -375,6 +375,8 @@ pub fn plan(
                 continue;
             }
         };
+        // Before a check can quote one back in an error.
+        crate::redact::remember_props(&inputs);
         // The inputs of the resources each property comes from: already planned, since the
         // graph's order puts dependencies first.
         let mut related = Related::default();

@@ -28,9 +28,13 @@ pub(crate) fn value_to_state(v: &Value, secret: bool) -> Value {
 }
 
 /// One value read back from the state's encoding, and whether it is secret.
+/// A secret read back is remembered for redaction (`redact.rs`).
 pub(crate) fn value_from_state(v: &Value) -> (Value, bool) {
     match v.as_object() {
-        Some(o) if o.len() == 1 && o.contains_key(SECRET_KEY) => (o[SECRET_KEY].clone(), true),
+        Some(o) if o.len() == 1 && o.contains_key(SECRET_KEY) => {
+            crate::redact::remember(&o[SECRET_KEY]);
+            (o[SECRET_KEY].clone(), true)
+        }
         _ => (v.clone(), false),
     }
 }
@@ -103,36 +107,4 @@ pub(crate) fn json(prop: &Prop) -> Value {
         None => Value::String("(known after apply)".into()),
         Some(v) => v.clone(),
     }
-}
-
-/// The text of every secret value in `props` (each string inside it), so that an error message
-/// that echoes one (an API quoting the invalid value back) can be redacted before it is shown.
-pub(crate) fn secret_texts(props: &PropMap) -> Vec<String> {
-    fn leaves(v: &Value, out: &mut Vec<String>) {
-        match v {
-            Value::String(s) => out.push(s.clone()),
-            Value::Array(a) => a.iter().for_each(|v| leaves(v, out)),
-            Value::Object(o) => o.values().for_each(|v| leaves(v, out)),
-            Value::Number(n) => out.push(n.to_string()),
-            Value::Bool(_) | Value::Null => {}
-        }
-    }
-    let mut out = Vec::new();
-    for p in props.values().filter(|p| p.secret) {
-        if let Some(v) = &p.value {
-            leaves(v, &mut out);
-        }
-    }
-    // Very short values would redact ordinary words; they are also not worth guessing at.
-    out.retain(|s| s.len() >= 4);
-    out
-}
-
-/// `text` with every one of `secrets` replaced by `[secret]`.
-pub(crate) fn redact(text: &str, secrets: &[String]) -> String {
-    let mut out = text.to_string();
-    for s in secrets {
-        out = out.replace(s.as_str(), "[secret]");
-    }
-    out
 }

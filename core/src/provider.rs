@@ -68,12 +68,26 @@ pub struct NameRule {
     pub refused_prefixes: &'static [&'static str],
 }
 
-/// A property value as the planner knows it: maybe not yet known, maybe secret.
-#[derive(Debug, Clone, PartialEq)]
+/// A property value as the planner knows it: maybe not yet known, maybe secret. Its `Debug`
+/// masks a secret value, so a stray `{:?}` cannot print one.
+#[derive(Clone, PartialEq)]
 pub struct Prop {
     /// `None` while unknown.
     pub value: Option<Value>,
     pub secret: bool,
+}
+
+impl std::fmt::Debug for Prop {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let value: &dyn std::fmt::Debug = match (&self.value, self.secret) {
+            (Some(_), true) => &"[secret]",
+            (value, _) => value,
+        };
+        f.debug_struct("Prop")
+            .field("value", value)
+            .field("secret", &self.secret)
+            .finish()
+    }
 }
 
 impl Prop {

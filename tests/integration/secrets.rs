@@ -199,4 +199,75 @@ fn secrets_never_appear_in_plaintext_and_a_wrong_passphrase_is_a_clear_error() {
     assert!(new.stdout.contains(SECRET), "{}", new.stderr);
     let new = cli.run_with(&["up", "--yes"], &[("CAIRN_PASSPHRASE", NEW)]);
     assert!(new.stdout.contains("Update: no changes"), "{}", new.stderr);
+
+    // A provider's check that quotes a secret input back, in text and in JSON: redacted.
+    let bad = format!("bad!{SECRET}");
+    let r = cli.run_with(
+        &["config", "set", "--secret", "dbValue", &bad],
+        &[("CAIRN_PASSPHRASE", NEW)],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    for args in [&["preview"][..], &["up", "--yes", "--json"]] {
+        let r = cli.run_with(args, &[("CAIRN_PASSPHRASE", NEW), ("RUST_LOG", "trace")]);
+        assert_eq!(r.code, 1, "{args:?}: {}", r.stdout);
+        assert!(
+            r.stderr.contains("property 'value': '[secret]' is invalid"),
+            "{}",
+            r.stderr
+        );
+        for text in [&r.stdout, &r.stderr] {
+            assert!(
+                !text.contains(SECRET),
+                "{args:?}: the secret is in:\n{text}"
+            );
+        }
+    }
+}
+
+/// The secret's plaintext goes through a real AWS call (a tag on a VPC, against moto) and is in
+/// no output and no log line, with every log on (`RUST_LOG=trace`): the SDK's request dumps
+/// are capped, and what reaches stderr is redacted.
+#[test]
+fn a_secret_sent_to_aws_is_in_no_output_even_at_trace() {
+    let moto = cairn_tests::Moto::start();
+    let cli = Cli::new(env!("CARGO_BIN_EXE_cairn-program"), &moto);
+    let env = [
+        ("CAIRN_TEST_PROGRAM", "secret_tag"),
+        ("CAIRN_PASSPHRASE", PASSPHRASE),
+        ("RUST_LOG", "trace"),
+    ];
+    cli.ok(&["config", "set", "aws:region", "us-east-2"]);
+    let mut set = cli
+        .command(&["config", "set", "--secret", "vpcToken"])
+        .envs(env)
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    set.stdin
+        .take()
+        .unwrap()
+        .write_all(format!("{SECRET}\n").as_bytes())
+        .unwrap();
+    assert!(set.wait().unwrap().success());
+    for args in [
+        &["up", "--yes"][..],
+        &["refresh", "--yes"],
+        &["up", "--yes", "--json"],
+        &["destroy", "--yes"],
+    ] {
+        let r = cli.run_with(args, &env);
+        assert_eq!(r.code, 0, "{args:?}: {}", r.stderr);
+        assert!(
+            r.stderr.len() > 10_000,
+            "trace logging is on: {}",
+            r.stderr.len()
+        );
+        for text in [&r.stdout, &r.stderr] {
+            assert!(
+                !text.contains(SECRET),
+                "{args:?}: the secret is in the output"
+            );
+        }
+    }
 }

@@ -37,8 +37,26 @@ pub fn by_name(name: &str) -> Option<fn(&mut Stack)> {
     Some(match name {
         "replacements" => replacements,
         "updates" => updates,
+        "secret_tag" => secret_tag,
         _ => return None,
     })
+}
+
+/// For the secrets test: a VPC whose tag carries the secret `vpcToken`, so the secret goes
+/// through a real AWS call (and back, when the tags are read).
+pub fn secret_tag(stack: &mut Stack) {
+    let token = stack
+        .config()
+        .get_secret("vpcToken")
+        .unwrap_or_else(|| Output::secret_value(String::new()));
+    Vpc::new(
+        stack,
+        "vpc",
+        VpcArgs::builder()
+            .cidr_block("10.9.0.0/16")
+            .tags(token.map(|t| Tags::from([("token".to_string(), t)])))
+            .build(),
+    );
 }
 
 /// For the replacement tests: a security group (`webSgName` fixes its name; unset, Cairn names

@@ -1,6 +1,6 @@
 //! A small program with a secret, on the in-process test provider, for the secrets test: the
 //! secret comes from `config set --secret`, flows into a resource's input and out as a stack
-//! output.
+//! output. (`dbValue`, secret too, is a value the provider refuses, quoting it back.)
 
 use cairn::Output;
 use cairn::testing::{Thing, ThingArgs};
@@ -11,11 +11,16 @@ fn main() -> std::process::ExitCode {
             .config()
             .get_secret("dbPassword")
             .unwrap_or_else(|| Output::secret_value(String::new()));
+        // A secret value the provider's check refuses, quoting it back, when `dbValue` is set.
+        let value = stack
+            .config()
+            .get_secret("dbValue")
+            .unwrap_or_else(|| Output::new("v1".to_string()));
         let db = Thing::new(
             stack,
             "db",
             ThingArgs::builder()
-                .value("v1")
+                .value(value)
                 .secret(password.map(|p| format!("postgres://admin:{p}@db")))
                 .build(),
         );
