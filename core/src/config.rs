@@ -44,6 +44,12 @@ enum StoredValue {
     Secure { secure: String },
 }
 
+/// Where a sealed value belongs (its associated data): a ciphertext copied to another key of
+/// the file does not open there.
+fn sealed_at(key: &str) -> String {
+    format!("config/{key}")
+}
+
 /// The salt of the key that seals the file's secrets, and a value sealed with it, so that a
 /// wrong passphrase is told apart from a damaged file.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -178,7 +184,7 @@ impl Config {
                 StoredValue::Secure { secure } => {
                     let value = match &key {
                         Some(key) => {
-                            let plain = key.open(&secure).map_err(secrets)?;
+                            let plain = key.open(&secure, &sealed_at(&k)).map_err(secrets)?;
                             let plain = String::from_utf8(plain)
                                 .map_err(|_| secrets(CryptoError::Damaged))?;
                             crate::redact::remember_text(&plain);
@@ -241,7 +247,7 @@ impl Config {
                         .key
                         .as_ref()
                         .expect("derived above")
-                        .seal(plain.as_bytes()),
+                        .seal(plain.as_bytes(), &sealed_at(k)),
                 },
             };
             config.insert(k.clone(), stored);
@@ -557,7 +563,7 @@ mod tests {
         let text = format!(
             "[encryption]\nsalt = \"{salt}\"\ncheck = \"{}\"\n\n[config]\ndbPassword = {{ secure = \"{}\" }}\n",
             old.check_value(),
-            old.seal(b"hunter2")
+            old.seal(b"hunter2", &sealed_at("dbPassword"))
         );
         std::fs::write(&path, text).unwrap();
         let mut c = Config::load_with(&path, Some("correct horse".into())).unwrap();
@@ -576,6 +582,14 @@ mod tests {
             c.raw("dbPassword"),
             Some(&ConfigValue::Secret("hunter2".into()))
         );
+        // A sealed value moved to another key does not open there.
+        let text = std::fs::read_to_string(&path).unwrap();
+        let moved = text.replace("dbPassword", "dbUser");
+        assert_ne!(moved, text);
+        std::fs::write(&path, moved).unwrap();
+        let err = Config::load_with(&path, Some("a new passphrase".into())).unwrap_err();
+        assert!(err.to_string().contains("damaged"), "{err}");
+        std::fs::write(&path, text).unwrap();
         // Without the passphrase the secrets cannot be sealed again.
         let err = Config::load(&path).unwrap().rekey(None).unwrap_err();
         assert!(

@@ -1,5 +1,9 @@
 //! Encryption of secret values at rest: a key derived from a passphrase with Argon2id, values
-//! sealed with ChaCha20-Poly1305 under a fresh random nonce each.
+//! sealed with XChaCha20-Poly1305 under a fresh random 192-bit nonce each, bound to where they
+//! belong (the associated data names the stack file's key or the record and property path), so
+//! a ciphertext moved to another place does not open. Values sealed before (ChaCha20-Poly1305,
+//! no associated data) still open, and are sealed in the new form the next time they are
+//! written.
 //!
 //! Wherever secrets are stored (the state database, a stack's config file) a random salt, the
 //! key derivation's parameters ([`Kdf`]) and a "check" value sealed with the derived key are
@@ -9,8 +13,8 @@
 use argon2::{Algorithm, Argon2, Params, Version};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use chacha20poly1305::aead::{Aead, Generate, Key, KeyInit};
-use chacha20poly1305::{ChaCha20Poly1305, Nonce};
+use chacha20poly1305::aead::{Aead, Generate, Key, KeyInit, Payload};
+use chacha20poly1305::{ChaCha20Poly1305, Nonce, XChaCha20Poly1305, XNonce};
 
 /// The environment variable that holds the passphrase.
 pub const PASSPHRASE_VAR: &str = "CAIRN_PASSPHRASE";
@@ -20,6 +24,11 @@ pub const NEW_PASSPHRASE_VAR: &str = "CAIRN_NEW_PASSPHRASE";
 
 const CHECK_PLAINTEXT: &[u8] = b"cairn secrets v1";
 const NONCE_LEN: usize = 12;
+const XNONCE_LEN: usize = 24;
+/// What starts a value sealed in the current form.
+const V2: &str = "v2:";
+/// Where the check value belongs.
+const CHECK_CONTEXT: &str = "cairn:check";
 
 /// The shortest passphrase that may seal new secrets. The config file is meant to be
 /// committed, so its secrets face offline guessing: length is what makes that slow.
@@ -115,7 +124,9 @@ pub enum CryptoError {
 /// A key derived from a passphrase and salt.
 #[derive(Clone)]
 pub struct SecretKey {
-    cipher: ChaCha20Poly1305,
+    cipher: XChaCha20Poly1305,
+    /// For values sealed before the current form.
+    legacy: ChaCha20Poly1305,
 }
 
 impl std::fmt::Debug for SecretKey {
@@ -142,8 +153,10 @@ impl SecretKey {
         Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
             .hash_password_into(passphrase.as_bytes(), &salt, key.as_mut())
             .map_err(|_| CryptoError::Damaged)?;
-        let cipher = ChaCha20Poly1305::new(&(*key).into());
-        Ok(SecretKey { cipher })
+        Ok(SecretKey {
+            cipher: XChaCha20Poly1305::new(&(*key).into()),
+            legacy: ChaCha20Poly1305::new(&(*key).into()),
+        })
     }
 
     /// A new key for `passphrase` (refused if short): with a fresh salt and the current
@@ -160,38 +173,77 @@ impl SecretKey {
         Ok((key, salt, Kdf::CURRENT))
     }
 
-    /// Seals `plaintext`: base64 of nonce followed by ciphertext and tag.
-    pub fn seal(&self, plaintext: &[u8]) -> String {
-        let nonce = Nonce::generate();
+    /// Seals `plaintext` for `context` (where it belongs): `v2:` then base64 of the nonce,
+    /// ciphertext and tag.
+    pub fn seal(&self, plaintext: &[u8], context: &str) -> String {
+        let nonce = XNonce::generate();
+        let payload = Payload {
+            msg: plaintext,
+            aad: context.as_bytes(),
+        };
         let ct = self
             .cipher
-            .encrypt(&nonce, plaintext)
+            .encrypt(&nonce, payload)
             .expect("encryption of an in-memory buffer cannot fail");
         let mut out = nonce.to_vec();
         out.extend_from_slice(&ct);
-        STANDARD.encode(out)
+        format!("{V2}{}", STANDARD.encode(out))
     }
 
-    pub fn open(&self, sealed: &str) -> Result<Vec<u8>, CryptoError> {
+    /// Opens a value sealed for `context` (or in the old form, which names no context).
+    pub fn open(&self, sealed: &str, context: &str) -> Result<Vec<u8>, CryptoError> {
+        let Some(current) = sealed.strip_prefix(V2) else {
+            return self.open_legacy(sealed);
+        };
+        let bytes = STANDARD.decode(current).map_err(|_| CryptoError::Damaged)?;
+        if bytes.len() < XNONCE_LEN {
+            return Err(CryptoError::Damaged);
+        }
+        let (nonce, ct) = bytes.split_at(XNONCE_LEN);
+        let nonce = XNonce::try_from(nonce).map_err(|_| CryptoError::Damaged)?;
+        let payload = Payload {
+            msg: ct,
+            aad: context.as_bytes(),
+        };
+        self.cipher
+            .decrypt(&nonce, payload)
+            .map_err(|_| CryptoError::Damaged)
+    }
+
+    fn open_legacy(&self, sealed: &str) -> Result<Vec<u8>, CryptoError> {
         let bytes = STANDARD.decode(sealed).map_err(|_| CryptoError::Damaged)?;
         if bytes.len() < NONCE_LEN {
             return Err(CryptoError::Damaged);
         }
         let (nonce, ct) = bytes.split_at(NONCE_LEN);
         let nonce = Nonce::try_from(nonce).map_err(|_| CryptoError::Damaged)?;
-        self.cipher
+        self.legacy
             .decrypt(&nonce, ct)
             .map_err(|_| CryptoError::Damaged)
     }
 
+    /// A value sealed as before the current form, for tests that it still opens.
+    #[cfg(test)]
+    pub(crate) fn seal_legacy(&self, plaintext: &[u8]) -> String {
+        let nonce = Nonce::generate();
+        let mut out = nonce.to_vec();
+        out.extend(self.legacy.encrypt(&nonce, plaintext).expect("in memory"));
+        STANDARD.encode(out)
+    }
+
+    /// Whether `sealed` is in the form before the current one (rewritten on the next write).
+    pub fn is_legacy(sealed: &str) -> bool {
+        !sealed.starts_with(V2)
+    }
+
     /// The check value to store beside the salt.
     pub fn check_value(&self) -> String {
-        self.seal(CHECK_PLAINTEXT)
+        self.seal(CHECK_PLAINTEXT, CHECK_CONTEXT)
     }
 
     /// Whether this key opens `check` (made by [`SecretKey::check_value`] with the right key).
     pub fn verify(&self, check: &str) -> Result<(), CryptoError> {
-        match self.open(check) {
+        match self.open(check, CHECK_CONTEXT) {
             Ok(p) if p == CHECK_PLAINTEXT => Ok(()),
             _ => Err(CryptoError::WrongPassphrase),
         }
@@ -230,13 +282,19 @@ mod tests {
                 &mut old,
             )
             .unwrap();
-        let sealed = SecretKey {
-            cipher: ChaCha20Poly1305::new(&old.into()),
-        }
-        .seal(b"hunter2");
+        // As values were sealed then: ChaCha20-Poly1305, a 96-bit nonce, no associated data.
+        let nonce = Nonce::generate();
+        let mut sealed = nonce.to_vec();
+        sealed.extend(
+            ChaCha20Poly1305::new(&old.into())
+                .encrypt(&nonce, &b"hunter2"[..])
+                .unwrap(),
+        );
+        let sealed = STANDARD.encode(sealed);
         let key =
             SecretKey::derive("correct horse battery", &salt, Kdf::decode(None).unwrap()).unwrap();
-        assert_eq!(key.open(&sealed).unwrap(), b"hunter2");
+        assert!(SecretKey::is_legacy(&sealed));
+        assert_eq!(key.open(&sealed, "anywhere").unwrap(), b"hunter2");
     }
 
     #[test]
@@ -259,15 +317,23 @@ mod tests {
     #[test]
     fn seal_open_and_wrong_passphrase() {
         let (key, salt, kdf) = SecretKey::create("correct horse battery").unwrap();
-        let sealed = key.seal(b"hunter2");
-        assert!(!sealed.contains("hunter2"));
-        assert_eq!(key.open(&sealed).unwrap(), b"hunter2");
+        let sealed = key.seal(b"hunter2", "dev/db#password");
+        assert!(!sealed.contains("hunter2") && !SecretKey::is_legacy(&sealed));
+        assert_eq!(key.open(&sealed, "dev/db#password").unwrap(), b"hunter2");
+        // Bound to where it belongs: moved to another property, it does not open.
+        assert_eq!(
+            key.open(&sealed, "dev/db#username"),
+            Err(CryptoError::Damaged)
+        );
         // Nonces are fresh: sealing twice differs.
-        assert_ne!(sealed, key.seal(b"hunter2"));
+        assert_ne!(sealed, key.seal(b"hunter2", "dev/db#password"));
         let check = key.check_value();
         assert!(key.verify(&check).is_ok());
         let wrong = SecretKey::derive("battery staple", &salt, kdf).unwrap();
         assert_eq!(wrong.verify(&check), Err(CryptoError::WrongPassphrase));
-        assert_eq!(wrong.open(&sealed), Err(CryptoError::Damaged));
+        assert_eq!(
+            wrong.open(&sealed, "dev/db#password"),
+            Err(CryptoError::Damaged)
+        );
     }
 }

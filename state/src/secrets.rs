@@ -27,7 +27,7 @@ pub(crate) struct Sealer {
     key: Mutex<Option<SecretKey>>,
 }
 
-/// The columns that hold sealed values: (table, column).
+/// The columns that hold sealed values: (table, column); each row's `name` says whose.
 const SEALED_COLUMNS: &[(&str, &str)] = &[
     ("resources", "inputs"),
     ("resources", "outputs"),
@@ -50,28 +50,37 @@ fn contains(v: &Value, marker: &str) -> bool {
     }
 }
 
-/// Rewrites every value marked with `from`, through `f`.
+/// Rewrites every value marked with `from`, through `f`, which is given the value and where
+/// it is (`context#path`: the record, then the path inside it, as associated data).
 fn rewrite(
     v: &Value,
     from: &str,
-    f: &dyn Fn(&Value) -> Result<Value, CryptoError>,
+    at: &str,
+    f: &dyn Fn(&Value, &str) -> Result<Value, CryptoError>,
 ) -> Result<Value, CryptoError> {
     if let Some(inner) = single(v, from) {
-        return f(inner);
+        return f(inner, at);
     }
     Ok(match v {
         Value::Object(o) => Value::Object(
             o.iter()
-                .map(|(k, v)| Ok((k.clone(), rewrite(v, from, f)?)))
+                .map(|(k, v)| Ok((k.clone(), rewrite(v, from, &format!("{at}/{k}"), f)?)))
                 .collect::<Result<Map<_, _>, CryptoError>>()?,
         ),
         Value::Array(a) => Value::Array(
             a.iter()
-                .map(|v| rewrite(v, from, f))
+                .enumerate()
+                .map(|(i, v)| rewrite(v, from, &format!("{at}/{i}"), f))
                 .collect::<Result<_, _>>()?,
         ),
         other => other.clone(),
     })
+}
+
+/// Where a sealed value belongs, named by the row that holds it (its table, its name and the
+/// column): with the path inside the value, the associated data of each ciphertext.
+pub(crate) fn context(table: &str, name: &str, column: &str) -> String {
+    format!("{table}/{name}/{column}#")
 }
 
 impl Sealer {
@@ -115,19 +124,21 @@ impl Sealer {
         let tx = conn.transaction()?;
         let mut rewritten = 0;
         for (table, column) in SEALED_COLUMNS {
-            let rows: Vec<(i64, String)> = tx
+            let rows: Vec<(i64, String, String)> = tx
                 .prepare(&format!(
-                    "SELECT rowid, {column} FROM {table} WHERE {column} LIKE '%{ENCRYPTED_MARKER}%'"
+                    "SELECT rowid, name, {column} FROM {table} \
+                     WHERE {column} LIKE '%{ENCRYPTED_MARKER}%'"
                 ))?
-                .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
                 .collect::<Result<_, _>>()?;
-            for (rowid, text) in rows {
+            for (rowid, name, text) in rows {
                 let v: Value = serde_json::from_str(&text).map_err(|_| CryptoError::Damaged)?;
-                let resealed = rewrite(&v, ENCRYPTED_MARKER, &|inner| {
+                let at = context(table, &name, column);
+                let resealed = rewrite(&v, ENCRYPTED_MARKER, &at, &|inner, at| {
                     let sealed = inner.as_str().ok_or(CryptoError::Damaged)?;
-                    let plain = zeroize::Zeroizing::new(old.open(sealed)?);
+                    let plain = zeroize::Zeroizing::new(old.open(sealed, at)?);
                     let mut o = Map::new();
-                    o.insert(ENCRYPTED_MARKER.into(), Value::String(new.seal(&plain)));
+                    o.insert(ENCRYPTED_MARKER.into(), Value::String(new.seal(&plain, at)));
                     Ok(Value::Object(o))
                 })?;
                 tx.execute(
@@ -208,32 +219,43 @@ impl Sealer {
         Ok(())
     }
 
-    /// The stored text of `v`: secrets sealed.
-    pub(crate) fn seal(&self, conn: &Connection, v: &Value) -> Result<String, StateError> {
+    /// The stored text of `v`, which belongs at `context` ([`context`]): secrets sealed.
+    pub(crate) fn seal(
+        &self,
+        conn: &Connection,
+        v: &Value,
+        context: &str,
+    ) -> Result<String, StateError> {
         if !contains(v, SECRET_MARKER) {
             return Ok(v.to_string());
         }
         let key = self.key(conn, true)?;
-        let sealed = rewrite(v, SECRET_MARKER, &|inner| {
+        let sealed = rewrite(v, SECRET_MARKER, context, &|inner, at| {
+            let plain = zeroize::Zeroizing::new(inner.to_string());
             let mut o = Map::new();
             o.insert(
                 ENCRYPTED_MARKER.into(),
-                Value::String(key.seal(inner.to_string().as_bytes())),
+                Value::String(key.seal(plain.as_bytes(), at)),
             );
             Ok(Value::Object(o))
         })?;
         Ok(sealed.to_string())
     }
 
-    /// `v` as read from the database, with its secrets opened.
-    pub(crate) fn open(&self, conn: &Connection, v: Value) -> Result<Value, StateError> {
+    /// `v` as read from the database at `context`, with its secrets opened.
+    pub(crate) fn open(
+        &self,
+        conn: &Connection,
+        v: Value,
+        context: &str,
+    ) -> Result<Value, StateError> {
         if !contains(&v, ENCRYPTED_MARKER) {
             return Ok(v);
         }
         let key = self.key(conn, false)?;
-        Ok(rewrite(&v, ENCRYPTED_MARKER, &|inner| {
+        Ok(rewrite(&v, ENCRYPTED_MARKER, context, &|inner, at| {
             let sealed = inner.as_str().ok_or(CryptoError::Damaged)?;
-            let plain = key.open(sealed)?;
+            let plain = key.open(sealed, at)?;
             let value: Value = serde_json::from_slice(&plain).map_err(|_| CryptoError::Damaged)?;
             let mut o = Map::new();
             o.insert(SECRET_MARKER.into(), value);

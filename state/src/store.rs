@@ -11,7 +11,7 @@ use crate::files;
 use crate::lock::{LockGuard, LockHolder};
 use crate::records::{OpKind, PendingOp, ResourceRecord, UpdateRecord};
 use crate::schema;
-use crate::secrets::Sealer;
+use crate::secrets::{self, Sealer};
 
 pub(crate) fn now() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
@@ -204,8 +204,16 @@ impl Store {
         self.inner.sealer.has_passphrase()
     }
 
-    fn seal(&self, conn: &Connection, v: &Value) -> Result<String, StateError> {
-        self.inner.sealer.seal(conn, v)
+    fn seal(
+        &self,
+        conn: &Connection,
+        v: &Value,
+        table: &str,
+        name: &str,
+        column: &str,
+    ) -> Result<String, StateError> {
+        let context = secrets::context(table, name, column);
+        self.inner.sealer.seal(conn, v, &context)
     }
 
     fn ensure_stack(conn: &Connection, stack: &str) -> rusqlite::Result<()> {
@@ -318,8 +326,15 @@ impl Store {
              FROM resources WHERE stack = ?1 ORDER BY seq",
         )?;
         let rows = st.query_map([stack], raw_resource)?;
-        rows.map(|row| row?.parse(stack, &|v| self.inner.sealer.open(&conn, v)))
-            .collect()
+        rows.map(|row| {
+            let row = row?;
+            let name = row.name.clone();
+            row.parse(stack, &|v, column| {
+                let context = secrets::context("resources", &name, column);
+                self.inner.sealer.open(&conn, v, &context)
+            })
+        })
+        .collect()
     }
 
     /// The names of the provider instances the stack's records name.
@@ -345,8 +360,8 @@ impl Store {
     ) -> Result<ResourceRecord, StateError> {
         let mut conn = self.conn();
         let (inputs, outputs) = (
-            self.seal(&conn, &record.inputs)?,
-            self.seal(&conn, &record.outputs)?,
+            self.seal(&conn, &record.inputs, "resources", &record.name, "inputs")?,
+            self.seal(&conn, &record.outputs, "resources", &record.name, "outputs")?,
         );
         let tx = conn.transaction()?;
         Self::ensure_stack(&tx, stack)?;
@@ -392,8 +407,8 @@ impl Store {
     ) -> Result<(), StateError> {
         let mut conn = self.conn();
         let (inputs, outputs) = (
-            self.seal(&conn, &record.inputs)?,
-            self.seal(&conn, &record.outputs)?,
+            self.seal(&conn, &record.inputs, "resources", &record.name, "inputs")?,
+            self.seal(&conn, &record.outputs, "resources", &record.name, "outputs")?,
         );
         let tx = conn.transaction()?;
         tx.execute(
@@ -438,7 +453,7 @@ impl Store {
     /// Records an operation about to be sent to a provider; returns its sequence number.
     pub fn begin_operation(&self, stack: &str, op: &PendingOp) -> Result<i64, StateError> {
         let conn = self.conn();
-        let inputs = self.seal(&conn, &op.inputs)?;
+        let inputs = self.seal(&conn, &op.inputs, "pending_operations", &op.name, "inputs")?;
         Self::ensure_stack(&conn, stack)?;
         conn.prepare_cached(
             "INSERT INTO pending_operations(stack, update_id, name, type, provider, kind,
@@ -520,6 +535,7 @@ impl Store {
             let inputs = self.inner.sealer.open(
                 &conn,
                 serde_json::from_str(&inputs).map_err(|e| malformed(e.to_string()))?,
+                &secrets::context("pending_operations", &name, "inputs"),
             )?;
             let dependencies =
                 serde_json::from_str(&dependencies).map_err(|e| malformed(e.to_string()))?;
@@ -548,7 +564,7 @@ impl Store {
         let mut conn = self.conn();
         let sealed = outputs
             .iter()
-            .map(|(name, value)| Ok((name, self.seal(&conn, value)?)))
+            .map(|(name, value)| Ok((name, self.seal(&conn, value, "outputs", name, "value")?)))
             .collect::<Result<Vec<_>, StateError>>()?;
         let tx = conn.transaction()?;
         Self::ensure_stack(&tx, stack)?;
@@ -578,7 +594,8 @@ impl Store {
                 name: name.clone(),
                 cause: e.to_string(),
             })?;
-            out.push((name, self.inner.sealer.open(&conn, value)?));
+            let context = secrets::context("outputs", &name, "value");
+            out.push((name, self.inner.sealer.open(&conn, value, &context)?));
         }
         Ok(out)
     }
@@ -668,7 +685,7 @@ impl RawResource {
     fn parse(
         self,
         stack: &str,
-        open: &dyn Fn(Value) -> Result<Value, StateError>,
+        open: &dyn Fn(Value, &str) -> Result<Value, StateError>,
     ) -> Result<ResourceRecord, StateError> {
         let malformed = |cause: serde_json::Error| StateError::Malformed {
             stack: stack.to_string(),
@@ -677,8 +694,14 @@ impl RawResource {
         };
         Ok(ResourceRecord {
             seq: self.seq,
-            inputs: open(serde_json::from_str(&self.inputs).map_err(malformed)?)?,
-            outputs: open(serde_json::from_str(&self.outputs).map_err(malformed)?)?,
+            inputs: open(
+                serde_json::from_str(&self.inputs).map_err(malformed)?,
+                "inputs",
+            )?,
+            outputs: open(
+                serde_json::from_str(&self.outputs).map_err(malformed)?,
+                "outputs",
+            )?,
             dependencies: serde_json::from_str(&self.dependencies).map_err(malformed)?,
             name: self.name,
             ty: self.ty,

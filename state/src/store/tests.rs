@@ -371,3 +371,64 @@ fn a_short_passphrase_cannot_seal_a_first_secret() {
         "{err}"
     );
 }
+
+#[test]
+fn a_ciphertext_moved_to_another_record_does_not_open_and_an_old_one_is_resealed_when_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path().join("s.db")).unwrap();
+    store
+        .use_passphrase(Some("the first passphrase".into()))
+        .unwrap();
+    for name in ["a", "b"] {
+        let mut r = record(name);
+        r.inputs = json!({"password": {"@secret": format!("{name}-secret-value")}});
+        let op = store
+            .begin_operation("dev", &pending(name, OpKind::Create))
+            .unwrap();
+        store.complete_create("dev", op, &r, None).unwrap();
+    }
+    let conn = store.conn();
+    let a: String = conn
+        .query_row("SELECT inputs FROM resources WHERE name = 'a'", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    let b: String = conn
+        .query_row("SELECT inputs FROM resources WHERE name = 'b'", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    conn.execute("UPDATE resources SET inputs = ?1 WHERE name = 'b'", [&a])
+        .unwrap();
+    drop(conn);
+    let err = store.resources("dev").unwrap_err();
+    assert!(
+        matches!(err, StateError::Secrets(crate::CryptoError::Damaged)),
+        "{err}"
+    );
+
+    // A value sealed in the old form (no associated data) opens, and is sealed in the new
+    // form the next time its record is written.
+    let key = store.inner.sealer.key(&store.conn(), false).unwrap();
+    let old = json!({"password": {"@encrypted": key.seal_legacy(br#""b-secret-value""#)}});
+    store
+        .conn()
+        .execute(
+            "UPDATE resources SET inputs = ?1 WHERE name = 'b'",
+            [old.to_string()],
+        )
+        .unwrap();
+    let b_rec = store.resources("dev").unwrap().remove(1);
+    assert_eq!(
+        b_rec.inputs["password"],
+        json!({"@secret": "b-secret-value"})
+    );
+    store.complete_update(None, &b_rec).unwrap();
+    let stored: String = store
+        .conn()
+        .query_row("SELECT inputs FROM resources WHERE name = 'b'", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert!(stored.contains("\"v2:") && stored != b, "{stored}");
+}
