@@ -3,8 +3,9 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-/// One resource as it exists in the cloud, as far as the state knows.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// One resource as it exists in the cloud, as far as the state knows. (Its `Debug` masks
+/// secret values.)
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 pub struct ResourceRecord {
     /// Row identity. Two records share a name for the time between a create-before-delete
     /// replacement's create and its delete; `seq` tells them apart.
@@ -57,8 +58,9 @@ impl OpKind {
 }
 
 /// An operation recorded before its provider call and cleared after it. A row that survives
-/// means the process died (or lost its connection) while the call was in flight.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// means the process died (or lost its connection) while the call was in flight. (Its `Debug`
+/// masks secret values.)
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 pub struct PendingOp {
     pub seq: i64,
     pub update_id: i64,
@@ -92,4 +94,76 @@ pub struct UpdateRecord {
     pub result: Option<String>,
     /// Counts of operations by kind, and anything else worth keeping.
     pub summary: Value,
+}
+
+/// `v` with every secret (`{"@secret": …}`) shown as `[secret]`, for `Debug`.
+fn masked(v: &Value) -> Value {
+    match v {
+        Value::Object(o) if o.len() == 1 && o.contains_key(crate::SECRET_MARKER) => {
+            serde_json::json!({ crate::SECRET_MARKER: "[secret]" })
+        }
+        Value::Object(o) => Value::Object(o.iter().map(|(k, v)| (k.clone(), masked(v))).collect()),
+        Value::Array(a) => Value::Array(a.iter().map(masked).collect()),
+        other => other.clone(),
+    }
+}
+
+impl std::fmt::Debug for ResourceRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ResourceRecord")
+            .field("seq", &self.seq)
+            .field("name", &self.name)
+            .field("ty", &self.ty)
+            .field("provider", &self.provider)
+            .field("id", &self.id)
+            .field("inputs", &masked(&self.inputs))
+            .field("outputs", &masked(&self.outputs))
+            .field("dependencies", &self.dependencies)
+            .field("protect", &self.protect)
+            .field("replaced", &self.replaced)
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for PendingOp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PendingOp")
+            .field("seq", &self.seq)
+            .field("update_id", &self.update_id)
+            .field("name", &self.name)
+            .field("ty", &self.ty)
+            .field("provider", &self.provider)
+            .field("kind", &self.kind)
+            .field("resource_seq", &self.resource_seq)
+            .field("inputs", &masked(&self.inputs))
+            .field("client_token", &self.client_token)
+            .field("started_at", &self.started_at)
+            .field("dependencies", &self.dependencies)
+            .field("protect", &self.protect)
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn debug_masks_secret_values() {
+        let record = super::ResourceRecord {
+            seq: 1,
+            name: "db".into(),
+            ty: "test:Thing".into(),
+            provider: "test".into(),
+            id: "id".into(),
+            inputs: serde_json::json!({"password": {"@secret": "hunter2-debug"}, "size": 1}),
+            outputs: serde_json::json!({}),
+            dependencies: vec![],
+            protect: false,
+            replaced: false,
+        };
+        let shown = format!("{record:?}");
+        assert!(
+            !shown.contains("hunter2") && shown.contains("[secret]"),
+            "{shown}"
+        );
+    }
 }

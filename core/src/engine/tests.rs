@@ -1233,3 +1233,66 @@ async fn a_conflict_with_what_this_resource_made_is_adopted() {
 
 mod replacement;
 mod targeting;
+
+/// Errors outside the executor (a refresh's read, a recovery's lookup) that quote a secret
+/// back: what the CLI shows of them (through `redact`) holds none.
+#[tokio::test]
+async fn errors_of_refresh_and_recovery_that_quote_a_secret_are_redacted_where_shown() {
+    let h = Harness::new();
+    let program = |s: &mut Stack| {
+        let pw = Output::secret_value("swordfish-refresh".to_string());
+        Thing::new(
+            s,
+            "a",
+            ThingArgs {
+                secret: Some(pw),
+                ..thing("1")
+            },
+        );
+    };
+    h.up(program).await;
+    h.cloud.fail(
+        "a",
+        "read",
+        "cannot read: secret 'swordfish-refresh' rejected",
+    );
+    let declared = h.declare(program).unwrap();
+    let session = h.engine.lock("refresh").unwrap();
+    let (_, errors) = session.refresh(&declared, 0, false).await.unwrap();
+    drop(session);
+    let shown = crate::redact::redact(&errors.join("\n"));
+    assert!(
+        errors.join("\n").contains("swordfish-refresh"),
+        "the raw error quotes it"
+    );
+    assert!(
+        shown.contains("secret '[secret]' rejected") && !shown.contains("swordfish"),
+        "{shown}"
+    );
+
+    // A create killed mid-call, whose lookup then fails quoting the secret.
+    h.cloud.clear_failures();
+    h.cloud.hang_after_effect("b", "create");
+    let with_b = |s: &mut Stack| {
+        program(s);
+        let pw = Output::secret_value("marlin-recovery".to_string());
+        Thing::new(
+            s,
+            "b",
+            ThingArgs {
+                secret: Some(pw),
+                ..thing("1")
+            },
+        );
+    };
+    up_killed_mid_call(&h, with_b).await;
+    h.cloud.clear_hangs();
+    h.cloud
+        .fail("b", "find", "lookup refused for secret 'marlin-recovery'");
+    let err = recover(&h, with_b).await.unwrap_err().to_string();
+    let shown = crate::redact::redact(&err);
+    assert!(
+        shown.contains("secret '[secret]'") && !shown.contains("marlin"),
+        "{shown}"
+    );
+}
