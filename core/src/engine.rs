@@ -270,14 +270,11 @@ impl Session<'_> {
     /// The plan that deletes what the stack records (what `program` targets of it).
     pub fn plan_destroy(&self, program: &Program) -> Result<Plan, EngineError> {
         let records = self.engine.records()?;
-        let scope = program
+        let records = program
             .targeting
             .for_destroy(&records)
-            .map_err(EngineError::Program)?;
-        let records: Vec<ResourceRecord> = records
-            .into_iter()
-            .filter(|r| scope.contains(&r.name))
-            .collect();
+            .map_err(EngineError::Program)?
+            .keep(records);
         plan::plan_destroy(&records).map_err(EngineError::Plan)
     }
 
@@ -377,14 +374,11 @@ impl Session<'_> {
     ) -> Result<(Vec<Drift>, Vec<String>), EngineError> {
         let e = self.engine;
         let records = e.records()?;
-        let scope = program
+        let records = program
             .targeting
             .for_refresh(&records)
-            .map_err(EngineError::Program)?;
-        let records: Vec<ResourceRecord> = records
-            .into_iter()
-            .filter(|r| scope.contains(&r.name))
-            .collect();
+            .map_err(EngineError::Program)?
+            .keep(records);
         let providers = providers_of(&program.stack);
         let update = if write {
             Some(e.store.begin_update(&e.stack, "refresh")?)

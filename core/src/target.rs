@@ -36,6 +36,14 @@ impl Scope {
         self.only.as_ref().is_none_or(|s| s.contains(name))
     }
 
+    /// The records in scope.
+    pub fn keep(&self, records: Vec<ResourceRecord>) -> Vec<ResourceRecord> {
+        records
+            .into_iter()
+            .filter(|r| self.contains(&r.name))
+            .collect()
+    }
+
     /// Whether some resources are left out on purpose.
     pub fn is_restricted(&self) -> bool {
         self.only.is_some()
