@@ -241,6 +241,11 @@ enum StateCommand {
     /// Seal every secret in the state again with the current key derivation costs, under the
     /// passphrase in CAIRN_NEW_PASSPHRASE if set (else the same one).
     Rekey,
+    /// Write the stack, whole (history and interrupted operations included, secrets still
+    /// sealed), to a new file, to import elsewhere.
+    Export { file: PathBuf },
+    /// Add a stack exported with `state export` to this state; refused if it has the stack.
+    Import { file: PathBuf },
     /// List operations that were in flight when a previous command stopped.
     Pending,
     /// Settle an interrupted operation that `up` could not settle by itself.
@@ -1058,6 +1063,36 @@ async fn dispatch(cli: Cli, program: &dyn Fn(&mut Stack)) -> Result<ExitCode> {
                     let n = engine.store.rekey(new_passphrase())?;
                     let costs = engine.store.kdf()?.map(|k| k.encode()).unwrap_or_default();
                     println!("Sealed {n} value(s) again ({costs}).");
+                }
+                StateCommand::Export { file } => {
+                    if file.exists() {
+                        bail!("{} exists: state export never overwrites", file.display());
+                    }
+                    let snapshot = engine.store.export_stack(&cli.stack)?.ok_or_else(|| {
+                        anyhow::anyhow!("this state has no stack '{}'", cli.stack)
+                    })?;
+                    let text = serde_json::to_string_pretty(&snapshot)?;
+                    // Private: it holds every input and output, and the sealed secrets.
+                    cairn_state::files::write_atomic(file, text.as_bytes(), true)
+                        .with_context(|| format!("writing {}", file.display()))?;
+                    println!("Exported stack '{}' to {}.", cli.stack, file.display());
+                }
+                StateCommand::Import { file } => {
+                    let text = std::fs::read_to_string(file)
+                        .with_context(|| format!("reading {}", file.display()))?;
+                    let snapshot: cairn_state::StackSnapshot = serde_json::from_str(&text)
+                        .with_context(|| format!("{} is not a stack export", file.display()))?;
+                    if snapshot.stack != cli.stack {
+                        return Err(Usage(format!(
+                            "{} holds stack '{}': pass --stack {}",
+                            file.display(),
+                            snapshot.stack,
+                            snapshot.stack
+                        ))
+                        .into());
+                    }
+                    let rows = engine.store.import_stack(&snapshot)?;
+                    println!("Imported stack '{}' ({rows} rows).", cli.stack);
                 }
                 StateCommand::Resolve { .. } => unreachable!("handled above"),
             }

@@ -46,6 +46,12 @@ pub enum StateError {
         cause: std::io::Error,
     },
 
+    #[error("stack '{0}' already exists in this state: nothing was imported")]
+    StackExists(String),
+
+    #[error("the stack snapshot cannot be read: {0}")]
+    Snapshot(String),
+
     #[error("cannot create the state file {path}: {cause}")]
     File {
         path: PathBuf,

@@ -12,6 +12,7 @@ mod lock;
 mod records;
 mod schema;
 mod secrets;
+mod snapshot;
 mod store;
 
 pub use crypto::{
@@ -22,4 +23,5 @@ pub use lock::{LockGuard, LockHolder};
 pub use records::{OpKind, PendingOp, ResourceRecord, UpdateRecord};
 pub use schema::SCHEMA_VERSION;
 pub use secrets::SECRET_MARKER;
+pub use snapshot::{SealingKey, StackSnapshot};
 pub use store::Store;

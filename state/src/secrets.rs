@@ -77,6 +77,28 @@ fn rewrite(
     })
 }
 
+/// The stored text `text` (at `context`) with its sealed values opened with `from` and sealed
+/// again with `to`.
+pub(crate) fn reseal_text(
+    text: &str,
+    context: &str,
+    from: &SecretKey,
+    to: &SecretKey,
+) -> Result<String, StateError> {
+    if !text.contains(ENCRYPTED_MARKER) {
+        return Ok(text.to_string());
+    }
+    let v: Value = serde_json::from_str(text).map_err(|_| CryptoError::Damaged)?;
+    let resealed = rewrite(&v, ENCRYPTED_MARKER, context, &|inner, at| {
+        let sealed = inner.as_str().ok_or(CryptoError::Damaged)?;
+        let plain = zeroize::Zeroizing::new(from.open(sealed, at)?);
+        let mut o = Map::new();
+        o.insert(ENCRYPTED_MARKER.into(), Value::String(to.seal(&plain, at)));
+        Ok(Value::Object(o))
+    })?;
+    Ok(resealed.to_string())
+}
+
 /// Where a sealed value belongs, named by the row that holds it (its table, its name and the
 /// column): with the path inside the value, the associated data of each ciphertext.
 pub(crate) fn context(table: &str, name: &str, column: &str) -> String {
@@ -96,6 +118,14 @@ impl Sealer {
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
                 .is_some()
+    }
+
+    /// The passphrase given, if any.
+    pub(crate) fn passphrase(&self) -> Option<zeroize::Zeroizing<String>> {
+        self.passphrase
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     fn cached(&self) -> Option<SecretKey> {

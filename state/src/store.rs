@@ -12,6 +12,7 @@ use crate::lock::{LockGuard, LockHolder};
 use crate::records::{OpKind, PendingOp, ResourceRecord, UpdateRecord};
 use crate::schema;
 use crate::secrets::{self, Sealer};
+use crate::snapshot::{self, StackSnapshot};
 
 pub(crate) fn now() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
@@ -192,6 +193,19 @@ impl Store {
     /// rewritten. The store keeps working with the new key.
     pub fn rekey(&self, new_passphrase: Option<String>) -> Result<usize, StateError> {
         self.inner.sealer.rekey(&mut self.conn(), new_passphrase)
+    }
+
+    /// The stack whole, secrets still sealed, to move it elsewhere ([`Store::import_stack`]);
+    /// `None` if this state has no such stack.
+    pub fn export_stack(&self, stack: &str) -> Result<Option<StackSnapshot>, StateError> {
+        snapshot::export(&mut self.conn(), stack)
+    }
+
+    /// Adds an exported stack, in one transaction; refused if a stack of its name exists.
+    /// Secrets sealed with another key are sealed again with this state's, which takes the
+    /// passphrase (the same for both). Returns how many rows were added.
+    pub fn import_stack(&self, snapshot: &StackSnapshot) -> Result<usize, StateError> {
+        snapshot::import(&mut self.conn(), &self.inner.sealer, snapshot)
     }
 
     /// The parameters the database's key was derived with, if it holds a key.

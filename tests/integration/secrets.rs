@@ -222,6 +222,41 @@ fn secrets_never_appear_in_plaintext_and_a_wrong_passphrase_is_a_clear_error() {
             );
         }
     }
+
+    // Moving the stack to another state file: the export is private and keeps the secrets
+    // sealed, never overwrites, and the import brings it whole (and never over a stack).
+    let with_new = [("CAIRN_PASSPHRASE", NEW)];
+    let export = cli.dir.path().join("dev.stack.json");
+    let r = cli.run_with(&["state", "export", export.to_str().unwrap()], &with_new);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(mode(&export), 0o600);
+    let bytes = std::fs::read(&export).unwrap();
+    assert!(!bytes.windows(SECRET.len()).any(|w| w == SECRET.as_bytes()));
+    let again = cli.run_with(&["state", "export", export.to_str().unwrap()], &with_new);
+    assert_eq!(again.code, 1);
+    assert!(
+        again.stderr.contains("never overwrites"),
+        "{}",
+        again.stderr
+    );
+    let other = cli.dir.path().join("other/state.db");
+    let there = [
+        ("CAIRN_PASSPHRASE", NEW),
+        ("CAIRN_STATE", other.to_str().unwrap()),
+    ];
+    let r = cli.run_with(&["state", "import", export.to_str().unwrap()], &there);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let shown = cli.run_with(&["outputs", "--show-secrets"], &there);
+    assert!(shown.stdout.contains(SECRET), "{}", shown.stderr);
+    let history = cli.run_with(&["history"], &there).stdout;
+    assert_eq!(history, cli.run_with(&["history"], &with_new).stdout);
+    let twice = cli.run_with(&["state", "import", export.to_str().unwrap()], &there);
+    assert_eq!(twice.code, 1);
+    assert!(
+        twice.stderr.contains("stack 'dev' already exists"),
+        "{}",
+        twice.stderr
+    );
 }
 
 /// The secret's plaintext goes through a real AWS call (a tag on a VPC, against moto) and is in

@@ -432,3 +432,101 @@ fn a_ciphertext_moved_to_another_record_does_not_open_and_an_old_one_is_resealed
         .unwrap();
     assert!(stored.contains("\"v2:") && stored != b, "{stored}");
 }
+
+/// A stack with a secret, an interrupted operation, history and outputs, in a new state file.
+fn stack_to_move(path: &std::path::Path) -> Store {
+    let store = Store::open(path).unwrap();
+    store
+        .use_passphrase(Some("the first passphrase".into()))
+        .unwrap();
+    let update = store.begin_update("dev", "up").unwrap();
+    let mut db = record("db");
+    db.inputs = json!({"password": {"@secret": "hunter2-moved"}, "size": 1});
+    let op = store
+        .begin_operation("dev", &pending("db", OpKind::Create))
+        .unwrap();
+    let db = store.complete_create("dev", op, &db, None).unwrap();
+    let web = store
+        .begin_operation("dev", &pending("web", OpKind::Create))
+        .unwrap();
+    store
+        .complete_create("dev", web, &record("web"), None)
+        .unwrap();
+    // Interrupted: an update of db, in flight when the process died.
+    store
+        .begin_operation(
+            "dev",
+            &PendingOp {
+                resource_seq: Some(db.seq),
+                update_id: update,
+                ..pending("db", OpKind::Update)
+            },
+        )
+        .unwrap();
+    store
+        .set_outputs("dev", &[("pw".into(), json!({"@secret": "hunter2-moved"}))])
+        .unwrap();
+    store
+        .finish_update(update, true, &json!({"created": 2}))
+        .unwrap();
+    store
+}
+
+fn without_seq(records: Vec<ResourceRecord>) -> Vec<ResourceRecord> {
+    records
+        .into_iter()
+        .map(|r| ResourceRecord { seq: 0, ..r })
+        .collect()
+}
+
+#[test]
+fn an_exported_stack_imports_whole_into_another_state_and_never_over_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let from = stack_to_move(&dir.path().join("from.db"));
+    let snapshot = from.export_stack("dev").unwrap().unwrap();
+    assert!(
+        !serde_json::to_string(&snapshot)
+            .unwrap()
+            .contains("hunter2")
+    );
+    assert!(from.export_stack("prod").unwrap().is_none());
+
+    // Into a state with a stack of its own and its own key (same passphrase): the secrets
+    // are sealed again with that key.
+    let to = Store::open(dir.path().join("to.db")).unwrap();
+    to.use_passphrase(Some("the first passphrase".into()))
+        .unwrap();
+    to.set_outputs("other", &[("k".into(), json!({"@secret": "other-secret"}))])
+        .unwrap();
+    let rows = to.import_stack(&snapshot).unwrap();
+    assert_eq!(
+        rows, 5,
+        "1 update, 2 resources, 1 pending operation, 1 output"
+    );
+    assert_eq!(
+        without_seq(to.resources("dev").unwrap()),
+        without_seq(from.resources("dev").unwrap())
+    );
+    assert_eq!(to.outputs("dev").unwrap(), from.outputs("dev").unwrap());
+    assert_eq!(
+        to.outputs("other").unwrap()[0].1,
+        json!({"@secret": "other-secret"})
+    );
+    let pending = to.pending_operations("dev").unwrap();
+    let db_seq = to.resources("dev").unwrap()[0].seq;
+    assert_eq!(pending.len(), 1);
+    assert_eq!(
+        pending[0].resource_seq,
+        Some(db_seq),
+        "renumbered with its record"
+    );
+    assert_eq!(pending[0].update_id, to.history("dev").unwrap()[0].id);
+    assert_eq!(to.history("dev").unwrap().len(), 1);
+
+    let err = to.import_stack(&snapshot).unwrap_err();
+    assert!(
+        matches!(err, StateError::StackExists(ref s) if s == "dev"),
+        "{err}"
+    );
+    assert_eq!(to.resources("dev").unwrap().len(), 2, "nothing was added");
+}

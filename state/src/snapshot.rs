@@ -1,0 +1,265 @@
+//! One stack as a self-contained document: every row of its resources, interrupted operations,
+//! history and outputs, with the salt, costs and check value of the key that sealed its
+//! secrets. Secrets stay sealed: exporting never opens one. What `state export` writes and
+//! `state import` reads, to move a stack between state files (and, later, backends).
+
+use rusqlite::types::ValueRef;
+use rusqlite::{Connection, OptionalExtension, params_from_iter};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::crypto::{CryptoError, Kdf, SecretKey};
+use crate::error::StateError;
+use crate::secrets::{self, Sealer};
+
+/// What a snapshot says it is, so that another file is refused rather than misread.
+const FORMAT: &str = "cairn-stack";
+const VERSION: u32 = 1;
+
+/// The tables a stack's rows live in, each with its own key column and the columns that point
+/// at another table's keys (renumbered on import, since keys are shared by every stack).
+struct Table {
+    name: &'static str,
+    key: &'static str,
+}
+
+const TABLES: &[Table] = &[
+    Table {
+        name: "updates",
+        key: "id",
+    },
+    Table {
+        name: "resources",
+        key: "seq",
+    },
+    Table {
+        name: "pending_operations",
+        key: "seq",
+    },
+    Table {
+        name: "outputs",
+        key: "",
+    },
+];
+
+/// The key that sealed a stack's secrets, as the database stores it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SealingKey {
+    pub salt: String,
+    pub check: String,
+    pub kdf: Option<String>,
+}
+
+/// A stack, whole.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StackSnapshot {
+    pub format: String,
+    pub version: u32,
+    pub stack: String,
+    pub created_at: String,
+    pub encryption: Option<SealingKey>,
+    /// Table name → its rows of this stack, each column by name, sealed values as stored.
+    pub tables: Map<String, Value>,
+}
+
+fn json_of(v: ValueRef<'_>) -> Value {
+    match v {
+        ValueRef::Null => Value::Null,
+        ValueRef::Integer(i) => Value::from(i),
+        ValueRef::Real(f) => Value::from(f),
+        ValueRef::Text(t) => Value::String(String::from_utf8_lossy(t).into_owned()),
+        ValueRef::Blob(b) => Value::String(String::from_utf8_lossy(b).into_owned()),
+    }
+}
+
+fn sql_of(v: &Value) -> rusqlite::types::Value {
+    use rusqlite::types::Value as Sql;
+    match v {
+        Value::Null => Sql::Null,
+        Value::Bool(b) => Sql::Integer(*b as i64),
+        Value::Number(n) => n
+            .as_i64()
+            .map(Sql::Integer)
+            .unwrap_or_else(|| Sql::Real(n.as_f64().unwrap_or_default())),
+        Value::String(s) => Sql::Text(s.clone()),
+        other => Sql::Text(other.to_string()),
+    }
+}
+
+pub(crate) fn sealing_key(conn: &Connection) -> Result<Option<SealingKey>, StateError> {
+    Ok(conn
+        .query_row(
+            "SELECT salt, check_value, kdf FROM encryption WHERE id = 1",
+            [],
+            |r| {
+                Ok(SealingKey {
+                    salt: r.get(0)?,
+                    check: r.get(1)?,
+                    kdf: r.get(2)?,
+                })
+            },
+        )
+        .optional()?)
+}
+
+/// The stack's rows, read in one transaction (so a run writing meanwhile is seen whole or not
+/// at all), or `None` if the database has no such stack.
+pub(crate) fn export(
+    conn: &mut Connection,
+    stack: &str,
+) -> Result<Option<StackSnapshot>, StateError> {
+    let conn = conn.transaction()?;
+    let Some(created_at) = conn
+        .query_row(
+            "SELECT created_at FROM stacks WHERE name = ?1",
+            [stack],
+            |r| r.get::<_, String>(0),
+        )
+        .optional()?
+    else {
+        return Ok(None);
+    };
+    let mut tables = Map::new();
+    for t in TABLES {
+        let order = if t.key.is_empty() { "name" } else { t.key };
+        let mut st = conn.prepare(&format!(
+            "SELECT * FROM {} WHERE stack = ?1 ORDER BY {order}",
+            t.name
+        ))?;
+        let columns: Vec<String> = st.column_names().map(str::to_string).collect();
+        let rows = st
+            .query_map([stack], |r| {
+                let mut row = Map::new();
+                for (i, c) in columns.iter().enumerate() {
+                    row.insert(c.clone(), json_of(r.get_ref(i)?));
+                }
+                Ok(Value::Object(row))
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        tables.insert(t.name.to_string(), Value::Array(rows));
+    }
+    Ok(Some(StackSnapshot {
+        format: FORMAT.into(),
+        version: VERSION,
+        stack: stack.to_string(),
+        created_at,
+        encryption: sealing_key(&conn)?,
+        tables,
+    }))
+}
+
+/// Adds the snapshot's stack to the database, in one transaction: refused if the database
+/// already has a stack of that name. Sealed values made with another key than the database's
+/// are opened with the snapshot's key (from the passphrase the store was given) and sealed
+/// again with the database's.
+pub(crate) fn import(
+    conn: &mut Connection,
+    sealer: &Sealer,
+    snapshot: &StackSnapshot,
+) -> Result<usize, StateError> {
+    if snapshot.format != FORMAT || snapshot.version != VERSION {
+        return Err(StateError::Snapshot(format!(
+            "not a stack snapshot this version reads (format '{}', version {})",
+            snapshot.format, snapshot.version
+        )));
+    }
+    let stack = &snapshot.stack;
+    let exists: bool = conn.query_row(
+        "SELECT EXISTS(SELECT 1 FROM stacks WHERE name = ?1)",
+        [stack],
+        |r| r.get(0),
+    )?;
+    if exists {
+        return Err(StateError::StackExists(stack.clone()));
+    }
+    let mine = sealing_key(conn)?;
+    // How sealed values change on the way in: not at all, or from the snapshot's key to ours.
+    let reseal: Option<(SecretKey, SecretKey)> = match (&snapshot.encryption, &mine) {
+        (Some(theirs), Some(ours)) if theirs.salt != ours.salt => {
+            let passphrase = sealer.passphrase().ok_or(CryptoError::PassphraseRequired)?;
+            let key = SecretKey::derive(
+                &passphrase,
+                &theirs.salt,
+                Kdf::decode(theirs.kdf.as_deref())?,
+            )?;
+            key.verify(&theirs.check)?;
+            Some((key, sealer.key(conn, false)?))
+        }
+        _ => None,
+    };
+    let tx = conn.transaction()?;
+    if let (Some(theirs), None) = (&snapshot.encryption, &mine) {
+        tx.execute(
+            "INSERT INTO encryption(id, salt, check_value, kdf) VALUES (1, ?1, ?2, ?3)",
+            rusqlite::params![theirs.salt, theirs.check, theirs.kdf],
+        )?;
+    }
+    tx.execute(
+        "INSERT INTO stacks(name, created_at) VALUES (?1, ?2)",
+        rusqlite::params![stack, snapshot.created_at],
+    )?;
+    // Old key → new key, per table whose keys others point at.
+    let mut renumbered: std::collections::HashMap<(&str, i64), i64> = Default::default();
+    let mut rows_in = 0;
+    for t in TABLES {
+        let rows = snapshot
+            .tables
+            .get(t.name)
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
+        for row in rows {
+            let Value::Object(mut row) = row else {
+                return Err(StateError::Snapshot(format!(
+                    "a row of {} is not an object",
+                    t.name
+                )));
+            };
+            let old_key = row.get(t.key).and_then(Value::as_i64);
+            if !t.key.is_empty() {
+                row.remove(t.key);
+            }
+            for (column, points_at) in [("update_id", "updates"), ("resource_seq", "resources")] {
+                if let Some(old) = row.get(column).and_then(Value::as_i64) {
+                    let new = renumbered.get(&(points_at, old)).copied().unwrap_or(old);
+                    row.insert(column.into(), Value::from(new));
+                }
+            }
+            if let Some((theirs, ours)) = &reseal {
+                let name = row
+                    .get("name")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_string();
+                for column in ["inputs", "outputs", "value"] {
+                    if let Some(Value::String(text)) = row.get(column) {
+                        let at = secrets::context(t.name, &name, column);
+                        let resealed = secrets::reseal_text(text, &at, theirs, ours)?;
+                        row.insert(column.into(), Value::String(resealed));
+                    }
+                }
+            }
+            let columns: Vec<&String> = row.keys().collect();
+            let sql = format!(
+                "INSERT INTO {}({}) VALUES ({})",
+                t.name,
+                columns
+                    .iter()
+                    .map(|c| c.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                (1..=columns.len())
+                    .map(|i| format!("?{i}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+            tx.execute(&sql, params_from_iter(row.values().map(sql_of)))?;
+            if let Some(old) = old_key {
+                renumbered.insert((t.name, old), tx.last_insert_rowid());
+            }
+            rows_in += 1;
+        }
+    }
+    tx.commit()?;
+    Ok(rows_in)
+}
