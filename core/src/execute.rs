@@ -112,7 +112,7 @@ pub struct OpError {
 }
 
 /// The result of running a plan.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct Execution {
     pub errors: Vec<OpError>,
     /// Operations that never started because something they depend on failed.
@@ -127,6 +127,32 @@ pub struct Execution {
     pub missing: Vec<String>,
     /// The run was stopped (an interrupt): these operations never started.
     pub not_started: Option<Vec<String>>,
+}
+
+/// Secret outputs are masked, so a stray `{:?}` cannot print one.
+impl std::fmt::Debug for Execution {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let outputs: Vec<(&str, Value)> = self
+            .outputs
+            .iter()
+            .map(|(name, value, secret)| {
+                let shown = if *secret {
+                    Value::String("[secret]".into())
+                } else {
+                    value.clone()
+                };
+                (name.as_str(), shown)
+            })
+            .collect();
+        f.debug_struct("Execution")
+            .field("errors", &self.errors)
+            .field("skipped", &self.skipped)
+            .field("counts", &self.counts)
+            .field("outputs", &outputs)
+            .field("missing", &self.missing)
+            .field("not_started", &self.not_started)
+            .finish()
+    }
 }
 
 /// What a run carries out.
