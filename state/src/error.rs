@@ -46,6 +46,26 @@ pub enum StateError {
         cause: std::io::Error,
     },
 
+    #[error("the state bucket '{bucket}' cannot be used: {problem} ({cause})")]
+    Bucket {
+        bucket: String,
+        problem: crate::s3::BucketProblem,
+        cause: String,
+    },
+
+    #[error(
+        "stack '{stack}' is locked by {holder}: its lease is live; wait, or `state unlock --force`"
+    )]
+    LeaseHeld {
+        stack: String,
+        holder: Box<crate::s3::lease::LeaseHolder>,
+    },
+
+    #[error(
+        "stack '{stack}': this command's lock was lost (its lease ran out and another command took it over); it must stop"
+    )]
+    LeaseLost { stack: String },
+
     #[error("stack '{0}' already exists in this state: nothing was imported")]
     StackExists(String),
 

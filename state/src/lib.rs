@@ -10,6 +10,7 @@ mod error;
 pub mod files;
 mod lock;
 mod records;
+pub mod s3;
 mod schema;
 mod secrets;
 mod snapshot;

@@ -10,5 +10,6 @@ mod interrupt;
 mod inventory;
 mod public_api;
 mod replacement;
+mod s3_lease;
 mod secrets;
 mod updates;

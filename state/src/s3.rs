@@ -1,0 +1,172 @@
+//! The S3 backend's ground floor: where a state lives (`s3://BUCKET/PREFIX`), a client for it
+//! from the standard AWS configuration, and what can be wrong with the bucket, named, before
+//! anything else happens. The lock with a lease is in `s3/lease.rs`. (The journal and the
+//! snapshot that make `--state s3://…` durable per operation build on these; they are not
+//! reachable from the command line yet.)
+
+use aws_sdk_s3::error::ProvideErrorMetadata;
+
+pub mod lease;
+
+/// A state location in S3.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Location {
+    pub bucket: String,
+    /// Without leading or trailing `/`; empty for the bucket's root.
+    pub prefix: String,
+}
+
+impl Location {
+    /// Reads `s3://BUCKET[/PREFIX]`.
+    pub fn parse(url: &str) -> Option<Location> {
+        let rest = url.strip_prefix("s3://")?;
+        let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+        (!bucket.is_empty()).then(|| Location {
+            bucket: bucket.to_string(),
+            prefix: prefix.trim_matches('/').to_string(),
+        })
+    }
+
+    /// The key of `name` under the prefix.
+    pub fn key(&self, name: &str) -> String {
+        if self.prefix.is_empty() {
+            name.to_string()
+        } else {
+            format!("{}/{name}", self.prefix)
+        }
+    }
+}
+
+impl std::fmt::Display for Location {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "s3://{}/{}", self.bucket, self.prefix)
+    }
+}
+
+/// What is wrong with a bucket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BucketProblem {
+    Missing,
+    Denied,
+    /// The bucket is in another region than the one configured.
+    WrongRegion,
+    /// No answer (no credentials, no network, an endpoint that does not answer).
+    Unreachable,
+}
+
+impl std::fmt::Display for BucketProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            BucketProblem::Missing => "it does not exist (create it first: Cairn never does)",
+            BucketProblem::Denied => "access is denied (the credentials may not use it)",
+            BucketProblem::WrongRegion => "it is in another region than the one configured",
+            BucketProblem::Unreachable => "it cannot be reached",
+        })
+    }
+}
+
+/// A bucket checked to be usable, with the client that reaches it.
+#[derive(Clone)]
+pub struct Bucket {
+    pub(crate) client: aws_sdk_s3::Client,
+    pub location: Location,
+}
+
+impl Bucket {
+    /// A client from the standard AWS configuration (`AWS_ENDPOINT_URL` points it at an
+    /// emulator, addressed by path since such an endpoint has no per-bucket host names), after
+    /// checking that the bucket exists and can be used.
+    pub async fn connect(location: Location) -> Result<Bucket, crate::StateError> {
+        let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .load()
+            .await;
+        Bucket::connect_with(location, &sdk).await
+    }
+
+    /// The same with a configuration given (a process reaching several emulators: tests).
+    pub async fn connect_with(
+        location: Location,
+        sdk: &aws_config::SdkConfig,
+    ) -> Result<Bucket, crate::StateError> {
+        let conf = aws_sdk_s3::config::Builder::from(sdk)
+            .force_path_style(sdk.endpoint_url().is_some())
+            .build();
+        let bucket = Bucket {
+            client: aws_sdk_s3::Client::from_conf(conf),
+            location,
+        };
+        bucket.check().await?;
+        Ok(bucket)
+    }
+
+    async fn check(&self) -> Result<(), crate::StateError> {
+        let head = self
+            .client
+            .head_bucket()
+            .bucket(&self.location.bucket)
+            .send()
+            .await;
+        let Err(e) = head else { return Ok(()) };
+        let status = e.raw_response().map(|r| r.status().as_u16());
+        let problem = match status {
+            Some(404) => BucketProblem::Missing,
+            Some(403) => BucketProblem::Denied,
+            Some(301) => BucketProblem::WrongRegion,
+            _ => BucketProblem::Unreachable,
+        };
+        Err(self.problem(problem, &e))
+    }
+
+    pub(crate) fn problem(
+        &self,
+        problem: BucketProblem,
+        cause: &dyn std::fmt::Display,
+    ) -> crate::StateError {
+        crate::StateError::Bucket {
+            bucket: self.location.bucket.clone(),
+            problem,
+            cause: cause.to_string(),
+        }
+    }
+
+    /// An error of a call on the bucket, as the state's error.
+    pub(crate) fn failed<E>(&self, e: &aws_sdk_s3::error::SdkError<E>) -> crate::StateError
+    where
+        E: ProvideErrorMetadata + std::error::Error + 'static,
+    {
+        let problem = match e.raw_response().map(|r| r.status().as_u16()) {
+            Some(403) => BucketProblem::Denied,
+            Some(404) if e.code() == Some("NoSuchBucket") => BucketProblem::Missing,
+            _ => BucketProblem::Unreachable,
+        };
+        let detail = match (e.code(), e.message()) {
+            (Some(code), Some(message)) => format!("{code}: {message}"),
+            (Some(code), None) => code.to_string(),
+            _ => aws_sdk_s3::error::DisplayErrorContext(e).to_string(),
+        };
+        self.problem(problem, &detail)
+    }
+}
+
+/// Whether a conditional write was refused because its condition did not hold (the object
+/// exists, for `If-None-Match: *`; it changed, for `If-Match`).
+pub(crate) fn precondition_failed<E>(e: &aws_sdk_s3::error::SdkError<E>) -> bool {
+    e.raw_response()
+        .is_some_and(|r| matches!(r.status().as_u16(), 412 | 409))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_location_is_a_bucket_and_a_prefix() {
+        let l = Location::parse("s3://team-state/cairn/prod/").unwrap();
+        assert_eq!(l.bucket, "team-state");
+        assert_eq!(l.key("dev/lock.json"), "cairn/prod/dev/lock.json");
+        let root = Location::parse("s3://team-state").unwrap();
+        assert_eq!(root.key("dev/lock.json"), "dev/lock.json");
+        assert_eq!(Location::parse("s3:///x"), None);
+        assert_eq!(Location::parse("/tmp/state.db"), None);
+    }
+}

@@ -1,0 +1,311 @@
+//! A stack's lock in S3, with a lease: an object written only if none exists
+//! (`If-None-Match: *`), so two commands can never both win. It names the holder (user, host,
+//! pid, command, since) and when its lease expires. The holder renews the lease while it runs
+//! (each renewal conditional on the object being the one it wrote, `If-Match` on its ETag).
+//!
+//! A lock whose lease has expired belongs to a holder that stopped renewing (killed, or cut
+//! off): the next command takes it over, again with `If-Match`, so of two takers only one wins.
+//! A live lease is never taken; `state unlock --force` removes any lock. Terraform's S3 lock
+//! has no lease (a crashed holder's lock stays until someone forces it); this one frees itself.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use aws_sdk_s3::primitives::ByteStream;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use tokio::sync::Mutex;
+
+use super::{Bucket, precondition_failed};
+use crate::StateError;
+
+/// Who holds a stack's lock in S3, and until when.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LeaseHolder {
+    pub user: String,
+    pub host: String,
+    pub pid: u32,
+    pub command: String,
+    pub since: DateTime<Utc>,
+    pub expires: DateTime<Utc>,
+}
+
+impl LeaseHolder {
+    fn current(command: &str, lease: Duration) -> LeaseHolder {
+        let now = Utc::now();
+        LeaseHolder {
+            user: std::env::var("USER").unwrap_or_default(),
+            host: gethostname::gethostname().to_string_lossy().into_owned(),
+            pid: std::process::id(),
+            command: command.to_string(),
+            since: now,
+            expires: now + lease,
+        }
+    }
+
+    pub fn expired(&self) -> bool {
+        Utc::now() > self.expires
+    }
+}
+
+impl std::fmt::Display for LeaseHolder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{}@{} (pid {}, `{}`, since {}, lease until {})",
+            self.user,
+            self.host,
+            self.pid,
+            self.command,
+            self.since.format("%Y-%m-%dT%H:%M:%SZ"),
+            self.expires.format("%Y-%m-%dT%H:%M:%SZ")
+        )
+    }
+}
+
+/// A held lock. Renew it before its lease runs out ([`Lease::keep`] does, in the background),
+/// and release it at the end.
+pub struct Lease {
+    bucket: Bucket,
+    key: String,
+    etag: String,
+    holder: LeaseHolder,
+    lease: Duration,
+    taken_over: Option<LeaseHolder>,
+}
+
+fn lock_key(bucket: &Bucket, stack: &str) -> String {
+    bucket.location.key(&format!("{stack}/lock.json"))
+}
+
+/// The lock's holder and the object's ETag, if there is a lock.
+async fn read(bucket: &Bucket, key: &str) -> Result<Option<(LeaseHolder, String)>, StateError> {
+    let got = bucket
+        .client
+        .get_object()
+        .bucket(&bucket.location.bucket)
+        .key(key)
+        .send()
+        .await;
+    let out = match got {
+        Ok(out) => out,
+        Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) => return Ok(None),
+        Err(e) => return Err(bucket.failed(&e)),
+    };
+    let etag = out.e_tag().unwrap_or_default().to_string();
+    let body = out
+        .body
+        .collect()
+        .await
+        .map_err(|e| bucket.problem(super::BucketProblem::Unreachable, &e))?
+        .into_bytes();
+    let holder = serde_json::from_slice(&body)
+        .map_err(|e| StateError::Snapshot(format!("the lock object {key} is not a lock: {e}")))?;
+    Ok(Some((holder, etag)))
+}
+
+/// Writes `holder` as the lock, only if there is none (`None`) or it is still the object with
+/// ETag `over`. `Ok(None)`: the condition did not hold.
+async fn write(
+    bucket: &Bucket,
+    key: &str,
+    holder: &LeaseHolder,
+    over: Option<&str>,
+) -> Result<Option<String>, StateError> {
+    let body = serde_json::to_vec_pretty(holder).expect("a holder serialises");
+    let put = bucket
+        .client
+        .put_object()
+        .bucket(&bucket.location.bucket)
+        .key(key)
+        .content_type("application/json")
+        .body(ByteStream::from(body));
+    let put = match over {
+        None => put.if_none_match("*"),
+        Some(etag) => put.if_match(etag),
+    };
+    match put.send().await {
+        Ok(out) => Ok(Some(out.e_tag().unwrap_or_default().to_string())),
+        Err(e) if precondition_failed(&e) => Ok(None),
+        Err(e) => Err(bucket.failed(&e)),
+    }
+}
+
+impl Lease {
+    /// Takes `stack`'s lock for `command` with a lease of `lease`: at once if there is none,
+    /// by taking it over if the holder's lease has expired, and otherwise not at all (the error
+    /// names the holder).
+    pub async fn acquire(
+        bucket: &Bucket,
+        stack: &str,
+        command: &str,
+        lease: Duration,
+    ) -> Result<Lease, StateError> {
+        let key = lock_key(bucket, stack);
+        let held = |holder: LeaseHolder| StateError::LeaseHeld {
+            stack: stack.to_string(),
+            holder: Box::new(holder),
+        };
+        // Twice at most: a lock released between our write and our read is simply gone.
+        for _ in 0..2 {
+            let me = LeaseHolder::current(command, lease);
+            if let Some(etag) = write(bucket, &key, &me, None).await? {
+                return Ok(Lease::held(bucket, key, etag, me, lease, None));
+            }
+            let Some((holder, etag)) = read(bucket, &key).await? else {
+                continue;
+            };
+            if !holder.expired() {
+                return Err(held(holder));
+            }
+            let me = LeaseHolder::current(command, lease);
+            return match write(bucket, &key, &me, Some(&etag)).await? {
+                Some(etag) => Ok(Lease::held(bucket, key, etag, me, lease, Some(holder))),
+                // Another command took it over first.
+                None => match read(bucket, &key).await? {
+                    Some((winner, _)) => Err(held(winner)),
+                    None => Err(held(holder)),
+                },
+            };
+        }
+        Err(StateError::LeaseLost {
+            stack: stack.to_string(),
+        })
+    }
+
+    fn held(
+        bucket: &Bucket,
+        key: String,
+        etag: String,
+        holder: LeaseHolder,
+        lease: Duration,
+        taken_over: Option<LeaseHolder>,
+    ) -> Lease {
+        Lease {
+            bucket: bucket.clone(),
+            key,
+            etag,
+            holder,
+            lease,
+            taken_over,
+        }
+    }
+
+    /// The holder whose expired lease this one took over, if it did.
+    pub fn taken_over(&self) -> Option<&LeaseHolder> {
+        self.taken_over.as_ref()
+    }
+
+    pub fn holder(&self) -> &LeaseHolder {
+        &self.holder
+    }
+
+    /// Extends the lease by its length from now. Fails if the lock is no longer this one (the
+    /// lease ran out and another command took it over): the holder must stop writing.
+    pub async fn renew(&mut self) -> Result<(), StateError> {
+        let mut next = self.holder.clone();
+        next.expires = Utc::now() + self.lease;
+        match write(&self.bucket, &self.key, &next, Some(&self.etag)).await? {
+            Some(etag) => {
+                self.etag = etag;
+                self.holder = next;
+                Ok(())
+            }
+            None => Err(self.lost()),
+        }
+    }
+
+    /// Removes the lock, if it is still this one.
+    pub async fn release(self) -> Result<(), StateError> {
+        let deleted = self
+            .bucket
+            .client
+            .delete_object()
+            .bucket(&self.bucket.location.bucket)
+            .key(&self.key)
+            .if_match(&self.etag)
+            .send()
+            .await;
+        match deleted {
+            Ok(_) => Ok(()),
+            // Another command's lock now, or none at all (forced away): not ours to remove,
+            // and what this command wrote since may not have been under the lock.
+            Err(e)
+                if precondition_failed(&e)
+                    || e.raw_response().is_some_and(|r| r.status().as_u16() == 404) =>
+            {
+                Err(self.lost())
+            }
+            Err(e) => Err(self.bucket.failed(&e)),
+        }
+    }
+
+    fn lost(&self) -> StateError {
+        StateError::LeaseLost {
+            stack: self.key.rsplit('/').nth(1).unwrap_or_default().to_string(),
+        }
+    }
+
+    /// Renews the lease in the background every third of its length until released.
+    pub fn keep(self) -> KeptLease {
+        let every = self.lease / 3;
+        let lease = Arc::new(Mutex::new(Some(self)));
+        let renewing = {
+            let lease = lease.clone();
+            tokio::spawn(async move {
+                loop {
+                    tokio::time::sleep(every).await;
+                    let mut guard = lease.lock().await;
+                    let Some(held) = guard.as_mut() else { return };
+                    if let Err(e) = held.renew().await {
+                        tracing::error!("the stack's lock could not be renewed: {e}");
+                        return;
+                    }
+                }
+            })
+        };
+        KeptLease { lease, renewing }
+    }
+
+    /// Removes `stack`'s lock whoever holds it (`state unlock --force`); returns the holder.
+    pub async fn force_release(
+        bucket: &Bucket,
+        stack: &str,
+    ) -> Result<Option<LeaseHolder>, StateError> {
+        let key = lock_key(bucket, stack);
+        let Some((holder, _)) = read(bucket, &key).await? else {
+            return Ok(None);
+        };
+        bucket
+            .client
+            .delete_object()
+            .bucket(&bucket.location.bucket)
+            .key(&key)
+            .send()
+            .await
+            .map_err(|e| bucket.failed(&e))?;
+        Ok(Some(holder))
+    }
+}
+
+/// A lease renewed in the background ([`Lease::keep`]).
+pub struct KeptLease {
+    lease: Arc<Mutex<Option<Lease>>>,
+    renewing: tokio::task::JoinHandle<()>,
+}
+
+impl KeptLease {
+    /// Stops renewing and removes the lock.
+    pub async fn release(self) -> Result<(), StateError> {
+        self.renewing.abort();
+        match self.lease.lock().await.take() {
+            Some(lease) => lease.release().await,
+            None => Ok(()),
+        }
+    }
+
+    /// Whether the lease is still this command's: false once a renewal failed.
+    pub fn is_held(&self) -> bool {
+        !self.renewing.is_finished()
+    }
+}
