@@ -181,6 +181,18 @@ enum Command {
     /// Inspect and repair the state.
     #[command(subcommand)]
     State(StateCommand),
+    /// The stacks in the state.
+    #[command(subcommand)]
+    Stack(StackCommand),
+}
+
+#[derive(Subcommand, Debug)]
+enum StackCommand {
+    /// List the stacks the state holds, with their resources and last change.
+    Ls {
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 impl Command {
@@ -949,6 +961,30 @@ async fn dispatch(cli: Cli, program: &dyn Fn(&mut Stack)) -> Result<ExitCode> {
                             .map(|c| c.to_string())
                             .unwrap_or_default()
                     );
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Stack(StackCommand::Ls { json }) => {
+            let store = Store::open(&cli.state)?;
+            let stacks = store.stacks()?;
+            if *json {
+                println!("{}", serde_json::to_string_pretty(&stacks)?);
+            } else if stacks.is_empty() {
+                println!("No stacks in {}.", cli.state.display());
+            } else {
+                println!("{:<24} {:>9}  last change", "stack", "resources");
+                for s in stacks {
+                    let last = match (&s.last_kind, &s.last_at) {
+                        (Some(kind), Some(at)) => format!("{kind} at {at}"),
+                        _ => "never".to_string(),
+                    };
+                    let current = if s.name == cli.stack {
+                        " (current)"
+                    } else {
+                        ""
+                    };
+                    println!("{:<24} {:>9}  {last}{current}", s.name, s.resources);
                 }
             }
             Ok(ExitCode::SUCCESS)

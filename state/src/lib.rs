@@ -21,7 +21,7 @@ pub use crypto::{
 };
 pub use error::StateError;
 pub use lock::{LockGuard, LockHolder};
-pub use records::{OpKind, PendingOp, ResourceRecord, UpdateRecord};
+pub use records::{OpKind, PendingOp, ResourceRecord, StackSummary, UpdateRecord};
 pub use schema::SCHEMA_VERSION;
 pub use secrets::SECRET_MARKER;
 pub use snapshot::{SealingKey, StackSnapshot};

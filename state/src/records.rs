@@ -96,6 +96,17 @@ pub struct UpdateRecord {
     pub summary: Value,
 }
 
+/// One stack of a state, as `stack ls` lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StackSummary {
+    pub name: String,
+    /// Live resources (old copies of replacements not counted).
+    pub resources: u64,
+    /// The last command that changed it (`up`, `destroy`, `refresh`), and when it started.
+    pub last_kind: Option<String>,
+    pub last_at: Option<String>,
+}
+
 /// `v` with every secret (`{"@secret": …}`) shown as `[secret]`, for `Debug`.
 fn masked(v: &Value) -> Value {
     match v {

@@ -9,7 +9,7 @@ use serde_json::Value;
 use crate::error::StateError;
 use crate::files;
 use crate::lock::{LockGuard, LockHolder};
-use crate::records::{OpKind, PendingOp, ResourceRecord, UpdateRecord};
+use crate::records::{OpKind, PendingOp, ResourceRecord, StackSummary, UpdateRecord};
 use crate::schema;
 use crate::secrets::{self, Sealer};
 use crate::snapshot::{self, StackSnapshot};
@@ -195,6 +195,28 @@ impl Store {
         self.inner.sealer.rekey(&mut self.conn(), new_passphrase)
     }
 
+    /// Every stack this state holds, by name: how many live resources, and its last change.
+    pub fn stacks(&self) -> Result<Vec<StackSummary>, StateError> {
+        let conn = self.conn();
+        let mut st = conn.prepare(
+            "SELECT s.name,
+                    (SELECT COUNT(*) FROM resources r WHERE r.stack = s.name AND r.replaced = 0),
+                    (SELECT u.kind FROM updates u WHERE u.stack = s.name ORDER BY u.id DESC LIMIT 1),
+                    (SELECT u.started_at FROM updates u WHERE u.stack = s.name
+                       ORDER BY u.id DESC LIMIT 1)
+             FROM stacks s ORDER BY s.name",
+        )?;
+        let rows = st.query_map([], |r| {
+            Ok(StackSummary {
+                name: r.get(0)?,
+                resources: r.get::<_, i64>(1)?.unsigned_abs(),
+                last_kind: r.get(2)?,
+                last_at: r.get(3)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
     /// The stack whole, secrets still sealed, to move it elsewhere ([`Store::import_stack`]);
     /// `None` if this state has no such stack.
     pub fn export_stack(&self, stack: &str) -> Result<Option<StackSnapshot>, StateError> {
@@ -236,15 +258,6 @@ impl Store {
             params![stack, now()],
         )?;
         Ok(())
-    }
-
-    pub fn stacks(&self) -> Result<Vec<String>, StateError> {
-        let conn = self.conn();
-        let mut st = conn.prepare("SELECT name FROM stacks ORDER BY name")?;
-        let names = st
-            .query_map([], |r| r.get(0))?
-            .collect::<Result<Vec<String>, _>>()?;
-        Ok(names)
     }
 
     // ---- locks ----------------------------------------------------------------------------

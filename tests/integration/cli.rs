@@ -99,6 +99,20 @@ fn preview_up_outputs_history_and_destroy_through_the_cli() {
         "3"
     );
 
+    // The stacks of the state, with their resources and last change.
+    let listed = cli.ok(&["stack", "ls"]).stdout;
+    let dev = listed
+        .lines()
+        .find(|l| l.starts_with("dev "))
+        .unwrap_or_default();
+    assert!(
+        dev.contains(" 35  up at ") && dev.ends_with("(current)"),
+        "{listed}"
+    );
+    let listed: Value = serde_json::from_str(&cli.ok(&["stack", "ls", "--json"]).stdout).unwrap();
+    assert_eq!(listed[0]["name"], "dev");
+    assert_eq!(listed[0]["resources"], 35);
+
     // A new image changes one path inside the container definitions, shown as that path; with
     // --diff the properties that stay are listed too.
     let retagged = cli.ok(&["preview", "-c", "imageTag=v2"]);
