@@ -66,6 +66,9 @@ pub enum StateError {
     )]
     LeaseLost { stack: String },
 
+    #[error("stack '{stack}' in S3: {what}; another command is writing it")]
+    RemoteConflict { stack: String, what: String },
+
     #[error("stack '{0}' already exists in this state: nothing was imported")]
     StackExists(String),
 

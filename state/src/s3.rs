@@ -1,12 +1,13 @@
 //! The S3 backend's ground floor: where a state lives (`s3://BUCKET/PREFIX`), a client for it
 //! from the standard AWS configuration, and what can be wrong with the bucket, named, before
-//! anything else happens. The lock with a lease is in `s3/lease.rs`. (The journal and the
-//! snapshot that make `--state s3://…` durable per operation build on these; they are not
-//! reachable from the command line yet.)
+//! anything else happens. The lock with a lease is in `s3/lease.rs`, the snapshot and journal
+//! objects in `s3/remote.rs`. (What writes the journal as each operation commits, and opens a
+//! stack from it, builds on these; none of it is reachable from the command line yet.)
 
 use aws_sdk_s3::error::ProvideErrorMetadata;
 
 pub mod lease;
+pub mod remote;
 
 /// A state location in S3.
 #[derive(Debug, Clone, PartialEq, Eq)]

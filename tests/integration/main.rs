@@ -10,6 +10,6 @@ mod interrupt;
 mod inventory;
 mod public_api;
 mod replacement;
-mod s3_lease;
+mod s3_state;
 mod secrets;
 mod updates;

@@ -1,6 +1,7 @@
-//! The lock of a stack kept in S3, against moto's S3 (conditional writes and all): one holder at
-//! a time, named to whoever is refused; an expired lease taken over by exactly one taker, and
-//! the old holder told it lost the lock; a missing bucket named before anything happens.
+//! The S3 state backend's parts against moto's S3 (conditional writes and all). The lock: one
+//! holder at a time, named to whoever is refused; an expired lease taken over by exactly one
+//! taker, and the old holder told it lost the lock; a missing bucket named before anything
+//! happens. The snapshot and journal objects: each written only where its condition holds.
 
 use std::time::Duration;
 
@@ -98,4 +99,84 @@ async fn one_holder_at_a_time_and_an_expired_lease_goes_to_exactly_one_taker() {
     assert!(Lease::force_release(&b, "dev").await.unwrap().is_none());
     let lost = taker.release().await.err().unwrap();
     assert!(matches!(lost, StateError::LeaseLost { .. }), "{lost}");
+}
+
+/// The snapshot and journal objects: a snapshot is written only over the one it was read as, a
+/// journal entry only once, and opening reads the entries after the snapshot's, in order.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_snapshot_goes_only_over_the_one_read_and_a_journal_entry_only_once() {
+    use cairn_state::s3::remote::{RemoteSnapshot, RemoteStack};
+    use serde_json::json;
+
+    let moto = Moto::start();
+    let b = bucket(&moto, "team-state", true).await.unwrap();
+    let remote = RemoteStack::new(&b, "dev");
+    assert!(remote.snapshot().await.unwrap().is_none());
+
+    // A stack to snapshot, from a local state.
+    let dir = tempfile::tempdir().unwrap();
+    let store = cairn_state::Store::open(dir.path().join("s.db")).unwrap();
+    let update = store.begin_update("dev", "up").unwrap();
+    store.finish_update(update, true, &json!({})).unwrap();
+    let stack = store.export_stack("dev").unwrap().unwrap();
+
+    let first = RemoteSnapshot {
+        through: 0,
+        stack: stack.clone(),
+    };
+    let etag = remote.write_snapshot(&first, None).await.unwrap();
+    // A second writer that read no snapshot, or an older one, is refused.
+    let again = remote.write_snapshot(&first, None).await.unwrap_err();
+    assert!(
+        matches!(again, StateError::RemoteConflict { .. }),
+        "{again}"
+    );
+    for n in 1..=3 {
+        remote.append(n, &json!({"n": n})).await.unwrap();
+    }
+    let twice = remote.append(2, &json!({"n": "again"})).await.unwrap_err();
+    assert!(
+        twice.to_string().contains("journal entry 2 exists already"),
+        "{twice}"
+    );
+
+    let (read, read_etag) = remote.snapshot().await.unwrap().unwrap();
+    assert_eq!(read_etag, etag);
+    let after: Vec<u64> = remote
+        .entries_after(read.through)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(n, entry)| {
+            assert_eq!(entry["n"], n);
+            n
+        })
+        .collect();
+    assert_eq!(after, [1, 2, 3]);
+
+    // Compacting: a snapshot through 2 over the one read, then its entries go.
+    let compacted = RemoteSnapshot { through: 2, stack };
+    let newer = remote
+        .write_snapshot(&compacted, Some(&read_etag))
+        .await
+        .unwrap();
+    let stale = remote
+        .write_snapshot(&compacted, Some(&read_etag))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(stale, StateError::RemoteConflict { .. }),
+        "{stale}"
+    );
+    remote.drop_through(2).await.unwrap();
+    let (read, etag) = remote.snapshot().await.unwrap().unwrap();
+    assert_eq!((read.through, etag), (2, newer));
+    let left: Vec<u64> = remote
+        .entries_after(0)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(n, _)| n)
+        .collect();
+    assert_eq!(left, [3]);
 }

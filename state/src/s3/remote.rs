@@ -1,0 +1,201 @@
+//! A stack's objects in S3 besides its lock: the compacted snapshot and the journal after it.
+//!
+//! Each journal entry is one small object named by its sequence number (20 digits, so names
+//! sort as numbers) and written only if no entry of that number exists (`If-None-Match: *`):
+//! two writers can never both write the same entry, and a second one learns at once that it is
+//! not alone. The snapshot is written only over the one it was read as (`If-Match` on its
+//! ETag), or only if there is none yet. Opening a stack is reading the snapshot, then the
+//! entries after the sequence number it folds in.
+
+use aws_sdk_s3::primitives::ByteStream;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::{Bucket, BucketProblem, precondition_failed};
+use crate::StateError;
+use crate::snapshot::StackSnapshot;
+
+/// The snapshot object: the stack as of journal entry `through` (0: before any).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RemoteSnapshot {
+    pub through: u64,
+    pub stack: StackSnapshot,
+}
+
+/// One stack's snapshot and journal in a bucket.
+pub struct RemoteStack {
+    bucket: Bucket,
+    stack: String,
+}
+
+impl RemoteStack {
+    pub fn new(bucket: &Bucket, stack: &str) -> RemoteStack {
+        RemoteStack {
+            bucket: bucket.clone(),
+            stack: stack.to_string(),
+        }
+    }
+
+    fn key(&self, name: &str) -> String {
+        self.bucket.location.key(&format!("{}/{name}", self.stack))
+    }
+
+    fn entry_key(&self, seq: u64) -> String {
+        self.key(&format!("journal/{seq:020}.json"))
+    }
+
+    fn conflict(&self, what: &str) -> StateError {
+        StateError::RemoteConflict {
+            stack: self.stack.clone(),
+            what: what.to_string(),
+        }
+    }
+
+    async fn get(&self, key: &str) -> Result<Option<(Vec<u8>, String)>, StateError> {
+        let b = &self.bucket;
+        let got = b
+            .client
+            .get_object()
+            .bucket(&b.location.bucket)
+            .key(key)
+            .send()
+            .await;
+        let out = match got {
+            Ok(out) => out,
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) => return Ok(None),
+            Err(e) => return Err(b.failed(&e)),
+        };
+        let etag = out.e_tag().unwrap_or_default().to_string();
+        let body = out
+            .body
+            .collect()
+            .await
+            .map_err(|e| b.problem(BucketProblem::Unreachable, &e))?
+            .into_bytes()
+            .to_vec();
+        Ok(Some((body, etag)))
+    }
+
+    /// Puts `body` at `key` only if nothing is there (`over: None`) or what is there has ETag
+    /// `over`. `Ok(None)`: the condition did not hold.
+    async fn put(
+        &self,
+        key: &str,
+        body: Vec<u8>,
+        over: Option<&str>,
+    ) -> Result<Option<String>, StateError> {
+        let b = &self.bucket;
+        let put = b
+            .client
+            .put_object()
+            .bucket(&b.location.bucket)
+            .key(key)
+            .content_type("application/json")
+            .body(ByteStream::from(body));
+        let put = match over {
+            None => put.if_none_match("*"),
+            Some(etag) => put.if_match(etag),
+        };
+        match put.send().await {
+            Ok(out) => Ok(Some(out.e_tag().unwrap_or_default().to_string())),
+            Err(e) if precondition_failed(&e) => Ok(None),
+            Err(e) => Err(b.failed(&e)),
+        }
+    }
+
+    /// The snapshot and its ETag, if the stack has one.
+    pub async fn snapshot(&self) -> Result<Option<(RemoteSnapshot, String)>, StateError> {
+        let Some((body, etag)) = self.get(&self.key("snapshot.json")).await? else {
+            return Ok(None);
+        };
+        let snapshot = serde_json::from_slice(&body)
+            .map_err(|e| StateError::Snapshot(format!("the stack's snapshot: {e}")))?;
+        Ok(Some((snapshot, etag)))
+    }
+
+    /// Writes the snapshot over the one read as `previous` (or where there is none); returns
+    /// its ETag. Refused if the snapshot changed meanwhile.
+    pub async fn write_snapshot(
+        &self,
+        snapshot: &RemoteSnapshot,
+        previous: Option<&str>,
+    ) -> Result<String, StateError> {
+        let body = serde_json::to_vec(snapshot).expect("a snapshot serialises");
+        self.put(&self.key("snapshot.json"), body, previous)
+            .await?
+            .ok_or_else(|| self.conflict("the snapshot was written by another command"))
+    }
+
+    /// Adds journal entry `seq`. Refused if it exists: another command is writing.
+    pub async fn append(&self, seq: u64, entry: &Value) -> Result<(), StateError> {
+        let body = serde_json::to_vec(entry).expect("an entry serialises");
+        self.put(&self.entry_key(seq), body, None)
+            .await?
+            .map(|_| ())
+            .ok_or_else(|| self.conflict(&format!("journal entry {seq} exists already")))
+    }
+
+    /// The journal entries after `seq`, in order.
+    pub async fn entries_after(&self, seq: u64) -> Result<Vec<(u64, Value)>, StateError> {
+        let mut out = Vec::new();
+        for (n, key) in self.entry_keys().await? {
+            if n <= seq {
+                continue;
+            }
+            let Some((body, _)) = self.get(&key).await? else {
+                continue;
+            };
+            let entry = serde_json::from_slice(&body)
+                .map_err(|e| StateError::Snapshot(format!("journal entry {n}: {e}")))?;
+            out.push((n, entry));
+        }
+        Ok(out)
+    }
+
+    /// Removes the entries up to `seq`, once a snapshot folds them in.
+    pub async fn drop_through(&self, seq: u64) -> Result<(), StateError> {
+        let b = &self.bucket;
+        for (n, key) in self.entry_keys().await? {
+            if n > seq {
+                break;
+            }
+            b.client
+                .delete_object()
+                .bucket(&b.location.bucket)
+                .key(&key)
+                .send()
+                .await
+                .map_err(|e| b.failed(&e))?;
+        }
+        Ok(())
+    }
+
+    /// Every journal entry's number and key, in order.
+    async fn entry_keys(&self) -> Result<Vec<(u64, String)>, StateError> {
+        let b = &self.bucket;
+        let prefix = self.key("journal/");
+        let mut keys = Vec::new();
+        let mut pages = b
+            .client
+            .list_objects_v2()
+            .bucket(&b.location.bucket)
+            .prefix(&prefix)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| b.failed(&e))?;
+            for object in page.contents() {
+                let Some(key) = object.key() else { continue };
+                let number = key
+                    .strip_prefix(&prefix)
+                    .and_then(|n| n.strip_suffix(".json"))
+                    .and_then(|n| n.parse().ok());
+                if let Some(n) = number {
+                    keys.push((n, key.to_string()));
+                }
+            }
+        }
+        keys.sort();
+        Ok(keys)
+    }
+}
