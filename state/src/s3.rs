@@ -6,6 +6,8 @@
 
 use aws_sdk_s3::error::ProvideErrorMetadata;
 
+use crate::StateError;
+
 pub mod lease;
 pub mod remote;
 
@@ -116,6 +118,58 @@ impl Bucket {
             _ => BucketProblem::Unreachable,
         };
         Err(self.problem(problem, &e))
+    }
+
+    /// The object at `key` and its ETag, if there is one.
+    pub(crate) async fn get(&self, key: &str) -> Result<Option<(Vec<u8>, String)>, StateError> {
+        let got = self
+            .client
+            .get_object()
+            .bucket(&self.location.bucket)
+            .key(key)
+            .send()
+            .await;
+        let out = match got {
+            Ok(out) => out,
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) => return Ok(None),
+            Err(e) => return Err(self.failed(&e)),
+        };
+        let etag = out.e_tag().unwrap_or_default().to_string();
+        let body = out
+            .body
+            .collect()
+            .await
+            .map_err(|e| self.problem(BucketProblem::Unreachable, &e))?
+            .into_bytes()
+            .to_vec();
+        Ok(Some((body, etag)))
+    }
+
+    /// Puts `body` at `key` only if nothing is there (`over: None`, `If-None-Match: *`) or
+    /// what is there has ETag `over` (`If-Match`); returns the new ETag, or `None` when the
+    /// condition did not hold.
+    pub(crate) async fn put_if(
+        &self,
+        key: &str,
+        body: Vec<u8>,
+        over: Option<&str>,
+    ) -> Result<Option<String>, StateError> {
+        let put = self
+            .client
+            .put_object()
+            .bucket(&self.location.bucket)
+            .key(key)
+            .content_type("application/json")
+            .body(aws_sdk_s3::primitives::ByteStream::from(body));
+        let put = match over {
+            None => put.if_none_match("*"),
+            Some(etag) => put.if_match(etag),
+        };
+        match put.send().await {
+            Ok(out) => Ok(Some(out.e_tag().unwrap_or_default().to_string())),
+            Err(e) if precondition_failed(&e) => Ok(None),
+            Err(e) => Err(self.failed(&e)),
+        }
     }
 
     pub(crate) fn problem(

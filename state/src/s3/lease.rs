@@ -11,7 +11,6 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use aws_sdk_s3::primitives::ByteStream;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use tokio::sync::Mutex;
@@ -80,25 +79,9 @@ fn lock_key(bucket: &Bucket, stack: &str) -> String {
 
 /// The lock's holder and the object's ETag, if there is a lock.
 async fn read(bucket: &Bucket, key: &str) -> Result<Option<(LeaseHolder, String)>, StateError> {
-    let got = bucket
-        .client
-        .get_object()
-        .bucket(&bucket.location.bucket)
-        .key(key)
-        .send()
-        .await;
-    let out = match got {
-        Ok(out) => out,
-        Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) => return Ok(None),
-        Err(e) => return Err(bucket.failed(&e)),
+    let Some((body, etag)) = bucket.get(key).await? else {
+        return Ok(None);
     };
-    let etag = out.e_tag().unwrap_or_default().to_string();
-    let body = out
-        .body
-        .collect()
-        .await
-        .map_err(|e| bucket.problem(super::BucketProblem::Unreachable, &e))?
-        .into_bytes();
     let holder = serde_json::from_slice(&body)
         .map_err(|e| StateError::Snapshot(format!("the lock object {key} is not a lock: {e}")))?;
     Ok(Some((holder, etag)))
@@ -113,22 +96,7 @@ async fn write(
     over: Option<&str>,
 ) -> Result<Option<String>, StateError> {
     let body = serde_json::to_vec_pretty(holder).expect("a holder serialises");
-    let put = bucket
-        .client
-        .put_object()
-        .bucket(&bucket.location.bucket)
-        .key(key)
-        .content_type("application/json")
-        .body(ByteStream::from(body));
-    let put = match over {
-        None => put.if_none_match("*"),
-        Some(etag) => put.if_match(etag),
-    };
-    match put.send().await {
-        Ok(out) => Ok(Some(out.e_tag().unwrap_or_default().to_string())),
-        Err(e) if precondition_failed(&e) => Ok(None),
-        Err(e) => Err(bucket.failed(&e)),
-    }
+    bucket.put_if(key, body, over).await
 }
 
 impl Lease {

@@ -7,11 +7,10 @@
 //! ETag), or only if there is none yet. Opening a stack is reading the snapshot, then the
 //! entries after the sequence number it folds in.
 
-use aws_sdk_s3::primitives::ByteStream;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::{Bucket, BucketProblem, precondition_failed};
+use super::Bucket;
 use crate::StateError;
 use crate::snapshot::StackSnapshot;
 
@@ -51,61 +50,9 @@ impl RemoteStack {
         }
     }
 
-    async fn get(&self, key: &str) -> Result<Option<(Vec<u8>, String)>, StateError> {
-        let b = &self.bucket;
-        let got = b
-            .client
-            .get_object()
-            .bucket(&b.location.bucket)
-            .key(key)
-            .send()
-            .await;
-        let out = match got {
-            Ok(out) => out,
-            Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) => return Ok(None),
-            Err(e) => return Err(b.failed(&e)),
-        };
-        let etag = out.e_tag().unwrap_or_default().to_string();
-        let body = out
-            .body
-            .collect()
-            .await
-            .map_err(|e| b.problem(BucketProblem::Unreachable, &e))?
-            .into_bytes()
-            .to_vec();
-        Ok(Some((body, etag)))
-    }
-
-    /// Puts `body` at `key` only if nothing is there (`over: None`) or what is there has ETag
-    /// `over`. `Ok(None)`: the condition did not hold.
-    async fn put(
-        &self,
-        key: &str,
-        body: Vec<u8>,
-        over: Option<&str>,
-    ) -> Result<Option<String>, StateError> {
-        let b = &self.bucket;
-        let put = b
-            .client
-            .put_object()
-            .bucket(&b.location.bucket)
-            .key(key)
-            .content_type("application/json")
-            .body(ByteStream::from(body));
-        let put = match over {
-            None => put.if_none_match("*"),
-            Some(etag) => put.if_match(etag),
-        };
-        match put.send().await {
-            Ok(out) => Ok(Some(out.e_tag().unwrap_or_default().to_string())),
-            Err(e) if precondition_failed(&e) => Ok(None),
-            Err(e) => Err(b.failed(&e)),
-        }
-    }
-
     /// The snapshot and its ETag, if the stack has one.
     pub async fn snapshot(&self) -> Result<Option<(RemoteSnapshot, String)>, StateError> {
-        let Some((body, etag)) = self.get(&self.key("snapshot.json")).await? else {
+        let Some((body, etag)) = self.bucket.get(&self.key("snapshot.json")).await? else {
             return Ok(None);
         };
         let snapshot = serde_json::from_slice(&body)
@@ -121,7 +68,8 @@ impl RemoteStack {
         previous: Option<&str>,
     ) -> Result<String, StateError> {
         let body = serde_json::to_vec(snapshot).expect("a snapshot serialises");
-        self.put(&self.key("snapshot.json"), body, previous)
+        self.bucket
+            .put_if(&self.key("snapshot.json"), body, previous)
             .await?
             .ok_or_else(|| self.conflict("the snapshot was written by another command"))
     }
@@ -129,7 +77,8 @@ impl RemoteStack {
     /// Adds journal entry `seq`. Refused if it exists: another command is writing.
     pub async fn append(&self, seq: u64, entry: &Value) -> Result<(), StateError> {
         let body = serde_json::to_vec(entry).expect("an entry serialises");
-        self.put(&self.entry_key(seq), body, None)
+        self.bucket
+            .put_if(&self.entry_key(seq), body, None)
             .await?
             .map(|_| ())
             .ok_or_else(|| self.conflict(&format!("journal entry {seq} exists already")))
@@ -142,7 +91,7 @@ impl RemoteStack {
             if n <= seq {
                 continue;
             }
-            let Some((body, _)) = self.get(&key).await? else {
+            let Some((body, _)) = self.bucket.get(&key).await? else {
                 continue;
             };
             let entry = serde_json::from_slice(&body)
