@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
-use cairn_state::{NEW_PASSPHRASE_VAR, PASSPHRASE_VAR, Store};
+use cairn_state::{LockOptions, NEW_PASSPHRASE_VAR, PASSPHRASE_VAR, Store};
 use clap::{Parser, Subcommand};
 use serde_json::Value;
 
@@ -34,14 +34,23 @@ struct Cli {
     /// The stack to operate on.
     #[arg(long, global = true, env = "CAIRN_STACK", default_value = "dev")]
     stack: String,
-    /// The state database.
+    /// Where the state is kept: a SQLite file, or `s3://BUCKET/PREFIX` for a state a team
+    /// shares (credentials, region and endpoint from the standard AWS configuration).
     #[arg(
         long,
         global = true,
         env = "CAIRN_STATE",
         default_value = ".cairn/state.db"
     )]
-    state: PathBuf,
+    state: String,
+    /// How long to wait for a stack's lock another command holds before giving up (`30s`,
+    /// `5m`); at once by default.
+    #[arg(long, global = true, env = "CAIRN_LOCK_TIMEOUT", value_parser = humantime::parse_duration, default_value = "0s")]
+    lock_timeout: std::time::Duration,
+    /// With the state in S3: how long the lock's lease lasts unless renewed, so how long the
+    /// lock of a command that was killed stays before another takes it over.
+    #[arg(long, global = true, env = "CAIRN_LOCK_LEASE", value_parser = humantime::parse_duration, default_value = "60s")]
+    lock_lease: std::time::Duration,
     /// Where the stack's configuration file (`Cairn.<stack>.toml`) lives.
     #[arg(long, global = true, env = "CAIRN_CONFIG_DIR", default_value = ".")]
     config_dir: PathBuf,
@@ -244,7 +253,7 @@ enum ConfigCommand {
 
 #[derive(Subcommand, Debug)]
 enum StateCommand {
-    /// Release a lock left by a process that no longer exists.
+    /// Release a lock left by a process that no longer exists (in S3: whose lease expired).
     Unlock {
         /// Release even a lock whose holder looks alive (or is on another host).
         #[arg(long)]
@@ -258,6 +267,13 @@ enum StateCommand {
     Export { file: PathBuf },
     /// Add a stack exported with `state export` to this state; refused if it has the stack.
     Import { file: PathBuf },
+    /// Copy the stack, whole, to another state (a file, or `s3://BUCKET/PREFIX`); refused
+    /// if that state has the stack already.
+    Migrate {
+        /// The state to copy the stack to.
+        #[arg(long, value_name = "STATE")]
+        to: String,
+    },
     /// List operations that were in flight when a previous command stopped.
     Pending,
     /// Settle an interrupted operation that `up` could not settle by itself.
@@ -434,7 +450,16 @@ async fn setup(
 }
 
 fn open(cli: &Cli) -> Result<Engine> {
-    let store = Store::open(&cli.state)?;
+    open_state(cli, &cli.state)
+}
+
+/// The state at `url` for the stack: a file, or a working copy of what S3 holds.
+fn open_state(cli: &Cli, url: &str) -> Result<Engine> {
+    let store = Store::open_url(url, &cli.stack)?;
+    store.set_lock_options(LockOptions {
+        wait: cli.lock_timeout,
+        lease: cli.lock_lease,
+    });
     store.use_passphrase(passphrase())?;
     Ok(Engine::new(store, &cli.stack))
 }
@@ -966,12 +991,12 @@ async fn dispatch(cli: Cli, program: &dyn Fn(&mut Stack)) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Stack(StackCommand::Ls { json }) => {
-            let store = Store::open(&cli.state)?;
+            let store = open(&cli)?.store;
             let stacks = store.stacks()?;
             if *json {
                 println!("{}", serde_json::to_string_pretty(&stacks)?);
             } else if stacks.is_empty() {
-                println!("No stacks in {}.", cli.state.display());
+                println!("No stacks in {}.", store.describe());
             } else {
                 println!("{:<24} {:>9}  last change", "stack", "resources");
                 for s in stacks {
@@ -1127,8 +1152,28 @@ async fn dispatch(cli: Cli, program: &dyn Fn(&mut Stack)) -> Result<ExitCode> {
                         ))
                         .into());
                     }
+                    let _session = lock(&engine, "state import", Voice::Text)?;
                     let rows = engine.store.import_stack(&snapshot)?;
                     println!("Imported stack '{}' ({rows} rows).", cli.stack);
+                }
+                StateCommand::Migrate { to } => {
+                    // Under the lock: nothing changes the stack while it is copied.
+                    let _session = lock(&engine, "state migrate", Voice::Text)?;
+                    let snapshot = engine.store.export_stack(&cli.stack)?.ok_or_else(|| {
+                        anyhow::anyhow!("this state has no stack '{}'", cli.stack)
+                    })?;
+                    let target = open_state(&cli, to)?;
+                    let _target_session = lock(&target, "state migrate", Voice::Text)?;
+                    let rows = target.store.import_stack(&snapshot)?;
+                    println!(
+                        "Copied stack '{}' ({rows} rows, its history included) from {} to {}.\n\
+                         It is still in {}: use the new state from now on (--state or \
+                         CAIRN_STATE), and `destroy` nothing through the old one.",
+                        cli.stack,
+                        engine.store.describe(),
+                        target.store.describe(),
+                        engine.store.describe(),
+                    );
                 }
                 StateCommand::Resolve { .. } => unreachable!("handled above"),
             }
@@ -1160,7 +1205,7 @@ fn lock<'e>(engine: &'e Engine, command: &str, voice: Voice) -> Result<Session<'
     if let Some(old) = session.taken_over() {
         voice.say(
             "warning",
-            &format!("Took over the lock of {old}: its process is gone."),
+            &format!("Took over the lock of {old}: {}.", old.why_free()),
         );
     }
     Ok(session)

@@ -248,7 +248,7 @@ fn summary(kind: &str, exec: &Execution) -> Value {
 impl Session<'_> {
     /// The dead process whose lock this session took over, if it did: what it left in flight
     /// is settled by [`Session::recover`].
-    pub fn taken_over(&self) -> Option<&cairn_state::LockHolder> {
+    pub fn taken_over(&self) -> Option<&cairn_state::Holder> {
         self.lock.taken_over()
     }
 

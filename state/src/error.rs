@@ -69,6 +69,11 @@ pub enum StateError {
     #[error("stack '{stack}' in S3: {what}; another command is writing it")]
     RemoteConflict { stack: String, what: String },
 
+    #[error(
+        "stack '{stack}' in S3: an earlier write of this command did not reach S3 ({cause}); it stops writing, and the next command settles what it left in flight"
+    )]
+    RemoteBroken { stack: String, cause: String },
+
     #[error("stack '{0}' already exists in this state: nothing was imported")]
     StackExists(String),
 

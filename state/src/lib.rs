@@ -20,7 +20,7 @@ pub use crypto::{
     CryptoError, Kdf, MIN_PASSPHRASE_LEN, NEW_PASSPHRASE_VAR, PASSPHRASE_VAR, SecretKey,
 };
 pub use error::StateError;
-pub use lock::{LockGuard, LockHolder};
+pub use lock::{Holder, LockGuard, LockHolder, LockOptions};
 pub use records::{OpKind, PendingOp, ResourceRecord, StackSummary, UpdateRecord};
 pub use schema::SCHEMA_VERSION;
 pub use secrets::SECRET_MARKER;

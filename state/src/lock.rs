@@ -8,9 +8,11 @@
 
 use std::fmt;
 use std::sync::Arc;
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::s3::lease::LeaseHolder;
 use crate::store::Inner;
 
 /// Who holds a stack's lock.
@@ -89,28 +91,102 @@ fn pid_alive(_pid: u32) -> bool {
     true
 }
 
+/// Who holds (or held) a stack's lock: a process named in a local state's row, or the
+/// holder of a lease in S3.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Holder {
+    Local(LockHolder),
+    Lease(LeaseHolder),
+}
+
+impl Holder {
+    pub fn command(&self) -> &str {
+        match self {
+            Holder::Local(h) => &h.command,
+            Holder::Lease(h) => &h.command,
+        }
+    }
+
+    pub fn host(&self) -> &str {
+        match self {
+            Holder::Local(h) => &h.host,
+            Holder::Lease(h) => &h.host,
+        }
+    }
+
+    pub fn pid(&self) -> u32 {
+        match self {
+            Holder::Local(h) => h.pid,
+            Holder::Lease(h) => h.pid,
+        }
+    }
+
+    /// Why a lock of this holder could be taken over.
+    pub fn why_free(&self) -> &'static str {
+        match self {
+            Holder::Local(_) => "its process is gone",
+            Holder::Lease(_) => "its lease expired (the holder stopped renewing it)",
+        }
+    }
+}
+
+impl fmt::Display for Holder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Holder::Local(h) => h.fmt(f),
+            Holder::Lease(h) => h.fmt(f),
+        }
+    }
+}
+
+/// How taking a lock waits, and how long a lease in S3 lasts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LockOptions {
+    /// How long to wait for a held lock before failing (Terraform's `-lock-timeout`).
+    pub wait: Duration,
+    /// How long a lease in S3 lasts unless renewed: how long a killed holder's lock stays.
+    pub lease: Duration,
+}
+
+impl Default for LockOptions {
+    fn default() -> Self {
+        LockOptions {
+            wait: Duration::ZERO,
+            lease: Duration::from_secs(60),
+        }
+    }
+}
+
 /// Releases the lock when dropped, including on an early return or a panic.
 pub struct LockGuard {
     pub(crate) inner: Arc<Inner>,
     pub(crate) stack: String,
     pub(crate) pid: u32,
-    pub(crate) taken_over: Option<LockHolder>,
+    pub(crate) taken_over: Option<Holder>,
+    /// A lease in S3 is held too: snapshot the stack and release it at the end.
+    pub(crate) remote: bool,
 }
 
 impl LockGuard {
     /// The stale holder whose lock this one took over, if it did.
-    pub fn taken_over(&self) -> Option<&LockHolder> {
+    pub fn taken_over(&self) -> Option<&Holder> {
         self.taken_over.as_ref()
     }
 }
 
 impl Drop for LockGuard {
     fn drop(&mut self) {
-        let conn = self.inner.conn();
+        let mut conn = self.inner.conn();
         // Delete only our own row: a lock released by hand and taken by another must survive.
         let _ = conn.execute(
             "DELETE FROM locks WHERE stack = ?1 AND pid = ?2",
             rusqlite::params![self.stack, self.pid],
         );
+        if self.remote
+            && let Some(remote) = &self.inner.remote
+        {
+            let _ = conn.publish();
+            remote.release(&mut conn);
+        }
     }
 }

@@ -8,8 +8,12 @@ use aws_sdk_s3::error::ProvideErrorMetadata;
 
 use crate::StateError;
 
+mod backend;
+mod journal;
 pub mod lease;
 pub mod remote;
+
+pub(crate) use backend::Remote;
 
 /// A state location in S3.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -68,6 +72,14 @@ impl std::fmt::Display for BucketProblem {
     }
 }
 
+/// What a conditional read found.
+pub(crate) enum Got {
+    Object(Vec<u8>, String),
+    Missing,
+    /// Still the object of the ETag given.
+    Unchanged,
+}
+
 /// A bucket checked to be usable, with the client that reaches it.
 #[derive(Clone)]
 pub struct Bucket {
@@ -122,16 +134,35 @@ impl Bucket {
 
     /// The object at `key` and its ETag, if there is one.
     pub(crate) async fn get(&self, key: &str) -> Result<Option<(Vec<u8>, String)>, StateError> {
+        Ok(match self.get_unless(key, None).await? {
+            Got::Object(body, etag) => Some((body, etag)),
+            Got::Missing | Got::Unchanged => None,
+        })
+    }
+
+    /// The object at `key`, unless it is still the one with ETag `known` (`If-None-Match`:
+    /// S3 answers 304 without the body).
+    pub(crate) async fn get_unless(
+        &self,
+        key: &str,
+        known: Option<&str>,
+    ) -> Result<Got, StateError> {
         let got = self
             .client
             .get_object()
             .bucket(&self.location.bucket)
             .key(key)
+            .set_if_none_match(known.map(str::to_string))
             .send()
             .await;
         let out = match got {
             Ok(out) => out,
-            Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) => return Ok(None),
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) => {
+                return Ok(Got::Missing);
+            }
+            Err(e) if e.raw_response().is_some_and(|r| r.status().as_u16() == 304) => {
+                return Ok(Got::Unchanged);
+            }
             Err(e) => return Err(self.failed(&e)),
         };
         let etag = out.e_tag().unwrap_or_default().to_string();
@@ -142,7 +173,75 @@ impl Bucket {
             .map_err(|e| self.problem(BucketProblem::Unreachable, &e))?
             .into_bytes()
             .to_vec();
-        Ok(Some((body, etag)))
+        Ok(Got::Object(body, etag))
+    }
+
+    /// Deletes `keys` (those already gone too), a thousand a request.
+    pub(crate) async fn delete_all(&self, keys: Vec<String>) -> Result<(), StateError> {
+        use aws_sdk_s3::types::{Delete, ObjectIdentifier};
+        for chunk in keys.chunks(1000) {
+            let objects = chunk
+                .iter()
+                .map(|k| ObjectIdentifier::builder().key(k).build())
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| self.problem(BucketProblem::Unreachable, &e))?;
+            let delete = Delete::builder()
+                .set_objects(Some(objects))
+                .quiet(true)
+                .build()
+                .map_err(|e| self.problem(BucketProblem::Unreachable, &e))?;
+            let out = self
+                .client
+                .delete_objects()
+                .bucket(&self.location.bucket)
+                .delete(delete)
+                .send()
+                .await
+                .map_err(|e| self.failed(&e))?;
+            if let Some(e) = out.errors().first() {
+                return Err(self.problem(
+                    BucketProblem::Denied,
+                    &format!(
+                        "{}: {}",
+                        e.key().unwrap_or_default(),
+                        e.message().unwrap_or_default()
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The names of the stacks under the prefix: each a folder holding its objects.
+    pub(crate) async fn stack_names(&self) -> Result<Vec<String>, StateError> {
+        let prefix = if self.location.prefix.is_empty() {
+            String::new()
+        } else {
+            format!("{}/", self.location.prefix)
+        };
+        let mut names = Vec::new();
+        let mut pages = self
+            .client
+            .list_objects_v2()
+            .bucket(&self.location.bucket)
+            .prefix(&prefix)
+            .delimiter("/")
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| self.failed(&e))?;
+            for p in page.common_prefixes() {
+                if let Some(name) = p
+                    .prefix()
+                    .and_then(|p| p.strip_prefix(&prefix))
+                    .and_then(|p| p.strip_suffix('/'))
+                {
+                    names.push(name.to_string());
+                }
+            }
+        }
+        names.sort();
+        Ok(names)
     }
 
     /// Puts `body` at `key` only if nothing is there (`over: None`, `If-None-Match: *`) or

@@ -62,7 +62,7 @@ pub struct StackSnapshot {
     pub tables: Map<String, Value>,
 }
 
-fn json_of(v: ValueRef<'_>) -> Value {
+pub(crate) fn json_of(v: ValueRef<'_>) -> Value {
     match v {
         ValueRef::Null => Value::Null,
         ValueRef::Integer(i) => Value::from(i),
@@ -72,7 +72,7 @@ fn json_of(v: ValueRef<'_>) -> Value {
     }
 }
 
-fn sql_of(v: &Value) -> rusqlite::types::Value {
+pub(crate) fn sql_of(v: &Value) -> rusqlite::types::Value {
     use rusqlite::types::Value as Sql;
     match v {
         Value::Null => Sql::Null,
@@ -148,6 +148,84 @@ pub(crate) fn export(
     }))
 }
 
+fn check_format(snapshot: &StackSnapshot) -> Result<(), StateError> {
+    if snapshot.format != FORMAT || snapshot.version != VERSION {
+        return Err(StateError::Snapshot(format!(
+            "not a stack snapshot this version reads (format '{}', version {})",
+            snapshot.format, snapshot.version
+        )));
+    }
+    Ok(())
+}
+
+/// Makes the database's copy of the snapshot's stack exactly the snapshot, keys, sealing key
+/// and all (inside the caller's transaction): what a working copy of a stack kept elsewhere
+/// starts from. Whatever the database held of that stack is replaced.
+pub(crate) fn restore(conn: &Connection, snapshot: &StackSnapshot) -> Result<(), StateError> {
+    check_format(snapshot)?;
+    let stack = &snapshot.stack;
+    clear(conn, stack)?;
+    if let Some(key) = &snapshot.encryption {
+        conn.execute(
+            "INSERT INTO encryption(id, salt, check_value, kdf) VALUES (1, ?1, ?2, ?3)",
+            rusqlite::params![key.salt, key.check, key.kdf],
+        )?;
+    }
+    conn.execute(
+        "INSERT INTO stacks(name, created_at) VALUES (?1, ?2)",
+        rusqlite::params![stack, snapshot.created_at],
+    )?;
+    for t in TABLES {
+        for row in snapshot
+            .tables
+            .get(t.name)
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            let Value::Object(row) = row else {
+                return Err(StateError::Snapshot(format!(
+                    "a row of {} is not an object",
+                    t.name
+                )));
+            };
+            insert(conn, t.name, row)?;
+        }
+    }
+    Ok(())
+}
+
+/// Removes every row of `stack`, and the sealing key: a working copy about to be refilled.
+pub(crate) fn clear(conn: &Connection, stack: &str) -> Result<(), StateError> {
+    for table in [
+        "pending_operations",
+        "outputs",
+        "resources",
+        "updates",
+        "locks",
+        "stacks",
+    ] {
+        let column = if table == "stacks" { "name" } else { "stack" };
+        conn.execute(&format!("DELETE FROM {table} WHERE {column} = ?1"), [stack])?;
+    }
+    conn.execute("DELETE FROM encryption", [])?;
+    Ok(())
+}
+
+fn insert(conn: &Connection, table: &str, row: &Map<String, Value>) -> rusqlite::Result<()> {
+    let columns: Vec<&str> = row.keys().map(String::as_str).collect();
+    let sql = format!(
+        "INSERT INTO {table}({}) VALUES ({})",
+        columns.join(", "),
+        (1..=columns.len())
+            .map(|i| format!("?{i}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    conn.execute(&sql, params_from_iter(row.values().map(sql_of)))?;
+    Ok(())
+}
+
 /// Adds the snapshot's stack to the database, in one transaction: refused if the database
 /// already has a stack of that name. Sealed values made with another key than the database's
 /// are opened with the snapshot's key (from the passphrase the store was given) and sealed
@@ -157,15 +235,14 @@ pub(crate) fn import(
     sealer: &Sealer,
     snapshot: &StackSnapshot,
 ) -> Result<usize, StateError> {
-    if snapshot.format != FORMAT || snapshot.version != VERSION {
-        return Err(StateError::Snapshot(format!(
-            "not a stack snapshot this version reads (format '{}', version {})",
-            snapshot.format, snapshot.version
-        )));
-    }
+    check_format(snapshot)?;
     let stack = &snapshot.stack;
+    // A stack row with nothing in it (made by taking the lock to import) has nothing to lose.
     let exists: bool = conn.query_row(
-        "SELECT EXISTS(SELECT 1 FROM stacks WHERE name = ?1)",
+        "SELECT EXISTS(SELECT 1 FROM updates WHERE stack = ?1)
+             OR EXISTS(SELECT 1 FROM resources WHERE stack = ?1)
+             OR EXISTS(SELECT 1 FROM pending_operations WHERE stack = ?1)
+             OR EXISTS(SELECT 1 FROM outputs WHERE stack = ?1)",
         [stack],
         |r| r.get(0),
     )?;
@@ -195,7 +272,8 @@ pub(crate) fn import(
         )?;
     }
     tx.execute(
-        "INSERT INTO stacks(name, created_at) VALUES (?1, ?2)",
+        "INSERT INTO stacks(name, created_at) VALUES (?1, ?2)
+         ON CONFLICT(name) DO UPDATE SET created_at = excluded.created_at",
         rusqlite::params![stack, snapshot.created_at],
     )?;
     // Old key → new key, per table whose keys others point at.
@@ -239,21 +317,7 @@ pub(crate) fn import(
                     }
                 }
             }
-            let columns: Vec<&String> = row.keys().collect();
-            let sql = format!(
-                "INSERT INTO {}({}) VALUES ({})",
-                t.name,
-                columns
-                    .iter()
-                    .map(|c| c.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", "),
-                (1..=columns.len())
-                    .map(|i| format!("?{i}"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            );
-            tx.execute(&sql, params_from_iter(row.values().map(sql_of)))?;
+            insert(&tx, t.name, &row)?;
             if let Some(old) = old_key {
                 renumbered.insert((t.name, old), tx.last_insert_rowid());
             }

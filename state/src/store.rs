@@ -8,8 +8,9 @@ use serde_json::Value;
 
 use crate::error::StateError;
 use crate::files;
-use crate::lock::{LockGuard, LockHolder};
+use crate::lock::{Holder, LockGuard, LockHolder, LockOptions};
 use crate::records::{OpKind, PendingOp, ResourceRecord, StackSummary, UpdateRecord};
+use crate::s3::Remote;
 use crate::schema;
 use crate::secrets::{self, Sealer};
 use crate::snapshot::{self, StackSnapshot};
@@ -22,6 +23,10 @@ pub(crate) struct Inner {
     conn: Mutex<Connection>,
     sealer: Sealer,
     checkpointer: Checkpointer,
+    lock_options: Mutex<LockOptions>,
+    /// Where the stack is kept when this database is a working copy of one in S3. Last, so
+    /// that the copy's directory outlives its connections.
+    pub(crate) remote: Option<Remote>,
 }
 
 impl Drop for Inner {
@@ -79,10 +84,51 @@ impl Checkpointer {
 }
 
 impl Inner {
-    pub(crate) fn conn(&self) -> MutexGuard<'_, Connection> {
+    pub(crate) fn conn(&self) -> Conn<'_> {
         // A panic while holding the lock cannot leave SQLite inconsistent (transactions roll
         // back on drop), so a poisoned mutex is safe to keep using.
-        self.conn.lock().unwrap_or_else(|e| e.into_inner())
+        Conn {
+            guard: self.conn.lock().unwrap_or_else(|e| e.into_inner()),
+            remote: self.remote.as_ref(),
+        }
+    }
+}
+
+/// The connection, held. With the state in S3, what a write changed goes there as the write
+/// ends: [`Conn::publish`] where the caller must know it arrived (before a provider call,
+/// after its result), or when the guard is dropped, where a failure stops later writes.
+pub(crate) struct Conn<'a> {
+    guard: MutexGuard<'a, Connection>,
+    remote: Option<&'a Remote>,
+}
+
+impl Conn<'_> {
+    pub(crate) fn publish(&mut self) -> Result<(), StateError> {
+        match self.remote {
+            Some(remote) => remote.publish(&mut self.guard),
+            None => Ok(()),
+        }
+    }
+}
+
+impl std::ops::Deref for Conn<'_> {
+    type Target = Connection;
+    fn deref(&self) -> &Connection {
+        &self.guard
+    }
+}
+
+impl std::ops::DerefMut for Conn<'_> {
+    fn deref_mut(&mut self) -> &mut Connection {
+        &mut self.guard
+    }
+}
+
+impl Drop for Conn<'_> {
+    fn drop(&mut self) {
+        if let Err(e) = self.publish() {
+            tracing::error!("{e}");
+        }
     }
 }
 
@@ -97,7 +143,46 @@ pub struct Store {
 impl Store {
     /// Opens (creating if needed) the database at `path` and brings its schema up to date.
     pub fn open(path: impl AsRef<Path>) -> Result<Store, StateError> {
-        let path = path.as_ref().to_path_buf();
+        Store::open_at(path.as_ref().to_path_buf(), None)
+    }
+
+    /// Opens `stack` kept in S3 at `location` (`s3://BUCKET/PREFIX`): checks the bucket,
+    /// then makes a private working copy of what S3 holds, through which every command works
+    /// as on a local file. Credentials, region and endpoint come from the standard AWS
+    /// configuration.
+    pub fn open_s3(location: crate::s3::Location, stack: &str) -> Result<Store, StateError> {
+        let (remote, path) = Remote::connect(location, stack, None)?;
+        Store::open_at(path, Some(remote))
+    }
+
+    /// The same with an AWS configuration given (a process that reaches several endpoints).
+    pub fn open_s3_with(
+        location: crate::s3::Location,
+        stack: &str,
+        sdk: &aws_config::SdkConfig,
+    ) -> Result<Store, StateError> {
+        let (remote, path) = Remote::connect(location, stack, Some(sdk))?;
+        Store::open_at(path, Some(remote))
+    }
+
+    /// Opens the state `url` names: `s3://BUCKET/PREFIX` ([`Store::open_s3`], for `stack`),
+    /// anything else a local file.
+    pub fn open_url(url: &str, stack: &str) -> Result<Store, StateError> {
+        match crate::s3::Location::parse(url) {
+            Some(location) => Store::open_s3(location, stack),
+            None => Store::open(url),
+        }
+    }
+
+    /// Where the state is: the S3 location, or the file.
+    pub fn describe(&self) -> String {
+        match &self.inner.remote {
+            Some(remote) => remote.location().to_string(),
+            None => self.path.display().to_string(),
+        }
+    }
+
+    fn open_at(path: PathBuf, remote: Option<Remote>) -> Result<Store, StateError> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             files::create_private_dir(dir).map_err(|cause| StateError::Directory {
                 path: dir.to_path_buf(),
@@ -145,6 +230,19 @@ impl Store {
             });
         }
         schema::migrate(&mut conn, version)?;
+        if let Some(remote) = &remote {
+            remote.load(&mut conn)?;
+            let touched = remote.touched();
+            conn.update_hook(Some(
+                move |_: rusqlite::hooks::Action, _: &str, table: &str, rowid: i64| {
+                    touched
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .insert((table.to_string(), rowid));
+                },
+            ))
+            .map_err(corrupt)?;
+        }
         conn.pragma_update(None, "wal_autocheckpoint", 0)
             .map_err(corrupt)?;
         let checkpointer = Checkpointer::start(&path);
@@ -165,6 +263,8 @@ impl Store {
                 conn: Mutex::new(conn),
                 sealer: Sealer::default(),
                 checkpointer,
+                lock_options: Mutex::new(LockOptions::default()),
+                remote,
             }),
             path,
         })
@@ -174,7 +274,7 @@ impl Store {
         &self.path
     }
 
-    fn conn(&self) -> MutexGuard<'_, Connection> {
+    fn conn(&self) -> Conn<'_> {
         self.inner.conn()
     }
 
@@ -192,12 +292,24 @@ impl Store {
     /// the costs of an older key, or changes the passphrase. Returns how many values were
     /// rewritten. The store keeps working with the new key.
     pub fn rekey(&self, new_passphrase: Option<String>) -> Result<usize, StateError> {
-        self.inner.sealer.rekey(&mut self.conn(), new_passphrase)
+        let mut conn = self.conn();
+        let n = self.inner.sealer.rekey(&mut conn, new_passphrase)?;
+        conn.publish()?;
+        Ok(n)
     }
 
     /// Every stack this state holds, by name: how many live resources, and its last change.
     pub fn stacks(&self) -> Result<Vec<StackSummary>, StateError> {
-        let conn = self.conn();
+        match &self.inner.remote {
+            Some(remote) => remote.each_stack(summaries),
+            None => summaries(&self.conn()),
+        }
+    }
+}
+
+/// The summary of every stack a database holds.
+fn summaries(conn: &Connection) -> Result<Vec<StackSummary>, StateError> {
+    {
         let mut st = conn.prepare(
             "SELECT s.name,
                     (SELECT COUNT(*) FROM resources r WHERE r.stack = s.name AND r.replaced = 0),
@@ -216,7 +328,9 @@ impl Store {
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
+}
 
+impl Store {
     /// The stack whole, secrets still sealed, to move it elsewhere ([`Store::import_stack`]);
     /// `None` if this state has no such stack.
     pub fn export_stack(&self, stack: &str) -> Result<Option<StackSnapshot>, StateError> {
@@ -227,7 +341,10 @@ impl Store {
     /// Secrets sealed with another key are sealed again with this state's, which takes the
     /// passphrase (the same for both). Returns how many rows were added.
     pub fn import_stack(&self, snapshot: &StackSnapshot) -> Result<usize, StateError> {
-        snapshot::import(&mut self.conn(), &self.inner.sealer, snapshot)
+        let mut conn = self.conn();
+        let rows = snapshot::import(&mut conn, &self.inner.sealer, snapshot)?;
+        conn.publish()?;
+        Ok(rows)
     }
 
     /// The parameters the database's key was derived with, if it holds a key.
@@ -262,10 +379,67 @@ impl Store {
 
     // ---- locks ----------------------------------------------------------------------------
 
-    /// Takes the stack's lock for `command`, or fails at once naming the holder. A stale
-    /// holder's lock (its process gone: [`LockHolder::is_stale`]) is taken over, and the guard
-    /// says whose it was; what that process left in flight is for the caller to settle.
+    /// How [`Store::lock`] waits and how long a lease in S3 lasts.
+    pub fn set_lock_options(&self, options: LockOptions) {
+        *self
+            .inner
+            .lock_options
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = options;
+    }
+
+    fn lock_options(&self) -> LockOptions {
+        *self
+            .inner
+            .lock_options
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Takes the stack's lock for `command`, or fails naming the holder (at once, or once
+    /// [`LockOptions::wait`] has passed). A stale holder's lock (its process gone:
+    /// [`LockHolder::is_stale`]; in S3, its lease expired) is taken over, and the guard says
+    /// whose it was; what that process left in flight is for the caller to settle. In S3 the
+    /// lock is a lease renewed while the guard lives, and taking it brings the working copy up
+    /// to what other machines wrote.
     pub fn lock(&self, stack: &str, command: &str) -> Result<LockGuard, StateError> {
+        let options = self.lock_options();
+        let remote_previous = match &self.inner.remote {
+            Some(remote) => {
+                let mut conn = self.inner.conn.lock().unwrap_or_else(|e| e.into_inner());
+                remote
+                    .acquire(&mut conn, command, options.lease, options.wait)?
+                    .map(Holder::Lease)
+            }
+            None => None,
+        };
+        let deadline = std::time::Instant::now() + options.wait;
+        let local = loop {
+            match self.lock_here(stack, command) {
+                Err(StateError::Locked { .. }) if std::time::Instant::now() < deadline => {
+                    std::thread::sleep(std::time::Duration::from_millis(250));
+                }
+                other => break other,
+            }
+        };
+        match local {
+            Ok(mut guard) => {
+                guard.remote = self.inner.remote.is_some();
+                if remote_previous.is_some() {
+                    guard.taken_over = remote_previous;
+                }
+                Ok(guard)
+            }
+            Err(e) => {
+                if let Some(remote) = &self.inner.remote {
+                    remote.release(&mut self.inner.conn.lock().unwrap_or_else(|e| e.into_inner()));
+                }
+                Err(e)
+            }
+        }
+    }
+
+    fn lock_here(&self, stack: &str, command: &str) -> Result<LockGuard, StateError> {
         let holder = LockHolder::current(command);
         let mut conn = self.conn();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -296,11 +470,13 @@ impl Store {
             ],
         )?;
         tx.commit()?;
+        conn.publish()?;
         Ok(LockGuard {
             inner: self.inner.clone(),
             stack: stack.to_string(),
             pid: holder.pid,
-            taken_over,
+            taken_over: taken_over.map(Holder::Local),
+            remote: false,
         })
     }
 
@@ -322,13 +498,21 @@ impl Store {
             .optional()?)
     }
 
-    pub fn lock_holder(&self, stack: &str) -> Result<Option<LockHolder>, StateError> {
-        Self::lock_holder_in(&self.conn(), stack)
+    /// Who holds the stack's lock, if anyone does.
+    pub fn lock_holder(&self, stack: &str) -> Result<Option<Holder>, StateError> {
+        match &self.inner.remote {
+            Some(remote) => Ok(remote.holder()?.map(Holder::Lease)),
+            None => Ok(Self::lock_holder_in(&self.conn(), stack)?.map(Holder::Local)),
+        }
     }
 
-    /// Releases a lock left behind by a process that no longer exists. A live holder's lock
-    /// (or one on another host, which cannot be checked) is only released with `force`.
-    pub fn unlock(&self, stack: &str, force: bool) -> Result<LockHolder, StateError> {
+    /// Releases a lock left behind by a process that no longer exists (in S3: whose lease
+    /// expired). A live holder's lock (or one on another host, which cannot be checked) is
+    /// only released with `force`.
+    pub fn unlock(&self, stack: &str, force: bool) -> Result<Holder, StateError> {
+        if let Some(remote) = &self.inner.remote {
+            return Ok(Holder::Lease(remote.unlock(force)?));
+        }
         let conn = self.conn();
         let holder = Self::lock_holder_in(&conn, stack)?.ok_or_else(|| StateError::NotLocked {
             stack: stack.to_string(),
@@ -340,7 +524,7 @@ impl Store {
             });
         }
         conn.execute("DELETE FROM locks WHERE stack = ?1", [stack])?;
-        Ok(holder)
+        Ok(Holder::Local(holder))
     }
 
     // ---- resources ------------------------------------------------------------------------
@@ -419,6 +603,7 @@ impl Store {
         let seq = tx.last_insert_rowid();
         tx.execute("DELETE FROM pending_operations WHERE seq = ?1", [op_seq])?;
         tx.commit()?;
+        conn.publish()?;
         Ok(ResourceRecord {
             seq,
             replaced: false,
@@ -456,6 +641,7 @@ impl Store {
             tx.execute("DELETE FROM pending_operations WHERE seq = ?1", [op])?;
         }
         tx.commit()?;
+        conn.publish()?;
         Ok(())
     }
 
@@ -472,6 +658,7 @@ impl Store {
             tx.execute("DELETE FROM pending_operations WHERE seq = ?1", [op])?;
         }
         tx.commit()?;
+        conn.publish()?;
         Ok(())
     }
 
@@ -479,7 +666,7 @@ impl Store {
 
     /// Records an operation about to be sent to a provider; returns its sequence number.
     pub fn begin_operation(&self, stack: &str, op: &PendingOp) -> Result<i64, StateError> {
-        let conn = self.conn();
+        let mut conn = self.conn();
         let inputs = self.seal(&conn, &op.inputs, "pending_operations", &op.name, "inputs")?;
         Self::ensure_stack(&conn, stack)?;
         conn.prepare_cached(
@@ -502,14 +689,17 @@ impl Store {
             serde_json::to_string(&op.dependencies).expect("strings serialise"),
             op.protect,
         ])?;
-        Ok(conn.last_insert_rowid())
+        let seq = conn.last_insert_rowid();
+        conn.publish()?;
+        Ok(seq)
     }
 
     /// Clears an operation whose provider call failed cleanly (nothing happened, or the provider
     /// said so), leaving the resource records as they were.
     pub fn abandon_operation(&self, op_seq: i64) -> Result<(), StateError> {
-        self.conn()
-            .execute("DELETE FROM pending_operations WHERE seq = ?1", [op_seq])?;
+        let mut conn = self.conn();
+        conn.execute("DELETE FROM pending_operations WHERE seq = ?1", [op_seq])?;
+        conn.publish()?;
         Ok(())
     }
 
@@ -603,6 +793,7 @@ impl Store {
             )?;
         }
         tx.commit()?;
+        conn.publish()?;
         Ok(())
     }
 
@@ -630,13 +821,15 @@ impl Store {
     // ---- history --------------------------------------------------------------------------
 
     pub fn begin_update(&self, stack: &str, kind: &str) -> Result<i64, StateError> {
-        let conn = self.conn();
+        let mut conn = self.conn();
         Self::ensure_stack(&conn, stack)?;
         conn.execute(
             "INSERT INTO updates(stack, kind, started_at) VALUES (?1, ?2, ?3)",
             params![stack, kind, now()],
         )?;
-        Ok(conn.last_insert_rowid())
+        let id = conn.last_insert_rowid();
+        conn.publish()?;
+        Ok(id)
     }
 
     pub fn finish_update(
@@ -645,7 +838,8 @@ impl Store {
         succeeded: bool,
         summary: &Value,
     ) -> Result<(), StateError> {
-        self.conn().execute(
+        let mut conn = self.conn();
+        conn.execute(
             "UPDATE updates SET finished_at = ?2, result = ?3, summary = ?4 WHERE id = ?1",
             params![
                 id,
@@ -654,7 +848,7 @@ impl Store {
                 summary.to_string()
             ],
         )?;
-        Ok(())
+        conn.publish()
     }
 
     pub fn history(&self, stack: &str) -> Result<Vec<UpdateRecord>, StateError> {

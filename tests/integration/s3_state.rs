@@ -123,6 +123,7 @@ async fn a_snapshot_goes_only_over_the_one_read_and_a_journal_entry_only_once() 
     let first = RemoteSnapshot {
         through: 0,
         stack: stack.clone(),
+        sequences: Default::default(),
     };
     let etag = remote.write_snapshot(&first, None).await.unwrap();
     // A second writer that read no snapshot, or an older one, is refused.
@@ -155,7 +156,11 @@ async fn a_snapshot_goes_only_over_the_one_read_and_a_journal_entry_only_once() 
     assert_eq!(after, [1, 2, 3]);
 
     // Compacting: a snapshot through 2 over the one read, then its entries go.
-    let compacted = RemoteSnapshot { through: 2, stack };
+    let compacted = RemoteSnapshot {
+        through: 2,
+        stack,
+        sequences: Default::default(),
+    };
     let newer = remote
         .write_snapshot(&compacted, Some(&read_etag))
         .await
@@ -179,4 +184,162 @@ async fn a_snapshot_goes_only_over_the_one_read_and_a_journal_entry_only_once() 
         .map(|(n, _)| n)
         .collect();
     assert_eq!(left, [3]);
+}
+
+fn s3_client(sdk: &aws_config::SdkConfig) -> aws_sdk_s3::Client {
+    aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(sdk)
+            .force_path_style(true)
+            .build(),
+    )
+}
+
+/// Every object in the bucket: key → body.
+pub(crate) async fn objects(
+    sdk: &aws_config::SdkConfig,
+    bucket: &str,
+) -> std::collections::BTreeMap<String, Vec<u8>> {
+    let s3 = s3_client(sdk);
+    let mut out = std::collections::BTreeMap::new();
+    let listed = s3.list_objects_v2().bucket(bucket).send().await.unwrap();
+    for o in listed.contents() {
+        let key = o.key().unwrap().to_string();
+        let body = s3
+            .get_object()
+            .bucket(bucket)
+            .key(&key)
+            .send()
+            .await
+            .unwrap()
+            .body
+            .collect()
+            .await
+            .unwrap()
+            .into_bytes()
+            .to_vec();
+        out.insert(key, body);
+    }
+    out
+}
+
+fn record(name: &str) -> cairn_state::ResourceRecord {
+    cairn_state::ResourceRecord {
+        seq: 0,
+        name: name.into(),
+        ty: "test:Thing".into(),
+        provider: "test".into(),
+        id: format!("id-{name}"),
+        inputs: serde_json::json!({"size": 1}),
+        outputs: serde_json::json!({"id": format!("id-{name}")}),
+        dependencies: vec![],
+        protect: false,
+        replaced: false,
+    }
+}
+
+fn pending(update_id: i64, name: &str) -> cairn_state::PendingOp {
+    cairn_state::PendingOp {
+        seq: 0,
+        update_id,
+        name: name.into(),
+        ty: "test:Thing".into(),
+        provider: "test".into(),
+        kind: cairn_state::OpKind::Create,
+        resource_seq: None,
+        inputs: serde_json::json!({"size": 1}),
+        client_token: format!("tok-{name}"),
+        started_at: String::new(),
+        dependencies: vec![],
+        protect: false,
+    }
+}
+
+/// The store over S3, as the engine uses it: each write is in S3 (a journal entry) when it
+/// returns, so a store opened elsewhere sees it; the end of a locked command folds the journal
+/// into a snapshot and removes it; a copy opened earlier catches up when it takes the lock, and
+/// goes on with keys no one used.
+#[tokio::test(flavor = "multi_thread")]
+async fn every_write_is_in_s3_when_it_returns_and_another_machine_sees_it() {
+    use cairn_state::Store;
+    let moto = Moto::start();
+    bucket(&moto, "team-state", true).await.unwrap();
+    let sdk = crate::inventory::sdk(&moto.endpoint, None).await;
+    let location = || Location::parse("s3://team-state/team/cairn").unwrap();
+    let open = || Store::open_s3_with(location(), "dev", &sdk).unwrap();
+
+    let one = open();
+    assert!(one.stacks().unwrap().is_empty());
+    let lock = one.lock("dev", "up").unwrap();
+    let update = one.begin_update("dev", "up").unwrap();
+    let op = one.begin_operation("dev", &pending(update, "vpc")).unwrap();
+    // Machine two, before the create has finished: the pending record is there.
+    let two = open();
+    let seen = two.pending_operations("dev").unwrap();
+    assert_eq!(
+        seen.iter()
+            .map(|p| (p.seq, p.client_token.as_str()))
+            .collect::<Vec<_>>(),
+        [(op, "tok-vpc")]
+    );
+    let vpc = one
+        .complete_create("dev", op, &record("vpc"), None)
+        .unwrap();
+    one.set_outputs("dev", &[("vpcId".into(), serde_json::json!("id-vpc"))])
+        .unwrap();
+    one.finish_update(update, true, &serde_json::json!({"counts": {"create": 1}}))
+        .unwrap();
+    let before_end = objects(&sdk, "team-state").await;
+    assert!(
+        before_end
+            .keys()
+            .any(|k| k.starts_with("team/cairn/dev/journal/")),
+        "{:?}",
+        before_end.keys()
+    );
+    assert!(before_end.contains_key("team/cairn/dev/lock.json"));
+    drop(lock);
+    // The end of the command: one snapshot, no journal, no lock.
+    let after_end = objects(&sdk, "team-state").await;
+    assert_eq!(
+        after_end.keys().collect::<Vec<_>>(),
+        ["team/cairn/dev/snapshot.json"]
+    );
+
+    let three = open();
+    assert_eq!(three.resources("dev").unwrap(), vec![vpc.clone()]);
+    assert!(three.pending_operations("dev").unwrap().is_empty());
+    assert_eq!(three.history("dev").unwrap(), one.history("dev").unwrap());
+    assert_eq!(three.outputs("dev").unwrap(), one.outputs("dev").unwrap());
+    let listed = three.stacks().unwrap();
+    assert_eq!(
+        listed
+            .iter()
+            .map(|s| (s.name.as_str(), s.resources))
+            .collect::<Vec<_>>(),
+        [("dev", 1)]
+    );
+
+    // Machine two still shows what it read, until it takes the lock.
+    assert!(two.resources("dev").unwrap().is_empty());
+    let lock = two.lock("dev", "destroy").unwrap();
+    assert_eq!(two.resources("dev").unwrap(), vec![vpc.clone()]);
+    assert!(two.pending_operations("dev").unwrap().is_empty());
+    let update = two.begin_update("dev", "destroy").unwrap();
+    assert!(update > 1, "a history number reused: {update}");
+    let next = two
+        .begin_operation("dev", &pending(update, "subnet"))
+        .unwrap();
+    assert!(next > op, "an operation number reused: {next} after {op}");
+    two.abandon_operation(next).unwrap();
+    two.complete_delete(None, vpc.seq).unwrap();
+    two.finish_update(update, true, &serde_json::json!({}))
+        .unwrap();
+    // One writer at a time: machine one cannot take the lock meanwhile.
+    let held = one.lock("dev", "up").err().unwrap();
+    assert!(matches!(held, StateError::LeaseHeld { .. }), "{held}");
+    drop(lock);
+
+    let four = open();
+    assert!(four.resources("dev").unwrap().is_empty());
+    assert_eq!(four.history("dev").unwrap().len(), 2);
 }

@@ -235,6 +235,57 @@ impl Lease {
         KeptLease { lease, renewing }
     }
 
+    /// Who holds `stack`'s lock, if anyone does.
+    pub async fn holder_of(
+        bucket: &Bucket,
+        stack: &str,
+    ) -> Result<Option<LeaseHolder>, StateError> {
+        Ok(read(bucket, &lock_key(bucket, stack))
+            .await?
+            .map(|(h, _)| h))
+    }
+
+    /// Removes `stack`'s lock if its lease has expired, or with `force` whoever holds it
+    /// (`state unlock`); returns the holder it was.
+    pub async fn unlock(
+        bucket: &Bucket,
+        stack: &str,
+        force: bool,
+    ) -> Result<LeaseHolder, StateError> {
+        let key = lock_key(bucket, stack);
+        let Some((holder, etag)) = read(bucket, &key).await? else {
+            return Err(StateError::NotLocked {
+                stack: stack.to_string(),
+            });
+        };
+        if !force && !holder.expired() {
+            return Err(StateError::LeaseHeld {
+                stack: stack.to_string(),
+                holder: Box::new(holder),
+            });
+        }
+        let deleted = bucket
+            .client
+            .delete_object()
+            .bucket(&bucket.location.bucket)
+            .key(&key)
+            .if_match(&etag)
+            .send()
+            .await;
+        match deleted {
+            Ok(_) => Ok(holder),
+            // Renewed or taken meanwhile: the lock is someone's now, and not this one's to end.
+            Err(e) if precondition_failed(&e) => match read(bucket, &key).await? {
+                Some((now, _)) => Err(StateError::LeaseHeld {
+                    stack: stack.to_string(),
+                    holder: Box::new(now),
+                }),
+                None => Ok(holder),
+            },
+            Err(e) => Err(bucket.failed(&e)),
+        }
+    }
+
     /// Removes `stack`'s lock whoever holds it (`state unlock --force`); returns the holder.
     pub async fn force_release(
         bucket: &Bucket,

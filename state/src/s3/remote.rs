@@ -10,7 +10,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::Bucket;
+use super::{Bucket, Got};
 use crate::StateError;
 use crate::snapshot::StackSnapshot;
 
@@ -19,6 +19,16 @@ use crate::snapshot::StackSnapshot;
 pub struct RemoteSnapshot {
     pub through: u64,
     pub stack: StackSnapshot,
+    /// Each keyed table's highest key ever handed out (SQLite's `sqlite_sequence`), so that a
+    /// copy made from the snapshot never hands one out again.
+    #[serde(default)]
+    pub sequences: std::collections::BTreeMap<String, i64>,
+}
+
+/// What a conditional read of the snapshot found.
+pub(crate) enum Fetched {
+    Unchanged,
+    Changed(Option<(RemoteSnapshot, String)>),
 }
 
 /// One stack's snapshot and journal in a bucket.
@@ -52,12 +62,26 @@ impl RemoteStack {
 
     /// The snapshot and its ETag, if the stack has one.
     pub async fn snapshot(&self) -> Result<Option<(RemoteSnapshot, String)>, StateError> {
-        let Some((body, etag)) = self.bucket.get(&self.key("snapshot.json")).await? else {
-            return Ok(None);
+        match self.snapshot_unless(None).await? {
+            Fetched::Changed(s) => Ok(s),
+            Fetched::Unchanged => unreachable!("fetched without a condition"),
+        }
+    }
+
+    /// The snapshot, unless it is still the one with ETag `known` (`If-None-Match`).
+    pub(crate) async fn snapshot_unless(&self, known: Option<&str>) -> Result<Fetched, StateError> {
+        let got = self
+            .bucket
+            .get_unless(&self.key("snapshot.json"), known)
+            .await?;
+        let (body, etag) = match got {
+            Got::Unchanged => return Ok(Fetched::Unchanged),
+            Got::Missing => return Ok(Fetched::Changed(None)),
+            Got::Object(body, etag) => (body, etag),
         };
         let snapshot = serde_json::from_slice(&body)
             .map_err(|e| StateError::Snapshot(format!("the stack's snapshot: {e}")))?;
-        Ok(Some((snapshot, etag)))
+        Ok(Fetched::Changed(Some((snapshot, etag))))
     }
 
     /// Writes the snapshot over the one read as `previous` (or where there is none); returns
@@ -74,14 +98,23 @@ impl RemoteStack {
             .ok_or_else(|| self.conflict("the snapshot was written by another command"))
     }
 
-    /// Adds journal entry `seq`. Refused if it exists: another command is writing.
+    /// Adds journal entry `seq`. Refused if it exists: another command is writing. (Unless
+    /// what is there is this very entry: the SDK sent it again after a response was lost.)
     pub async fn append(&self, seq: u64, entry: &Value) -> Result<(), StateError> {
         let body = serde_json::to_vec(entry).expect("an entry serialises");
-        self.bucket
-            .put_if(&self.entry_key(seq), body, None)
+        let key = self.entry_key(seq);
+        if self
+            .bucket
+            .put_if(&key, body.clone(), None)
             .await?
-            .map(|_| ())
-            .ok_or_else(|| self.conflict(&format!("journal entry {seq} exists already")))
+            .is_some()
+        {
+            return Ok(());
+        }
+        match self.bucket.get(&key).await? {
+            Some((there, _)) if there == body => Ok(()),
+            _ => Err(self.conflict(&format!("journal entry {seq} exists already"))),
+        }
     }
 
     /// The journal entries after `seq`, in order.
@@ -103,20 +136,22 @@ impl RemoteStack {
 
     /// Removes the entries up to `seq`, once a snapshot folds them in.
     pub async fn drop_through(&self, seq: u64) -> Result<(), StateError> {
-        let b = &self.bucket;
-        for (n, key) in self.entry_keys().await? {
-            if n > seq {
-                break;
-            }
-            b.client
-                .delete_object()
-                .bucket(&b.location.bucket)
-                .key(&key)
-                .send()
-                .await
-                .map_err(|e| b.failed(&e))?;
-        }
-        Ok(())
+        let keys: Vec<String> = self
+            .entry_keys()
+            .await?
+            .into_iter()
+            .take_while(|(n, _)| *n <= seq)
+            .map(|(_, key)| key)
+            .collect();
+        self.bucket.delete_all(keys).await
+    }
+
+    /// Removes entries `from..=through`, known to be the ones a snapshot just folded in: no
+    /// listing, a thousand keys a request.
+    pub(crate) async fn drop_range(&self, from: u64, through: u64) -> Result<(), StateError> {
+        self.bucket
+            .delete_all((from..=through).map(|n| self.entry_key(n)).collect())
+            .await
     }
 
     /// Every journal entry's number and key, in order.

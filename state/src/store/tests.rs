@@ -138,9 +138,9 @@ fn the_lock_of_a_dead_process_on_this_host_is_taken_over_saying_whose() {
     leave_lock(&path, &this_host(), NO_SUCH_PID, "");
     let guard = store.lock("dev", "destroy").unwrap();
     let old = guard.taken_over().unwrap();
-    assert_eq!((old.pid, old.command.as_str()), (NO_SUCH_PID, "up"));
+    assert_eq!((old.pid(), old.command()), (NO_SUCH_PID, "up"));
     assert_eq!(
-        store.lock_holder("dev").unwrap().unwrap().pid,
+        store.lock_holder("dev").unwrap().unwrap().pid(),
         std::process::id()
     );
 }
@@ -301,7 +301,7 @@ fn a_schema_1_database_is_migrated_keeping_every_row() {
         [("vpcId".to_string(), serde_json::json!("vpc-0a1b2c3d"))]
     );
     let holder = store.lock_holder("dev").unwrap().unwrap();
-    assert_eq!((holder.host.as_str(), holder.pid), ("build-7", 4242));
+    assert_eq!((holder.host(), holder.pid()), ("build-7", 4242));
     // And it is writable: the stale lock is released with --force (another host's).
     store.unlock("dev", true).unwrap();
     assert!(store.lock_holder("dev").unwrap().is_none());
