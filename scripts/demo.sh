@@ -18,7 +18,16 @@ done
 
 export AWS_ENDPOINT_URL="http://127.0.0.1:$port"
 export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_REGION=us-east-2
-export CAIRN_STATE="$work/state.db" CAIRN_CONFIG_DIR="$work"
+# CAIRN_STATE=s3://BUCKET/PREFIX keeps the state in moto's S3 (the bucket is made here: Cairn
+# never makes one); the default is a local file.
+export CAIRN_STATE="${CAIRN_STATE:-$work/state.db}" CAIRN_CONFIG_DIR="$work"
+if [[ "$CAIRN_STATE" == s3://* ]]; then
+  bucket="${CAIRN_STATE#s3://}"; bucket="${bucket%%/*}"
+  "$python" -c 'import sys, boto3
+boto3.client("s3", endpoint_url=sys.argv[1], region_name="us-east-2").create_bucket(
+    Bucket=sys.argv[2], CreateBucketConfiguration={"LocationConstraint": "us-east-2"})' \
+    "$AWS_ENDPOINT_URL" "$bucket"
+fi
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/cairn-target}"
 cairn() { cargo run --quiet -- "$@"; }
 
@@ -29,3 +38,4 @@ echo "== outputs"; cairn outputs
 echo "== up again (nothing to do)"; cairn up --yes
 echo "== destroy"; cairn destroy --yes
 echo "== history"; cairn history
+echo "== stacks";  cairn stack ls

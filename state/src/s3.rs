@@ -103,8 +103,11 @@ impl Bucket {
         location: Location,
         sdk: &aws_config::SdkConfig,
     ) -> Result<Bucket, crate::StateError> {
+        // An endpoint of one's own (AWS_ENDPOINT_URL, or AWS_ENDPOINT_URL_S3 for S3 alone).
+        let custom =
+            sdk.endpoint_url().is_some() || std::env::var_os("AWS_ENDPOINT_URL_S3").is_some();
         let conf = aws_sdk_s3::config::Builder::from(sdk)
-            .force_path_style(sdk.endpoint_url().is_some())
+            .force_path_style(custom)
             .build();
         let bucket = Bucket {
             client: aws_sdk_s3::Client::from_conf(conf),

@@ -25,10 +25,14 @@ use crate::inventory::{self, Defaults, ROLE_B};
 const BIN: &str = env!("CARGO_BIN_EXE_cairn-program");
 
 /// xorshift64: enough randomness to spread kill points, reproducible from the seed.
-struct Rng(u64);
+pub(crate) struct Rng(u64);
 
 impl Rng {
-    fn below(&mut self, n: u64) -> u64 {
+    pub(crate) fn new(seed: u64) -> Rng {
+        Rng(seed.max(1).wrapping_mul(0x9E37_79B9_7F4A_7C15))
+    }
+
+    pub(crate) fn below(&mut self, n: u64) -> u64 {
         self.0 ^= self.0 << 13;
         self.0 ^= self.0 >> 7;
         self.0 ^= self.0 << 17;
@@ -265,9 +269,7 @@ async fn killed_mid_operation_nothing_is_lost_or_duplicated() {
 
     // Random kills on top, for the long run.
     let kills = env_u64("CAIRN_CRASH_KILLS", 0);
-    let mut rng = Rng(env_u64("CAIRN_CRASH_SEED", 1)
-        .max(1)
-        .wrapping_mul(0x9E37_79B9_7F4A_7C15));
+    let mut rng = Rng::new(env_u64("CAIRN_CRASH_SEED", 1));
     for k in 0..kills {
         let command = ["up", "destroy"][(k % 2) as usize];
         let at = Hold {

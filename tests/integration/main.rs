@@ -12,4 +12,5 @@ mod public_api;
 mod replacement;
 mod s3_state;
 mod secrets;
+mod team_state;
 mod updates;

@@ -254,6 +254,9 @@ fn pending(update_id: i64, name: &str) -> cairn_state::PendingOp {
     }
 }
 
+const SECRET: &str = "hunter2-Correct-Horse";
+const PASSPHRASE: &str = "a passphrase for tests";
+
 /// The store over S3, as the engine uses it: each write is in S3 (a journal entry) when it
 /// returns, so a store opened elsewhere sees it; the end of a locked command folds the journal
 /// into a snapshot and removes it; a copy opened earlier catches up when it takes the lock, and
@@ -267,11 +270,18 @@ async fn every_write_is_in_s3_when_it_returns_and_another_machine_sees_it() {
     let location = || Location::parse("s3://team-state/team/cairn").unwrap();
     let open = || Store::open_s3_with(location(), "dev", &sdk).unwrap();
 
+    let open = || {
+        let store = open();
+        store.use_passphrase(Some(PASSPHRASE.into())).unwrap();
+        store
+    };
     let one = open();
     assert!(one.stacks().unwrap().is_empty());
     let lock = one.lock("dev", "up").unwrap();
     let update = one.begin_update("dev", "up").unwrap();
-    let op = one.begin_operation("dev", &pending(update, "vpc")).unwrap();
+    let mut with_secret = pending(update, "vpc");
+    with_secret.inputs = serde_json::json!({"password": {"@secret": SECRET}});
+    let op = one.begin_operation("dev", &with_secret).unwrap();
     // Machine two, before the create has finished: the pending record is there.
     let two = open();
     let seen = two.pending_operations("dev").unwrap();
@@ -297,6 +307,16 @@ async fn every_write_is_in_s3_when_it_returns_and_another_machine_sees_it() {
         before_end.keys()
     );
     assert!(before_end.contains_key("team/cairn/dev/lock.json"));
+    // Secrets stay sealed in every object: journal entries, the lock, and the snapshot below.
+    let sealed = |objects: &std::collections::BTreeMap<String, Vec<u8>>| {
+        for (key, body) in objects {
+            assert!(
+                !body.windows(SECRET.len()).any(|w| w == SECRET.as_bytes()),
+                "the plaintext of a secret is in {key}"
+            );
+        }
+    };
+    sealed(&before_end);
     drop(lock);
     // The end of the command: one snapshot, no journal, no lock.
     let after_end = objects(&sdk, "team-state").await;
@@ -304,6 +324,7 @@ async fn every_write_is_in_s3_when_it_returns_and_another_machine_sees_it() {
         after_end.keys().collect::<Vec<_>>(),
         ["team/cairn/dev/snapshot.json"]
     );
+    sealed(&after_end);
 
     let three = open();
     assert_eq!(three.resources("dev").unwrap(), vec![vpc.clone()]);

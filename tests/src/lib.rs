@@ -126,6 +126,12 @@ impl Cli {
         self
     }
 
+    /// Sets an environment variable for every command (after the defaults: `CAIRN_STATE` too).
+    pub fn env(mut self, key: &str, value: &str) -> Cli {
+        self.env.push((key.to_string(), value.to_string()));
+        self
+    }
+
     /// The command for `args`, with the test's state, config, endpoint and credentials.
     pub fn command(&self, args: &[&str]) -> Command {
         let mut cmd = Command::new(&self.bin);
