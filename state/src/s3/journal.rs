@@ -64,7 +64,7 @@ fn rows(
     params: &[&dyn rusqlite::ToSql],
 ) -> rusqlite::Result<Vec<Map<String, Value>>> {
     let mut st = conn.prepare_cached(sql)?;
-    let columns: Vec<String> = st.column_names().into_iter().map(str::to_string).collect();
+    let columns: Vec<String> = st.column_names().map(str::to_string).collect();
     st.query_map(params, |r| {
         let mut row = Map::new();
         for (i, c) in columns.iter().enumerate() {

@@ -28,7 +28,7 @@ pub struct RemoteSnapshot {
 /// What a conditional read of the snapshot found.
 pub(crate) enum Fetched {
     Unchanged,
-    Changed(Option<(RemoteSnapshot, String)>),
+    Changed(Option<Box<(RemoteSnapshot, String)>>),
 }
 
 /// One stack's snapshot and journal in a bucket.
@@ -63,7 +63,7 @@ impl RemoteStack {
     /// The snapshot and its ETag, if the stack has one.
     pub async fn snapshot(&self) -> Result<Option<(RemoteSnapshot, String)>, StateError> {
         match self.snapshot_unless(None).await? {
-            Fetched::Changed(s) => Ok(s),
+            Fetched::Changed(s) => Ok(s.map(|s| *s)),
             Fetched::Unchanged => unreachable!("fetched without a condition"),
         }
     }
@@ -81,7 +81,7 @@ impl RemoteStack {
         };
         let snapshot = serde_json::from_slice(&body)
             .map_err(|e| StateError::Snapshot(format!("the stack's snapshot: {e}")))?;
-        Ok(Fetched::Changed(Some((snapshot, etag))))
+        Ok(Fetched::Changed(Some(Box::new((snapshot, etag)))))
     }
 
     /// Writes the snapshot over the one read as `previous` (or where there is none); returns
