@@ -4,6 +4,9 @@
 //! objects in `s3/remote.rs`. (What writes the journal as each operation commits, and opens a
 //! stack from it, builds on these; none of it is reachable from the command line yet.)
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use aws_sdk_s3::error::ProvideErrorMetadata;
 
 use crate::StateError;
@@ -72,6 +75,72 @@ impl std::fmt::Display for BucketProblem {
     }
 }
 
+/// How many requests of each kind a bucket's client has sent (each retry too): what S3
+/// bills, and what the benchmark reports per operation.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct RequestCounts {
+    pub get: u64,
+    pub list: u64,
+    pub head: u64,
+    pub put: u64,
+    /// Single deletes and batches (`DeleteObjects`, one request for up to 1,000 keys).
+    pub delete: u64,
+}
+
+impl RequestCounts {
+    pub fn writes(&self) -> u64 {
+        self.put + self.delete
+    }
+
+    pub fn reads(&self) -> u64 {
+        self.get + self.list + self.head
+    }
+}
+
+#[derive(Debug, Default)]
+struct Requests([AtomicU64; 5]);
+
+impl Requests {
+    fn counts(&self) -> RequestCounts {
+        let n = |i: usize| self.0[i].load(Ordering::Relaxed);
+        RequestCounts {
+            get: n(0),
+            list: n(1),
+            head: n(2),
+            put: n(3),
+            delete: n(4),
+        }
+    }
+}
+
+/// Counts each request as it is sent, by its method (and, for a GET, whether it lists).
+#[derive(Debug)]
+struct Counter(Arc<Requests>);
+
+impl aws_sdk_s3::config::Intercept for Counter {
+    fn name(&self) -> &'static str {
+        "cairn-request-counter"
+    }
+
+    fn read_before_transmit(
+        &self,
+        context: &aws_sdk_s3::config::interceptors::BeforeTransmitInterceptorContextRef<'_>,
+        _: &aws_sdk_s3::config::RuntimeComponents,
+        _: &mut aws_sdk_s3::config::ConfigBag,
+    ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+        let request = context.request();
+        let kind = match request.method() {
+            "GET" if request.uri().contains("list-type=") => 1,
+            "GET" => 0,
+            "HEAD" => 2,
+            "PUT" => 3,
+            _ => 4,
+        };
+        self.0.0[kind].fetch_add(1, Ordering::Relaxed);
+        Ok(())
+    }
+}
+
 /// What a conditional read found.
 pub(crate) enum Got {
     Object(Vec<u8>, String),
@@ -85,6 +154,7 @@ pub(crate) enum Got {
 pub struct Bucket {
     pub(crate) client: aws_sdk_s3::Client,
     pub location: Location,
+    requests: Arc<Requests>,
 }
 
 impl Bucket {
@@ -106,15 +176,23 @@ impl Bucket {
         // An endpoint of one's own (AWS_ENDPOINT_URL, or AWS_ENDPOINT_URL_S3 for S3 alone).
         let custom =
             sdk.endpoint_url().is_some() || std::env::var_os("AWS_ENDPOINT_URL_S3").is_some();
+        let requests = Arc::new(Requests::default());
         let conf = aws_sdk_s3::config::Builder::from(sdk)
             .force_path_style(custom)
+            .interceptor(Counter(requests.clone()))
             .build();
         let bucket = Bucket {
             client: aws_sdk_s3::Client::from_conf(conf),
             location,
+            requests,
         };
         bucket.check().await?;
         Ok(bucket)
+    }
+
+    /// The requests sent so far, retries included.
+    pub fn requests(&self) -> RequestCounts {
+        self.requests.counts()
     }
 
     async fn check(&self) -> Result<(), crate::StateError> {

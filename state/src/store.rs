@@ -174,6 +174,11 @@ impl Store {
         }
     }
 
+    /// With the state in S3, the requests sent to it so far.
+    pub fn s3_requests(&self) -> Option<crate::s3::RequestCounts> {
+        self.inner.remote.as_ref().map(Remote::requests)
+    }
+
     /// Where the state is: the S3 location, or the file.
     pub fn describe(&self) -> String {
         match &self.inner.remote {

@@ -156,6 +156,10 @@ impl Remote {
         ))
     }
 
+    pub(crate) fn requests(&self) -> super::RequestCounts {
+        self.bucket.requests()
+    }
+
     pub(crate) fn location(&self) -> &Location {
         &self.bucket.location
     }
