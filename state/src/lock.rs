@@ -176,17 +176,17 @@ impl LockGuard {
 
 impl Drop for LockGuard {
     fn drop(&mut self) {
-        let mut conn = self.inner.conn();
+        let conn = self.inner.conn();
         // Delete only our own row: a lock released by hand and taken by another must survive.
         let _ = conn.execute(
             "DELETE FROM locks WHERE stack = ?1 AND pid = ?2",
             rusqlite::params![self.stack, self.pid],
         );
+        drop(conn);
         if self.remote
             && let Some(remote) = &self.inner.remote
         {
-            let _ = conn.publish();
-            remote.release(&mut conn);
+            remote.release(&mut self.inner.conn());
         }
     }
 }

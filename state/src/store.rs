@@ -87,8 +87,11 @@ impl Inner {
     pub(crate) fn conn(&self) -> Conn<'_> {
         // A panic while holding the lock cannot leave SQLite inconsistent (transactions roll
         // back on drop), so a poisoned mutex is safe to keep using.
+        let guard = self.conn.lock().unwrap_or_else(|e| e.into_inner());
         Conn {
-            guard: self.conn.lock().unwrap_or_else(|e| e.into_inner()),
+            writes_before: self.remote.as_ref().map_or(0, Remote::writes),
+            guard: Some(guard),
+            mutex: &self.conn,
             remote: self.remote.as_ref(),
         }
     }
@@ -98,15 +101,31 @@ impl Inner {
 /// ends: [`Conn::publish`] where the caller must know it arrived (before a provider call,
 /// after its result), or when the guard is dropped, where a failure stops later writes.
 pub(crate) struct Conn<'a> {
-    guard: MutexGuard<'a, Connection>,
+    /// `Some` until published.
+    guard: Option<MutexGuard<'a, Connection>>,
+    mutex: &'a Mutex<Connection>,
     remote: Option<&'a Remote>,
+    /// The working copy's count of row writes when this guard was taken: whether the holder
+    /// wrote anything is whether it moved.
+    writes_before: u64,
 }
 
 impl Conn<'_> {
-    pub(crate) fn publish(&mut self) -> Result<(), StateError> {
+    /// Lets the connection go and, with the state in S3, returns once what was written under
+    /// this guard is in S3 (in an entry of its own, or of several writers at once).
+    pub(crate) fn publish(mut self) -> Result<(), StateError> {
+        self.send()
+    }
+
+    fn send(&mut self) -> Result<(), StateError> {
+        let Some(guard) = self.guard.take() else {
+            return Ok(());
+        };
         match self.remote {
-            Some(remote) => remote.publish(&mut self.guard),
-            None => Ok(()),
+            Some(remote) if remote.writes() != self.writes_before => {
+                remote.publish(self.mutex, guard)
+            }
+            _ => Ok(()),
         }
     }
 }
@@ -114,19 +133,19 @@ impl Conn<'_> {
 impl std::ops::Deref for Conn<'_> {
     type Target = Connection;
     fn deref(&self) -> &Connection {
-        &self.guard
+        self.guard.as_ref().expect("held until published")
     }
 }
 
 impl std::ops::DerefMut for Conn<'_> {
     fn deref_mut(&mut self) -> &mut Connection {
-        &mut self.guard
+        self.guard.as_mut().expect("held until published")
     }
 }
 
 impl Drop for Conn<'_> {
     fn drop(&mut self) {
-        if let Err(e) = self.publish() {
+        if let Err(e) = self.send() {
             tracing::error!("{e}");
         }
     }
@@ -240,10 +259,7 @@ impl Store {
             let touched = remote.touched();
             conn.update_hook(Some(
                 move |_: rusqlite::hooks::Action, _: &str, table: &str, rowid: i64| {
-                    touched
-                        .lock()
-                        .unwrap_or_else(|e| e.into_inner())
-                        .insert((table.to_string(), rowid));
+                    touched.record(table, rowid);
                 },
             ))
             .map_err(corrupt)?;
@@ -671,7 +687,7 @@ impl Store {
 
     /// Records an operation about to be sent to a provider; returns its sequence number.
     pub fn begin_operation(&self, stack: &str, op: &PendingOp) -> Result<i64, StateError> {
-        let mut conn = self.conn();
+        let conn = self.conn();
         let inputs = self.seal(&conn, &op.inputs, "pending_operations", &op.name, "inputs")?;
         Self::ensure_stack(&conn, stack)?;
         conn.prepare_cached(
@@ -702,7 +718,7 @@ impl Store {
     /// Clears an operation whose provider call failed cleanly (nothing happened, or the provider
     /// said so), leaving the resource records as they were.
     pub fn abandon_operation(&self, op_seq: i64) -> Result<(), StateError> {
-        let mut conn = self.conn();
+        let conn = self.conn();
         conn.execute("DELETE FROM pending_operations WHERE seq = ?1", [op_seq])?;
         conn.publish()?;
         Ok(())
@@ -826,7 +842,7 @@ impl Store {
     // ---- history --------------------------------------------------------------------------
 
     pub fn begin_update(&self, stack: &str, kind: &str) -> Result<i64, StateError> {
-        let mut conn = self.conn();
+        let conn = self.conn();
         Self::ensure_stack(&conn, stack)?;
         conn.execute(
             "INSERT INTO updates(stack, kind, started_at) VALUES (?1, ?2, ?3)",
@@ -843,7 +859,7 @@ impl Store {
         succeeded: bool,
         summary: &Value,
     ) -> Result<(), StateError> {
-        let mut conn = self.conn();
+        let conn = self.conn();
         conn.execute(
             "UPDATE updates SET finished_at = ?2, result = ?3, summary = ?4 WHERE id = ?1",
             params![

@@ -364,3 +364,73 @@ async fn every_write_is_in_s3_when_it_returns_and_another_machine_sees_it() {
     assert!(four.resources("dev").unwrap().is_empty());
     assert_eq!(four.history("dev").unwrap().len(), 2);
 }
+
+/// Writers at once each return only once their rows are in S3 (several writers' rows may share
+/// an entry, never be lost); a write another command got to first (its journal entry number
+/// taken) fails, and so does every write after it, while S3 keeps what had arrived.
+#[tokio::test(flavor = "multi_thread")]
+async fn concurrent_writes_all_arrive_and_a_write_that_cannot_stops_every_later_one() {
+    use cairn_state::Store;
+    use cairn_state::s3::remote::RemoteStack;
+    let moto = Moto::start();
+    let b = bucket(&moto, "team-state", true).await.unwrap();
+    let sdk = crate::inventory::sdk(&moto.endpoint, None).await;
+    let open = || {
+        Store::open_s3_with(
+            Location::parse("s3://team-state/team/cairn").unwrap(),
+            "dev",
+            &sdk,
+        )
+        .unwrap()
+    };
+    let store = open();
+    let lock = store.lock("dev", "up").unwrap();
+    let update = store.begin_update("dev", "up").unwrap();
+    let seqs = std::sync::Mutex::new(Vec::new());
+    std::thread::scope(|s| {
+        for t in 0..16 {
+            let (store, seqs) = (&store, &seqs);
+            s.spawn(move || {
+                for i in 0..10 {
+                    let seq = store
+                        .begin_operation("dev", &pending(update, &format!("r{t}-{i}")))
+                        .unwrap();
+                    seqs.lock().unwrap().push(seq);
+                }
+            });
+        }
+    });
+    let mut seqs = seqs.into_inner().unwrap();
+    seqs.sort();
+    let elsewhere = open();
+    let seen: Vec<i64> = elsewhere
+        .pending_operations("dev")
+        .unwrap()
+        .iter()
+        .map(|p| p.seq)
+        .collect();
+    assert_eq!(seen, seqs);
+    assert_eq!(seen.len(), 160);
+
+    // Another writer takes the next entry's number (a command that lost its lock and does not
+    // know it yet, say).
+    let remote = RemoteStack::new(&b, "dev");
+    let last = remote.entries_after(0).await.unwrap().last().unwrap().0;
+    remote
+        .append(last + 1, &serde_json::json!({"changes": []}))
+        .await
+        .unwrap();
+    let conflict = store
+        .begin_operation("dev", &pending(update, "late"))
+        .unwrap_err();
+    assert!(
+        matches!(conflict, StateError::RemoteConflict { .. }),
+        "{conflict}"
+    );
+    let after = store.abandon_operation(seqs[0]).unwrap_err();
+    assert!(matches!(after, StateError::RemoteBroken { .. }), "{after}");
+    drop(lock);
+    // What S3 holds: the 160 pending records, not the write that failed nor the one after.
+    let reopened = open();
+    assert_eq!(reopened.pending_operations("dev").unwrap().len(), 160);
+}

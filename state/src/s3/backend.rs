@@ -13,8 +13,7 @@
 //! ahead of S3: from then on every write fails, so the command stops, and the next command
 //! (from any machine) settles what was in flight from the pending records S3 does hold.
 
-use std::collections::BTreeSet;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::Duration;
 
 use chrono::Utc;
@@ -39,6 +38,12 @@ struct Position {
     folded: u64,
     /// The ETag of the snapshot this copy knows, if there is one.
     snapshot: Option<String>,
+    /// How many entries were read off the copy (or found empty), and how many of those are in
+    /// S3: a writer waits until the one holding its rows is.
+    taken: u64,
+    durable: u64,
+    /// An entry is being written: the next waits for it.
+    in_flight: bool,
     lease: Option<KeptLease>,
     /// Why this copy may no longer write to S3.
     broken: Option<String>,
@@ -50,8 +55,10 @@ pub(crate) struct Remote {
     objects: RemoteStack,
     stack: String,
     /// Rows the update hook saw change since the last entry.
-    touched: Arc<Mutex<BTreeSet<Touched>>>,
+    touched: Arc<Touched>,
     position: Mutex<Position>,
+    /// Signalled when an entry has been written (or failed).
+    sent: Condvar,
     /// The working copy's private directory, removed with the store.
     _dir: tempfile::TempDir,
 }
@@ -143,10 +150,14 @@ impl Remote {
                 objects,
                 stack: stack.to_string(),
                 touched: Default::default(),
+                sent: Condvar::new(),
                 position: Mutex::new(Position {
                     next: 1,
                     folded: 0,
                     snapshot: None,
+                    taken: 0,
+                    durable: 0,
+                    in_flight: false,
                     lease: None,
                     broken: None,
                 }),
@@ -165,7 +176,7 @@ impl Remote {
     }
 
     /// What the update hook records into.
-    pub(crate) fn touched(&self) -> Arc<Mutex<BTreeSet<Touched>>> {
+    pub(crate) fn touched(&self) -> Arc<Touched> {
         self.touched.clone()
     }
 
@@ -178,7 +189,7 @@ impl Remote {
 
     fn settle(&self, loaded: Loaded) {
         // What reading wrote into the copy is S3's already.
-        lock(&self.touched).clear();
+        self.touched.take();
         let mut p = lock(&self.position);
         p.next = loaded.next;
         p.folded = loaded.folded;
@@ -252,48 +263,91 @@ impl Remote {
             last = *n;
         }
         tx.commit()?;
-        lock(&self.touched).clear();
+        self.touched.take();
         lock(&self.position).next = last + 1;
         Ok(())
     }
 
-    /// Sends what the last write changed as the next journal entry. Called with no
-    /// transaction open, after every write; a read touches nothing and sends nothing.
-    pub(crate) fn publish(&self, conn: &mut Connection) -> Result<(), StateError> {
-        if !conn.is_autocommit() {
-            return Ok(());
-        }
-        let mut touched = std::mem::take(&mut *lock(&self.touched));
-        // The lock row is this copy's own; the lock in S3 is the lease.
-        touched.retain(|(table, _)| table != "locks");
-        if touched.is_empty() {
+    /// How many row writes the working copy has seen.
+    pub(crate) fn writes(&self) -> u64 {
+        self.touched.writes()
+    }
+
+    /// Returns once what the caller wrote under `guard` is in S3. Entries go one at a time, in
+    /// the order they were read off the copy; a writer that finds one on its way lets the
+    /// connection go and waits, and the next entry carries the rows of every writer that waited
+    /// meanwhile (group commit): many operations finishing together cost one request, and no
+    /// write waits behind more than one entry.
+    pub(crate) fn publish<'c>(
+        &self,
+        conns: &'c Mutex<Connection>,
+        mut guard: MutexGuard<'c, Connection>,
+    ) -> Result<(), StateError> {
+        if !guard.is_autocommit() {
+            // Published when the transaction's guard ends.
             return Ok(());
         }
         let mut p = lock(&self.position);
-        if let Some(why) = &p.broken {
-            return Err(self.broken(why));
+        // The entry the caller's rows go in: the next one read off the copy (none has been
+        // since they were written, as that takes the connection, which the caller holds).
+        let mine = p.taken + 1;
+        // Locks are taken in one order, connection then position, everywhere.
+        loop {
+            if let Some(why) = &p.broken {
+                return Err(self.broken(why));
+            }
+            if p.durable >= mine {
+                return Ok(());
+            }
+            if p.in_flight {
+                drop(guard);
+                p = self.sent.wait(p).unwrap_or_else(|e| e.into_inner());
+                drop(p);
+                guard = conns.lock().unwrap_or_else(|e| e.into_inner());
+                p = lock(&self.position);
+                continue;
+            }
+            if p.lease.as_ref().is_some_and(|l| !l.is_held()) {
+                p.broken = Some("its lock was lost".into());
+                self.sent.notify_all();
+                return Err(StateError::LeaseLost {
+                    stack: self.stack.clone(),
+                });
+            }
+            let entry = match journal::capture(&guard, &self.stack, &self.touched.take()) {
+                Ok(entry) => entry,
+                Err(e) => {
+                    p.broken = Some(e.to_string());
+                    self.sent.notify_all();
+                    return Err(e);
+                }
+            };
+            p.taken += 1;
+            let batch = p.taken;
+            if entry.is_empty() {
+                p.durable = batch;
+                continue;
+            }
+            let n = p.next;
+            p.next += 1;
+            p.in_flight = true;
+            drop(p);
+            drop(guard);
+            let body = serde_json::to_value(&entry).expect("an entry serialises");
+            let sent = block(&self.rt, self.objects.append(n, &body));
+            guard = conns.lock().unwrap_or_else(|e| e.into_inner());
+            p = lock(&self.position);
+            p.in_flight = false;
+            self.sent.notify_all();
+            if let Err(e) = sent {
+                p.broken = Some(e.to_string());
+                return Err(e);
+            }
+            p.durable = batch;
+            if p.next - 1 - p.folded >= SNAPSHOT_EVERY {
+                self.compact(&mut guard, &mut p);
+            }
         }
-        if p.lease.as_ref().is_some_and(|l| !l.is_held()) {
-            p.broken = Some("its lock was lost".into());
-            return Err(StateError::LeaseLost {
-                stack: self.stack.clone(),
-            });
-        }
-        let entry = journal::capture(conn, &self.stack, &touched)?;
-        if entry.is_empty() {
-            return Ok(());
-        }
-        let n = p.next;
-        let body = serde_json::to_value(&entry).expect("an entry serialises");
-        if let Err(e) = block(&self.rt, self.objects.append(n, &body)) {
-            p.broken = Some(e.to_string());
-            return Err(e);
-        }
-        p.next += 1;
-        if p.next - 1 - p.folded >= SNAPSHOT_EVERY {
-            self.compact(conn, &mut p);
-        }
-        Ok(())
     }
 
     fn broken(&self, why: &str) -> StateError {

@@ -9,6 +9,8 @@
 //! change rolled back, leaves the same rows.
 
 use std::collections::BTreeSet;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use rusqlite::{Connection, OptionalExtension, params_from_iter};
 use serde::{Deserialize, Serialize};
@@ -26,7 +28,38 @@ const KEYED: &[(&str, &str)] = &[
 ];
 
 /// A row the update hook saw change: its table and rowid.
-pub(crate) type Touched = (String, i64);
+pub(crate) type RowKey = (String, i64);
+
+/// What the update hook saw: the rows changed since the last entry was taken, and how many row
+/// writes there were in all (so that a writer can tell whether it wrote anything).
+#[derive(Default)]
+pub(crate) struct Touched {
+    rows: Mutex<BTreeSet<RowKey>>,
+    writes: AtomicU64,
+}
+
+impl Touched {
+    pub(crate) fn record(&self, table: &str, rowid: i64) {
+        // The lock row is the working copy's own; the lock in S3 is the lease.
+        if table == "locks" {
+            return;
+        }
+        self.writes.fetch_add(1, Ordering::Relaxed);
+        self.rows().insert((table.to_string(), rowid));
+    }
+
+    pub(crate) fn writes(&self) -> u64 {
+        self.writes.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn take(&self) -> BTreeSet<RowKey> {
+        std::mem::take(&mut *self.rows())
+    }
+
+    fn rows(&self) -> std::sync::MutexGuard<'_, BTreeSet<RowKey>> {
+        self.rows.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
 
 /// One change in an entry.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -80,7 +113,7 @@ fn rows(
 pub(crate) fn capture(
     conn: &Connection,
     stack: &str,
-    touched: &BTreeSet<Touched>,
+    touched: &BTreeSet<RowKey>,
 ) -> Result<Entry, StateError> {
     let tables: BTreeSet<&str> = touched.iter().map(|(t, _)| t.as_str()).collect();
     let mut changes = Vec::new();
