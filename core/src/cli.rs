@@ -1241,17 +1241,26 @@ async fn recover(
 /// Operations left pending by a process that stopped mid-call.
 fn warn_pending(engine: &Engine) -> Result<(), EngineError> {
     let pending = engine.store.pending_operations(&engine.stack)?;
-    if !pending.is_empty() {
-        eprintln!(
-            "warning: {} operation(s) were interrupted by an earlier run (up, destroy or refresh \
-             will settle them first): {}",
+    if pending.is_empty() {
+        return Ok(());
+    }
+    let listed = pending
+        .iter()
+        .map(|p| format!("{} {}", p.kind.as_str(), p.name))
+        .collect::<Vec<_>>()
+        .join(", ");
+    match engine.store.lock_holder(&engine.stack)? {
+        // Another command is running them now (another machine's, with the state in S3).
+        Some(holder) if holder.is_live() => eprintln!(
+            "warning: {} operation(s) are in flight in a command running now ({holder}); this \
+             preview does not show what they will change: {listed}",
             pending.len(),
-            pending
-                .iter()
-                .map(|p| format!("{} {}", p.kind.as_str(), p.name))
-                .collect::<Vec<_>>()
-                .join(", ")
-        );
+        ),
+        _ => eprintln!(
+            "warning: {} operation(s) were interrupted by an earlier run (up, destroy or refresh \
+             will settle them first): {listed}",
+            pending.len(),
+        ),
     }
     Ok(())
 }

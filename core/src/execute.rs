@@ -645,8 +645,8 @@ impl<'a> Executor<'a> {
                     let mut rec = old.clone();
                     rec.dependencies = deps;
                     rec.protect = decl.protect;
-                    self.store
-                        .complete_update(None, &rec)
+                    self.record(move |s| s.complete_update(None, &rec))
+                        .await
                         .map_err(|e| Self::state_fail(step, "recording", e))?;
                 }
                 self.live.lock().unwrap()[i] = Some(old.outputs.clone());
@@ -707,7 +707,9 @@ impl<'a> Executor<'a> {
             }
             if !replace {
                 let changed = diffs.iter().map(|d| d.property.clone()).collect();
-                let op_seq = self.begin(step, OpKind::Update, Some(old.seq), &inputs)?;
+                let op_seq = self
+                    .begin(step, OpKind::Update, Some(old.seq), &inputs)
+                    .await?;
                 let result = provider
                     .provider
                     .update(UpdateRequest {
@@ -728,7 +730,7 @@ impl<'a> Executor<'a> {
                     Err(e) => match self.updated_anyway(step, provider, old, &plain).await {
                         Some(outputs) => outputs,
                         None => {
-                            let err = self.abandon(step, op_seq, e, "updating");
+                            let err = self.abandon(step, op_seq, e, "updating").await;
                             self.reread(step, provider, old).await;
                             return Err(err);
                         }
@@ -741,8 +743,8 @@ impl<'a> Executor<'a> {
                     protect: decl.protect,
                     ..old.clone()
                 };
-                self.store
-                    .complete_update(Some(op_seq), &rec)
+                self.record(move |s| s.complete_update(Some(op_seq), &rec))
+                    .await
                     .map_err(|e| Self::state_fail(step, "updating", e))?;
                 self.live.lock().unwrap()[i] = Some(outputs);
                 return Ok(Some(Action::Updated));
@@ -780,14 +782,16 @@ impl<'a> Executor<'a> {
             protect,
         } = new;
         let token = client_token();
-        let op_seq = self.begin_with_token(
-            step,
-            OpKind::Create,
-            None,
-            &inputs,
-            &token,
-            (&deps, protect),
-        )?;
+        let op_seq = self
+            .begin_with_token(
+                step,
+                OpKind::Create,
+                None,
+                &inputs,
+                &token,
+                (&deps, protect),
+            )
+            .await?;
         let mut attempt = 1;
         let (created, recorded) = loop {
             let result = provider
@@ -821,7 +825,7 @@ impl<'a> Executor<'a> {
                 );
             }
             if !e.is(ErrorKind::Retryable) || attempt == CREATE_ATTEMPTS {
-                return Err(self.abandon(step, op_seq, e, "creating"));
+                return Err(self.abandon(step, op_seq, e, "creating").await);
             }
             tracing::debug!(resource = %step.name, attempt, "create failed transiently: {e}");
             tokio::time::sleep(create_backoff(attempt)).await;
@@ -839,8 +843,9 @@ impl<'a> Executor<'a> {
             protect,
             replaced: false,
         };
-        self.store
-            .complete_create(self.stack_name, op_seq, &rec, replaces)
+        let stack = self.stack_name.to_string();
+        self.record(move |s| s.complete_create(&stack, op_seq, &rec, replaces))
+            .await
             .map_err(|e| Self::state_fail(step, "creating", e))?;
         self.live.lock().unwrap()[i] = Some(created.outputs);
         if step.kind() == StepKind::Replace {
@@ -994,7 +999,9 @@ impl<'a> Executor<'a> {
     ) -> Result<(), OpError> {
         let inputs = props::from_state(&rec.inputs);
         self.remember_secrets(&inputs);
-        let op_seq = self.begin(step, OpKind::Delete, Some(rec.seq), &inputs)?;
+        let op_seq = self
+            .begin(step, OpKind::Delete, Some(rec.seq), &inputs)
+            .await?;
         let result = provider
             .provider
             .delete(DeleteRequest {
@@ -1005,16 +1012,17 @@ impl<'a> Executor<'a> {
             })
             .await;
         if let Err(e) = result {
-            let err = self.abandon(step, op_seq, e, "deleting");
+            let err = self.abandon(step, op_seq, e, "deleting").await;
             self.reread(step, provider, rec).await;
             return Err(err);
         }
-        self.store
-            .complete_delete(Some(op_seq), rec.seq)
+        let resource_seq = rec.seq;
+        self.record(move |s| s.complete_delete(Some(op_seq), resource_seq))
+            .await
             .map_err(|e| Self::state_fail(step, "deleting", e))
     }
 
-    fn begin(
+    async fn begin(
         &self,
         step: &Step,
         kind: OpKind,
@@ -1029,9 +1037,10 @@ impl<'a> Executor<'a> {
             &client_token(),
             (&[], false),
         )
+        .await
     }
 
-    fn begin_with_token(
+    async fn begin_with_token(
         &self,
         step: &Step,
         kind: OpKind,
@@ -1045,32 +1054,55 @@ impl<'a> Executor<'a> {
             OpKind::Update => "updating",
             OpKind::Delete => "deleting",
         };
-        self.store
-            .begin_operation(
-                self.stack_name,
-                &PendingOp {
-                    seq: 0,
-                    update_id: self.update_id,
-                    name: step.name.clone(),
-                    ty: step.ty.clone(),
-                    provider: step.provider.clone(),
-                    kind,
-                    resource_seq,
-                    inputs: props::to_state(inputs),
-                    client_token: token.to_string(),
-                    started_at: String::new(),
-                    dependencies: dependencies.to_vec(),
-                    protect,
-                },
-            )
+        let stack = self.stack_name.to_string();
+        let op = PendingOp {
+            seq: 0,
+            update_id: self.update_id,
+            name: step.name.clone(),
+            ty: step.ty.clone(),
+            provider: step.provider.clone(),
+            kind,
+            resource_seq,
+            inputs: props::to_state(inputs),
+            client_token: token.to_string(),
+            started_at: String::new(),
+            dependencies: dependencies.to_vec(),
+            protect,
+        };
+        self.record(move |s| s.begin_operation(&stack, &op))
+            .await
             .map_err(|e| Self::state_fail(step, verb, e))
+    }
+
+    /// Runs a state write off the operations' task when the state is in S3, where the write
+    /// waits for S3 to have it: the other operations go on meanwhile, and the writes that wait
+    /// together go to S3 in one request (`cairn-state`'s group commit). A local write takes
+    /// microseconds, and runs in place.
+    async fn record<T: Send + 'static>(
+        &self,
+        write: impl FnOnce(&Store) -> Result<T, cairn_state::StateError> + Send + 'static,
+    ) -> Result<T, cairn_state::StateError> {
+        if !self.store.is_remote() {
+            return write(self.store);
+        }
+        let store = self.store.clone();
+        match tokio::task::spawn_blocking(move || write(&store)).await {
+            Ok(result) => result,
+            Err(e) => std::panic::resume_unwind(e.into_panic()),
+        }
     }
 
     /// On a provider error the operation is over: its pending record is cleared (what the
     /// failed call may have changed is read back by [`Executor::reread`] or, for a create,
     /// looked for by [`Executor::made_anyway`]).
-    fn abandon(&self, step: &Step, op_seq: i64, e: ProviderError, verb: &'static str) -> OpError {
-        if let Err(se) = self.store.abandon_operation(op_seq) {
+    async fn abandon(
+        &self,
+        step: &Step,
+        op_seq: i64,
+        e: ProviderError,
+        verb: &'static str,
+    ) -> OpError {
+        if let Err(se) = self.record(move |s| s.abandon_operation(op_seq)).await {
             return Self::state_fail(step, verb, se);
         }
         Self::provider_fail(step, verb, e)

@@ -121,6 +121,14 @@ impl Holder {
         }
     }
 
+    /// Whether the holder may still be running: not a dead process, not an expired lease.
+    pub fn is_live(&self) -> bool {
+        match self {
+            Holder::Local(h) => !h.is_stale(),
+            Holder::Lease(h) => !h.expired(),
+        }
+    }
+
     /// Why a lock of this holder could be taken over.
     pub fn why_free(&self) -> &'static str {
         match self {

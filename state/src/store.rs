@@ -193,6 +193,12 @@ impl Store {
         }
     }
 
+    /// Whether the state is kept in S3 (this database its working copy), where a write
+    /// returns only once S3 has it.
+    pub fn is_remote(&self) -> bool {
+        self.inner.remote.is_some()
+    }
+
     /// With the state in S3, the requests sent to it so far.
     pub fn s3_requests(&self) -> Option<crate::s3::RequestCounts> {
         self.inner.remote.as_ref().map(Remote::requests)

@@ -52,14 +52,19 @@ fn declare(n: usize, cloud: TestProvider) -> Program {
 }
 
 /// One `up` of the program on `store`; returns the wall time and the operations it ran.
-fn up(rt: &tokio::runtime::Runtime, store: &Store, cloud: TestProvider) -> (Duration, u64) {
+fn up(
+    rt: &tokio::runtime::Runtime,
+    store: &Store,
+    cloud: TestProvider,
+    parallel: usize,
+) -> (Duration, u64) {
     let engine = Engine::new(store.clone(), "bench");
     let program = declare(N, cloud);
     let start = Instant::now();
     let session = engine.lock("up").unwrap();
     let plan = session.plan(&program).unwrap();
     let exec = rt
-        .block_on(session.apply(&program, &plan, 0, &|_| {}))
+        .block_on(session.apply(&program, &plan, parallel, &|_| {}))
         .unwrap();
     assert!(exec.errors.is_empty(), "{:?}", exec.errors.first());
     drop(session);
@@ -124,7 +129,7 @@ fn main() {
 
     let dir = tempfile::tempdir().unwrap();
     let local = Store::open(dir.path().join("state.db")).unwrap();
-    let (took, ops) = up(&rt, &local, TestProvider::new());
+    let (took, ops) = up(&rt, &local, TestProvider::new(), 0);
     println!(
         "{:<44} {:>8.3}s  ({ops} operations)",
         "local SQLite: up",
@@ -135,13 +140,13 @@ fn main() {
     let s3 = Store::open_s3_with(location(), "bench", &sdk).unwrap();
     let opened = s3.s3_requests().unwrap();
     show("S3: open (empty stack)", start.elapsed(), opened);
-    let (took, ops) = up(&rt, &s3, TestProvider::new());
+    let (took, ops) = up(&rt, &s3, TestProvider::new(), 0);
     let run = minus(s3.s3_requests().unwrap(), opened);
     show("S3: up, creating everything", took, run);
 
     let before = s3.s3_requests().unwrap();
     let cloud = TestProvider::new();
-    let (idle_took, idle_ops) = up(&rt, &s3, cloud);
+    let (idle_took, idle_ops) = up(&rt, &s3, cloud, 0);
     assert_eq!(idle_ops, 0);
     let idle = minus(s3.s3_requests().unwrap(), before);
     show("S3: up with nothing to do (per command)", idle_took, idle);
@@ -160,5 +165,28 @@ fn main() {
         "S3: open on a second machine (1,000 records)",
         took,
         second.s3_requests().unwrap(),
+    );
+
+    // The command line's default: at most 16 operations at once, so at most 16 writers wait
+    // together.
+    let other = Location::parse("s3://bench/parallel-16").unwrap();
+    let s3 = Store::open_s3_with(other, "bench", &sdk).unwrap();
+    let opened = s3.s3_requests().unwrap();
+    let (took, ops) = up(&rt, &s3, TestProvider::new(), 16);
+    let run = minus(s3.s3_requests().unwrap(), opened);
+    show("S3: up, --parallel 16", took, run);
+    println!(
+        "writes per operation: ({} - {}) / {ops} = {:.3}",
+        run.writes(),
+        idle.writes(),
+        (run.writes() as f64 - idle.writes() as f64) / ops as f64
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let local = Store::open(dir.path().join("state.db")).unwrap();
+    let (took, ops) = up(&rt, &local, TestProvider::new(), 16);
+    println!(
+        "{:<44} {:>8.3}s  ({ops} operations)",
+        "local SQLite: up, --parallel 16",
+        took.as_secs_f64()
     );
 }

@@ -250,6 +250,20 @@ async fn a_stack_moves_from_a_file_to_s3_and_back_with_its_history_and_no_secret
         again.stderr
     );
 
+    // Exported from S3 and imported elsewhere: the same stack again.
+    let export = local.dir.path().join("dev.stack.json");
+    let export = export.to_str().unwrap();
+    let r = local.run_with(&["state", "export", export], &in_s3);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let imported = local.dir.path().join("imported/state.db");
+    let imported = [("CAIRN_STATE", imported.to_str().unwrap())];
+    let r = local.run_with(&["state", "import", export], &imported);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(
+        local.run_with(&["history"], &imported).stdout,
+        local.run_with(&["history"], &in_s3).stdout
+    );
+
     // And back to a file: the three runs, in order.
     let back = local.dir.path().join("back/state.db");
     let back = back.to_str().unwrap();
