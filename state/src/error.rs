@@ -54,7 +54,7 @@ pub enum StateError {
     },
 
     #[error(
-        "stack '{stack}' is locked by {holder}: its lease is live; wait, or `state unlock --force`"
+        "stack '{stack}' is locked by {holder}: its lease is live; wait for it (--lock-timeout 10m), or, if that command is surely gone, `state unlock --force`"
     )]
     LeaseHeld {
         stack: String,

@@ -62,6 +62,8 @@ pub enum BucketProblem {
     WrongRegion,
     /// No answer (no credentials, no network, an endpoint that does not answer).
     Unreachable,
+    /// No region in the AWS configuration, so no endpoint to ask.
+    NoRegion,
 }
 
 impl std::fmt::Display for BucketProblem {
@@ -71,6 +73,9 @@ impl std::fmt::Display for BucketProblem {
             BucketProblem::Denied => "access is denied (the credentials may not use it)",
             BucketProblem::WrongRegion => "it is in another region than the one configured",
             BucketProblem::Unreachable => "it cannot be reached",
+            BucketProblem::NoRegion => {
+                "no AWS region is configured (set AWS_REGION, or a region in the profile)"
+            }
         })
     }
 }
@@ -173,6 +178,13 @@ impl Bucket {
         location: Location,
         sdk: &aws_config::SdkConfig,
     ) -> Result<Bucket, crate::StateError> {
+        if sdk.region().is_none() {
+            return Err(crate::StateError::Bucket {
+                bucket: location.bucket,
+                problem: BucketProblem::NoRegion,
+                cause: "the state is in S3".into(),
+            });
+        }
         // An endpoint of one's own (AWS_ENDPOINT_URL, or AWS_ENDPOINT_URL_S3 for S3 alone).
         let custom =
             sdk.endpoint_url().is_some() || std::env::var_os("AWS_ENDPOINT_URL_S3").is_some();
@@ -210,7 +222,13 @@ impl Bucket {
             Some(301) => BucketProblem::WrongRegion,
             _ => BucketProblem::Unreachable,
         };
-        Err(self.problem(problem, &e))
+        let cause = match status {
+            Some(status) if problem != BucketProblem::Unreachable => {
+                format!("HeadBucket answered {status}")
+            }
+            _ => causes(&e),
+        };
+        Err(self.problem(problem, &cause))
     }
 
     /// The object at `key` and its ETag, if there is one.
@@ -377,10 +395,24 @@ impl Bucket {
         let detail = match (e.code(), e.message()) {
             (Some(code), Some(message)) => format!("{code}: {message}"),
             (Some(code), None) => code.to_string(),
-            _ => aws_sdk_s3::error::DisplayErrorContext(e).to_string(),
+            _ => causes(e),
         };
         self.problem(problem, &detail)
     }
+}
+
+/// An error and its sources, each once: `dispatch failure: io error: … Connection refused`.
+fn causes(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut next = Some(e);
+    while let Some(e) = next {
+        let text = e.to_string();
+        if !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        next = e.source();
+    }
+    parts.join(": ")
 }
 
 /// Whether a conditional write was refused because its condition did not hold (the object

@@ -122,12 +122,15 @@ impl Remote {
             problem: BucketProblem::Unreachable,
             cause: e.to_string(),
         };
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .thread_name("cairn-s3")
-            .enable_all()
-            .build()
-            .map_err(|e| unreachable(&e))?;
+        // Wrapped at once: an error below drops it, often on an async task.
+        let rt = Background(Some(
+            tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(1)
+                .thread_name("cairn-s3")
+                .enable_all()
+                .build()
+                .map_err(|e| unreachable(&e))?,
+        ));
         let bucket = match sdk {
             Some(sdk) => block(&rt, Bucket::connect_with(location.clone(), sdk))?,
             None => block(&rt, Bucket::connect(location.clone()))?,
@@ -145,7 +148,7 @@ impl Remote {
         let objects = RemoteStack::new(&bucket, stack);
         Ok((
             Remote {
-                rt: Background(Some(rt)),
+                rt,
                 bucket,
                 objects,
                 stack: stack.to_string(),

@@ -33,7 +33,10 @@ impl LeaseHolder {
     fn current(command: &str, lease: Duration) -> LeaseHolder {
         let now = Utc::now();
         LeaseHolder {
-            user: std::env::var("USER").unwrap_or_default(),
+            user: ["USER", "LOGNAME", "USERNAME"]
+                .iter()
+                .find_map(|v| std::env::var(v).ok().filter(|u| !u.is_empty()))
+                .unwrap_or_default(),
             host: gethostname::gethostname().to_string_lossy().into_owned(),
             pid: std::process::id(),
             command: command.to_string(),
@@ -49,10 +52,12 @@ impl LeaseHolder {
 
 impl std::fmt::Display for LeaseHolder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if !self.user.is_empty() {
+            write!(f, "{}@", self.user)?;
+        }
         write!(
             f,
-            "{}@{} (pid {}, `{}`, since {}, lease until {})",
-            self.user,
+            "{} (pid {}, `{}`, since {}, lease until {})",
             self.host,
             self.pid,
             self.command,
