@@ -433,4 +433,15 @@ async fn concurrent_writes_all_arrive_and_a_write_that_cannot_stops_every_later_
     // What S3 holds: the 160 pending records, not the write that failed nor the one after.
     let reopened = open();
     assert_eq!(reopened.pending_operations("dev").unwrap().len(), 160);
+
+    // A lease that has run out by this machine's clock (a process paused longer than its
+    // lease, say): another may hold the lock now, so nothing more is written.
+    reopened.set_lock_options(cairn_state::LockOptions {
+        lease: Duration::ZERO,
+        ..Default::default()
+    });
+    let lock = reopened.lock("dev", "up").unwrap();
+    let lapsed = reopened.begin_update("dev", "up").unwrap_err();
+    assert!(matches!(lapsed, StateError::LeaseLost { .. }), "{lapsed}");
+    drop(lock);
 }

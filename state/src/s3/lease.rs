@@ -9,6 +9,7 @@
 //! has no lease (a crashed holder's lock stays until someone forces it); this one frees itself.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -222,22 +223,44 @@ impl Lease {
     /// Renews the lease in the background every third of its length until released.
     pub fn keep(self) -> KeptLease {
         let every = self.lease / 3;
+        let until = Arc::new(AtomicI64::new(self.holder.expires.timestamp_millis()));
         let lease = Arc::new(Mutex::new(Some(self)));
         let renewing = {
-            let lease = lease.clone();
+            let (lease, until) = (lease.clone(), until.clone());
             tokio::spawn(async move {
+                let mut wait = every;
                 loop {
-                    tokio::time::sleep(every).await;
+                    tokio::time::sleep(wait).await;
                     let mut guard = lease.lock().await;
                     let Some(held) = guard.as_mut() else { return };
-                    if let Err(e) = held.renew().await {
-                        tracing::error!("the stack's lock could not be renewed: {e}");
-                        return;
+                    match held.renew().await {
+                        Ok(()) => {
+                            until.store(held.holder.expires.timestamp_millis(), Ordering::SeqCst);
+                            wait = every;
+                        }
+                        Err(e @ StateError::LeaseLost { .. }) => {
+                            tracing::error!("{e}");
+                            return;
+                        }
+                        // A request that failed (S3 unreachable for a moment): try again soon,
+                        // while the lease lasts; after that another command may hold it.
+                        Err(e) if !held.holder.expired() => {
+                            tracing::warn!("the stack's lock could not be renewed, retrying: {e}");
+                            wait = (every / 10).max(Duration::from_millis(100));
+                        }
+                        Err(e) => {
+                            tracing::error!("the stack's lock could not be renewed: {e}");
+                            return;
+                        }
                     }
                 }
             })
         };
-        KeptLease { lease, renewing }
+        KeptLease {
+            lease,
+            renewing,
+            until,
+        }
     }
 
     /// Who holds `stack`'s lock, if anyone does.
@@ -316,6 +339,8 @@ impl Lease {
 pub struct KeptLease {
     lease: Arc<Mutex<Option<Lease>>>,
     renewing: tokio::task::JoinHandle<()>,
+    /// When the lease last renewed ends (Unix milliseconds).
+    until: Arc<AtomicI64>,
 }
 
 impl KeptLease {
@@ -328,8 +353,11 @@ impl KeptLease {
         }
     }
 
-    /// Whether the lease is still this command's: false once a renewal failed.
+    /// Whether the lease is still this command's: false once a renewal failed, or once the
+    /// lease last renewed has ended by this machine's clock (a process paused for longer than
+    /// the lease may have been taken over while it slept).
     pub fn is_held(&self) -> bool {
         !self.renewing.is_finished()
+            && Utc::now().timestamp_millis() < self.until.load(Ordering::SeqCst)
     }
 }
