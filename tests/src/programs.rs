@@ -5,8 +5,8 @@ use cairn::{Output, Stack};
 use cairn_aws::Tags;
 use cairn_aws::ec2::{Direction, IpProtocol, VpcEndpointType};
 use cairn_aws::ec2::{
-    Instance, InstanceArgs, InternetGateway, InternetGatewayArgs, RouteTable, RouteTableArgs,
-    VpcEndpoint, VpcEndpointArgs,
+    Eip, EipArgs, Instance, InstanceArgs, InternetGateway, InternetGatewayArgs, NatGateway,
+    NatGatewayArgs, Route, RouteArgs, RouteTable, RouteTableArgs, VpcEndpoint, VpcEndpointArgs,
 };
 use cairn_aws::ec2::{
     SecurityGroup, SecurityGroupArgs, SecurityGroupRule, SecurityGroupRuleArgs, Subnet, SubnetArgs,
@@ -224,6 +224,30 @@ pub fn updates(stack: &mut Stack) {
     };
     let rt = table(stack, "routes", true);
     let rt2 = table(stack, "other-routes", false);
+    // A private subnet's way out: an Elastic IP, a NAT gateway holding it, a route through it.
+    let nat_ip = Eip::new(
+        stack,
+        "nat-ip",
+        EipArgs::builder().maybe_tags(tags()).build(),
+    );
+    let nat = NatGateway::new(
+        stack,
+        "nat",
+        NatGatewayArgs::builder()
+            .subnet_id(a.id())
+            .allocation_id(nat_ip.id())
+            .maybe_tags(tags())
+            .build(),
+    );
+    Route::new(
+        stack,
+        "nat-route",
+        RouteArgs::builder()
+            .route_table_id(rt2.id())
+            .destination_cidr_block("0.0.0.0/0")
+            .nat_gateway_id(nat.id())
+            .build(),
+    );
     let group = |stack: &mut Stack, name: &str, tagged: bool| {
         SecurityGroup::new(
             stack,

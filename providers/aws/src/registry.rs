@@ -8,6 +8,8 @@ static TYPES: &[&dyn Handler] = &[
     &Typed::<ec2::Vpc>::new(),
     &Typed::<ec2::Subnet>::new(),
     &Typed::<ec2::InternetGateway>::new(),
+    &Typed::<ec2::Eip>::new(),
+    &Typed::<ec2::NatGateway>::new(),
     &Typed::<ec2::RouteTable>::new(),
     &Typed::<ec2::Route>::new(),
     &Typed::<ec2::RouteTableAssociation>::new(),

@@ -2,6 +2,7 @@
 
 mod instance;
 mod internet_gateway;
+mod nat_gateway;
 mod route_table;
 mod security_group;
 mod subnet;
@@ -12,6 +13,10 @@ mod vpc_endpoint;
 pub use instance::{Instance, InstanceArgs, InstanceInputs, InstanceOutputs};
 pub use internet_gateway::{
     InternetGateway, InternetGatewayArgs, InternetGatewayInputs, InternetGatewayOutputs,
+};
+pub use nat_gateway::{
+    ConnectivityType, Eip, EipArgs, EipInputs, EipOutputs, NatGateway, NatGatewayArgs,
+    NatGatewayInputs, NatGatewayOutputs,
 };
 pub use route_table::{
     Route, RouteArgs, RouteInputs, RouteOutputs, RouteTable, RouteTableArgs, RouteTableAssociation,

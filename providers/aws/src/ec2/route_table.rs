@@ -33,6 +33,10 @@ pub struct Route {
     /// An internet gateway (or virtual private gateway) id.
     #[replace]
     pub gateway_id: Option<String>,
+    /// A NAT gateway id (the route of a private subnet to the internet). One target only:
+    /// this or `gateway_id`.
+    #[replace]
+    pub nat_gateway_id: Option<String>,
     #[output]
     pub id: String,
 }
@@ -140,9 +144,27 @@ impl AwsResource for RouteTable {
 #[async_trait]
 impl AwsResource for Route {
     fn check(inputs: &PropMap) -> Vec<CheckFailure> {
-        check_cidr(inputs, "destination_cidr_block")
+        let mut failures: Vec<CheckFailure> = check_cidr(inputs, "destination_cidr_block")
             .into_iter()
-            .collect()
+            .collect();
+        // Unknown until apply counts as set: a target made in the same run.
+        let set = |p: &str| {
+            inputs
+                .get(p)
+                .is_some_and(|v| v.value.as_ref().is_none_or(|v| !v.is_null()))
+        };
+        match (set("gateway_id"), set("nat_gateway_id")) {
+            (true, true) => failures.push(CheckFailure {
+                property: Some("nat_gateway_id".into()),
+                reason: "a route has one target: set gateway_id or nat_gateway_id, not both".into(),
+            }),
+            (false, false) => failures.push(CheckFailure {
+                property: Some("gateway_id".into()),
+                reason: "a route needs a target: gateway_id or nat_gateway_id".into(),
+            }),
+            _ => {}
+        }
+        failures
     }
 
     async fn create(
@@ -156,6 +178,7 @@ impl AwsResource for Route {
             .route_table_id(&i.route_table_id)
             .destination_cidr_block(&i.destination_cidr_block)
             .set_gateway_id(i.gateway_id.clone())
+            .set_nat_gateway_id(i.nat_gateway_id.clone())
             .send()
             .await
             .map_err(aws_on("CreateRoute", "destination_cidr_block"))?;
@@ -192,7 +215,9 @@ impl AwsResource for Route {
             let now = RouteInputs {
                 route_table_id: i.route_table_id.clone(),
                 destination_cidr_block: i.destination_cidr_block.clone(),
+                // AWS lists the local route's target as a gateway id of `local`.
                 gateway_id: r.gateway_id().map(str::to_string),
+                nat_gateway_id: r.nat_gateway_id().map(str::to_string),
             };
             (now, RouteOutputs { id: id.to_string() })
         }))

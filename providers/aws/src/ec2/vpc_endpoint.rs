@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use super::tagging;
 use crate::config::Clients;
-use crate::error::{aws, aws_on, found, gone};
+use crate::error::{aws, aws_on, code, found};
 use crate::resource::{AwsResource, check_policy};
 use crate::tagging::Tagging;
 use crate::{AwsProvider, Tags, wait};
@@ -56,6 +56,9 @@ pub struct VpcEndpoint {
     #[output]
     pub state: String,
 }
+
+/// The code of a delete of an endpoint that is already gone.
+const ENDPOINT_NOT_FOUND: &str = "InvalidVpcEndpointId.NotFound";
 
 const READY_TIMEOUT: Duration = Duration::from_secs(600);
 
@@ -292,14 +295,29 @@ impl AwsResource for VpcEndpoint {
         _i: &VpcEndpointInputs,
         _o: &VpcEndpointOutputs,
     ) -> Result<(), ProviderError> {
-        gone(
-            c.ec2
-                .delete_vpc_endpoints()
-                .vpc_endpoint_ids(id)
-                .send()
-                .await,
-            "DeleteVpcEndpoints",
-        )?;
+        // Gone only if the endpoint is: another thing not found (moto: a route of the endpoint
+        // missing from a table) means it was not deleted, and waiting would never end.
+        let out = match c
+            .ec2
+            .delete_vpc_endpoints()
+            .vpc_endpoint_ids(id)
+            .send()
+            .await
+        {
+            Err(e) if code(&e).as_deref() == Some(ENDPOINT_NOT_FOUND) => return Ok(()),
+            r => r.map_err(aws("DeleteVpcEndpoints"))?,
+        };
+        if let Some(item) = out.unsuccessful().first() {
+            let error = item.error();
+            let code = error.and_then(|e| e.code()).unwrap_or_default();
+            if code == ENDPOINT_NOT_FOUND {
+                return Ok(());
+            }
+            return Err(ProviderError::new(format!(
+                "DeleteVpcEndpoints: {code}: {}",
+                error.and_then(|e| e.message()).unwrap_or_default()
+            )));
+        }
         // Its network interfaces hold the subnets and security groups until it is gone.
         wait::until(
             &format!("VPC endpoint {id} to be deleted"),

@@ -97,3 +97,62 @@ fn inputs_that_do_not_fit_the_type_are_invalid_and_say_where() {
     let e = rule.round_trip(&inputs).unwrap_err();
     assert!(e.message.contains("egres"), "{}", e.message);
 }
+
+/// The coverage table (`providers/aws/RESOURCES.md`), made from the registry itself so that it
+/// cannot fall behind: a type added is a row, a property made `#[replace]` moves column. Like
+/// rust-analyzer's generated docs, the test writes the file when it differs, and fails so that
+/// the change is seen and committed.
+#[test]
+fn the_resource_coverage_table_is_up_to_date() {
+    let code = |names: &[&str]| {
+        if names.is_empty() {
+            "—".to_string()
+        } else {
+            names
+                .iter()
+                .map(|n| format!("`{n}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        }
+    };
+    let mut table = String::from(
+        "# Resource types of `cairn-aws`\n\n\
+         Generated from the provider's registry by \
+         `providers/aws/src/registry/tests.rs` (`cargo test -p cairn-aws` rewrites it when a \
+         type changes). Every type is created, read back (refresh, drift, recovery), deleted, \
+         and found again after a lost response (by its `cairn:` tags, or exactly its inputs); \
+         changing a property in the *replaces* column replaces the resource, any other is \
+         changed in place. Taggable types carry `cairn:stack` and `cairn:name` besides the \
+         program's `tags`. *Named by Cairn*: a name the program may leave unset.\n\n\
+         | type | changed in place | replaces | outputs | tags | named by Cairn |\n\
+         |---|---|---|---|---|---|\n",
+    );
+    for h in all() {
+        let schema = h.schema();
+        let in_place: Vec<&str> = h
+            .inputs()
+            .iter()
+            .copied()
+            .filter(|p| !schema.replace_on_changes.contains(p))
+            .collect();
+        let named: Vec<&str> = schema.auto_named().map(|(p, _)| p).collect();
+        table.push_str(&format!(
+            "| `{}` | {} | {} | {} | {} | {} |\n",
+            h.token(),
+            code(&in_place),
+            code(schema.replace_on_changes),
+            code(h.outputs()),
+            if h.taggable() { "yes" } else { "no" },
+            code(&named),
+        ));
+    }
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("RESOURCES.md");
+    let committed = std::fs::read_to_string(&path).unwrap_or_default();
+    if committed != table {
+        std::fs::write(&path, &table).unwrap();
+        panic!(
+            "{} was not up to date; it is now: commit it",
+            path.display()
+        );
+    }
+}
