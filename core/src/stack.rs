@@ -257,6 +257,12 @@ impl Stack {
         }
     }
 
+    /// Reports a mistake the program found while declaring (a file it reads is missing): it
+    /// is listed with every other, and nothing is planned.
+    pub fn error(&mut self, message: impl Into<String>) {
+        self.errors.push(message.into());
+    }
+
     /// Exports a stack output, shown by `outputs` and after `up`.
     pub fn export<T: serde::Serialize + 'static>(&mut self, name: &str, value: Output<T>) {
         self.exports.push((name.to_string(), value.erase()));

@@ -14,8 +14,8 @@ use cairn_aws::ec2::{
 };
 use cairn_aws::ecr::ImageTagMutability;
 use cairn_aws::ecr::{
-    LifecyclePolicy, LifecyclePolicyArgs, Repository, RepositoryArgs, RepositoryPolicy,
-    RepositoryPolicyArgs,
+    Image, ImageArgs, LifecyclePolicy, LifecyclePolicyArgs, LocalImage, Repository, RepositoryArgs,
+    RepositoryPolicy, RepositoryPolicyArgs,
 };
 use cairn_aws::ecs::{
     Cluster, ClusterArgs, ContainerDefinition, Service, ServiceArgs, TaskDefinition,
@@ -38,8 +38,37 @@ pub fn by_name(name: &str) -> Option<fn(&mut Stack)> {
         "replacements" => replacements,
         "updates" => updates,
         "secret_tag" => secret_tag,
+        "image" => image,
         _ => return None,
     })
+}
+
+/// For the image test: a repository, and the OCI image layout at `imageDir` pushed into it
+/// with the tag `imageTag` (default `v1`).
+pub fn image(stack: &mut Stack) {
+    let dir: String = stack.config().require("imageDir");
+    let tag: String = stack.config().get_or("imageTag", "v1".to_string());
+    let repository = Repository::new(
+        stack,
+        "repository",
+        RepositoryArgs::builder().force_delete(true).build(),
+    );
+    match LocalImage::open(&dir) {
+        Ok(local) => {
+            let image = Image::new(
+                stack,
+                "image",
+                ImageArgs::builder()
+                    .repository(repository.name())
+                    .source(local.path())
+                    .digest(local.digest())
+                    .tag(tag)
+                    .build(),
+            );
+            stack.export("imageUri", image.image_uri());
+        }
+        Err(e) => stack.error(e.to_string()),
+    }
 }
 
 /// For the secrets test: a VPC whose tag carries the secret `vpcToken`, so the secret goes

@@ -1,4 +1,5 @@
-//! ECR resources: `aws:ecr/Repository` and `aws:ecr/RepositoryPolicy`.
+//! ECR resources: `aws:ecr/Repository`, `aws:ecr/RepositoryPolicy`, `aws:ecr/LifecyclePolicy`,
+//! and `aws:ecr/Image` (`ecr/image.rs`).
 
 use async_trait::async_trait;
 use cairn::{CheckFailure, PropMap, ProviderError, ResourceContext};
@@ -10,6 +11,10 @@ use crate::names;
 use crate::resource::{AwsResource, check_policy};
 use crate::tagging::Tagging;
 use crate::{AwsProvider, Tags, tags};
+
+mod image;
+
+pub use image::{Image, ImageArgs, ImageInputs, ImageOutputs, LocalImage, LocalImageError};
 
 cairn::string_enum! {
     /// Whether an image tag of a [`Repository`] can be pushed again.

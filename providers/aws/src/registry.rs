@@ -20,6 +20,7 @@ static TYPES: &[&dyn Handler] = &[
     &Typed::<ecr::Repository>::new(),
     &Typed::<ecr::RepositoryPolicy>::new(),
     &Typed::<ecr::LifecyclePolicy>::new(),
+    &Typed::<ecr::Image>::new(),
     &Typed::<ecs::Cluster>::new(),
     &Typed::<ecs::TaskDefinition>::new(),
     &Typed::<ecs::Service>::new(),

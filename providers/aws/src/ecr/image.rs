@@ -1,0 +1,393 @@
+//! `aws:ecr/Image`: a container image pushed from disk into a repository, through ECR's own
+//! layer-upload API (no Docker daemon), and [`LocalImage`], the image on disk.
+//!
+//! The image on disk is an OCI image layout (`oci-layout`, `index.json`, `blobs/sha256/…`):
+//! what `docker save IMAGE | tar -x -C DIR` gives with Docker 25 or later, `skopeo copy
+//! docker://IMAGE oci:DIR`, or `crane pull --format=oci IMAGE DIR`. Its manifest digest is read
+//! when the program runs and is one of the resource's inputs, so new content is a new digest:
+//! the image is pushed again (a replacement), and what refers to it by `image_uri`
+//! (`repository@sha256:…`) changes with it.
+
+use std::path::{Path, PathBuf};
+
+use async_trait::async_trait;
+use aws_sdk_ecr::primitives::Blob;
+use aws_sdk_ecr::types::ImageIdentifier;
+use cairn::{ProviderError, ResourceContext};
+use serde_json::Value;
+use sha2::Digest;
+
+use crate::AwsProvider;
+use crate::config::Clients;
+use crate::error::{aws, aws_on, code};
+use crate::resource::AwsResource;
+use crate::tagging::Tagging;
+
+/// An image in a repository, pushed from an OCI image layout on disk.
+#[cairn::resource(token = "aws:ecr/Image", provider = AwsProvider)]
+pub struct Image {
+    /// The repository's name (in the provider's account).
+    #[replace]
+    pub repository: String,
+    /// The OCI image layout directory ([`LocalImage::path`]). Moved elsewhere with the same
+    /// content, nothing is pushed: the digest is the image.
+    pub source: String,
+    /// The image's manifest digest ([`LocalImage::digest`]): new content, a new digest.
+    #[replace]
+    pub digest: String,
+    /// A tag to give the image too (a repository with immutable tags refuses to move one).
+    #[replace]
+    pub tag: Option<String>,
+    /// `<repository URI>@<digest>`: what a task definition names to run exactly this image.
+    #[output]
+    pub image_uri: String,
+    #[output]
+    pub digest: String,
+}
+
+/// An OCI image layout on disk, checked: its manifest found and every blob it names present
+/// with the digest it claims.
+#[derive(Debug, Clone)]
+pub struct LocalImage {
+    path: PathBuf,
+    manifest: Descriptor,
+}
+
+/// What a content descriptor says of a blob.
+#[derive(Debug, Clone)]
+struct Descriptor {
+    media_type: String,
+    digest: String,
+}
+
+/// Why an image on disk cannot be used.
+#[derive(Debug, thiserror::Error)]
+#[error("the image at {path}: {problem}")]
+pub struct LocalImageError {
+    pub path: PathBuf,
+    pub problem: String,
+}
+
+const INDEX_TYPES: &[&str] = &[
+    "application/vnd.oci.image.index.v1+json",
+    "application/vnd.docker.distribution.manifest.list.v2+json",
+];
+
+fn sha256(bytes: &[u8]) -> String {
+    let hash = sha2::Sha256::digest(bytes);
+    let mut out = String::with_capacity(71);
+    out.push_str("sha256:");
+    for b in hash.iter() {
+        out.push_str(&format!("{b:02x}"));
+    }
+    out
+}
+
+impl LocalImage {
+    /// Reads the layout at `path`: its one image manifest (an index of several platforms is
+    /// refused: pick one when exporting it) and every blob it names, each checked.
+    pub fn open(path: impl AsRef<Path>) -> Result<LocalImage, LocalImageError> {
+        let path = path.as_ref().to_path_buf();
+        let fail = |problem: String| LocalImageError {
+            path: path.clone(),
+            problem,
+        };
+        let index: Value = read_json(&path.join("index.json")).map_err(fail)?;
+        let manifests = index["manifests"].as_array().cloned().unwrap_or_default();
+        let [manifest] = manifests.as_slice() else {
+            return Err(fail(format!(
+                "index.json lists {} manifests; export one image, for one platform",
+                manifests.len()
+            )));
+        };
+        let manifest = descriptor(manifest).map_err(fail)?;
+        if INDEX_TYPES.contains(&manifest.media_type.as_str()) {
+            return Err(fail(
+                "it holds a multi-platform index: export one platform (`--platform linux/amd64`)"
+                    .into(),
+            ));
+        }
+        let image = LocalImage { path, manifest };
+        let body = image.blob(&image.manifest.digest)?;
+        let parsed: Value = serde_json::from_slice(&body)
+            .map_err(|e| image.error(format!("its manifest is not JSON: {e}")))?;
+        for blob in image.blobs_of(&parsed)? {
+            image.blob(&blob.digest)?;
+        }
+        Ok(image)
+    }
+
+    pub fn path(&self) -> String {
+        self.path.display().to_string()
+    }
+
+    /// The manifest's digest (`sha256:…`).
+    pub fn digest(&self) -> String {
+        self.manifest.digest.clone()
+    }
+
+    fn error(&self, problem: String) -> LocalImageError {
+        LocalImageError {
+            path: self.path.clone(),
+            problem,
+        }
+    }
+
+    /// The blob of `digest`, checked against it.
+    fn blob(&self, digest: &str) -> Result<Vec<u8>, LocalImageError> {
+        let hex = digest
+            .strip_prefix("sha256:")
+            .filter(|h| h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit()))
+            .ok_or_else(|| self.error(format!("'{digest}' is not a sha256 digest")))?;
+        let file = self.path.join("blobs/sha256").join(hex);
+        let bytes = std::fs::read(&file)
+            .map_err(|e| self.error(format!("blob {digest} ({}): {e}", file.display())))?;
+        if sha256(&bytes) != digest {
+            return Err(self.error(format!("blob {digest} does not have that digest")));
+        }
+        Ok(bytes)
+    }
+
+    /// The config and the layers a manifest names.
+    fn blobs_of(&self, manifest: &Value) -> Result<Vec<Descriptor>, LocalImageError> {
+        let mut out = vec![descriptor(&manifest["config"]).map_err(|p| self.error(p))?];
+        for layer in manifest["layers"].as_array().into_iter().flatten() {
+            out.push(descriptor(layer).map_err(|p| self.error(p))?);
+        }
+        Ok(out)
+    }
+}
+
+fn read_json(file: &Path) -> Result<Value, String> {
+    let text = std::fs::read(file).map_err(|e| format!("{}: {e}", file.display()))?;
+    serde_json::from_slice(&text).map_err(|e| format!("{}: {e}", file.display()))
+}
+
+fn descriptor(v: &Value) -> Result<Descriptor, String> {
+    match (v["mediaType"].as_str(), v["digest"].as_str()) {
+        (Some(media_type), Some(digest)) => Ok(Descriptor {
+            media_type: media_type.to_string(),
+            digest: digest.to_string(),
+        }),
+        _ => Err(format!("a descriptor without mediaType or digest: {v}")),
+    }
+}
+
+fn local(i: &ImageInputs) -> Result<LocalImage, ProviderError> {
+    let image = LocalImage::open(&i.source).map_err(|e| {
+        ProviderError::on_property("source", e.to_string()).kind(cairn::ErrorKind::Invalid)
+    })?;
+    if image.digest() != i.digest {
+        return Err(ProviderError::on_property(
+            "digest",
+            format!(
+                "the image at {} is now {}, not {} as declared: run the program again",
+                i.source,
+                image.digest(),
+                i.digest
+            ),
+        )
+        .kind(cairn::ErrorKind::Invalid));
+    }
+    Ok(image)
+}
+
+/// Uploads the blob `digest` unless the repository has it.
+async fn push_blob(
+    c: &Clients,
+    repository: &str,
+    image: &LocalImage,
+    digest: &str,
+) -> Result<(), ProviderError> {
+    let have = c
+        .ecr
+        .batch_check_layer_availability()
+        .repository_name(repository)
+        .layer_digests(digest)
+        .send()
+        .await
+        .map_err(aws("BatchCheckLayerAvailability"))?;
+    let available = have.layers().iter().any(|l| {
+        l.layer_digest() == Some(digest)
+            && l.layer_availability() == Some(&aws_sdk_ecr::types::LayerAvailability::Available)
+    });
+    if available {
+        return Ok(());
+    }
+    let bytes = image.blob(digest).map_err(|e| {
+        ProviderError::on_property("source", e.to_string()).kind(cairn::ErrorKind::Invalid)
+    })?;
+    let upload = c
+        .ecr
+        .initiate_layer_upload()
+        .repository_name(repository)
+        .send()
+        .await
+        .map_err(aws("InitiateLayerUpload"))?;
+    let id = upload.upload_id().unwrap_or_default().to_string();
+    // ECR's parts are at least 5 MiB but the last; it says how large it wants them.
+    let part = upload
+        .part_size()
+        .filter(|&n| n > 0)
+        .unwrap_or(10 * 1024 * 1024) as usize;
+    for (n, chunk) in bytes.chunks(part).enumerate() {
+        let first = (n * part) as i64;
+        c.ecr
+            .upload_layer_part()
+            .repository_name(repository)
+            .upload_id(&id)
+            .part_first_byte(first)
+            .part_last_byte(first + chunk.len() as i64 - 1)
+            .layer_part_blob(Blob::new(chunk))
+            .send()
+            .await
+            .map_err(aws("UploadLayerPart"))?;
+    }
+    match c
+        .ecr
+        .complete_layer_upload()
+        .repository_name(repository)
+        .upload_id(&id)
+        .layer_digests(digest)
+        .send()
+        .await
+    {
+        // Another push of the same content finished first: the blob is there.
+        Err(e) if code(&e).as_deref() == Some("LayerAlreadyExistsException") => Ok(()),
+        r => r.map(|_| ()).map_err(aws("CompleteLayerUpload")),
+    }
+}
+
+async fn repository_uri(c: &Clients, repository: &str) -> Result<String, ProviderError> {
+    let out = c
+        .ecr
+        .describe_repositories()
+        .repository_names(repository)
+        .send()
+        .await
+        .map_err(aws_on("DescribeRepositories", "repository"))?;
+    Ok(out
+        .repositories()
+        .first()
+        .and_then(|r| r.repository_uri())
+        .unwrap_or_default()
+        .to_string())
+}
+
+fn by_digest(digest: &str) -> ImageIdentifier {
+    ImageIdentifier::builder().image_digest(digest).build()
+}
+
+#[async_trait]
+impl AwsResource for Image {
+    const TAGS: Tagging = Tagging::None;
+
+    async fn create(
+        c: &Clients,
+        _ctx: &ResourceContext,
+        _token: &str,
+        i: &ImageInputs,
+    ) -> Result<(String, ImageOutputs), ProviderError> {
+        let image = local(i)?;
+        let manifest = image.blob(&i.digest).map_err(|e| {
+            ProviderError::on_property("source", e.to_string()).kind(cairn::ErrorKind::Invalid)
+        })?;
+        let parsed: Value = serde_json::from_slice(&manifest).unwrap_or_default();
+        for blob in image.blobs_of(&parsed).map_err(|e| {
+            ProviderError::on_property("source", e.to_string()).kind(cairn::ErrorKind::Invalid)
+        })? {
+            push_blob(c, &i.repository, &image, &blob.digest).await?;
+        }
+        let put = c
+            .ecr
+            .put_image()
+            .repository_name(&i.repository)
+            // The bytes as they are on disk: their digest is the image's.
+            .image_manifest(String::from_utf8_lossy(&manifest))
+            .image_manifest_media_type(&image.manifest.media_type)
+            .image_digest(&i.digest)
+            .set_image_tag(i.tag.clone())
+            .send()
+            .await;
+        match put {
+            Ok(_) => {}
+            // Pushed before (a lost response, or the same content twice): it is there.
+            Err(e) if code(&e).as_deref() == Some("ImageAlreadyExistsException") => {}
+            Err(e) => return Err(aws_on("PutImage", "tag")(e)),
+        }
+        let uri = repository_uri(c, &i.repository).await?;
+        Ok((
+            format!("{}@{}", i.repository, i.digest),
+            ImageOutputs {
+                image_uri: format!("{uri}@{}", i.digest),
+                digest: i.digest.clone(),
+            },
+        ))
+    }
+
+    /// Content-addressed: the image of this digest in this repository is this image.
+    fn id_from_inputs(i: &Self::Inputs) -> Option<String> {
+        Some(format!("{}@{}", i.repository, i.digest))
+    }
+
+    async fn read(
+        c: &Clients,
+        _id: &str,
+        i: &ImageInputs,
+    ) -> Result<Option<(ImageInputs, ImageOutputs)>, ProviderError> {
+        let out = match c
+            .ecr
+            .describe_images()
+            .repository_name(&i.repository)
+            .image_ids(by_digest(&i.digest))
+            .send()
+            .await
+        {
+            Err(e)
+                if matches!(
+                    code(&e).as_deref(),
+                    Some("ImageNotFoundException" | "RepositoryNotFoundException")
+                ) =>
+            {
+                return Ok(None);
+            }
+            r => r.map_err(aws("DescribeImages"))?,
+        };
+        let Some(found) = out.image_details().first() else {
+            return Ok(None);
+        };
+        let tag = match &i.tag {
+            Some(t) if found.image_tags().contains(t) => Some(t.clone()),
+            Some(_) => found.image_tags().first().cloned(),
+            None => None,
+        };
+        let uri = repository_uri(c, &i.repository).await?;
+        Ok(Some((
+            ImageInputs { tag, ..i.clone() },
+            ImageOutputs {
+                image_uri: format!("{uri}@{}", i.digest),
+                digest: i.digest.clone(),
+            },
+        )))
+    }
+
+    async fn delete(
+        c: &Clients,
+        _id: &str,
+        i: &ImageInputs,
+        _o: &ImageOutputs,
+    ) -> Result<(), ProviderError> {
+        match c
+            .ecr
+            .batch_delete_image()
+            .repository_name(&i.repository)
+            .image_ids(by_digest(&i.digest))
+            .send()
+            .await
+        {
+            // The repository went first (force_delete): so did its images.
+            Err(e) if code(&e).as_deref() == Some("RepositoryNotFoundException") => Ok(()),
+            r => r.map(|_| ()).map_err(aws("BatchDeleteImage")),
+        }
+    }
+}
