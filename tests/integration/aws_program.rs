@@ -345,7 +345,7 @@ async fn preview_up_verify_noop_and_destroy_across_two_accounts() {
         output(&env.engine, "externalUrl"),
         Value::from(format!("http://{}", lb.dns_name().unwrap()))
     );
-    // The task pulls account A's image by its repository URI.
+    // The task pulls account A's image from its repository, by the digest it pushed.
     let td = ecs_b
         .describe_task_definition()
         .task_definition(svc.task_definition().unwrap())
@@ -356,7 +356,19 @@ async fn preview_up_verify_noop_and_destroy_across_two_accounts() {
         .image()
         .unwrap()
         .to_string();
-    assert_eq!(image, format!("{}:v1", repo.repository_uri().unwrap()));
+    // By digest: the image account A pushed, whatever a tag points at later.
+    let pushed = ecr_a
+        .describe_images()
+        .repository_name("ecrprivatelink")
+        .send()
+        .await
+        .unwrap();
+    let digest = pushed.image_details()[0].image_digest().unwrap();
+    assert_eq!(pushed.image_details()[0].image_tags(), ["v1"]);
+    assert_eq!(
+        image,
+        format!("{}@{digest}", repo.repository_uri().unwrap())
+    );
 
     // 3. A second up with nothing changed plans nothing and changes nothing.
     let plan = env.engine.preview(&env.program()).unwrap();

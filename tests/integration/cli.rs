@@ -26,7 +26,7 @@ fn preview_up_outputs_history_and_destroy_through_the_cli() {
 
     let preview = cli.ok(&["preview"]);
     assert!(
-        preview.stdout.contains("Plan: 35 to create"),
+        preview.stdout.contains("Plan: 36 to create"),
         "{}",
         preview.stdout
     );
@@ -38,7 +38,7 @@ fn preview_up_outputs_history_and_destroy_through_the_cli() {
     let never = cli.run_with(&["preview", "--color", "never"], &[("CLICOLOR_FORCE", "1")]);
     assert!(!never.stdout.contains('\x1b'), "{}", never.stdout);
     let json: Value = serde_json::from_str(&cli.ok(&["preview", "--json"]).stdout).unwrap();
-    assert_eq!(json["summary"]["create"], 35);
+    assert_eq!(json["summary"]["create"], 36);
 
     // No terminal and no --yes: refused as a usage error, nothing created.
     let refused = cli.run(&["up"]);
@@ -47,7 +47,7 @@ fn preview_up_outputs_history_and_destroy_through_the_cli() {
     assert!(cli.ok(&["outputs"]).stdout.is_empty());
 
     let up = cli.ok(&["up", "--yes", "--parallel", "8"]);
-    assert!(up.stdout.contains("Update: 35 created"), "{}", up.stdout);
+    assert!(up.stdout.contains("Update: 36 created"), "{}", up.stdout);
     let outputs: Value = serde_json::from_str(&cli.ok(&["outputs", "--json"]).stdout).unwrap();
     assert!(
         outputs["externalUrl"]
@@ -64,7 +64,7 @@ fn preview_up_outputs_history_and_destroy_through_the_cli() {
 
     let again = cli.ok(&["up", "--yes"]);
     assert!(
-        again.stdout.contains("Plan: no changes (35 unchanged)"),
+        again.stdout.contains("Plan: no changes (36 unchanged)"),
         "{}",
         again.stdout
     );
@@ -106,22 +106,32 @@ fn preview_up_outputs_history_and_destroy_through_the_cli() {
         .find(|l| l.starts_with("dev "))
         .unwrap_or_default();
     assert!(
-        dev.contains(" 35  up at ") && dev.ends_with("(current)"),
+        dev.contains(" 36  up at ") && dev.ends_with("(current)"),
         "{listed}"
     );
     let listed: Value = serde_json::from_str(&cli.ok(&["stack", "ls", "--json"]).stdout).unwrap();
     assert_eq!(listed[0]["name"], "dev");
-    assert_eq!(listed[0]["resources"], 35);
+    assert_eq!(listed[0]["resources"], 36);
 
     // A new image changes one path inside the container definitions, shown as that path; with
     // --diff the properties that stay are listed too.
-    let retagged = cli.ok(&["preview", "-c", "imageTag=v2"]);
+    let image_v2 = format!("imageDir={}", cairn_tests::IMAGE_V2);
+    let retagged = cli.ok(&["preview", "-c", &image_v2]);
     assert!(
         retagged.stdout.contains(concat!(
             "      ~ containers[0].image:  (forces replacement)\n",
-            "        - \"123456789012.dkr.ecr.us-east-2.amazonaws.com/ecrprivatelink:v1\"\n",
-            "        + \"123456789012.dkr.ecr.us-east-2.amazonaws.com/ecrprivatelink:v2\"\n",
+            "        - \"123456789012.dkr.ecr.us-east-2.amazonaws.com/ecrprivatelink@sha256:",
+            "4b070fdff24336f31d429a6b6f6b1f010371287ba941cf4af7951bffb817243c\"\n",
+            "        + \"123456789012.dkr.ecr.us-east-2.amazonaws.com/ecrprivatelink@sha256:",
+            "aea885e7d668edc143699542f1d40ce3f28f71593b9eb8a61002d10afa04d260\"\n",
         )),
+        "{}",
+        retagged.stdout
+    );
+    assert!(
+        retagged
+            .stdout
+            .contains("+- replace  image (aws:ecr/Image)  [forced by digest]"),
         "{}",
         retagged.stdout
     );
@@ -149,7 +159,7 @@ fn preview_up_outputs_history_and_destroy_through_the_cli() {
         .collect();
     assert_eq!(kinds.first(), Some(&"plan"));
     assert_eq!(kinds.last(), Some(&"summary"));
-    assert_eq!(events[0]["summary"]["replace"], 1);
+    assert_eq!(events[0]["summary"]["replace"], 2);
     let of = |resource: &str, event: &str| {
         events
             .iter()
@@ -163,21 +173,22 @@ fn preview_up_outputs_history_and_destroy_through_the_cli() {
         ["replaced", "deleted original"]
     );
     assert_eq!(of("service", "finished"), ["updated"]);
+    assert_eq!(of("image", "finished"), ["replaced", "deleted original"]);
     let summary = events.last().unwrap();
     assert_eq!(
         summary["counts"],
-        serde_json::json!({"replaced": 1, "updated": 1})
+        serde_json::json!({"replaced": 2, "updated": 1})
     );
     assert_eq!(summary["exitCode"], 0);
     assert!(summary["outputs"]["externalUrl"].is_string());
-    cli.ok(&["config", "set", "imageTag", "v1"]);
+    cli.ok(&["config", "rm", "imageDir"]);
 
     let dot = cli.ok(&["graph"]).stdout;
     assert!(dot.starts_with("digraph") && dot.contains("->"));
 
     let destroyed = cli.ok(&["destroy", "--yes"]);
     assert!(
-        destroyed.stdout.contains("Destroy: 35 deleted"),
+        destroyed.stdout.contains("Destroy: 36 deleted"),
         "{}",
         destroyed.stdout
     );
@@ -273,7 +284,7 @@ async fn state_pending_resolve_unlock_and_the_exit_codes() {
     assert!(
         cli.ok(&["preview"])
             .stdout
-            .contains("Plan: no changes (35 unchanged)")
+            .contains("Plan: no changes (36 unchanged)")
     );
 
     // A delete cut before AWS saw it: the user says it still exists; destroy then finishes.
@@ -303,7 +314,7 @@ fn an_endpoint_comes_only_from_the_environment_and_plain_http_only_to_this_machi
     cli.ok(&["config", "set", "aws:endpointUrl", "http://127.0.0.1:9"]);
     let preview = cli.ok(&["preview"]);
     assert!(
-        preview.stdout.contains("Plan: 35 to create"),
+        preview.stdout.contains("Plan: 36 to create"),
         "{}",
         preview.stdout
     );

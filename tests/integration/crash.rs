@@ -232,7 +232,7 @@ const SCHEDULE: &[Cut] = &[
     },
     Cut {
         what: "a replacement cut as its old copy is deleted",
-        config: &[("imageTag", "v2")],
+        config: &[("imageDir", cairn_tests::IMAGE_V2)],
         command: "up",
         at: hold("DeregisterTaskDefinition", 0, true),
         then_cut_recovery_at: None,
@@ -363,7 +363,7 @@ fn a_second_up_fails_at_once_naming_the_holder_and_a_live_lock_is_never_stolen()
     let rest: Vec<String> = stdout.lines().map(Result::unwrap).collect();
     assert!(first.wait().unwrap().success(), "{rest:?}");
     assert!(
-        rest.iter().any(|l| l.contains("Update: 35 created")),
+        rest.iter().any(|l| l.contains("Update: 36 created")),
         "{rest:?}"
     );
 }

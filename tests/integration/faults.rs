@@ -27,7 +27,7 @@ async fn with_a_fifth_of_calls_failing_up_converges_without_duplicates() {
     cli.ok(&["config", "set", "accountB:roleArn", ROLE_B]);
 
     let up = cli.ok(&["up", "--yes"]);
-    assert!(up.stdout.contains("Update: 35 created"), "{}", up.stdout);
+    assert!(up.stdout.contains("Update: 36 created"), "{}", up.stdout);
     let injected = proxy.stats.injected();
     let forwarded = proxy.stats.forwarded.load(Ordering::SeqCst);
     assert!(
@@ -51,7 +51,7 @@ async fn with_a_fifth_of_calls_failing_up_converges_without_duplicates() {
         .unwrap()
         .resources("dev")
         .unwrap();
-    assert_eq!(records.len(), 35);
+    assert_eq!(records.len(), 36);
     let in_moto = defaults.everything_else(&moto.endpoint).await;
     assert_eq!(in_moto, inventory::of_state(&records));
 
@@ -64,7 +64,7 @@ async fn with_a_fifth_of_calls_failing_up_converges_without_duplicates() {
     );
     let destroyed = cli.ok(&["destroy", "--yes"]);
     assert!(
-        destroyed.stdout.contains("Destroy: 35 deleted"),
+        destroyed.stdout.contains("Destroy: 36 deleted"),
         "{}",
         destroyed.stdout
     );
@@ -120,12 +120,12 @@ async fn a_permanent_error_fails_that_resource_at_once_and_the_rest_completes() 
     // At once: the SDK does not retry a client error.
     assert_eq!(proxy.stats.permanent.load(Ordering::SeqCst), 1);
     // Everything independent of it was created and recorded.
-    assert!(up.stdout.contains("Update: 34 created"), "{}", up.stdout);
+    assert!(up.stdout.contains("Update: 35 created"), "{}", up.stdout);
     let records = Store::open(cli.state_path())
         .unwrap()
         .resources("dev")
         .unwrap();
-    assert_eq!(records.len(), 34);
+    assert_eq!(records.len(), 35);
     assert!(records.iter().all(|r| r.name != "endpoint-logs"));
     let in_moto = defaults.everything_else(&moto.endpoint).await;
     assert_eq!(in_moto, inventory::of_state(&records));
@@ -137,7 +137,7 @@ fn up_converges(cli: &Cli) {
     for run in 1..=2 {
         let up = cli.run(&["up", "--yes"]);
         let preview = cli.ok(&["preview"]);
-        if up.code == 0 && preview.stdout.contains("Plan: no changes (35 unchanged)") {
+        if up.code == 0 && preview.stdout.contains("Plan: no changes (36 unchanged)") {
             return;
         }
         assert!(
@@ -160,7 +160,7 @@ async fn deploy_and_destroy_behind(moto: &Moto, defaults: &Defaults, proxy: &Fau
         .unwrap()
         .resources("dev")
         .unwrap();
-    assert_eq!(records.len(), 35);
+    assert_eq!(records.len(), 36);
     let in_moto = defaults.everything_else(&moto.endpoint).await;
     assert_eq!(
         in_moto,

@@ -70,7 +70,7 @@ async fn ctrl_c_in_a_terminal_and_sigterm_stop_safely_and_the_next_command_carri
     assert!(proxy.held(LONG).is_some(), "{}", term.screen());
     // The live view: what is in flight, each with its elapsed time, and the counts.
     let live = term.wait_for(" in flight · ", LONG);
-    assert!(live.contains("/35 done · "), "{live}");
+    assert!(live.contains("/36 done · "), "{live}");
     assert!(
         live.lines()
             .any(|l| l.trim_start().starts_with("creating ") && l.trim_end().ends_with("s)")),
@@ -90,7 +90,7 @@ async fn ctrl_c_in_a_terminal_and_sigterm_stop_safely_and_the_next_command_carri
         .unwrap()
         .len();
     assert!(
-        (4..35).contains(&done),
+        (4..36).contains(&done),
         "{done} resources recorded:\n{screen}"
     );
     drop(term);
@@ -98,14 +98,14 @@ async fn ctrl_c_in_a_terminal_and_sigterm_stop_safely_and_the_next_command_carri
     let next = cli.ok(&["up", "--yes"]);
     assert!(!next.stderr.contains("Took over"), "{}", next.stderr);
     assert!(
-        next.stdout.contains(&format!("{} created", 35 - done)),
+        next.stdout.contains(&format!("{} created", 36 - done)),
         "{}",
         next.stdout
     );
     assert!(
         cli.ok(&["preview"])
             .stdout
-            .contains("Plan: no changes (35 unchanged)")
+            .contains("Plan: no changes (36 unchanged)")
     );
 
     // --replace: a rule nothing changed is replaced (its key kept, so deleted first); a name
@@ -128,7 +128,7 @@ async fn ctrl_c_in_a_terminal_and_sigterm_stop_safely_and_the_next_command_carri
     assert!(
         cli.ok(&["preview"])
             .stdout
-            .contains("Plan: no changes (35 unchanged)")
+            .contains("Plan: no changes (36 unchanged)")
     );
 
     // --target and --exclude: a targeted destroy takes what depends on the target along (the
@@ -145,7 +145,7 @@ async fn ctrl_c_in_a_terminal_and_sigterm_stop_safely_and_the_next_command_carri
         .unwrap()
         .resources("dev")
         .unwrap();
-    assert_eq!(records.len(), 32);
+    assert_eq!(records.len(), 33);
     assert_eq!(
         defaults.everything_else(&moto.endpoint).await,
         inventory::of_state(&records)
@@ -154,7 +154,7 @@ async fn ctrl_c_in_a_terminal_and_sigterm_stop_safely_and_the_next_command_carri
     assert!(
         partial
             .stdout
-            .contains("Plan: 2 to create (32 unchanged, 1 not targeted)"),
+            .contains("Plan: 2 to create (33 unchanged, 1 not targeted)"),
         "{}",
         partial.stdout
     );
@@ -164,7 +164,7 @@ async fn ctrl_c_in_a_terminal_and_sigterm_stop_safely_and_the_next_command_carri
     assert!(
         cli.ok(&["preview"])
             .stdout
-            .contains("Plan: no changes (35 unchanged)")
+            .contains("Plan: no changes (36 unchanged)")
     );
 
     // SIGTERM (a cancelled CI job) during `destroy`, with its third delete in flight.

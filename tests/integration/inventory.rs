@@ -250,6 +250,22 @@ async fn others(config: &SdkConfig, inv: &mut Inventory) {
         {
             add("aws:ecr/LifecyclePolicy", vec![name.clone()]);
         }
+        let images = ecr
+            .list_images()
+            .repository_name(&name)
+            .send()
+            .await
+            .unwrap();
+        let mut digests: Vec<String> = images
+            .image_ids()
+            .iter()
+            .filter_map(|i| i.image_digest())
+            .map(|d| format!("{name}@{d}"))
+            .collect();
+        // One entry per image, however many tags it has.
+        digests.sort();
+        digests.dedup();
+        add("aws:ecr/Image", digests);
         add("aws:ecr/Repository", vec![name]);
     }
 

@@ -154,7 +154,7 @@ async fn a_second_machine_is_refused_while_the_first_runs_and_takes_over_once_it
     assert_eq!(history, two.ok(&["history"]).stdout);
     assert_eq!(history.lines().count(), 2, "{history}");
     let listed = one.ok(&["stack", "ls"]).stdout;
-    assert!(listed.contains("dev") && listed.contains("35"), "{listed}");
+    assert!(listed.contains("dev") && listed.contains("36"), "{listed}");
 }
 
 #[tokio::test(flavor = "multi_thread")]

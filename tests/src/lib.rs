@@ -9,6 +9,12 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
+/// The second demo image (another page): pointing `imageDir` at it rolls the service.
+pub const IMAGE_V2: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../programs/ecr-privatelink-fargate/image-v2"
+);
+
 /// A running moto server.
 pub struct Moto {
     child: Child,

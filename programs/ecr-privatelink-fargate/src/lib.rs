@@ -51,15 +51,16 @@ pub fn program_at(stack: &mut Stack, endpoint: Option<&str>) {
     let a = account(stack, "accountA", &s, endpoint);
     let b = account(stack, "accountB", &s, endpoint);
 
-    let repo = registry::declare(stack, &s, &a);
+    let registry = registry::declare(stack, &s, &a);
     let net = network::declare(stack, &s, &b);
     let endpoint_sg = endpoints::declare(stack, &s, &b, &net);
-    let url = service::declare(stack, &s, &b, &net, &repo);
+    let url = service::declare(stack, &s, &b, &net, &registry);
     if s.enable_ssm {
         ssm::declare(stack, &s, &b, &net, &endpoint_sg);
     }
 
-    stack.export("repositoryUri", repo.repository_uri());
+    stack.export("repositoryUri", registry.repo.repository_uri());
+    stack.export("imageUri", registry.image_uri);
     stack.export("externalUrl", url);
     stack.export("vpcId", net.vpc.id());
 }

@@ -1,7 +1,12 @@
-//! Account A: the ECR repository, and the policy letting account B pull from it.
+//! Account A: the ECR repository, the image it publishes (pushed from the OCI layout on disk),
+//! and the policy letting account B pull from it.
 
 use cairn::{Output, ProviderRef, Stack};
-use cairn_aws::ecr::{Repository, RepositoryArgs, RepositoryPolicy, RepositoryPolicyArgs};
+use cairn::{Resource, ResourceRef};
+use cairn_aws::ecr::{
+    Image, ImageArgs, LocalImage, Repository, RepositoryArgs, RepositoryPolicy,
+    RepositoryPolicyArgs,
+};
 use serde_json::json;
 
 use crate::{Settings, on};
@@ -14,7 +19,17 @@ pub const PULL_ACTIONS: [&str; 4] = [
     "ecr:ListImages",
 ];
 
-pub(crate) fn declare(stack: &mut Stack, s: &Settings, a: &ProviderRef) -> Repository {
+/// Account A's part, as account B's service needs it.
+pub(crate) struct Registry {
+    pub repo: Repository,
+    /// What the task definition runs: `<repository URI>@<the image's digest>`, known at
+    /// preview (the digest is read from disk), so a new image shows as the change it is.
+    pub image_uri: Output<String>,
+    /// The pushed image, which the task definition waits for.
+    pub image: Option<ResourceRef>,
+}
+
+pub(crate) fn declare(stack: &mut Stack, s: &Settings, a: &ProviderRef) -> Registry {
     let repo = Repository::with(
         stack,
         "repository",
@@ -25,6 +40,31 @@ pub(crate) fn declare(stack: &mut Stack, s: &Settings, a: &ProviderRef) -> Repos
             .build(),
         on(a),
     );
+    let (image_uri, image) = match LocalImage::open(&s.image_dir) {
+        Ok(local) => {
+            let image = Image::with(
+                stack,
+                "image",
+                ImageArgs::builder()
+                    .repository(repo.name())
+                    .source(local.path())
+                    .digest(local.digest())
+                    .tag(s.image_tag.clone())
+                    .build(),
+                on(a),
+            );
+            let digest = local.digest();
+            (
+                repo.repository_uri()
+                    .map(move |uri| format!("{uri}@{digest}")),
+                Some(image.resource_ref().clone()),
+            )
+        }
+        Err(e) => {
+            stack.error(format!("imageDir: {e}"));
+            (Output::new(String::new()), None)
+        }
+    };
     // Without account B's id (the single-account case) the principal is the registry's own.
     let principal = match &s.account_b {
         Some(id) => Output::new(id.clone()),
@@ -49,5 +89,9 @@ pub(crate) fn declare(stack: &mut Stack, s: &Settings, a: &ProviderRef) -> Repos
             .build(),
         on(a),
     );
-    repo
+    Registry {
+        repo,
+        image_uri,
+        image,
+    }
 }

@@ -1,5 +1,5 @@
 //! Account B's application: a Fargate service of `desiredCount` tasks in the private subnets,
-//! with no public IP, pulling `<repository URI>:<imageTag>` from account A, behind an
+//! with no public IP, pulling `<repository URI>@<digest>` (the image account A pushed) from account A, behind an
 //! internet-facing Application Load Balancer in the public subnets.
 
 use std::collections::BTreeMap;
@@ -7,7 +7,6 @@ use std::collections::BTreeMap;
 use cairn::{Output, ResourceOptions, Stack};
 use cairn_aws::ec2::{Direction, IpProtocol};
 use cairn_aws::ec2::{SecurityGroup, SecurityGroupArgs, SecurityGroupRule, SecurityGroupRuleArgs};
-use cairn_aws::ecr::Repository;
 use cairn_aws::ecs::{
     Cluster, ClusterArgs, ContainerDefinition, Service, ServiceArgs, ServiceLoadBalancer,
     TaskDefinition, TaskDefinitionArgs,
@@ -22,6 +21,7 @@ use cairn_aws::logs::{LogGroup, LogGroupArgs};
 use serde_json::json;
 
 use crate::network::Network;
+use crate::registry::Registry;
 use crate::{ProviderRef, Settings, on};
 
 const CONTAINER: &str = "web";
@@ -57,7 +57,7 @@ pub(crate) fn declare(
     s: &Settings,
     b: &ProviderRef,
     net: &Network,
-    repo: &Repository,
+    registry: &Registry,
 ) -> Output<String> {
     let log_group = LogGroup::with(
         stack,
@@ -104,21 +104,22 @@ pub(crate) fn declare(
         on(b),
     );
     let region = s.region.clone();
-    let image_tag = s.image_tag.clone();
-    let task =
-        TaskDefinition::with(
-            stack,
-            "task-definition",
-            TaskDefinitionArgs::builder()
-                .family("ecrprivatelink")
-                .cpu(FargateCpu::Cpu256)
-                .memory("512")
-                .execution_role_arn(execution_role.arn())
-                .containers(repo.repository_uri().zip(&log_group.name()).map(
-                    move |(uri, group)| {
+    let task = TaskDefinition::with(
+        stack,
+        "task-definition",
+        TaskDefinitionArgs::builder()
+            .family("ecrprivatelink")
+            .cpu(FargateCpu::Cpu256)
+            .memory("512")
+            .execution_role_arn(execution_role.arn())
+            .containers(
+                registry
+                    .image_uri
+                    .zip(&log_group.name())
+                    .map(move |(image, group)| {
                         vec![ContainerDefinition {
                             name: CONTAINER.into(),
-                            image: format!("{uri}:{image_tag}"),
+                            image,
                             essential: true,
                             port_mappings: vec![PORT],
                             environment: BTreeMap::new(),
@@ -128,13 +129,16 @@ pub(crate) fn declare(
                                 ("awslogs-stream-prefix".to_string(), "ecs".to_string()),
                             ])),
                         }]
-                    },
-                ))
-                .maybe_tags(s.tags())
-                .build(),
-            // The role must be able to pull before a task starts.
-            on(b).depends_on(&execution_policy),
-        );
+                    }),
+            )
+            .maybe_tags(s.tags())
+            .build(),
+        // The role must be able to pull before a task starts, and the image be there.
+        match &registry.image {
+            Some(image) => on(b).depends_on(&execution_policy).depends_on(image),
+            None => on(b).depends_on(&execution_policy),
+        },
+    );
 
     let alb_sg = SecurityGroup::with(
         stack,

@@ -3,9 +3,15 @@
 use cairn::{Output, Stack};
 use cairn_aws::Tags;
 
+/// The demo's image, shipped with the program.
+pub const DEMO_IMAGE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/image");
+
 pub struct Settings {
     pub region: String,
     pub image_tag: String,
+    /// The OCI image layout account A publishes (`imageDir`; default the tiny demo image
+    /// shipped beside this program, `image/`).
+    pub image_dir: String,
     pub enable_ssm: bool,
     pub desired_count: i32,
     /// Account B's id, for the repository policy: from `accountB:roleArn`, or `accountB:accountId`.
@@ -41,6 +47,7 @@ impl Settings {
         Settings {
             region: c.get_or("aws:region", "us-east-2".to_string()),
             image_tag: c.get_or("imageTag", "v1".to_string()),
+            image_dir: c.get_or("imageDir", DEMO_IMAGE.to_string()),
             enable_ssm,
             desired_count: c.get_or("desiredCount", 2),
             account_b: c

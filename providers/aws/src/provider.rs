@@ -103,8 +103,14 @@ impl Provider for AwsProvider {
     }
 
     async fn create(&self, req: CreateRequest) -> Result<Created, ProviderError> {
-        let c = &self.client_set().await?.create;
-        let (id, outputs) = Self::handler(&req.resource.ty)?
+        let handler = Self::handler(&req.resource.ty)?;
+        let set = self.client_set().await?;
+        let c = if handler.create_is_idempotent() {
+            &set.any
+        } else {
+            &set.create
+        };
+        let (id, outputs) = handler
             .create(c, &req.resource, &req.client_token, &req.inputs)
             .await?;
         Ok(Created { id, outputs })

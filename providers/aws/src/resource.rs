@@ -29,6 +29,10 @@ pub(crate) trait AwsResource: ResourceType {
     /// what it returns is checked to be this stack's.
     const CREATE_RETURNS_EXISTING: bool = false;
 
+    /// Sending the create again can never make a second one (an image pushed by its digest):
+    /// its calls get the SDK's full retries, not a create's throttling-only ones.
+    const CREATE_IS_IDEMPOTENT: bool = false;
+
     /// Validation before planning; unknown values are absent from `inputs`.
     fn check(_inputs: &PropMap) -> Vec<CheckFailure> {
         Vec::new()
@@ -143,6 +147,7 @@ pub(crate) trait Handler: Send + Sync {
     fn outputs(&self) -> &'static [&'static str];
     #[cfg_attr(not(test), allow(dead_code))]
     fn taggable(&self) -> bool;
+    fn create_is_idempotent(&self) -> bool;
     /// Parses inputs and writes them back, as the engine would store them.
     #[cfg_attr(not(test), allow(dead_code))]
     fn round_trip(&self, inputs: &Value) -> Result<Value, ProviderError>;
@@ -222,6 +227,10 @@ impl<R: AwsResource> Handler for Typed<R> {
 
     fn taggable(&self) -> bool {
         R::TAGS != Tagging::None
+    }
+
+    fn create_is_idempotent(&self) -> bool {
+        R::CREATE_IS_IDEMPOTENT
     }
 
     fn round_trip(&self, inputs: &Value) -> Result<Value, ProviderError> {

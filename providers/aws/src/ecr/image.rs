@@ -36,7 +36,8 @@ pub struct Image {
     #[replace]
     pub digest: String,
     /// A tag to give the image too (a repository with immutable tags refuses to move one).
-    #[replace]
+    /// Changed, the image gets the new tag in place; the old one stays on it until another
+    /// image takes it.
     pub tag: Option<String>,
     /// `<repository URI>@<digest>`: what a task definition names to run exactly this image.
     #[output]
@@ -192,8 +193,33 @@ fn local(i: &ImageInputs) -> Result<LocalImage, ProviderError> {
     Ok(image)
 }
 
-/// Uploads the blob `digest` unless the repository has it.
+/// The codes of an upload that went further than this process saw: a retried part already
+/// received, or a retried completion of an upload already completed (its response lost).
+const UPLOAD_AHEAD: &[&str] = &["UploadNotFoundException", "InvalidLayerPartException"];
+
+/// Uploads the blob `digest` unless the repository has it. An upload that a lost response
+/// put out of step is started again (at most three times), after looking whether the blob
+/// arrived after all: content-addressed, a blob is there or not, never twice.
 async fn push_blob(
+    c: &Clients,
+    repository: &str,
+    image: &LocalImage,
+    digest: &str,
+) -> Result<(), ProviderError> {
+    let mut attempt = 1;
+    loop {
+        match upload_blob(c, repository, image, digest).await {
+            Err(e)
+                if attempt < 3 && e.code.as_deref().is_some_and(|c| UPLOAD_AHEAD.contains(&c)) =>
+            {
+                attempt += 1;
+            }
+            r => return r,
+        }
+    }
+}
+
+async fn upload_blob(
     c: &Clients,
     repository: &str,
     image: &LocalImage,
@@ -274,6 +300,31 @@ async fn repository_uri(c: &Clients, repository: &str) -> Result<String, Provide
         .to_string())
 }
 
+/// Puts the manifest (with the tag, if any): the bytes as they are on disk, whose digest is
+/// the image's.
+async fn put_manifest(
+    c: &Clients,
+    i: &ImageInputs,
+    image: &LocalImage,
+    manifest: &[u8],
+) -> Result<(), ProviderError> {
+    let put = c
+        .ecr
+        .put_image()
+        .repository_name(&i.repository)
+        .image_manifest(String::from_utf8_lossy(manifest))
+        .image_manifest_media_type(&image.manifest.media_type)
+        .image_digest(&i.digest)
+        .set_image_tag(i.tag.clone())
+        .send()
+        .await;
+    match put {
+        // Pushed before (a lost response, or the same content twice): it is there.
+        Err(e) if code(&e).as_deref() == Some("ImageAlreadyExistsException") => Ok(()),
+        r => r.map(|_| ()).map_err(aws_on("PutImage", "tag")),
+    }
+}
+
 fn by_digest(digest: &str) -> ImageIdentifier {
     ImageIdentifier::builder().image_digest(digest).build()
 }
@@ -281,6 +332,7 @@ fn by_digest(digest: &str) -> ImageIdentifier {
 #[async_trait]
 impl AwsResource for Image {
     const TAGS: Tagging = Tagging::None;
+    const CREATE_IS_IDEMPOTENT: bool = true;
 
     async fn create(
         c: &Clients,
@@ -298,23 +350,7 @@ impl AwsResource for Image {
         })? {
             push_blob(c, &i.repository, &image, &blob.digest).await?;
         }
-        let put = c
-            .ecr
-            .put_image()
-            .repository_name(&i.repository)
-            // The bytes as they are on disk: their digest is the image's.
-            .image_manifest(String::from_utf8_lossy(&manifest))
-            .image_manifest_media_type(&image.manifest.media_type)
-            .image_digest(&i.digest)
-            .set_image_tag(i.tag.clone())
-            .send()
-            .await;
-        match put {
-            Ok(_) => {}
-            // Pushed before (a lost response, or the same content twice): it is there.
-            Err(e) if code(&e).as_deref() == Some("ImageAlreadyExistsException") => {}
-            Err(e) => return Err(aws_on("PutImage", "tag")(e)),
-        }
+        put_manifest(c, i, &image, &manifest).await?;
         let uri = repository_uri(c, &i.repository).await?;
         Ok((
             format!("{}@{}", i.repository, i.digest),
@@ -369,6 +405,27 @@ impl AwsResource for Image {
                 digest: i.digest.clone(),
             },
         )))
+    }
+
+    async fn update(
+        c: &Clients,
+        _ctx: &ResourceContext,
+        _id: &str,
+        old: &ImageInputs,
+        new: &ImageInputs,
+    ) -> Result<ImageOutputs, ProviderError> {
+        if new.tag.is_some() && new.tag != old.tag {
+            let image = local(new)?;
+            let manifest = image.blob(&new.digest).map_err(|e| {
+                ProviderError::on_property("source", e.to_string()).kind(cairn::ErrorKind::Invalid)
+            })?;
+            put_manifest(c, new, &image, &manifest).await?;
+        }
+        let uri = repository_uri(c, &new.repository).await?;
+        Ok(ImageOutputs {
+            image_uri: format!("{uri}@{}", new.digest),
+            digest: new.digest.clone(),
+        })
     }
 
     async fn delete(
