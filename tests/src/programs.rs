@@ -30,6 +30,7 @@ use cairn_aws::iam::{
     InstanceProfile, InstanceProfileArgs, Role, RoleArgs, RolePolicy, RolePolicyArgs,
 };
 use cairn_aws::logs::{LogGroup, LogGroupArgs};
+use cairn_aws::s3::{Bucket, BucketArgs, ServerSideEncryption};
 use serde_json::json;
 
 /// The program `CAIRN_TEST_PROGRAM` names, if any.
@@ -253,6 +254,25 @@ pub fn updates(stack: &mut Stack) {
     };
     let rt = table(stack, "routes", true);
     let rt2 = table(stack, "other-routes", false);
+    Bucket::new(
+        stack,
+        "bucket",
+        BucketArgs::builder()
+            .versioning(two)
+            .encryption(if two {
+                ServerSideEncryption::Kms
+            } else {
+                ServerSideEncryption::Aes256
+            })
+            .block_public_access(two)
+            .policy(json!({"Version": "2012-10-17", "Statement": [{
+                "Sid": pick("One", "Two"), "Effect": "Deny", "Principal": "*",
+                "Action": "s3:DeleteBucket", "Resource": "*"
+            }]}))
+            .force_destroy(true)
+            .maybe_tags(tags())
+            .build(),
+    );
     // A private subnet's way out: an Elastic IP, a NAT gateway holding it, a route through it.
     let nat_ip = Eip::new(
         stack,

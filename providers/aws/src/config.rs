@@ -41,6 +41,7 @@ pub(crate) struct Clients {
     pub iam: aws_sdk_iam::Client,
     pub logs: aws_sdk_cloudwatchlogs::Client,
     pub sts: aws_sdk_sts::Client,
+    pub s3: aws_sdk_s3::Client,
     pub credentials: Option<aws_credential_types::provider::SharedCredentialsProvider>,
     pub region: String,
 }
@@ -206,6 +207,20 @@ impl AwsConfig {
             iam: client!(aws_sdk_iam, "iam"),
             logs: client!(aws_sdk_cloudwatchlogs, "logs"),
             sts: client!(aws_sdk_sts, "sts"),
+            s3: {
+                // An endpoint of one's own has no per-bucket host names: address by path.
+                let custom = sdk.endpoint_url().is_some()
+                    || std::env::var_os("AWS_ENDPOINT_URL_S3").is_some();
+                let conf = aws_sdk_s3::config::Builder::from(sdk)
+                    .retry_config(retry_config())
+                    .force_path_style(custom);
+                let conf = if creating {
+                    conf.retry_classifier(OnlyThrottling)
+                } else {
+                    conf
+                };
+                aws_sdk_s3::Client::from_conf(conf.build())
+            },
             credentials: sdk.credentials_provider(),
         }
     }

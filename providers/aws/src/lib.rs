@@ -24,6 +24,7 @@ pub mod ecs;
 pub mod elb;
 pub mod iam;
 pub mod logs;
+pub mod s3;
 
 pub use config::AwsConfig;
 pub use provider::{AwsProvider, warn_if_endpoint_configured};

@@ -45,3 +45,11 @@ pub(crate) const ECS: NameRule = rule(255, "-_");
 
 /// CloudWatch Logs groups: 512 characters of `._-/#`.
 pub(crate) const LOG_GROUP: NameRule = rule(512, "._-/#");
+
+/// S3 buckets: 63 characters, lower case, letters, digits, `.` and `-`, not `xn--…` nor
+/// `sthree-…`.
+pub(crate) const BUCKET: NameRule = NameRule {
+    lowercase: true,
+    refused_prefixes: &["xn--", "sthree-"],
+    ..rule(63, "-")
+};

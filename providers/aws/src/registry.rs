@@ -2,7 +2,7 @@
 //! (and its module): nothing else dispatches by type token.
 
 use crate::resource::{Handler, Typed};
-use crate::{ec2, ecr, ecs, elb, iam, logs};
+use crate::{ec2, ecr, ecs, elb, iam, logs, s3};
 
 static TYPES: &[&dyn Handler] = &[
     &Typed::<ec2::Vpc>::new(),
@@ -32,6 +32,7 @@ static TYPES: &[&dyn Handler] = &[
     &Typed::<iam::RolePolicyAttachment>::new(),
     &Typed::<iam::InstanceProfile>::new(),
     &Typed::<logs::LogGroup>::new(),
+    &Typed::<s3::Bucket>::new(),
 ];
 
 /// Every registered type.

@@ -6,7 +6,7 @@ use cairn::ProviderError;
 use serde_json::Value;
 
 use crate::config::Clients;
-use crate::error::{aws, aws_on};
+use crate::error::{aws, aws_on, code};
 use crate::{Tags, tags};
 
 /// Where and how a resource type keeps its tags.
@@ -26,6 +26,9 @@ pub(crate) enum Tagging {
     Logs,
     /// ECR, by the repository's ARN (the `arn` output; looked up when only the name is known).
     Ecr,
+    /// An S3 bucket, by name (the id), its tags set whole (`GetBucketTagging`,
+    /// `PutBucketTagging`).
+    S3,
 }
 
 impl Tagging {
@@ -119,6 +122,16 @@ impl Tagging {
                     .map_err(aws("ListTagsForResource"))?;
                 tags::collect(out.tags().iter().map(|t| (Some(t.key()), Some(t.value()))))
             }
+            Tagging::S3 => match c.s3.get_bucket_tagging().bucket(id).send().await {
+                Ok(out) => tags::collect(
+                    out.tag_set()
+                        .iter()
+                        .map(|t| (Some(t.key()), Some(t.value()))),
+                ),
+                // A bucket without tags answers with an error, not an empty set.
+                Err(e) if code(&e).as_deref() == Some("NoSuchTagSet") => Tags::new(),
+                Err(e) => return Err(aws("GetBucketTagging")(e)),
+            },
         };
         Ok(Some(pairs))
     }
@@ -251,6 +264,28 @@ impl Tagging {
                     let req = req.set_tag_keys(Some(remove));
                     req.send().await.map_err(aws_on("UntagResource", "tags"))?;
                 }
+            }
+            Tagging::S3 => {
+                use aws_sdk_s3::types::{Tag, Tagging as TagSet};
+                let mut all = Tagging::S3.all(c, id).await?.unwrap_or_default();
+                for k in &remove {
+                    all.remove(k);
+                }
+                all.extend(set);
+                let tags = all
+                    .into_iter()
+                    .filter_map(|(k, v)| Tag::builder().key(k).value(v).build().ok())
+                    .collect();
+                let tagging = TagSet::builder()
+                    .set_tag_set(Some(tags))
+                    .build()
+                    .map_err(|e| ProviderError::new(e.to_string()))?;
+                c.s3.put_bucket_tagging()
+                    .bucket(id)
+                    .tagging(tagging)
+                    .send()
+                    .await
+                    .map_err(aws_on("PutBucketTagging", "tags"))?;
             }
         }
         Ok(())
