@@ -15,6 +15,50 @@ use crate::provider::{NameRule, PropMap, TypeSchema, UniqueKey};
 /// Length of the random suffix of a generated name (`web-7f3k2q9`).
 const SUFFIX_LEN: usize = 7;
 
+impl NameRule {
+    /// What is wrong with `name` as a name under this rule, if anything: too long, a character
+    /// the cloud refuses, upper case where it wants lower, or a beginning it reserves. Checked
+    /// at preview, so that a name the program sets fails there, naming the property, and not
+    /// halfway through an `up`.
+    pub fn problem(&self, name: &str) -> Option<String> {
+        if name.is_empty() {
+            return Some("a name cannot be empty".into());
+        }
+        let len = name.chars().count();
+        if len > self.max_len {
+            return Some(format!(
+                "'{name}' is {len} characters long; at most {} are allowed",
+                self.max_len
+            ));
+        }
+        if self.lowercase && name.chars().any(|c| c.is_ascii_uppercase()) {
+            return Some(format!(
+                "'{name}' has upper-case letters; only lower case is allowed"
+            ));
+        }
+        if let Some(c) = name
+            .chars()
+            .find(|c| !c.is_ascii_alphanumeric() && !self.punctuation.contains(*c))
+        {
+            let allowed = if self.punctuation.is_empty() {
+                "letters and digits".to_string()
+            } else {
+                format!("letters, digits and `{}`", self.punctuation)
+            };
+            return Some(format!("'{name}' has '{c}'; only {allowed} are allowed"));
+        }
+        if let Some(prefix) = self.refused_prefixes.iter().find(|p| {
+            name.to_ascii_lowercase()
+                .starts_with(&p.to_ascii_lowercase())
+        }) {
+            return Some(format!(
+                "'{name}' begins with '{prefix}', which AWS reserves"
+            ));
+        }
+        None
+    }
+}
+
 /// A fresh name for resource `resource` under `rule`: the resource's name made to fit, a dash,
 /// and a random suffix, so that every copy of the resource gets its own.
 pub(crate) fn generate(rule: &NameRule, resource: &str) -> String {
@@ -224,6 +268,26 @@ mod tests {
         lowercase: false,
         refused_prefixes: &["internal-"],
     };
+
+    #[test]
+    fn a_name_that_breaks_its_rule_says_how() {
+        assert_eq!(LB.problem("web-1"), None);
+        let long = "a".repeat(33);
+        assert!(LB.problem(&long).unwrap().contains("at most 32"));
+        assert!(LB.problem("web_1").unwrap().contains("has '_'"));
+        assert!(LB.problem("").is_some());
+        let repo = NameRule {
+            lowercase: true,
+            refused_prefixes: &["sg-"],
+            ..LB
+        };
+        assert!(repo.problem("Web").unwrap().contains("upper-case"));
+        assert!(repo.problem("sg-web").unwrap().contains("reserves"));
+        // Whatever `generate` makes passes.
+        for _ in 0..20 {
+            assert_eq!(repo.problem(&generate(&repo, "My_Web.Service")), None);
+        }
+    }
 
     #[test]
     fn generated_names_fit_the_rule_and_differ() {

@@ -209,3 +209,45 @@ fn a_malformed_json_policy_fails_at_preview_naming_resource_and_property() {
     }
     assert!(engine.records().unwrap().is_empty());
 }
+
+/// A name the program sets that the service would refuse (upper case in an ECR repository, a
+/// bucket name too long, a security group name AWS reserves) fails at preview, each naming its
+/// resource, its property and the rule, all at once.
+#[test]
+fn a_name_aws_would_refuse_fails_at_preview_naming_resource_property_and_rule() {
+    use cairn_aws::ec2::{SecurityGroup, SecurityGroupArgs};
+    use cairn_aws::s3::{Bucket, BucketArgs};
+    let dir = tempfile::tempdir().unwrap();
+    let engine = Engine::new(Store::open(dir.path().join("s.db")).unwrap(), "dev");
+    let program = Program::declare(Stack::new("dev", Config::default()), |s| {
+        Repository::new(s, "repo", RepositoryArgs::builder().name("Web").build());
+        Bucket::new(
+            s,
+            "assets",
+            BucketArgs::builder().name("a".repeat(64)).build(),
+        );
+        SecurityGroup::new(
+            s,
+            "web-sg",
+            SecurityGroupArgs::builder()
+                .name("sg-web")
+                .description("web")
+                .vpc_id("vpc-0123456789abcdef0")
+                .build(),
+        );
+    })
+    .unwrap();
+    let err = engine.preview(&program).unwrap_err().to_string();
+    for n in [
+        "resource 'repo'",
+        "'Web' has upper-case letters",
+        "resource 'assets'",
+        "at most 63 are allowed",
+        "resource 'web-sg'",
+        "begins with 'sg-', which AWS reserves",
+        "property 'name'",
+    ] {
+        assert!(err.contains(n), "missing {n:?} in: {err}");
+    }
+    assert!(engine.records().unwrap().is_empty());
+}

@@ -920,7 +920,11 @@ async fn every_updatable_property_is_updated_in_place_and_its_drift_repaired() {
             .unwrap();
     }
     let gone = cli.ok(&["destroy", "--yes", "--target", "bucket"]);
-    assert!(gone.stdout.contains("Destroy: 1 deleted"), "{}", gone.stdout);
+    assert!(
+        gone.stdout.contains("Destroy: 1 deleted"),
+        "{}",
+        gone.stdout
+    );
     assert!(
         s3.head_bucket().bucket(&id["bucket"]).send().await.is_err(),
         "the bucket is still there"

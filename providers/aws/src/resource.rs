@@ -240,6 +240,17 @@ impl<R: AwsResource> Handler for Typed<R> {
     fn check(&self, inputs: &PropMap, related: &Related<'_>) -> Vec<CheckFailure> {
         let mut failures = R::check(inputs);
         failures.extend(R::check_related(inputs, related));
+        // A name the program sets, against what the service accepts (names.rs).
+        for (property, rule) in R::SCHEMA.auto_named() {
+            if let Some(name) = known::<String>(inputs, property)
+                && let Some(reason) = rule.problem(&name)
+            {
+                failures.push(CheckFailure {
+                    property: Some(property.to_string()),
+                    reason,
+                });
+            }
+        }
         failures
     }
 
