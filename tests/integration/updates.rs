@@ -474,6 +474,36 @@ async fn assert_version_2(moto: &Moto, id: &BTreeMap<String, String>) {
         Some(id["task"].as_str()),
         "service: task_definition"
     );
+    let task = ecs
+        .describe_task_definition()
+        .task_definition(&id["task"])
+        .send()
+        .await
+        .unwrap();
+    let web = &task.task_definition().unwrap().container_definitions()[0];
+    assert_eq!(web.image(), Some("nginx:2"), "task: image");
+    assert_eq!(
+        web.command().last().map(String::as_str),
+        Some("daemon off; worker_processes 2;"),
+        "task: command"
+    );
+    assert_eq!(
+        web.entry_point(),
+        ["/docker-entrypoint.sh"],
+        "task: entry_point"
+    );
+    assert_eq!(
+        (web.cpu(), web.memory()),
+        (128, Some(256)),
+        "task: cpu, memory"
+    );
+    assert_eq!(web.secrets()[0].name(), "DB_PASSWORD", "task: secrets");
+    let check = web.health_check().unwrap();
+    assert_eq!(
+        (check.interval(), check.retries()),
+        (Some(15), Some(2)),
+        "task: health_check"
+    );
     let network = service
         .network_configuration()
         .and_then(|n| n.awsvpc_configuration())

@@ -1,6 +1,8 @@
 //! Small programs for the integration tests, run through the same command line as the default
 //! program (`cairn-program` with `CAIRN_TEST_PROGRAM=<name>`), so that one binary links the SDK.
 
+use std::collections::BTreeMap;
+
 use cairn::{Output, Stack};
 use cairn_aws::Tags;
 use cairn_aws::ec2::{Direction, IpProtocol, VpcEndpointType};
@@ -18,7 +20,7 @@ use cairn_aws::ecr::{
     RepositoryPolicy, RepositoryPolicyArgs,
 };
 use cairn_aws::ecs::{
-    Cluster, ClusterArgs, ContainerDefinition, Service, ServiceArgs, TaskDefinition,
+    Cluster, ClusterArgs, ContainerDefinition, HealthCheck, Service, ServiceArgs, TaskDefinition,
     TaskDefinitionArgs,
 };
 use cairn_aws::ecs::{FargateCpu, LaunchType};
@@ -511,6 +513,27 @@ pub fn updates(stack: &mut Stack) {
                 image: pick("nginx:1", "nginx:2"),
                 essential: true,
                 port_mappings: vec![80],
+                secrets: BTreeMap::from([(
+                    "DB_PASSWORD".to_string(),
+                    "arn:aws:secretsmanager:us-east-2:123456789012:secret:db-password".to_string(),
+                )]),
+                entry_point: vec!["/docker-entrypoint.sh".into()],
+                command: vec![
+                    "nginx".into(),
+                    "-g".into(),
+                    pick("daemon off;", "daemon off; worker_processes 2;"),
+                ],
+                cpu: Some(128),
+                memory: Some(256),
+                health_check: Some(HealthCheck {
+                    command: vec![
+                        "CMD-SHELL".into(),
+                        "curl -f http://localhost/ || exit 1".into(),
+                    ],
+                    interval: Some(15),
+                    retries: Some(2),
+                    ..Default::default()
+                }),
                 ..Default::default()
             }])
             .build(),

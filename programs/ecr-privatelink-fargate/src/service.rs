@@ -128,6 +128,7 @@ pub(crate) fn declare(
                                 ("awslogs-region".to_string(), region.clone()),
                                 ("awslogs-stream-prefix".to_string(), "ecs".to_string()),
                             ])),
+                            ..Default::default()
                         }]
                     }),
             )

@@ -32,6 +32,41 @@ pub struct ContainerDefinition {
     /// `awslogs` options (`awslogs-group`, `awslogs-region`, `awslogs-stream-prefix`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub awslogs: Option<BTreeMap<String, String>>,
+    /// Environment variables whose values ECS fetches when a task starts, by name: the ARN of
+    /// a Secrets Manager secret (or one of its JSON keys) or of an SSM parameter. The
+    /// execution role must be allowed to read them.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub secrets: BTreeMap<String, String>,
+    /// The image's entry point and command, replaced.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub entry_point: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub command: Vec<String>,
+    /// CPU units and memory (MiB, a hard limit) of this container within the task's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu: Option<i32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory: Option<i32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub health_check: Option<HealthCheck>,
+}
+
+/// A container's health check, as ECS runs it (`["CMD-SHELL", "curl -f http://localhost/"]`).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct HealthCheck {
+    pub command: Vec<String>,
+    /// Seconds between checks (ECS: 5 to 300, default 30).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interval: Option<i32>,
+    /// Seconds a check may take (2 to 60, default 5).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout: Option<i32>,
+    /// Failures before the container is unhealthy (1 to 10, default 3).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retries: Option<i32>,
+    /// Seconds after start during which failures do not count (0 to 300).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_period: Option<i32>,
 }
 
 fn yes() -> bool {
@@ -314,6 +349,30 @@ fn container(
     }
     for (k, v) in &d.environment {
         b = b.environment(KeyValuePair::builder().name(k).value(v).build());
+    }
+    for (name, from) in &d.secrets {
+        let secret = aws_sdk_ecs::types::Secret::builder()
+            .name(name)
+            .value_from(from)
+            .build()
+            .map_err(|e| ProviderError::on_property("containers", e.to_string()))?;
+        b = b.secrets(secret);
+    }
+    b = b
+        .set_entry_point((!d.entry_point.is_empty()).then(|| d.entry_point.clone()))
+        .set_command((!d.command.is_empty()).then(|| d.command.clone()))
+        .set_cpu(d.cpu)
+        .set_memory(d.memory);
+    if let Some(h) = &d.health_check {
+        let check = aws_sdk_ecs::types::HealthCheck::builder()
+            .set_command(Some(h.command.clone()))
+            .set_interval(h.interval)
+            .set_timeout(h.timeout)
+            .set_retries(h.retries)
+            .set_start_period(h.start_period)
+            .build()
+            .map_err(|e| ProviderError::on_property("containers", e.to_string()))?;
+        b = b.health_check(check);
     }
     if let Some(opts) = &d.awslogs {
         let lc = LogConfiguration::builder()
