@@ -430,6 +430,18 @@ async fn assert_version_2(moto: &Moto, id: &BTreeMap<String, String>) {
         Some("/healthz"),
         "tg: health_check_path"
     );
+    let tg = &tgs.target_groups()[0];
+    assert_eq!(
+        (
+            tg.health_check_interval_seconds(),
+            tg.health_check_timeout_seconds(),
+            tg.healthy_threshold_count(),
+            tg.unhealthy_threshold_count(),
+            tg.matcher().and_then(|m| m.http_code()),
+        ),
+        (Some(10), Some(4), Some(2), Some(3), Some("200-299")),
+        "tg: health check"
+    );
     for name in ["lb", "tg"] {
         let tags = elb
             .describe_tags()

@@ -478,6 +478,11 @@ pub fn updates(stack: &mut Stack) {
                 } else {
                     "/".to_string()
                 })
+                .health_check_interval_seconds(if main && two { 10 } else { 30 })
+                .health_check_timeout_seconds(if main && two { 4 } else { 5 })
+                .healthy_threshold_count(if main && two { 2 } else { 5 })
+                .unhealthy_threshold_count(if main && two { 3 } else { 2 })
+                .matcher(if main && two { "200-299" } else { "200" })
                 .maybe_tags(if main { tags() } else { None })
                 .build(),
         )

@@ -100,12 +100,31 @@ pub struct TargetGroup {
     #[replace]
     pub target_type: Option<TargetType>,
     pub health_check_path: Option<String>,
+    /// The protocol of the health checks (the target group's, by default).
+    pub health_check_protocol: Option<Protocol>,
+    /// Seconds between checks (5 to 300).
+    pub health_check_interval_seconds: Option<i32>,
+    /// Seconds without an answer that fail a check (2 to 120).
+    pub health_check_timeout_seconds: Option<i32>,
+    /// Checks passed in a row before a target is healthy, and failed before it is not (2 to 10).
+    pub healthy_threshold_count: Option<i32>,
+    pub unhealthy_threshold_count: Option<i32>,
+    /// The HTTP codes of a healthy answer (`200`, `200-299`, `200,302`).
+    pub matcher: Option<String>,
     #[tags]
     pub tags: Option<Tags>,
     #[output]
     pub arn: String,
     #[output]
     pub name: String,
+}
+
+fn matcher(codes: &Option<String>) -> Option<aws_sdk_elasticloadbalancingv2::types::Matcher> {
+    codes.as_ref().map(|c| {
+        aws_sdk_elasticloadbalancingv2::types::Matcher::builder()
+            .http_code(c)
+            .build()
+    })
 }
 
 /// A listener forwarding to a target group.
@@ -327,6 +346,12 @@ impl AwsResource for TargetGroup {
             .vpc_id(&i.vpc_id)
             .set_target_type(i.target_type.map(|t| t.as_str().into()))
             .set_health_check_path(i.health_check_path.clone())
+            .set_health_check_protocol(i.health_check_protocol.map(|p| p.as_str().into()))
+            .set_health_check_interval_seconds(i.health_check_interval_seconds)
+            .set_health_check_timeout_seconds(i.health_check_timeout_seconds)
+            .set_healthy_threshold_count(i.healthy_threshold_count)
+            .set_unhealthy_threshold_count(i.unhealthy_threshold_count)
+            .set_matcher(matcher(&i.matcher))
             .set_tags(Some(elb_tags(ctx, i.tags.as_ref())))
             .send()
             .await
@@ -386,6 +411,14 @@ impl AwsResource for TargetGroup {
             vpc_id: tg.vpc_id().unwrap_or_default().to_string(),
             target_type: tg.target_type().and_then(|t| TargetType::parse(t.as_str())),
             health_check_path: tg.health_check_path().map(str::to_string),
+            health_check_protocol: tg
+                .health_check_protocol()
+                .and_then(|p| Protocol::parse(p.as_str())),
+            health_check_interval_seconds: tg.health_check_interval_seconds(),
+            health_check_timeout_seconds: tg.health_check_timeout_seconds(),
+            healthy_threshold_count: tg.healthy_threshold_count(),
+            unhealthy_threshold_count: tg.unhealthy_threshold_count(),
+            matcher: tg.matcher().and_then(|m| m.http_code()).map(str::to_string),
             tags: None,
         };
         let outputs = TargetGroupOutputs {
@@ -402,11 +435,37 @@ impl AwsResource for TargetGroup {
         old: &TargetGroupInputs,
         new: &TargetGroupInputs,
     ) -> Result<TargetGroupOutputs, ProviderError> {
-        if old.health_check_path != new.health_check_path {
+        // What changed, in one call (what the program stopped declaring goes back to AWS's
+        // default for the path; the others keep their value).
+        let health = (
+            &new.health_check_path,
+            new.health_check_protocol,
+            new.health_check_interval_seconds,
+            new.health_check_timeout_seconds,
+            new.healthy_threshold_count,
+            new.unhealthy_threshold_count,
+            &new.matcher,
+        );
+        let before = (
+            &old.health_check_path,
+            old.health_check_protocol,
+            old.health_check_interval_seconds,
+            old.health_check_timeout_seconds,
+            old.healthy_threshold_count,
+            old.unhealthy_threshold_count,
+            &old.matcher,
+        );
+        if health != before {
             c.elb
                 .modify_target_group()
                 .target_group_arn(id)
                 .health_check_path(new.health_check_path.clone().unwrap_or_else(|| "/".into()))
+                .set_health_check_protocol(new.health_check_protocol.map(|p| p.as_str().into()))
+                .set_health_check_interval_seconds(new.health_check_interval_seconds)
+                .set_health_check_timeout_seconds(new.health_check_timeout_seconds)
+                .set_healthy_threshold_count(new.healthy_threshold_count)
+                .set_unhealthy_threshold_count(new.unhealthy_threshold_count)
+                .set_matcher(matcher(&new.matcher))
                 .send()
                 .await
                 .map_err(aws_on("ModifyTargetGroup", "health_check_path"))?;
