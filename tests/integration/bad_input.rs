@@ -251,3 +251,48 @@ fn a_name_aws_would_refuse_fails_at_preview_naming_resource_property_and_rule() 
     }
     assert!(engine.records().unwrap().is_empty());
 }
+
+/// A listener with no default action, or two, and an HTTPS listener without a certificate,
+/// fail at preview naming the property.
+#[test]
+fn a_listener_needs_one_action_and_https_a_certificate() {
+    use cairn_aws::elb::{FixedResponse, Listener, ListenerArgs, Protocol};
+    let dir = tempfile::tempdir().unwrap();
+    let engine = Engine::new(Store::open(dir.path().join("s.db")).unwrap(), "dev");
+    let lb = "arn:aws:elasticloadbalancing:us-east-2:123456789012:loadbalancer/app/web/1";
+    let program = Program::declare(Stack::new("dev", Config::default()), |s| {
+        Listener::new(
+            s,
+            "none",
+            ListenerArgs::builder()
+                .load_balancer_arn(lb)
+                .port(80)
+                .protocol(Protocol::Http)
+                .build(),
+        );
+        Listener::new(
+            s,
+            "secure",
+            ListenerArgs::builder()
+                .load_balancer_arn(lb)
+                .port(443)
+                .protocol(Protocol::Https)
+                .fixed_response(FixedResponse {
+                    status_code: "200".into(),
+                    ..Default::default()
+                })
+                .build(),
+        );
+    })
+    .unwrap();
+    let err = engine.preview(&program).unwrap_err().to_string();
+    for n in [
+        "resource 'none'",
+        "set exactly one of target_group_arn, redirect and fixed_response (0 set)",
+        "resource 'secure'",
+        "property 'certificate_arn'",
+        "an HTTPS listener needs a certificate",
+    ] {
+        assert!(err.contains(n), "missing {n:?} in: {err}");
+    }
+}

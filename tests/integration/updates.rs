@@ -27,6 +27,7 @@ const UPDATED: &[&str] = &[
     "nat",
     "nat-ip",
     "profile",
+    "redirect",
     "repository",
     "repository-policy",
     "role",
@@ -463,6 +464,25 @@ async fn assert_version_2(moto: &Moto, id: &BTreeMap<String, String>) {
         .send()
         .await
         .unwrap();
+    let answer = elb
+        .describe_listeners()
+        .listener_arns(&id["redirect"])
+        .send()
+        .await
+        .unwrap();
+    let fixed = answer.listeners()[0].default_actions()[0]
+        .fixed_response_config()
+        .map(|f| {
+            (
+                f.status_code().unwrap_or_default().to_string(),
+                f.message_body().map(str::to_string),
+            )
+        });
+    assert_eq!(
+        fixed,
+        Some(("503".to_string(), Some("down for maintenance".to_string()))),
+        "redirect: fixed_response"
+    );
     let listener = &listeners.listeners()[0];
     assert_eq!(listener.port(), Some(8080), "listener: port");
     assert_eq!(

@@ -24,10 +24,10 @@ use cairn_aws::ecs::{
     TaskDefinitionArgs,
 };
 use cairn_aws::ecs::{FargateCpu, LaunchType};
+use cairn_aws::elb::{FixedResponse, Protocol, Redirect, Scheme, TargetType};
 use cairn_aws::elb::{
     Listener, ListenerArgs, LoadBalancer, LoadBalancerArgs, TargetGroup, TargetGroupArgs,
 };
-use cairn_aws::elb::{Protocol, Scheme, TargetType};
 use cairn_aws::iam::{
     InstanceProfile, InstanceProfileArgs, Role, RoleArgs, RolePolicy, RolePolicyArgs,
 };
@@ -497,6 +497,27 @@ pub fn updates(stack: &mut Stack) {
             .port(if two { 8080 } else { 80 })
             .protocol(Protocol::Http)
             .target_group_arn(if two { tg2.arn() } else { tg.arn() })
+            .build(),
+    );
+    // Port 81 answers without a target group: a redirect to HTTPS, then a fixed answer.
+    Listener::new(
+        stack,
+        "redirect",
+        ListenerArgs::builder()
+            .load_balancer_arn(lb.arn())
+            .port(81)
+            .protocol(Protocol::Http)
+            .maybe_redirect((!two).then(|| Redirect {
+                status_code: "HTTP_301".into(),
+                protocol: Some("HTTPS".into()),
+                port: Some("443".into()),
+                ..Default::default()
+            }))
+            .maybe_fixed_response(two.then(|| FixedResponse {
+                status_code: "503".into(),
+                content_type: Some("text/plain".into()),
+                message_body: Some("down for maintenance".into()),
+            }))
             .build(),
     );
 

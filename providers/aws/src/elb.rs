@@ -4,12 +4,13 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use aws_sdk_elasticloadbalancingv2::types::{Action, ActionTypeEnum, LoadBalancerStateEnum, Tag};
-use cairn::{ProviderError, ResourceContext};
+use cairn::{CheckFailure, PropMap, ProviderError, ResourceContext};
+use serde::{Deserialize, Serialize};
 
 use crate::config::Clients;
 use crate::error::{aws, aws_on, found, gone};
 use crate::names;
-use crate::resource::AwsResource;
+use crate::resource::{AwsResource, known};
 use crate::tagging::Tagging;
 use crate::{AwsProvider, Tags, tags, wait};
 
@@ -135,10 +136,44 @@ pub struct Listener {
     pub load_balancer_arn: String,
     pub port: i32,
     pub protocol: Protocol,
-    /// Requests are forwarded to this target group.
-    pub target_group_arn: String,
+    /// What the listener does with a request: forward it to this target group, or answer
+    /// with `redirect` or `fixed_response` (exactly one of the three).
+    pub target_group_arn: Option<String>,
+    pub redirect: Option<Redirect>,
+    pub fixed_response: Option<FixedResponse>,
+    /// For `HTTPS`: the certificate (ACM or IAM ARN) and the security policy
+    /// (`ELBSecurityPolicy-TLS13-1-2-2021-06`, AWS's default when unset).
+    pub certificate_arn: Option<String>,
+    pub ssl_policy: Option<String>,
     #[output]
     pub arn: String,
+}
+
+/// A redirect answer (`HTTP_301` or `HTTP_302`); what is unset keeps the request's own value
+/// (`#{protocol}`, `#{host}`, `#{port}`, `#{path}`, `#{query}`).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct Redirect {
+    pub status_code: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub protocol: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub port: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub query: Option<String>,
+}
+
+/// A fixed answer: a status code (`2XX`, `4XX` or `5XX`), and a body.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct FixedResponse {
+    pub status_code: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content_type: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message_body: Option<String>,
 }
 
 fn elb_tags(ctx: &ResourceContext, user: Option<&Tags>) -> Vec<Tag> {
@@ -495,15 +530,96 @@ impl AwsResource for TargetGroup {
     }
 }
 
-fn forward(target_group: &str) -> Action {
-    Action::builder()
-        .r#type(ActionTypeEnum::Forward)
-        .target_group_arn(target_group)
-        .build()
+/// The listener's default action, from whichever of its three it declares.
+fn action(i: &ListenerInputs) -> Result<Action, ProviderError> {
+    use aws_sdk_elasticloadbalancingv2::types::{
+        FixedResponseActionConfig, RedirectActionConfig, RedirectActionStatusCodeEnum,
+    };
+    let bad = |property: &str, e: String| ProviderError::on_property(property, e);
+    Ok(
+        match (&i.target_group_arn, &i.redirect, &i.fixed_response) {
+            (Some(tg), None, None) => Action::builder()
+                .r#type(ActionTypeEnum::Forward)
+                .target_group_arn(tg)
+                .build(),
+            (None, Some(r), None) => Action::builder()
+                .r#type(ActionTypeEnum::Redirect)
+                .redirect_config(
+                    RedirectActionConfig::builder()
+                        .status_code(RedirectActionStatusCodeEnum::from(r.status_code.as_str()))
+                        .set_protocol(r.protocol.clone())
+                        .set_port(r.port.clone())
+                        .set_host(r.host.clone())
+                        .set_path(r.path.clone())
+                        .set_query(r.query.clone())
+                        .build(),
+                )
+                .build(),
+            (None, None, Some(f)) => Action::builder()
+                .r#type(ActionTypeEnum::FixedResponse)
+                .fixed_response_config(
+                    FixedResponseActionConfig::builder()
+                        .status_code(&f.status_code)
+                        .set_content_type(f.content_type.clone())
+                        .set_message_body(f.message_body.clone())
+                        .build(),
+                )
+                .build(),
+            _ => {
+                return Err(bad(
+                    "target_group_arn",
+                    "set exactly one of target_group_arn, redirect and fixed_response".into(),
+                ));
+            }
+        },
+    )
+}
+
+fn certificates(
+    i: &ListenerInputs,
+) -> Option<Vec<aws_sdk_elasticloadbalancingv2::types::Certificate>> {
+    i.certificate_arn.as_ref().map(|arn| {
+        vec![
+            aws_sdk_elasticloadbalancingv2::types::Certificate::builder()
+                .certificate_arn(arn)
+                .build(),
+        ]
+    })
 }
 
 #[async_trait]
 impl AwsResource for Listener {
+    /// One action; HTTPS needs a certificate.
+    fn check(inputs: &PropMap) -> Vec<CheckFailure> {
+        let mut failures = Vec::new();
+        let set = |p: &str| {
+            inputs
+                .get(p)
+                .is_some_and(|v| v.value.as_ref().is_none_or(|v| !v.is_null()))
+        };
+        let actions = ["target_group_arn", "redirect", "fixed_response"]
+            .iter()
+            .filter(|p| set(p))
+            .count();
+        if actions != 1 {
+            failures.push(CheckFailure {
+                property: Some("target_group_arn".into()),
+                reason: format!(
+                    "a listener has one default action: set exactly one of target_group_arn, \
+                     redirect and fixed_response ({actions} set)"
+                ),
+            });
+        }
+        if known::<Protocol>(inputs, "protocol") == Some(Protocol::Https) && !set("certificate_arn")
+        {
+            failures.push(CheckFailure {
+                property: Some("certificate_arn".into()),
+                reason: "an HTTPS listener needs a certificate".into(),
+            });
+        }
+        failures
+    }
+
     async fn create(
         c: &Clients,
         _ctx: &ResourceContext,
@@ -516,7 +632,9 @@ impl AwsResource for Listener {
             .load_balancer_arn(&i.load_balancer_arn)
             .port(i.port)
             .protocol(i.protocol.as_str().into())
-            .default_actions(forward(&i.target_group_arn))
+            .default_actions(action(i)?)
+            .set_certificates(certificates(i))
+            .set_ssl_policy(i.ssl_policy.clone())
             .send()
             .await
             .map_err(aws_on("CreateListener", "port"))?;
@@ -555,7 +673,7 @@ impl AwsResource for Listener {
     async fn read(
         c: &Clients,
         id: &str,
-        i: &ListenerInputs,
+        _i: &ListenerInputs,
     ) -> Result<Option<(ListenerInputs, ListenerOutputs)>, ProviderError> {
         let r = c.elb.describe_listeners().listener_arns(id).send().await;
         let Some(l) = found(r, "DescribeListeners")?.and_then(|o| o.listeners().first().cloned())
@@ -563,6 +681,7 @@ impl AwsResource for Listener {
             return Ok(None);
         };
         let protocol = l.protocol().map(|p| p.as_str()).unwrap_or_default();
+        let first = l.default_actions().first();
         let now = ListenerInputs {
             load_balancer_arn: l.load_balancer_arn().unwrap_or_default().to_string(),
             port: l.port().unwrap_or_default(),
@@ -571,12 +690,31 @@ impl AwsResource for Listener {
                     "listener {id} has an unknown protocol '{protocol}'"
                 ))
             })?,
-            target_group_arn: l
-                .default_actions()
+            target_group_arn: first.and_then(|a| a.target_group_arn()).map(str::to_string),
+            redirect: first.and_then(|a| a.redirect_config()).map(|r| Redirect {
+                status_code: r
+                    .status_code()
+                    .map(|c| c.as_str().to_string())
+                    .unwrap_or_default(),
+                protocol: r.protocol().map(str::to_string),
+                port: r.port().map(str::to_string),
+                host: r.host().map(str::to_string),
+                path: r.path().map(str::to_string),
+                query: r.query().map(str::to_string),
+            }),
+            fixed_response: first
+                .and_then(|a| a.fixed_response_config())
+                .map(|f| FixedResponse {
+                    status_code: f.status_code().unwrap_or_default().to_string(),
+                    content_type: f.content_type().map(str::to_string),
+                    message_body: f.message_body().map(str::to_string),
+                }),
+            certificate_arn: l
+                .certificates()
                 .first()
-                .and_then(|a| a.target_group_arn())
-                .unwrap_or(&i.target_group_arn)
-                .to_string(),
+                .and_then(|c| c.certificate_arn())
+                .map(str::to_string),
+            ssl_policy: l.ssl_policy().map(str::to_string),
         };
         Ok(Some((
             now,
@@ -598,7 +736,9 @@ impl AwsResource for Listener {
             .listener_arn(id)
             .port(new.port)
             .protocol(new.protocol.as_str().into())
-            .default_actions(forward(&new.target_group_arn))
+            .default_actions(action(new)?)
+            .set_certificates(certificates(new))
+            .set_ssl_policy(new.ssl_policy.clone())
             .send()
             .await
             .map_err(aws("ModifyListener"))?;

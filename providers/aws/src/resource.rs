@@ -129,8 +129,14 @@ async fn owned<R: AwsResource>(
             t.get(tags::STACK_TAG) == Some(&ctx.stack) && t.get(tags::NAME_TAG) == Some(&ctx.name)
         );
     }
+    // What the program left unset was not sent: the cloud's default there proves nothing.
     Ok(match R::read(c, id, inputs).await? {
-        Some((now, _)) => now == *inputs,
+        Some((now, _)) => match (serde_json::to_value(&now), serde_json::to_value(inputs)) {
+            (Ok(Value::Object(now)), Ok(Value::Object(sent))) => sent
+                .iter()
+                .all(|(k, v)| v.is_null() || now.get(k) == Some(v)),
+            _ => now == *inputs,
+        },
         None => false,
     })
 }
