@@ -104,6 +104,16 @@ async fn assert_version_2(moto: &Moto, id: &BTreeMap<String, String>) {
         .await
         .unwrap();
     assert!(v2(ec2_tags(vpcs.vpcs()[0].tags())), "vpc: tags");
+    let other = ec2
+        .describe_vpcs()
+        .vpc_ids(&id["other-vpc"])
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        !other.vpcs()[0].ipv6_cidr_block_association_set().is_empty(),
+        "other-vpc: assign_generated_ipv6_cidr_block"
+    );
     let subnets = ec2
         .describe_subnets()
         .subnet_ids(&id["subnet-a"])
@@ -913,6 +923,9 @@ async fn every_updatable_property_is_updated_in_place_and_its_drift_repaired() {
             "{name}: {property} not reported:\n{report}"
         );
     }
+    // What was not changed by hand reads back as declared (an IPv6 block asked for, the
+    // tenancy): no drift.
+    assert!(!refresh.contains("other-vpc ("), "{refresh}");
     cli.ok(&["up", "--yes"]);
     assert_version_2(&moto, &id).await;
     assert!(cli.ok(&["preview"]).stdout.contains("Plan: no changes"));

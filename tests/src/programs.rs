@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use cairn::{Output, Stack};
 use cairn_aws::Tags;
-use cairn_aws::ec2::{Direction, IpProtocol, VpcEndpointType};
+use cairn_aws::ec2::{Direction, InstanceTenancy, IpProtocol, VpcEndpointType};
 use cairn_aws::ec2::{
     Eip, EipArgs, Instance, InstanceArgs, InternetGateway, InternetGatewayArgs, NatGateway,
     NatGatewayArgs, Route, RouteArgs, RouteTable, RouteTableArgs, VpcEndpoint, VpcEndpointArgs,
@@ -219,7 +219,11 @@ pub fn updates(stack: &mut Stack) {
     let other_vpc = Vpc::new(
         stack,
         "other-vpc",
-        VpcArgs::builder().cidr_block("10.1.0.0/16").build(),
+        VpcArgs::builder()
+            .cidr_block("10.1.0.0/16")
+            .instance_tenancy(InstanceTenancy::Shared)
+            .assign_generated_ipv6_cidr_block(true)
+            .build(),
     );
     let subnet = |stack: &mut Stack, name: &str, cidr: &str, zone: &str, changes: bool| {
         Subnet::new(

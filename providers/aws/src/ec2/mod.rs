@@ -29,7 +29,7 @@ pub use security_group::{
     SecurityGroupRuleOutputs,
 };
 pub use subnet::{Subnet, SubnetArgs, SubnetInputs, SubnetOutputs};
-pub use vpc::{Vpc, VpcArgs, VpcInputs, VpcOutputs};
+pub use vpc::{InstanceTenancy, Vpc, VpcArgs, VpcInputs, VpcOutputs};
 pub use vpc_endpoint::{
     VpcEndpoint, VpcEndpointArgs, VpcEndpointInputs, VpcEndpointOutputs, VpcEndpointType,
 };

@@ -19,6 +19,12 @@ pub struct Vpc {
     pub cidr_block: String,
     pub enable_dns_support: Option<bool>,
     pub enable_dns_hostnames: Option<bool>,
+    /// Whether instances run on shared or dedicated hardware (`default` when unset).
+    #[replace]
+    pub instance_tenancy: Option<InstanceTenancy>,
+    /// Ask AWS for an IPv6 block (a /56 from Amazon's pool) beside the IPv4 one.
+    #[replace]
+    pub assign_generated_ipv6_cidr_block: Option<bool>,
     #[tags]
     pub tags: Option<Tags>,
     #[output]
@@ -27,10 +33,29 @@ pub struct Vpc {
     pub arn: String,
     #[output]
     pub cidr_block: String,
+    /// The IPv6 block AWS assigned, if one was asked for.
+    #[output]
+    pub ipv6_cidr_block: Option<String>,
 }
 
-fn outputs(c: &Clients, id: &str, owner: Option<&str>, cidr: &str) -> VpcOutputs {
+cairn::string_enum! {
+    /// Whether a [`Vpc`]'s instances share hardware with other accounts' (AWS calls that
+    /// `default`; named for what it means here, and so as not to shadow `Default`).
+    pub enum InstanceTenancy {
+        Shared = "default",
+        Dedicated = "dedicated",
+    }
+}
+
+fn outputs(c: &Clients, vpc: &aws_sdk_ec2::types::Vpc, cidr: &str) -> VpcOutputs {
+    let id = vpc.vpc_id().unwrap_or_default();
+    let owner = vpc.owner_id();
     VpcOutputs {
+        ipv6_cidr_block: vpc
+            .ipv6_cidr_block_association_set()
+            .iter()
+            .find_map(|a| a.ipv6_cidr_block())
+            .map(str::to_string),
         id: id.to_string(),
         arn: format!(
             "arn:aws:ec2:{}:{}:vpc/{id}",
@@ -97,6 +122,11 @@ impl AwsResource for Vpc {
             .ec2
             .create_vpc()
             .cidr_block(&i.cidr_block)
+            .set_instance_tenancy(
+                i.instance_tenancy
+                    .map(|t| aws_sdk_ec2::types::Tenancy::from(t.as_str())),
+            )
+            .set_amazon_provided_ipv6_cidr_block(i.assign_generated_ipv6_cidr_block)
             .tag_specifications(tagging::spec(ctx, ResourceType::Vpc, i.tags.as_ref()))
             .send()
             .await
@@ -112,7 +142,7 @@ impl AwsResource for Vpc {
         if let Some(v) = i.enable_dns_hostnames {
             set_attribute(c, &id, VpcAttributeName::EnableDnsHostnames, v).await?;
         }
-        Ok((id.clone(), outputs(c, &id, vpc.owner_id(), &i.cidr_block)))
+        Ok((id.clone(), outputs(c, vpc, &i.cidr_block)))
     }
 
     async fn find(
@@ -148,9 +178,15 @@ impl AwsResource for Vpc {
             enable_dns_hostnames: Some(
                 get_attribute(c, id, VpcAttributeName::EnableDnsHostnames).await?,
             ),
+            instance_tenancy: vpc
+                .instance_tenancy()
+                .and_then(|t| InstanceTenancy::parse(t.as_str())),
+            assign_generated_ipv6_cidr_block: Some(
+                !vpc.ipv6_cidr_block_association_set().is_empty(),
+            ),
             tags: None,
         };
-        Ok(Some((now, outputs(c, id, vpc.owner_id(), &cidr))))
+        Ok(Some((now, outputs(c, vpc, &cidr))))
     }
 
     async fn update(
