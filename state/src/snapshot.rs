@@ -62,7 +62,25 @@ pub struct StackSnapshot {
     pub tables: Map<String, Value>,
 }
 
-pub(crate) fn json_of(v: ValueRef<'_>) -> Value {
+/// The rows `sql` selects, each column by name, values as stored.
+pub(crate) fn rows(
+    conn: &Connection,
+    sql: &str,
+    params: &[&dyn rusqlite::ToSql],
+) -> rusqlite::Result<Vec<Map<String, Value>>> {
+    let mut st = conn.prepare_cached(sql)?;
+    let columns: Vec<String> = st.column_names().map(str::to_string).collect();
+    st.query_map(params, |r| {
+        let mut row = Map::new();
+        for (i, c) in columns.iter().enumerate() {
+            row.insert(c.clone(), json_of(r.get_ref(i)?));
+        }
+        Ok(row)
+    })?
+    .collect()
+}
+
+fn json_of(v: ValueRef<'_>) -> Value {
     match v {
         ValueRef::Null => Value::Null,
         ValueRef::Integer(i) => Value::from(i),
@@ -122,20 +140,14 @@ pub(crate) fn export(
     let mut tables = Map::new();
     for t in TABLES {
         let order = if t.key.is_empty() { "name" } else { t.key };
-        let mut st = conn.prepare(&format!(
-            "SELECT * FROM {} WHERE stack = ?1 ORDER BY {order}",
-            t.name
-        ))?;
-        let columns: Vec<String> = st.column_names().map(str::to_string).collect();
-        let rows = st
-            .query_map([stack], |r| {
-                let mut row = Map::new();
-                for (i, c) in columns.iter().enumerate() {
-                    row.insert(c.clone(), json_of(r.get_ref(i)?));
-                }
-                Ok(Value::Object(row))
-            })?
-            .collect::<Result<Vec<_>, _>>()?;
+        let rows = rows(
+            &conn,
+            &format!("SELECT * FROM {} WHERE stack = ?1 ORDER BY {order}", t.name),
+            &[&stack],
+        )?
+        .into_iter()
+        .map(Value::Object)
+        .collect();
         tables.insert(t.name.to_string(), Value::Array(rows));
     }
     Ok(Some(StackSnapshot {

@@ -45,6 +45,30 @@ pub async fn sdk(endpoint: &str, role: Option<&str>) -> SdkConfig {
 pub type Inventory = BTreeMap<String, Vec<String>>;
 
 /// What moto holds before the test deploys anything.
+/// An S3 client for moto: addressed by path, since moto has no per-bucket host names.
+pub fn s3(config: &SdkConfig) -> aws_sdk_s3::Client {
+    aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(config)
+            .force_path_style(true)
+            .build(),
+    )
+}
+
+/// Makes the bucket `name` in us-east-2 (Cairn never makes the state's bucket).
+pub async fn create_bucket(config: &SdkConfig, name: &str) {
+    s3(config)
+        .create_bucket()
+        .bucket(name)
+        .create_bucket_configuration(
+            aws_sdk_s3::types::CreateBucketConfiguration::builder()
+                .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::UsEast2)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+}
+
 pub struct Defaults(Inventory);
 
 impl Defaults {

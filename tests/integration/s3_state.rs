@@ -15,21 +15,7 @@ const LEASE: Duration = Duration::from_secs(60);
 async fn bucket(moto: &Moto, name: &str, create: bool) -> Result<Bucket, StateError> {
     let sdk = crate::inventory::sdk(&moto.endpoint, None).await;
     if create {
-        let s3 = aws_sdk_s3::Client::from_conf(
-            aws_sdk_s3::config::Builder::from(&sdk)
-                .force_path_style(true)
-                .build(),
-        );
-        s3.create_bucket()
-            .bucket(name)
-            .create_bucket_configuration(
-                aws_sdk_s3::types::CreateBucketConfiguration::builder()
-                    .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::UsEast2)
-                    .build(),
-            )
-            .send()
-            .await
-            .unwrap();
+        crate::inventory::create_bucket(&sdk, name).await;
     }
     let location = Location::parse(&format!("s3://{name}/team/cairn")).unwrap();
     Bucket::connect_with(location, &sdk).await
@@ -186,20 +172,12 @@ async fn a_snapshot_goes_only_over_the_one_read_and_a_journal_entry_only_once() 
     assert_eq!(left, [3]);
 }
 
-fn s3_client(sdk: &aws_config::SdkConfig) -> aws_sdk_s3::Client {
-    aws_sdk_s3::Client::from_conf(
-        aws_sdk_s3::config::Builder::from(sdk)
-            .force_path_style(true)
-            .build(),
-    )
-}
-
 /// Every object in the bucket: key → body.
 pub(crate) async fn objects(
     sdk: &aws_config::SdkConfig,
     bucket: &str,
 ) -> std::collections::BTreeMap<String, Vec<u8>> {
-    let s3 = s3_client(sdk);
+    let s3 = crate::inventory::s3(sdk);
     let mut out = std::collections::BTreeMap::new();
     let listed = s3.list_objects_v2().bucket(bucket).send().await.unwrap();
     for o in listed.contents() {

@@ -25,21 +25,7 @@ const LEASE: &str = "3s";
 
 async fn make_bucket(moto: &Moto) -> aws_config::SdkConfig {
     let sdk = inventory::sdk(&moto.endpoint, None).await;
-    let s3 = aws_sdk_s3::Client::from_conf(
-        aws_sdk_s3::config::Builder::from(&sdk)
-            .force_path_style(true)
-            .build(),
-    );
-    s3.create_bucket()
-        .bucket(BUCKET)
-        .create_bucket_configuration(
-            aws_sdk_s3::types::CreateBucketConfiguration::builder()
-                .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::UsEast2)
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
+    inventory::create_bucket(&sdk, BUCKET).await;
     sdk
 }
 

@@ -139,11 +139,7 @@ async fn assert_version_2(moto: &Moto, id: &BTreeMap<String, String>) {
         "gateway: vpc_id"
     );
     assert!(v2(ec2_tags(igw.tags())), "gateway: tags");
-    let s3 = aws_sdk_s3::Client::from_conf(
-        aws_sdk_s3::config::Builder::from(&config)
-            .force_path_style(true)
-            .build(),
-    );
+    let s3 = crate::inventory::s3(&config);
     let bucket = id["bucket"].as_str();
     // moto 5.2.5 answers with a root element the SDK refuses (see `cairn-aws` `s3.rs`): the
     // status is read from the body.
@@ -638,11 +634,7 @@ async fn drift(moto: &Moto, id: &BTreeMap<String, String>) {
         .send()
         .await
         .unwrap();
-    let s3 = aws_sdk_s3::Client::from_conf(
-        aws_sdk_s3::config::Builder::from(&config)
-            .force_path_style(true)
-            .build(),
-    );
+    let s3 = crate::inventory::s3(&config);
     s3.put_bucket_versioning()
         .bucket(&id["bucket"])
         .versioning_configuration(
@@ -980,11 +972,7 @@ async fn every_updatable_property_is_updated_in_place_and_its_drift_repaired() {
     assert!(ips.addresses().is_empty(), "{:?}", ips.addresses());
 
     // A bucket holding objects (two versions of one) goes with them: force_destroy.
-    let s3 = aws_sdk_s3::Client::from_conf(
-        aws_sdk_s3::config::Builder::from(&config)
-            .force_path_style(true)
-            .build(),
-    );
+    let s3 = crate::inventory::s3(&config);
     for body in ["one", "two"] {
         s3.put_object()
             .bucket(&id["bucket"])

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use crate::config::Clients;
 use crate::error::{aws, aws_on, found, gone};
 use crate::names;
-use crate::resource::{AwsResource, known};
+use crate::resource::{AwsResource, declared, known};
 use crate::tagging::Tagging;
 use crate::{AwsProvider, Tags, tags, wait};
 
@@ -592,11 +592,7 @@ impl AwsResource for Listener {
     /// One action; HTTPS needs a certificate.
     fn check(inputs: &PropMap) -> Vec<CheckFailure> {
         let mut failures = Vec::new();
-        let set = |p: &str| {
-            inputs
-                .get(p)
-                .is_some_and(|v| v.value.as_ref().is_none_or(|v| !v.is_null()))
-        };
+        let set = |p: &str| declared(inputs, p);
         let actions = ["target_group_arn", "redirect", "fixed_response"]
             .iter()
             .filter(|p| set(p))

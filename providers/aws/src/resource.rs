@@ -358,6 +358,14 @@ pub(crate) fn known<T: DeserializeOwned>(inputs: &PropMap, property: &str) -> Op
         .and_then(|v| serde_json::from_value(v).ok())
 }
 
+/// Whether the program sets `property`: to a value, or to one not known until apply (what
+/// another resource of the run makes).
+pub(crate) fn declared(inputs: &PropMap, property: &str) -> bool {
+    inputs
+        .get(property)
+        .is_some_and(|v| v.value.as_ref().is_none_or(|v| !v.is_null()))
+}
+
 /// Checks that a known property is a valid IPv4 CIDR block.
 pub(crate) fn check_cidr(inputs: &PropMap, property: &str) -> Option<CheckFailure> {
     let cidr: String = known(inputs, property)?;

@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::StateError;
-use crate::snapshot::{json_of, sql_of};
+use crate::snapshot::{rows, sql_of};
 
 /// The tables whose rows an entry names by key (their `INTEGER PRIMARY KEY`, which is the
 /// rowid the update hook reports).
@@ -89,23 +89,6 @@ impl Entry {
     pub(crate) fn is_empty(&self) -> bool {
         self.changes.is_empty()
     }
-}
-
-fn rows(
-    conn: &Connection,
-    sql: &str,
-    params: &[&dyn rusqlite::ToSql],
-) -> rusqlite::Result<Vec<Map<String, Value>>> {
-    let mut st = conn.prepare_cached(sql)?;
-    let columns: Vec<String> = st.column_names().map(str::to_string).collect();
-    st.query_map(params, |r| {
-        let mut row = Map::new();
-        for (i, c) in columns.iter().enumerate() {
-            row.insert(c.clone(), json_of(r.get_ref(i)?));
-        }
-        Ok(row)
-    })?
-    .collect()
 }
 
 /// The entry for the rows in `touched`, read as they are now. The stack's own row and the

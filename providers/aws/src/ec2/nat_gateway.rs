@@ -10,7 +10,7 @@ use crate::config::Clients;
 use crate::error::{aws, aws_on, found, gone};
 use crate::resource::AwsResource;
 use crate::tagging::Tagging;
-use crate::{AwsProvider, Tags, tags, wait};
+use crate::{AwsProvider, Tags, wait};
 
 /// How long a NAT gateway may take to become available, or to be deleted (AWS: a minute or
 /// two, sometimes more).
@@ -230,11 +230,11 @@ impl AwsResource for NatGateway {
         Ok((id, outputs_of(&ready)))
     }
 
-    /// What carries the resource's tags in its subnet, and is not on its way out. (Filtered
-    /// here rather than by the call: moto ignores tag filters on this one.)
+    /// The gateways of its subnet that are not on their way out (the erasure keeps those
+    /// that carry the resource's tags; moto ignores tag filters on this call).
     async fn find(
         c: &Clients,
-        ctx: &ResourceContext,
+        _ctx: &ResourceContext,
         _token: &str,
         i: &Self::Inputs,
     ) -> Result<Vec<String>, ProviderError> {
@@ -254,14 +254,6 @@ impl AwsResource for NatGateway {
             .nat_gateways()
             .iter()
             .filter(|g| !matches!(state(g), "deleting" | "deleted" | "failed"))
-            .filter(|g| {
-                let has = |k: &str, v: &str| {
-                    g.tags()
-                        .iter()
-                        .any(|t| t.key() == Some(k) && t.value() == Some(v))
-                };
-                has(tags::STACK_TAG, &ctx.stack) && has(tags::NAME_TAG, &ctx.name)
-            })
             .filter_map(|g| g.nat_gateway_id().map(str::to_string))
             .collect())
     }

@@ -7,7 +7,7 @@ use cairn::{CheckFailure, PropMap, ProviderError, ResourceContext};
 use super::tagging;
 use crate::config::Clients;
 use crate::error::{aws, aws_on, found, gone};
-use crate::resource::{AwsResource, check_cidr};
+use crate::resource::{AwsResource, check_cidr, declared};
 use crate::tagging::Tagging;
 use crate::{AwsProvider, Tags};
 
@@ -147,12 +147,7 @@ impl AwsResource for Route {
         let mut failures: Vec<CheckFailure> = check_cidr(inputs, "destination_cidr_block")
             .into_iter()
             .collect();
-        // Unknown until apply counts as set: a target made in the same run.
-        let set = |p: &str| {
-            inputs
-                .get(p)
-                .is_some_and(|v| v.value.as_ref().is_none_or(|v| !v.is_null()))
-        };
+        let set = |p: &str| declared(inputs, p);
         match (set("gateway_id"), set("nat_gateway_id")) {
             (true, true) => failures.push(CheckFailure {
                 property: Some("nat_gateway_id".into()),

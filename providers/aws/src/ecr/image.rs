@@ -52,6 +52,8 @@ pub struct Image {
 pub struct LocalImage {
     path: PathBuf,
     manifest: Descriptor,
+    /// The config and the layers the manifest names, each checked.
+    blobs: Vec<Descriptor>,
 }
 
 /// What a content descriptor says of a blob.
@@ -108,11 +110,16 @@ impl LocalImage {
                     .into(),
             ));
         }
-        let image = LocalImage { path, manifest };
+        let mut image = LocalImage {
+            path,
+            manifest,
+            blobs: Vec::new(),
+        };
         let body = image.blob(&image.manifest.digest)?;
         let parsed: Value = serde_json::from_slice(&body)
             .map_err(|e| image.error(format!("its manifest is not JSON: {e}")))?;
-        for blob in image.blobs_of(&parsed)? {
+        image.blobs = image.blobs_of(&parsed)?;
+        for blob in &image.blobs {
             image.blob(&blob.digest)?;
         }
         Ok(image)
@@ -174,10 +181,15 @@ fn descriptor(v: &Value) -> Result<Descriptor, String> {
     }
 }
 
-fn local(i: &ImageInputs) -> Result<LocalImage, ProviderError> {
-    let image = LocalImage::open(&i.source).map_err(|e| {
+/// An image on disk that does not check out is a bad `source`.
+impl From<LocalImageError> for ProviderError {
+    fn from(e: LocalImageError) -> ProviderError {
         ProviderError::on_property("source", e.to_string()).kind(cairn::ErrorKind::Invalid)
-    })?;
+    }
+}
+
+fn local(i: &ImageInputs) -> Result<LocalImage, ProviderError> {
+    let image = LocalImage::open(&i.source)?;
     if image.digest() != i.digest {
         return Err(ProviderError::on_property(
             "digest",
@@ -240,9 +252,7 @@ async fn upload_blob(
     if available {
         return Ok(());
     }
-    let bytes = image.blob(digest).map_err(|e| {
-        ProviderError::on_property("source", e.to_string()).kind(cairn::ErrorKind::Invalid)
-    })?;
+    let bytes = image.blob(digest)?;
     let upload = c
         .ecr
         .initiate_layer_upload()
@@ -306,13 +316,13 @@ async fn put_manifest(
     c: &Clients,
     i: &ImageInputs,
     image: &LocalImage,
-    manifest: &[u8],
 ) -> Result<(), ProviderError> {
+    let manifest = image.blob(&i.digest)?;
     let put = c
         .ecr
         .put_image()
         .repository_name(&i.repository)
-        .image_manifest(String::from_utf8_lossy(manifest))
+        .image_manifest(String::from_utf8_lossy(&manifest))
         .image_manifest_media_type(&image.manifest.media_type)
         .image_digest(&i.digest)
         .set_image_tag(i.tag.clone())
@@ -341,16 +351,10 @@ impl AwsResource for Image {
         i: &ImageInputs,
     ) -> Result<(String, ImageOutputs), ProviderError> {
         let image = local(i)?;
-        let manifest = image.blob(&i.digest).map_err(|e| {
-            ProviderError::on_property("source", e.to_string()).kind(cairn::ErrorKind::Invalid)
-        })?;
-        let parsed: Value = serde_json::from_slice(&manifest).unwrap_or_default();
-        for blob in image.blobs_of(&parsed).map_err(|e| {
-            ProviderError::on_property("source", e.to_string()).kind(cairn::ErrorKind::Invalid)
-        })? {
+        for blob in &image.blobs {
             push_blob(c, &i.repository, &image, &blob.digest).await?;
         }
-        put_manifest(c, i, &image, &manifest).await?;
+        put_manifest(c, i, &image).await?;
         let uri = repository_uri(c, &i.repository).await?;
         Ok((
             format!("{}@{}", i.repository, i.digest),
@@ -416,10 +420,7 @@ impl AwsResource for Image {
     ) -> Result<ImageOutputs, ProviderError> {
         if new.tag.is_some() && new.tag != old.tag {
             let image = local(new)?;
-            let manifest = image.blob(&new.digest).map_err(|e| {
-                ProviderError::on_property("source", e.to_string()).kind(cairn::ErrorKind::Invalid)
-            })?;
-            put_manifest(c, new, &image, &manifest).await?;
+            put_manifest(c, new, &image).await?;
         }
         let uri = repository_uri(c, &new.repository).await?;
         Ok(ImageOutputs {
