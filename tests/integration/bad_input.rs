@@ -296,3 +296,52 @@ fn a_listener_needs_one_action_and_https_a_certificate() {
         assert!(err.contains(n), "missing {n:?} in: {err}");
     }
 }
+
+/// A listener rule without a condition or action, and a security group rule open to no one
+/// or with its ports reversed, fail at preview naming the resource and the property.
+#[test]
+fn a_listener_rule_needs_a_condition_and_an_inline_rule_a_peer() {
+    use cairn_aws::ec2::{IpProtocol, Rule, SecurityGroup, SecurityGroupArgs};
+    use cairn_aws::elb::{ListenerRule, ListenerRuleArgs};
+    let dir = tempfile::tempdir().unwrap();
+    let engine = Engine::new(Store::open(dir.path().join("s.db")).unwrap(), "dev");
+    let listener = "arn:aws:elasticloadbalancing:us-east-2:123456789012:listener/app/web/1/2";
+    let program = Program::declare(Stack::new("dev", Config::default()), |s| {
+        ListenerRule::new(
+            s,
+            "aimless",
+            ListenerRuleArgs::builder()
+                .listener_arn(listener)
+                .priority(0)
+                .build(),
+        );
+        SecurityGroup::new(
+            s,
+            "closed",
+            SecurityGroupArgs::builder()
+                .vpc_id("vpc-1")
+                .description("closed")
+                .ingress(vec![Rule::tcp(80)])
+                .egress(vec![Rule::new(IpProtocol::Tcp, 90, 80).cidr("0.0.0.0/0")])
+                .build(),
+        );
+    })
+    .unwrap();
+    let err = engine.preview(&program).unwrap_err().to_string();
+    for n in [
+        "resource 'aimless'",
+        "a listener rule has one action: set exactly one of target_group_arn",
+        "property 'path_patterns'",
+        "a listener rule needs a condition",
+        "property 'priority'",
+        "0 is outside 1..50000",
+        "resource 'closed'",
+        "property 'ingress'",
+        "rule 1 (tcp 80): opens to no one",
+        "property 'egress'",
+        "from_port 90 is above to_port 80",
+    ] {
+        assert!(err.contains(n), "missing {n:?} in: {err}");
+    }
+    assert!(engine.records().unwrap().is_empty());
+}

@@ -5,14 +5,14 @@ use std::collections::BTreeMap;
 
 use cairn::{Output, Stack};
 use cairn_aws::Tags;
-use cairn_aws::ec2::{Direction, InstanceTenancy, IpProtocol, VpcEndpointType};
+use cairn_aws::ec2::{Direction, InstanceTenancy, IpProtocol, VpcEndpointType, cidr_subnet};
 use cairn_aws::ec2::{
     Eip, EipArgs, Instance, InstanceArgs, InternetGateway, InternetGatewayArgs, NatGateway,
     NatGatewayArgs, Route, RouteArgs, RouteTable, RouteTableArgs, VpcEndpoint, VpcEndpointArgs,
 };
 use cairn_aws::ec2::{
-    SecurityGroup, SecurityGroupArgs, SecurityGroupRule, SecurityGroupRuleArgs, Subnet, SubnetArgs,
-    Vpc, VpcArgs,
+    Rule, SecurityGroup, SecurityGroupArgs, SecurityGroupRule, SecurityGroupRuleArgs, Subnet,
+    SubnetArgs, Vpc, VpcArgs,
 };
 use cairn_aws::ecr::ImageTagMutability;
 use cairn_aws::ecr::{
@@ -20,13 +20,14 @@ use cairn_aws::ecr::{
     RepositoryPolicy, RepositoryPolicyArgs,
 };
 use cairn_aws::ecs::{
-    Cluster, ClusterArgs, ContainerDefinition, HealthCheck, Service, ServiceArgs, TaskDefinition,
-    TaskDefinitionArgs,
+    Cluster, ClusterArgs, ContainerDefinition, HealthCheck, PortMapping, Service, ServiceArgs,
+    TaskDefinition, TaskDefinitionArgs,
 };
 use cairn_aws::ecs::{FargateCpu, LaunchType};
 use cairn_aws::elb::{FixedResponse, Protocol, Redirect, Scheme, TargetType};
 use cairn_aws::elb::{
-    Listener, ListenerArgs, LoadBalancer, LoadBalancerArgs, TargetGroup, TargetGroupArgs,
+    Listener, ListenerArgs, ListenerRule, ListenerRuleArgs, LoadBalancer, LoadBalancerArgs,
+    TargetGroup, TargetGroupArgs,
 };
 use cairn_aws::iam::{
     InstanceProfile, InstanceProfileArgs, Role, RoleArgs, RolePolicy, RolePolicyArgs,
@@ -238,6 +239,21 @@ pub fn updates(stack: &mut Stack) {
                 .build(),
         )
     };
+    // An IPv6 subnet of the other VPC, its /64 carved from the /56 AWS gave the VPC: moved
+    // to the next /64, and made to hand out IPv6 addresses.
+    Subnet::new(
+        stack,
+        "v6-subnet",
+        SubnetArgs::builder()
+            .vpc_id(other_vpc.id())
+            .cidr_block("10.1.1.0/24")
+            .ipv6_cidr_block(other_vpc.ipv6_cidr_block().map(move |vpc| {
+                let n = if two { 2 } else { 1 };
+                vpc.and_then(|v| cidr_subnet(&v, 8, n)).unwrap_or_default()
+            }))
+            .assign_ipv6_address_on_creation(two)
+            .build(),
+    );
     let a = subnet(stack, "subnet-a", "10.0.1.0/24", "a", true);
     let b = subnet(stack, "subnet-b", "10.0.2.0/24", "b", false);
     InternetGateway::new(
@@ -303,19 +319,55 @@ pub fn updates(stack: &mut Stack) {
             .nat_gateway_id(nat.id())
             .build(),
     );
-    let group = |stack: &mut Stack, name: &str, tagged: bool| {
-        SecurityGroup::new(
-            stack,
-            name,
-            SecurityGroupArgs::builder()
-                .vpc_id(vpc.id())
-                .description("updates")
-                .maybe_tags(if tagged { tags() } else { None })
-                .build(),
-        )
-    };
-    let sg = group(stack, "group", true);
-    let sg2 = group(stack, "other-group", false);
+    // The other group's rules are rule resources, AWS's default egress among them (taken
+    // over, not refused as a duplicate); the group's are inline, its default egress gone.
+    let sg2 = SecurityGroup::new(
+        stack,
+        "other-group",
+        SecurityGroupArgs::builder()
+            .vpc_id(vpc.id())
+            .description("updates")
+            .build(),
+    );
+    SecurityGroupRule::new(
+        stack,
+        "all-out",
+        SecurityGroupRuleArgs::builder()
+            .security_group_id(sg2.id())
+            .direction(Direction::Egress)
+            .protocol(IpProtocol::All)
+            .from_port(0)
+            .to_port(0)
+            .cidr_blocks(vec!["0.0.0.0/0".to_string()])
+            .build(),
+    );
+    let sg = SecurityGroup::new(
+        stack,
+        "group",
+        SecurityGroupArgs::builder()
+            .vpc_id(vpc.id())
+            .description("updates")
+            .ingress(sg2.id().map(move |other| {
+                if two {
+                    vec![
+                        Rule::tcp(80).cidr("10.0.0.0/16").described("web, v2"),
+                        Rule::tcp(443).cidr("10.0.0.0/16").group(other).with_self(),
+                    ]
+                } else {
+                    vec![Rule::tcp(80).cidr("10.0.0.0/16").described("web")]
+                }
+            }))
+            .egress(if two {
+                vec![
+                    Rule::tcp(443).cidr("0.0.0.0/0"),
+                    Rule::tcp(5432).cidr("10.0.0.0/16"),
+                ]
+            } else {
+                vec![Rule::tcp(443).cidr("0.0.0.0/0")]
+            })
+            .maybe_tags(tags())
+            .build(),
+    );
     let groups = || Output::all(if two { vec![sg2.id()] } else { vec![sg.id()] });
     let policy = |sid: &str| {
         json!({"Version": "2012-10-17", "Statement": [{
@@ -493,7 +545,7 @@ pub fn updates(stack: &mut Stack) {
     };
     let tg = target_group(stack, "tg", true);
     let tg2 = target_group(stack, "other-tg", false);
-    Listener::new(
+    let listener = Listener::new(
         stack,
         "listener",
         ListenerArgs::builder()
@@ -501,6 +553,29 @@ pub fn updates(stack: &mut Stack) {
             .port(if two { 8080 } else { 80 })
             .protocol(Protocol::Http)
             .target_group_arn(if two { tg2.arn() } else { tg.arn() })
+            .build(),
+    );
+    // A rule moves, matches more (another path, a host, a method) and answers itself.
+    ListenerRule::new(
+        stack,
+        "api-rule",
+        ListenerRuleArgs::builder()
+            .listener_arn(listener.arn())
+            .priority(if two { 20 } else { 10 })
+            .path_patterns(if two {
+                vec!["/api/*".to_string(), "/v2/*".to_string()]
+            } else {
+                vec!["/api/*".to_string()]
+            })
+            .maybe_host_headers(two.then(|| vec!["api.example.com".to_string()]))
+            .maybe_http_request_methods(two.then(|| vec!["GET".to_string()]))
+            .maybe_target_group_arn((!two).then(|| tg.arn()))
+            .maybe_fixed_response(two.then(|| FixedResponse {
+                status_code: "404".into(),
+                content_type: Some("text/plain".into()),
+                message_body: Some("no such api".into()),
+            }))
+            .maybe_tags(tags())
             .build(),
     );
     // Port 81 answers without a target group: a redirect to HTTPS, then a fixed answer.
@@ -542,7 +617,10 @@ pub fn updates(stack: &mut Stack) {
                 name: "web".into(),
                 image: pick("nginx:1", "nginx:2"),
                 essential: true,
-                port_mappings: vec![80],
+                port_mappings: vec![
+                    PortMapping::tcp(80),
+                    PortMapping::udp(if two { 8125 } else { 8126 }),
+                ],
                 secrets: BTreeMap::from([(
                     "DB_PASSWORD".to_string(),
                     "arn:aws:secretsmanager:us-east-2:123456789012:secret:db-password".to_string(),

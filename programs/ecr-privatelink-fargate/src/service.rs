@@ -8,8 +8,8 @@ use cairn::{Output, ResourceOptions, Stack};
 use cairn_aws::ec2::{Direction, IpProtocol};
 use cairn_aws::ec2::{SecurityGroup, SecurityGroupArgs, SecurityGroupRule, SecurityGroupRuleArgs};
 use cairn_aws::ecs::{
-    Cluster, ClusterArgs, ContainerDefinition, Service, ServiceArgs, ServiceLoadBalancer,
-    TaskDefinition, TaskDefinitionArgs,
+    Cluster, ClusterArgs, ContainerDefinition, PortMapping, Service, ServiceArgs,
+    ServiceLoadBalancer, TaskDefinition, TaskDefinitionArgs,
 };
 use cairn_aws::ecs::{FargateCpu, LaunchType};
 use cairn_aws::elb::{
@@ -25,7 +25,7 @@ use crate::registry::Registry;
 use crate::{ProviderRef, Settings, on};
 
 const CONTAINER: &str = "web";
-const PORT: u16 = 80;
+const PORT: i32 = 80;
 
 fn http_from(
     stack: &mut Stack,
@@ -42,8 +42,8 @@ fn http_from(
             .security_group_id(group.id())
             .direction(Direction::Ingress)
             .protocol(IpProtocol::Tcp)
-            .from_port(i32::from(PORT))
-            .to_port(i32::from(PORT))
+            .from_port(PORT)
+            .to_port(PORT)
             .maybe_cidr_blocks(cidr.map(|c| Output::new(vec![c.to_string()])))
             .maybe_source_security_group_id(source.map(|s| s.id()))
             .build(),
@@ -121,7 +121,7 @@ pub(crate) fn declare(
                             name: CONTAINER.into(),
                             image,
                             essential: true,
-                            port_mappings: vec![PORT],
+                            port_mappings: vec![PortMapping::tcp(PORT)],
                             environment: BTreeMap::new(),
                             awslogs: Some(BTreeMap::from([
                                 ("awslogs-group".to_string(), group),
@@ -194,7 +194,7 @@ pub(crate) fn declare(
         stack,
         "target-group",
         TargetGroupArgs::builder()
-            .port(i32::from(PORT))
+            .port(PORT)
             .protocol(Protocol::Http)
             .vpc_id(net.vpc.id())
             .target_type(TargetType::Ip)
@@ -208,7 +208,7 @@ pub(crate) fn declare(
         "listener",
         ListenerArgs::builder()
             .load_balancer_arn(alb.arn())
-            .port(i32::from(PORT))
+            .port(PORT)
             .protocol(Protocol::Http)
             .target_group_arn(target_group.arn())
             .build(),

@@ -6,7 +6,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use aws_sdk_ecs::types::{
     AssignPublicIp, AwsVpcConfiguration, Compatibility, KeyValuePair, LogConfiguration, LogDriver,
-    NetworkConfiguration, NetworkMode, PortMapping, Tag, TransportProtocol,
+    NetworkConfiguration, NetworkMode, Tag, TransportProtocol,
 };
 use cairn::{CheckFailure, PropMap, ProviderError, ResourceContext};
 use serde::{Deserialize, Serialize};
@@ -26,7 +26,7 @@ pub struct ContainerDefinition {
     #[serde(default = "yes")]
     pub essential: bool,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub port_mappings: Vec<u16>,
+    pub port_mappings: Vec<PortMapping>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub environment: BTreeMap<String, String>,
     /// `awslogs` options (`awslogs-group`, `awslogs-region`, `awslogs-stream-prefix`).
@@ -73,12 +73,108 @@ fn yes() -> bool {
     true
 }
 
+cairn::string_enum! {
+    /// The transport protocol of a [`PortMapping`].
+    pub enum PortProtocol {
+        Tcp = "tcp",
+        Udp = "udp",
+    }
+}
+
+/// A port a container listens on. Recorded (and written in JSON) as the bare port when it is
+/// TCP with no host port of its own, the common case.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PortMapping {
+    pub container_port: i32,
+    /// With `awsvpc` networking (Fargate) the host port is the container port: leave it unset
+    /// or set it equal.
+    pub host_port: Option<i32>,
+    pub protocol: PortProtocol,
+}
+
+impl PortMapping {
+    /// TCP on `port`.
+    pub fn tcp(port: i32) -> PortMapping {
+        PortMapping {
+            container_port: port,
+            host_port: None,
+            protocol: PortProtocol::Tcp,
+        }
+    }
+
+    /// UDP on `port`.
+    pub fn udp(port: i32) -> PortMapping {
+        PortMapping {
+            protocol: PortProtocol::Udp,
+            ..PortMapping::tcp(port)
+        }
+    }
+}
+
+impl From<i32> for PortMapping {
+    fn from(port: i32) -> PortMapping {
+        PortMapping::tcp(port)
+    }
+}
+
+/// How a [`PortMapping`] is written: a bare port, or every field.
+#[derive(Serialize, Deserialize)]
+#[serde(untagged)]
+enum PortMappingRepr {
+    Port(i32),
+    Full {
+        container_port: i32,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        host_port: Option<i32>,
+        protocol: PortProtocol,
+    },
+}
+
+impl Serialize for PortMapping {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let repr = match *self {
+            PortMapping {
+                container_port,
+                host_port: None,
+                protocol: PortProtocol::Tcp,
+            } => PortMappingRepr::Port(container_port),
+            PortMapping {
+                container_port,
+                host_port,
+                protocol,
+            } => PortMappingRepr::Full {
+                container_port,
+                host_port,
+                protocol,
+            },
+        };
+        repr.serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for PortMapping {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<PortMapping, D::Error> {
+        Ok(match PortMappingRepr::deserialize(d)? {
+            PortMappingRepr::Port(port) => PortMapping::tcp(port),
+            PortMappingRepr::Full {
+                container_port,
+                host_port,
+                protocol,
+            } => PortMapping {
+                container_port,
+                host_port,
+                protocol,
+            },
+        })
+    }
+}
+
 /// A load balancer target for a service's containers.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ServiceLoadBalancer {
     pub target_group_arn: String,
     pub container_name: String,
-    pub container_port: u16,
+    pub container_port: i32,
 }
 
 cairn::string_enum! {
@@ -340,10 +436,15 @@ fn container(
         .image(&d.image)
         .essential(d.essential);
     for port in &d.port_mappings {
+        let protocol = match port.protocol {
+            PortProtocol::Tcp => TransportProtocol::Tcp,
+            PortProtocol::Udp => TransportProtocol::Udp,
+        };
         b = b.port_mappings(
-            PortMapping::builder()
-                .container_port(i32::from(*port))
-                .protocol(TransportProtocol::Tcp)
+            aws_sdk_ecs::types::PortMapping::builder()
+                .container_port(port.container_port)
+                .set_host_port(port.host_port)
+                .protocol(protocol)
                 .build(),
         );
     }
@@ -385,32 +486,59 @@ fn container(
     Ok(b.build())
 }
 
+/// The memory size, against the sizes Fargate accepts with the CPU.
+fn memory_size(inputs: &PropMap) -> Option<CheckFailure> {
+    let (Some(cpu), Some(memory)) = (
+        known::<FargateCpu>(inputs, "cpu"),
+        known::<String>(inputs, "memory"),
+    ) else {
+        return None;
+    };
+    let sizes = cpu.memory_sizes();
+    if memory.parse::<u32>().is_ok_and(|m| sizes.contains(&m)) {
+        return None;
+    }
+    let first = sizes.first().copied().unwrap_or_default();
+    let last = sizes.last().copied().unwrap_or_default();
+    Some(CheckFailure {
+        property: Some("memory".into()),
+        reason: format!(
+            "'{memory}' MiB is not a memory size Fargate accepts with {cpu} CPU units: \
+             expected one of {first}…{last} ({} sizes, see FargateCpu::memory_sizes)",
+            sizes.len()
+        ),
+    })
+}
+
+/// Host ports: with `awsvpc` networking a container's host port is its container port.
+fn host_ports(inputs: &PropMap) -> Vec<CheckFailure> {
+    let containers: Vec<ContainerDefinition> = known(inputs, "containers").unwrap_or_default();
+    containers
+        .iter()
+        .flat_map(|c| c.port_mappings.iter().map(move |p| (c, p)))
+        .filter(|(_, p)| p.host_port.is_some_and(|h| h != p.container_port))
+        .map(|(c, p)| CheckFailure {
+            property: Some("containers".into()),
+            reason: format!(
+                "container '{}': host port {} differs from container port {}, and Fargate \
+                 (awsvpc) maps a port to itself: leave host_port unset",
+                c.name,
+                p.host_port.unwrap_or_default(),
+                p.container_port
+            ),
+        })
+        .collect()
+}
+
 #[async_trait]
 impl AwsResource for TaskDefinition {
     const TAGS: Tagging = Tagging::Ecs;
 
-    /// Fargate accepts only some memory sizes with each CPU.
+    /// Fargate accepts only some memory sizes with each CPU, and no host port of its own.
     fn check(inputs: &PropMap) -> Vec<CheckFailure> {
-        let (Some(cpu), Some(memory)) = (
-            known::<FargateCpu>(inputs, "cpu"),
-            known::<String>(inputs, "memory"),
-        ) else {
-            return Vec::new();
-        };
-        let sizes = cpu.memory_sizes();
-        if memory.parse::<u32>().is_ok_and(|m| sizes.contains(&m)) {
-            return Vec::new();
-        }
-        let first = sizes.first().copied().unwrap_or_default();
-        let last = sizes.last().copied().unwrap_or_default();
-        vec![CheckFailure {
-            property: Some("memory".into()),
-            reason: format!(
-                "'{memory}' MiB is not a memory size Fargate accepts with {cpu} CPU units: \
-                 expected one of {first}…{last} ({} sizes, see FargateCpu::memory_sizes)",
-                sizes.len()
-            ),
-        }]
+        let mut failures = host_ports(inputs);
+        failures.extend(memory_size(inputs));
+        failures
     }
 
     async fn create(
@@ -588,7 +716,7 @@ impl AwsResource for Service {
                 aws_sdk_ecs::types::LoadBalancer::builder()
                     .target_group_arn(&l.target_group_arn)
                     .container_name(&l.container_name)
-                    .container_port(i32::from(l.container_port))
+                    .container_port(l.container_port)
                     .build()
             })
             .collect();
@@ -647,10 +775,7 @@ impl AwsResource for Service {
             .map(|l| ServiceLoadBalancer {
                 target_group_arn: l.target_group_arn().unwrap_or_default().to_string(),
                 container_name: l.container_name().unwrap_or_default().to_string(),
-                container_port: l
-                    .container_port()
-                    .and_then(|p| u16::try_from(p).ok())
-                    .unwrap_or(0),
+                container_port: l.container_port().unwrap_or(0),
             })
             .collect();
         let now = ServiceInputs {
@@ -733,5 +858,62 @@ impl AwsResource for Service {
             },
         )
         .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cairn::Prop;
+    use serde_json::json;
+
+    #[test]
+    fn a_plain_tcp_port_is_written_as_the_bare_port_and_anything_else_in_full() {
+        let ports = vec![
+            PortMapping::tcp(80),
+            PortMapping::udp(8125),
+            PortMapping {
+                host_port: Some(443),
+                ..PortMapping::tcp(443)
+            },
+        ];
+        let written = serde_json::to_value(&ports).unwrap();
+        assert_eq!(
+            written,
+            json!([
+                80,
+                {"container_port": 8125, "protocol": "udp"},
+                {"container_port": 443, "host_port": 443, "protocol": "tcp"},
+            ])
+        );
+        let read: Vec<PortMapping> = serde_json::from_value(written).unwrap();
+        assert_eq!(read, ports);
+    }
+
+    #[test]
+    fn a_host_port_other_than_the_container_port_is_refused_on_fargate() {
+        let container = ContainerDefinition {
+            name: "web".into(),
+            port_mappings: vec![PortMapping {
+                host_port: Some(8080),
+                ..PortMapping::tcp(80)
+            }],
+            ..Default::default()
+        };
+        let inputs = PropMap::from([(
+            "containers".to_string(),
+            Prop {
+                value: Some(serde_json::to_value(vec![container]).unwrap()),
+                secret: false,
+            },
+        )]);
+        let reasons: Vec<String> = host_ports(&inputs).into_iter().map(|f| f.reason).collect();
+        assert_eq!(
+            reasons,
+            [
+                "container 'web': host port 8080 differs from container port 80, and Fargate \
+              (awsvpc) maps a port to itself: leave host_port unset"
+            ]
+        );
     }
 }

@@ -27,6 +27,7 @@ static TYPES: &[&dyn Handler] = &[
     &Typed::<elb::LoadBalancer>::new(),
     &Typed::<elb::TargetGroup>::new(),
     &Typed::<elb::Listener>::new(),
+    &Typed::<elb::ListenerRule>::new(),
     &Typed::<iam::Role>::new(),
     &Typed::<iam::RolePolicy>::new(),
     &Typed::<iam::RolePolicyAttachment>::new(),

@@ -1,5 +1,6 @@
 //! EC2 resources: the network (VPC, subnets, gateways, routes, security groups, endpoints).
 
+mod cidr;
 mod instance;
 mod internet_gateway;
 mod nat_gateway;
@@ -10,6 +11,7 @@ pub(crate) mod tagging;
 mod vpc;
 mod vpc_endpoint;
 
+pub use cidr::cidr_subnet;
 pub use instance::{Instance, InstanceArgs, InstanceInputs, InstanceOutputs};
 pub use internet_gateway::{
     InternetGateway, InternetGatewayArgs, InternetGatewayInputs, InternetGatewayOutputs,
@@ -24,7 +26,7 @@ pub use route_table::{
     RouteTableInputs, RouteTableOutputs,
 };
 pub use security_group::{
-    Direction, IpProtocol, SecurityGroup, SecurityGroupArgs, SecurityGroupInputs,
+    Direction, IpProtocol, Rule, SecurityGroup, SecurityGroupArgs, SecurityGroupInputs,
     SecurityGroupOutputs, SecurityGroupRule, SecurityGroupRuleArgs, SecurityGroupRuleInputs,
     SecurityGroupRuleOutputs,
 };

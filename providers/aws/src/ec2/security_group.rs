@@ -1,20 +1,26 @@
-//! `aws:ec2/SecurityGroup` and `aws:ec2/SecurityGroupRule` (one rule per resource, so that
-//! rules can reference groups without cycles and drift is visible rule by rule).
+//! `aws:ec2/SecurityGroup` and `aws:ec2/SecurityGroupRule`. A group's rules are declared
+//! either inline (its `ingress` and `egress`, see [`inline`]) or as one rule resource each (so
+//! that rules can reference groups without cycles and drift is visible rule by rule).
+
+mod inline;
+
+pub use inline::Rule;
 
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{IpPermission, IpRange, ResourceType, UserIdGroupPair};
-use cairn::{ProviderError, ResourceContext};
+use cairn::{CheckFailure, PropMap, ProviderError, ResourceContext};
 
 use super::tagging;
 use crate::config::Clients;
-use crate::error::{aws_on, found, gone};
+use crate::error::{aws, aws_on, found, gone};
 use crate::names;
-use crate::resource::AwsResource;
+use crate::resource::{AwsResource, known};
 use crate::tagging::Tagging;
 use crate::wait;
 use crate::{AwsProvider, Tags};
 
-/// A security group (rules are separate [`SecurityGroupRule`]s).
+/// A security group. Its rules are declared inline (`ingress`, `egress`) or as separate
+/// [`SecurityGroupRule`]s, not both for one direction.
 #[cairn::resource(token = "aws:ec2/SecurityGroup", provider = AwsProvider)]
 pub struct SecurityGroup {
     #[replace]
@@ -26,6 +32,14 @@ pub struct SecurityGroup {
     pub name: String,
     #[replace]
     pub description: String,
+    /// The group's inbound rules, exactly: set, Cairn adds what is missing and revokes what
+    /// is not declared (in place); unset, it leaves them to [`SecurityGroupRule`]s.
+    #[unordered]
+    pub ingress: Option<Vec<Rule>>,
+    /// The group's outbound rules, exactly, as `ingress`. Set, AWS's default allow-all egress
+    /// rule goes unless it is declared (as Terraform does); unset, the default stays.
+    #[unordered]
+    pub egress: Option<Vec<Rule>>,
     #[tags]
     pub tags: Option<Tags>,
     #[output]
@@ -89,9 +103,60 @@ pub struct SecurityGroupRule {
     pub id: String,
 }
 
+impl SecurityGroupInputs {
+    /// Brings the group's rules to the declared ones, in each direction the program manages.
+    async fn converge(&self, c: &Clients, id: &str) -> Result<(), ProviderError> {
+        if self.ingress.is_none() && self.egress.is_none() {
+            return Ok(());
+        }
+        let group = describe_group(c, id)
+            .await?
+            .ok_or_else(|| ProviderError::new(format!("security group {id} disappeared")))?;
+        if let Some(rules) = &self.ingress {
+            inline::converge(c, id, Direction::Ingress, rules, group.ip_permissions()).await?;
+        }
+        if let Some(rules) = &self.egress {
+            let held = group.ip_permissions_egress();
+            inline::converge(c, id, Direction::Egress, rules, held).await?;
+        }
+        Ok(())
+    }
+}
+
+/// The group, retrying while a group created a moment ago is not visible yet.
+async fn describe_group(
+    c: &Clients,
+    id: &str,
+) -> Result<Option<aws_sdk_ec2::types::SecurityGroup>, ProviderError> {
+    let out = wait::retry_on(
+        &["InvalidGroup.NotFound"],
+        std::time::Duration::from_secs(60),
+        || async {
+            c.ec2
+                .describe_security_groups()
+                .group_ids(id)
+                .send()
+                .await
+                .map_err(aws("DescribeSecurityGroups"))
+        },
+    )
+    .await;
+    match out {
+        Ok(out) => Ok(out.security_groups().first().cloned()),
+        Err(e) if e.code.as_deref() == Some("InvalidGroup.NotFound") => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
 #[async_trait]
 impl AwsResource for SecurityGroup {
     const TAGS: Tagging = Tagging::Ec2;
+
+    fn check(inputs: &PropMap) -> Vec<CheckFailure> {
+        let mut failures = inline::check(known(inputs, "ingress"), "ingress");
+        failures.extend(inline::check(known(inputs, "egress"), "egress"));
+        failures
+    }
 
     async fn create(
         c: &Clients,
@@ -118,7 +183,27 @@ impl AwsResource for SecurityGroup {
             .security_group_arn()
             .map(str::to_string)
             .unwrap_or_default();
+        i.converge(c, &id).await?;
         Ok((id.clone(), SecurityGroupOutputs { id, arn }))
+    }
+
+    async fn update(
+        c: &Clients,
+        _ctx: &ResourceContext,
+        id: &str,
+        _old: &SecurityGroupInputs,
+        new: &SecurityGroupInputs,
+    ) -> Result<SecurityGroupOutputs, ProviderError> {
+        // Against what the group holds now, not what the state last saw: drift is undone too.
+        new.converge(c, id).await?;
+        let arn = describe_group(c, id)
+            .await?
+            .and_then(|g| g.security_group_arn().map(str::to_string))
+            .unwrap_or_default();
+        Ok(SecurityGroupOutputs {
+            id: id.to_string(),
+            arn,
+        })
     }
 
     async fn find(
@@ -140,7 +225,7 @@ impl AwsResource for SecurityGroup {
     async fn read(
         c: &Clients,
         id: &str,
-        _i: &SecurityGroupInputs,
+        i: &SecurityGroupInputs,
     ) -> Result<Option<(SecurityGroupInputs, SecurityGroupOutputs)>, ProviderError> {
         let Some(out) = found(
             c.ec2.describe_security_groups().group_ids(id).send().await,
@@ -152,10 +237,16 @@ impl AwsResource for SecurityGroup {
         let Some(g) = out.security_groups().first() else {
             return Ok(None);
         };
+        // Only the directions the program manages inline: the others belong to rule resources.
+        let rules = |declared: &Option<Vec<Rule>>, held| {
+            declared.as_ref().map(|d| inline::read_back(d, held, id))
+        };
         let now = SecurityGroupInputs {
             vpc_id: g.vpc_id().unwrap_or_default().to_string(),
             name: g.group_name().unwrap_or_default().to_string(),
             description: g.description().unwrap_or_default().to_string(),
+            ingress: rules(&i.ingress, g.ip_permissions()),
+            egress: rules(&i.egress, g.ip_permissions_egress()),
             tags: None,
         };
         let arn = g
@@ -207,6 +298,14 @@ impl SecurityGroupRuleInputs {
         p.build()
     }
 
+    /// Whether this is the allow-all egress rule AWS gives every new group in a VPC.
+    fn is_aws_default_egress(&self) -> bool {
+        self.direction == Direction::Egress
+            && self.protocol == IpProtocol::All
+            && self.source_security_group_id.is_none()
+            && self.cidr_blocks.as_deref() == Some(&["0.0.0.0/0".to_string()][..])
+    }
+
     fn id(&self) -> String {
         let mut sources: Vec<String> = self.cidr_blocks.clone().unwrap_or_default();
         sources.extend(self.source_security_group_id.clone());
@@ -255,7 +354,7 @@ impl AwsResource for SecurityGroupRule {
     ) -> Result<(String, SecurityGroupRuleOutputs), ProviderError> {
         // A group created a moment ago may not be visible to this call yet.
         let perm = i.permission();
-        wait::retry_on(
+        let made = wait::retry_on(
             &["InvalidGroup.NotFound"],
             std::time::Duration::from_secs(60),
             || async {
@@ -281,7 +380,18 @@ impl AwsResource for SecurityGroupRule {
                 }
             },
         )
-        .await?;
+        .await;
+        match made {
+            // AWS gave every new group this rule: declaring it takes it over (as Terraform
+            // does), rather than failing on a rule that is already what the program wants.
+            Err(e)
+                if e.code.as_deref() == Some("InvalidPermission.Duplicate")
+                    && i.is_aws_default_egress() =>
+            {
+                tracing::debug!(group = %i.security_group_id, "adopting the default egress rule");
+            }
+            made => made?,
+        }
         let id = i.id();
         Ok((id.clone(), SecurityGroupRuleOutputs { id }))
     }

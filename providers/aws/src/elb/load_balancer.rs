@@ -1,0 +1,223 @@
+//! `aws:lb/LoadBalancer`.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use aws_sdk_elasticloadbalancingv2::types::LoadBalancerStateEnum;
+use cairn::{ProviderError, ResourceContext};
+
+use super::{LoadBalancerType, Scheme, elb_tags};
+use crate::config::Clients;
+use crate::error::{aws_on, found, gone};
+use crate::names;
+use crate::resource::AwsResource;
+use crate::tagging::Tagging;
+use crate::{AwsProvider, Tags, wait};
+
+/// A load balancer.
+#[cairn::resource(token = "aws:lb/LoadBalancer", provider = AwsProvider)]
+pub struct LoadBalancer {
+    /// Unique in the account and region. Left unset, Cairn names it `<resource name>-<random
+    /// suffix>` and picks a new name for each replacement, so the new copy is created first.
+    #[replace]
+    #[unique(name = names::LOAD_BALANCER)]
+    pub name: String,
+    #[unordered]
+    pub subnets: Vec<String>,
+    #[unordered]
+    pub security_groups: Option<Vec<String>>,
+    /// Internet-facing unless set.
+    #[replace]
+    pub scheme: Option<Scheme>,
+    /// An application load balancer unless set.
+    #[replace]
+    pub load_balancer_type: Option<LoadBalancerType>,
+    #[tags]
+    pub tags: Option<Tags>,
+    #[output]
+    pub arn: String,
+    #[output]
+    pub dns_name: String,
+    #[output]
+    pub zone_id: String,
+}
+
+pub(super) async fn describe_lb(
+    c: &Clients,
+    arn: &str,
+) -> Result<Option<aws_sdk_elasticloadbalancingv2::types::LoadBalancer>, ProviderError> {
+    let r = c
+        .elb
+        .describe_load_balancers()
+        .load_balancer_arns(arn)
+        .send()
+        .await;
+    Ok(found(r, "DescribeLoadBalancers")?.and_then(|o| o.load_balancers().first().cloned()))
+}
+
+pub(super) fn lb_outputs(
+    lb: &aws_sdk_elasticloadbalancingv2::types::LoadBalancer,
+) -> LoadBalancerOutputs {
+    let text = |v: Option<&str>| v.unwrap_or_default().to_string();
+    LoadBalancerOutputs {
+        arn: text(lb.load_balancer_arn()),
+        dns_name: text(lb.dns_name()),
+        zone_id: text(lb.canonical_hosted_zone_id()),
+    }
+}
+
+#[async_trait]
+impl AwsResource for LoadBalancer {
+    const TAGS: Tagging = Tagging::Elb;
+    const CREATE_RETURNS_EXISTING: bool = true;
+
+    async fn create(
+        c: &Clients,
+        ctx: &ResourceContext,
+        _token: &str,
+        i: &LoadBalancerInputs,
+    ) -> Result<(String, LoadBalancerOutputs), ProviderError> {
+        let out = c
+            .elb
+            .create_load_balancer()
+            .name(&i.name)
+            .set_subnets(Some(i.subnets.clone()))
+            .set_security_groups(i.security_groups.clone())
+            .scheme(i.scheme.unwrap_or(Scheme::InternetFacing).as_str().into())
+            .r#type(
+                i.load_balancer_type
+                    .unwrap_or(LoadBalancerType::Application)
+                    .as_str()
+                    .into(),
+            )
+            .set_tags(Some(elb_tags(ctx, i.tags.as_ref())))
+            .send()
+            .await
+            .map_err(aws_on("CreateLoadBalancer", "subnets"))?;
+        let arn = out
+            .load_balancers()
+            .first()
+            .and_then(|l| l.load_balancer_arn())
+            .unwrap_or_default()
+            .to_string();
+        // A load balancer is `provisioning` for a minute or two on AWS.
+        let lb = wait::until(
+            &format!("load balancer {} to become active", i.name),
+            Duration::from_secs(600),
+            || async {
+                let lb = describe_lb(c, &arn).await?.ok_or_else(|| {
+                    ProviderError::new(format!("load balancer {} disappeared", i.name))
+                })?;
+                let state = lb.state().and_then(|s| s.code()).cloned();
+                match state {
+                    Some(LoadBalancerStateEnum::Active) | None => Ok(Some(lb)),
+                    Some(LoadBalancerStateEnum::Failed) => Err(ProviderError::new(format!(
+                        "load balancer {} failed to provision",
+                        i.name
+                    ))),
+                    _ => Ok(None),
+                }
+            },
+        )
+        .await?;
+        Ok((arn, lb_outputs(&lb)))
+    }
+
+    async fn find(
+        c: &Clients,
+        _ctx: &ResourceContext,
+        _token: &str,
+        i: &Self::Inputs,
+    ) -> Result<Vec<String>, ProviderError> {
+        let r = c.elb.describe_load_balancers().names(&i.name).send().await;
+        Ok(found(r, "DescribeLoadBalancers")?
+            .map(|o| {
+                o.load_balancers()
+                    .iter()
+                    .filter_map(|lb| lb.load_balancer_arn().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default())
+    }
+
+    async fn read(
+        c: &Clients,
+        id: &str,
+        _i: &LoadBalancerInputs,
+    ) -> Result<Option<(LoadBalancerInputs, LoadBalancerOutputs)>, ProviderError> {
+        let Some(lb) = describe_lb(c, id).await? else {
+            return Ok(None);
+        };
+        let subnets: Vec<String> = lb
+            .availability_zones()
+            .iter()
+            .filter_map(|z| z.subnet_id().map(str::to_string))
+            .collect();
+        let now = LoadBalancerInputs {
+            name: lb.load_balancer_name().unwrap_or_default().to_string(),
+            subnets,
+            security_groups: Some(lb.security_groups().to_vec()),
+            scheme: lb.scheme().and_then(|s| Scheme::parse(s.as_str())),
+            load_balancer_type: lb
+                .r#type()
+                .and_then(|t| LoadBalancerType::parse(t.as_str())),
+            tags: None,
+        };
+        Ok(Some((now, lb_outputs(&lb))))
+    }
+
+    async fn update(
+        c: &Clients,
+        _ctx: &ResourceContext,
+        id: &str,
+        old: &LoadBalancerInputs,
+        new: &LoadBalancerInputs,
+    ) -> Result<LoadBalancerOutputs, ProviderError> {
+        if !cairn::same_set(&old.subnets, &new.subnets) {
+            c.elb
+                .set_subnets()
+                .load_balancer_arn(id)
+                .set_subnets(Some(new.subnets.clone()))
+                .send()
+                .await
+                .map_err(aws_on("SetSubnets", "subnets"))?;
+        }
+        let groups = |i: &LoadBalancerInputs| i.security_groups.clone().unwrap_or_default();
+        if !cairn::same_set(&groups(old), &groups(new)) {
+            c.elb
+                .set_security_groups()
+                .load_balancer_arn(id)
+                .set_security_groups(Some(new.security_groups.clone().unwrap_or_default()))
+                .send()
+                .await
+                .map_err(aws_on("SetSecurityGroups", "security_groups"))?;
+        }
+        let lb = describe_lb(c, id)
+            .await?
+            .ok_or_else(|| ProviderError::new(format!("load balancer {id} disappeared")))?;
+        Ok(lb_outputs(&lb))
+    }
+
+    async fn delete(
+        c: &Clients,
+        id: &str,
+        _i: &LoadBalancerInputs,
+        _o: &LoadBalancerOutputs,
+    ) -> Result<(), ProviderError> {
+        gone(
+            c.elb
+                .delete_load_balancer()
+                .load_balancer_arn(id)
+                .send()
+                .await,
+            "DeleteLoadBalancer",
+        )?;
+        // Its network interfaces hold the subnets and security groups until it is gone.
+        wait::until(
+            &format!("load balancer {id} to be deleted"),
+            Duration::from_secs(600),
+            || async { Ok(describe_lb(c, id).await?.is_none().then_some(())) },
+        )
+        .await
+    }
+}
