@@ -227,12 +227,23 @@ impl Engine {
     }
 }
 
+/// The program's providers, and those that need nothing to be made (`random`) whether the
+/// program still declares them or not, so that the last password it stops declaring can go.
 fn providers_of(stack: &Stack) -> HashMap<String, ProviderRef> {
-    stack
+    let mut providers: HashMap<String, ProviderRef> = stack
         .providers
         .iter()
         .map(|(k, v)| (k.clone(), v.clone()))
-        .collect()
+        .collect();
+    use crate::provider::DefaultProvider;
+    let random = crate::random::RandomProvider::PACKAGE;
+    providers
+        .entry(random.to_string())
+        .or_insert_with(|| ProviderRef {
+            name: random.to_string(),
+            provider: std::sync::Arc::new(crate::random::RandomProvider),
+        });
+    providers
 }
 
 fn summary(kind: &str, exec: &Execution) -> Value {

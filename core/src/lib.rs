@@ -18,6 +18,7 @@ mod plan;
 mod progress;
 mod props;
 mod provider;
+pub mod random;
 mod redact;
 mod resource_type;
 mod schedule;

@@ -148,6 +148,9 @@ impl<T: 'static> Output<T> {
         T: DeserializeOwned,
     {
         Output::from_fn(BTreeSet::from([resource]), move |r| {
+            // An output the provider made secret (a generated password) stays secret in
+            // everything made from it.
+            let mut secret = false;
             let value = match r.outputs(resource) {
                 None => Eval::Unknown,
                 Some(outputs) => match outputs.get(field) {
@@ -155,19 +158,21 @@ impl<T: 'static> Output<T> {
                         "resource '{}' has no output '{field}'",
                         r.name(resource)
                     )),
-                    v => match T::deserialize(v.unwrap_or(&Value::Null)) {
-                        Ok(v) => Eval::Known(v),
-                        Err(e) => Eval::Failed(format!(
-                            "output '{field}' of resource '{}' has an unexpected type: {e}",
-                            r.name(resource)
-                        )),
-                    },
+                    v => {
+                        let (v, is_secret) =
+                            crate::props::value_from_state(v.unwrap_or(&Value::Null));
+                        secret = is_secret;
+                        match T::deserialize(&v) {
+                            Ok(v) => Eval::Known(v),
+                            Err(e) => Eval::Failed(format!(
+                                "output '{field}' of resource '{}' has an unexpected type: {e}",
+                                r.name(resource)
+                            )),
+                        }
+                    }
                 },
             };
-            Resolved {
-                value,
-                secret: false,
-            }
+            Resolved { value, secret }
         })
     }
 

@@ -1296,3 +1296,103 @@ async fn errors_of_refresh_and_recovery_that_quote_a_secret_are_redacted_where_s
         "{shown}"
     );
 }
+
+#[tokio::test]
+async fn a_generated_password_is_sealed_secret_kept_and_remade_only_when_its_keepers_change() {
+    use crate::random::{Password, PasswordArgs};
+    let h = Harness::new();
+    let program = |rotation: &'static str| {
+        move |s: &mut Stack| {
+            let pw = Password::new(
+                s,
+                "pw",
+                PasswordArgs::builder()
+                    .length(24)
+                    .keepers(std::collections::BTreeMap::from([(
+                        "rotation".to_string(),
+                        rotation.to_string(),
+                    )]))
+                    .build(),
+            );
+            Thing::new(
+                s,
+                "db",
+                ThingArgs {
+                    secret: Some(pw.result()),
+                    ..thing("1")
+                },
+            );
+            s.export("password", pw.result());
+        }
+    };
+    let password = |h: &Harness| -> String {
+        let records = h.engine.records().unwrap();
+        let pw = records.iter().find(|r| r.name == "pw").unwrap();
+        let db = records.iter().find(|r| r.name == "db").unwrap();
+        // The same value, secret in both: where it was made and where it went.
+        assert_eq!(
+            pw.outputs["result"]["@secret"],
+            db.inputs["secret"]["@secret"]
+        );
+        pw.outputs["result"]["@secret"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+
+    let up = h.up(program("1")).await;
+    let first = password(&h);
+    assert_eq!(first.chars().count(), 24);
+    let (_, value, secret) = up.outputs.iter().find(|o| o.0 == "password").unwrap();
+    assert!(*secret, "the exported password is marked secret");
+    assert_eq!(
+        crate::display::output_value(value, *secret, false),
+        json!("[secret]")
+    );
+    let path = h.engine.store.path().to_path_buf();
+    for file in [path.clone(), path.with_extension("db-wal")] {
+        if let Ok(bytes) = std::fs::read(&file) {
+            assert!(
+                !bytes.windows(first.len()).any(|w| w == first.as_bytes()),
+                "plaintext password in {}",
+                file.display()
+            );
+        }
+    }
+
+    // Kept: planned again, nothing changes, and applying again makes no new one.
+    let plan = h.preview(program("1"));
+    assert!(is_noop(&plan), "{:?}", Harness::kinds(&plan));
+    h.up(program("1")).await;
+    assert_eq!(password(&h), first);
+
+    // A keeper changed: a new password, and what uses it updated, the value never shown.
+    let plan = h.preview(program("2"));
+    assert_eq!(
+        Harness::kinds(&plan),
+        [
+            ("pw".to_string(), StepKind::Replace),
+            ("db".to_string(), StepKind::Update)
+        ]
+    );
+    let text = crate::display::plan_text(&plan) + &crate::display::plan_json(&plan).to_string();
+    assert!(!text.contains(&first), "{text}");
+    h.up(program("2")).await;
+    assert_ne!(password(&h), first);
+
+    // No longer declared (nor anything of its provider's): it goes all the same.
+    let exec = h
+        .up(|s| {
+            Thing::new(s, "db", thing("1"));
+        })
+        .await;
+    assert!(exec.errors.is_empty(), "{:?}", exec.errors);
+    let names: Vec<String> = h
+        .engine
+        .records()
+        .unwrap()
+        .into_iter()
+        .map(|r| r.name)
+        .collect();
+    assert_eq!(names, ["db"]);
+}
