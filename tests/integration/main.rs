@@ -12,6 +12,7 @@ mod inventory;
 mod public_api;
 mod replacement;
 mod s3_state;
+mod secret_stores;
 mod secrets;
 mod team_state;
 mod updates;

@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 
+use cairn::random::{Password, PasswordArgs};
 use cairn::{Output, Stack};
 use cairn_aws::Tags;
 use cairn_aws::ec2::{Direction, InstanceTenancy, IpProtocol, VpcEndpointType, cidr_subnet};
@@ -34,6 +35,8 @@ use cairn_aws::iam::{
 };
 use cairn_aws::logs::{LogGroup, LogGroupArgs};
 use cairn_aws::s3::{Bucket, BucketArgs, ServerSideEncryption};
+use cairn_aws::secretsmanager::{Secret, SecretArgs};
+use cairn_aws::ssm::{Parameter, ParameterArgs, ParameterType};
 use serde_json::json;
 
 /// The program `CAIRN_TEST_PROGRAM` names, if any.
@@ -43,8 +46,56 @@ pub fn by_name(name: &str) -> Option<fn(&mut Stack)> {
         "updates" => updates,
         "secret_tag" => secret_tag,
         "image" => image,
+        "secret_stores" => secret_stores,
         _ => return None,
     })
+}
+
+/// For the secret stores test: a generated password kept in a Secrets Manager secret and in
+/// a secure SSM parameter, and a plain parameter; `v=2` changes the descriptions and the
+/// plain value, not the password.
+pub fn secret_stores(stack: &mut Stack) {
+    let two = stack.config().get_or("v", 1) == 2;
+    let pick = |a: &str, b: &str| -> String { if two { b } else { a }.to_string() };
+    let password = Password::new(
+        stack,
+        "db-password",
+        PasswordArgs::builder().length(24).build(),
+    );
+    let secret = Secret::new(
+        stack,
+        "db-secret",
+        SecretArgs::builder()
+            .description(pick(
+                "the database's password",
+                "the database's password, v2",
+            ))
+            .secret_string(password.result())
+            .recovery_window_in_days(0)
+            .tags(Tags::from([("v".to_string(), pick("1", "2"))]))
+            .build(),
+    );
+    Parameter::new(
+        stack,
+        "db-password-param",
+        ParameterArgs::builder()
+            .name("/web/db/password")
+            .value(password.result())
+            .parameter_type(ParameterType::Secure)
+            .build(),
+    );
+    let host = Parameter::new(
+        stack,
+        "db-host",
+        ParameterArgs::builder()
+            .name("/web/db/host")
+            .value(pick("db.internal", "db-2.internal"))
+            .description(pick("where the database is", "where the database is now"))
+            .tags(Tags::from([("v".to_string(), pick("1", "2"))]))
+            .build(),
+    );
+    stack.export("secretArn", secret.arn());
+    stack.export("hostVersion", host.version());
 }
 
 /// For the image test: a repository, and the OCI image layout at `imageDir` pushed into it

@@ -42,6 +42,8 @@ pub(crate) struct Clients {
     pub logs: aws_sdk_cloudwatchlogs::Client,
     pub sts: aws_sdk_sts::Client,
     pub s3: aws_sdk_s3::Client,
+    pub secrets: aws_sdk_secretsmanager::Client,
+    pub ssm: aws_sdk_ssm::Client,
     pub credentials: Option<aws_credential_types::provider::SharedCredentialsProvider>,
     pub region: String,
 }
@@ -207,6 +209,8 @@ impl AwsConfig {
             iam: client!(aws_sdk_iam, "iam"),
             logs: client!(aws_sdk_cloudwatchlogs, "logs"),
             sts: client!(aws_sdk_sts, "sts"),
+            secrets: client!(aws_sdk_secretsmanager, "secretsmanager"),
+            ssm: client!(aws_sdk_ssm, "ssm"),
             s3: {
                 // An endpoint of one's own has no per-bucket host names: address by path.
                 let custom = sdk.endpoint_url().is_some()

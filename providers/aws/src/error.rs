@@ -88,10 +88,14 @@ pub(crate) fn kind_of(code: Option<&str>, no_response: bool) -> ErrorKind {
     // Every service spells it with "NotFound" (`InvalidVpcID.NotFound`,
     // `RepositoryNotFoundException`, `ListenerNotFound`) except IAM; a taken name with
     // "AlreadyExists" (`EntityAlreadyExists`) or "Duplicate" (`InvalidGroup.Duplicate`,
-    // `DuplicateLoadBalancerName`). Both before "Invalid…", which prefixes some of them.
+    // `DuplicateLoadBalancerName`) or, in Secrets Manager, `ResourceExistsException`. Both
+    // before "Invalid…", which prefixes some of them.
     if code.contains("NotFound") || code == "NoSuchEntity" {
         ErrorKind::NotFound
-    } else if code.contains("AlreadyExists") || code.contains("Duplicate") {
+    } else if code.contains("AlreadyExists")
+        || code.contains("Duplicate")
+        || code == "ResourceExistsException"
+    {
         ErrorKind::Conflict
     } else if RETRYABLE.contains(&code) {
         ErrorKind::Retryable

@@ -25,6 +25,8 @@ pub mod elb;
 pub mod iam;
 pub mod logs;
 pub mod s3;
+pub mod secretsmanager;
+pub mod ssm;
 
 pub use config::AwsConfig;
 pub use provider::{AwsProvider, warn_if_endpoint_configured};

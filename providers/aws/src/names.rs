@@ -53,3 +53,12 @@ pub(crate) const BUCKET: NameRule = NameRule {
     refused_prefixes: &["xn--", "sthree-"],
     ..rule(63, "-")
 };
+
+/// Secrets Manager secrets: 512 characters of `/_+=.@-`.
+pub(crate) const SECRET: NameRule = rule(512, "/_+=.@-");
+
+/// SSM parameters: 1011 characters of `._-/`, not beginning with `aws` or `ssm`.
+pub(crate) const SSM_PARAMETER: NameRule = NameRule {
+    refused_prefixes: &["aws", "ssm", "/aws", "/ssm"],
+    ..rule(1011, "._-/")
+};

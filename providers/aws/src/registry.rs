@@ -2,7 +2,7 @@
 //! (and its module): nothing else dispatches by type token.
 
 use crate::resource::{Handler, Typed};
-use crate::{ec2, ecr, ecs, elb, iam, logs, s3};
+use crate::{ec2, ecr, ecs, elb, iam, logs, s3, secretsmanager, ssm};
 
 static TYPES: &[&dyn Handler] = &[
     &Typed::<ec2::Vpc>::new(),
@@ -34,6 +34,8 @@ static TYPES: &[&dyn Handler] = &[
     &Typed::<iam::InstanceProfile>::new(),
     &Typed::<logs::LogGroup>::new(),
     &Typed::<s3::Bucket>::new(),
+    &Typed::<secretsmanager::Secret>::new(),
+    &Typed::<ssm::Parameter>::new(),
 ];
 
 /// Every registered type.

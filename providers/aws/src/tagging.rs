@@ -29,6 +29,11 @@ pub(crate) enum Tagging {
     /// An S3 bucket, by name (the id), its tags set whole (`GetBucketTagging`,
     /// `PutBucketTagging`).
     S3,
+    /// A Secrets Manager secret, by ARN, which is the id (`DescribeSecret`, `TagResource`).
+    SecretsManager,
+    /// An SSM parameter, by name, which is the id (`ListTagsForResource`,
+    /// `AddTagsToResource`).
+    Ssm,
 }
 
 impl Tagging {
@@ -132,6 +137,31 @@ impl Tagging {
                 Err(e) if code(&e).as_deref() == Some("NoSuchTagSet") => Tags::new(),
                 Err(e) => return Err(aws("GetBucketTagging")(e)),
             },
+            Tagging::SecretsManager => {
+                let out = c
+                    .secrets
+                    .describe_secret()
+                    .secret_id(id)
+                    .send()
+                    .await
+                    .map_err(aws("DescribeSecret"))?;
+                tags::collect(out.tags().iter().map(|t| (t.key(), t.value())))
+            }
+            Tagging::Ssm => {
+                let out = c
+                    .ssm
+                    .list_tags_for_resource()
+                    .resource_type(aws_sdk_ssm::types::ResourceTypeForTagging::Parameter)
+                    .resource_id(id)
+                    .send()
+                    .await
+                    .map_err(aws("ListTagsForResource"))?;
+                tags::collect(
+                    out.tag_list()
+                        .iter()
+                        .map(|t| (Some(t.key()), Some(t.value()))),
+                )
+            }
         };
         Ok(Some(pairs))
     }
@@ -286,6 +316,50 @@ impl Tagging {
                     .send()
                     .await
                     .map_err(aws_on("PutBucketTagging", "tags"))?;
+            }
+            Tagging::SecretsManager => {
+                use aws_sdk_secretsmanager::types::Tag;
+                if !set.is_empty() {
+                    let t = set
+                        .into_iter()
+                        .map(|(k, v)| Tag::builder().key(k).value(v).build());
+                    let req = c.secrets.tag_resource().secret_id(id);
+                    let req = req.set_tags(Some(t.collect()));
+                    req.send().await.map_err(aws_on("TagResource", "tags"))?;
+                }
+                if !remove.is_empty() {
+                    let req = c.secrets.untag_resource().secret_id(id);
+                    let req = req.set_tag_keys(Some(remove));
+                    req.send().await.map_err(aws_on("UntagResource", "tags"))?;
+                }
+            }
+            Tagging::Ssm => {
+                use aws_sdk_ssm::types::{ResourceTypeForTagging, Tag};
+                if !set.is_empty() {
+                    let t = set
+                        .into_iter()
+                        .filter_map(|(k, v)| Tag::builder().key(k).value(v).build().ok());
+                    let req = c
+                        .ssm
+                        .add_tags_to_resource()
+                        .resource_type(ResourceTypeForTagging::Parameter)
+                        .resource_id(id)
+                        .set_tags(Some(t.collect()));
+                    req.send()
+                        .await
+                        .map_err(aws_on("AddTagsToResource", "tags"))?;
+                }
+                if !remove.is_empty() {
+                    let req = c
+                        .ssm
+                        .remove_tags_from_resource()
+                        .resource_type(ResourceTypeForTagging::Parameter)
+                        .resource_id(id)
+                        .set_tag_keys(Some(remove));
+                    req.send()
+                        .await
+                        .map_err(aws_on("RemoveTagsFromResource", "tags"))?;
+                }
             }
         }
         Ok(())

@@ -79,6 +79,18 @@ fn each_recorded_error_has_the_kind_its_code_says() {
         ),
         (
             400,
+            "ResourceExistsException",
+            "The operation failed because the secret web already exists.",
+            ErrorKind::Conflict,
+        ),
+        (
+            400,
+            "ParameterAlreadyExists",
+            "The parameter already exists.",
+            ErrorKind::Conflict,
+        ),
+        (
+            400,
             "RequestLimitExceeded",
             "Request limit exceeded.",
             ErrorKind::Retryable,

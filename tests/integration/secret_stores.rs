@@ -1,0 +1,151 @@
+//! Where a deployment keeps what it must not show: a generated password (`cairn::random`)
+//! stored in a Secrets Manager secret and a secure SSM parameter, beside a plain parameter
+//! (`cairn_tests::programs::secret_stores`). Created, read back through the SDK, changed in
+//! place, its drift reported and repaired, destroyed; the password in no command's output.
+
+use std::collections::BTreeMap;
+
+use cairn_state::Store;
+use cairn_tests::{Cli, Moto, Run};
+
+const BIN: &str = env!("CARGO_BIN_EXE_cairn-program");
+const PASSPHRASE: &str = "a passphrase for tests";
+
+fn ids(cli: &Cli) -> BTreeMap<String, String> {
+    let store = Store::open(cli.state_path()).unwrap();
+    store.use_passphrase(Some(PASSPHRASE.into())).unwrap();
+    let records = store.resources("dev").unwrap();
+    records.into_iter().map(|r| (r.name, r.id)).collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_generated_password_is_kept_in_secrets_manager_and_ssm_and_never_shown() {
+    let moto = Moto::start();
+    let cli = Cli::new(BIN, &moto)
+        .program("secret_stores")
+        .env("CAIRN_PASSPHRASE", PASSPHRASE);
+    let mut seen: Vec<Run> = Vec::new();
+    cli.ok(&["config", "set", "aws:region", "us-east-2"]);
+    seen.push(cli.ok(&["preview"]));
+    seen.push(cli.ok(&["up", "--yes"]));
+    let id = ids(&cli);
+
+    let config = crate::inventory::sdk(&moto.endpoint, None).await;
+    let sm = aws_sdk_secretsmanager::Client::new(&config);
+    let ssm = aws_sdk_ssm::Client::new(&config);
+    let secret_value = |sm: aws_sdk_secretsmanager::Client, arn: String| async move {
+        let out = sm.get_secret_value().secret_id(arn).send().await.unwrap();
+        out.secret_string().unwrap().to_string()
+    };
+    let parameter = |ssm: aws_sdk_ssm::Client, name: &'static str| async move {
+        let out = ssm
+            .get_parameter()
+            .name(name)
+            .with_decryption(true)
+            .send()
+            .await
+            .unwrap();
+        let p = out.parameter().unwrap().clone();
+        (
+            p.value().unwrap().to_string(),
+            p.r#type().unwrap().as_str().to_string(),
+            p.version(),
+        )
+    };
+    // One password, in both stores, as generated.
+    let password = secret_value(sm.clone(), id["db-secret"].clone()).await;
+    assert_eq!(password.chars().count(), 24, "{password:?}");
+    let (stored, kind, _) = parameter(ssm.clone(), "/web/db/password").await;
+    assert_eq!(
+        (stored.as_str(), kind.as_str()),
+        (password.as_str(), "SecureString")
+    );
+    let (host, _, version) = parameter(ssm.clone(), "/web/db/host").await;
+    assert_eq!((host.as_str(), version), ("db.internal", 1));
+    seen.push(cli.ok(&["preview"]));
+    assert!(seen.last().unwrap().stdout.contains("Plan: no changes"));
+
+    // v=2: descriptions, the plain value and tags, each in place; the password stays.
+    cli.ok(&["config", "set", "v", "2"]);
+    seen.push(cli.ok(&["preview"]));
+    let up = cli.ok(&["up", "--yes"]);
+    assert!(up.stdout.contains("Update: 2 updated"), "{}", up.stdout);
+    seen.push(up);
+    assert_eq!(ids(&cli), id, "nothing replaced");
+    let described = sm
+        .describe_secret()
+        .secret_id(&id["db-secret"])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        described.description(),
+        Some("the database's password, v2"),
+        "db-secret: description"
+    );
+    assert!(
+        described
+            .tags()
+            .iter()
+            .any(|t| t.key() == Some("v") && t.value() == Some("2")),
+        "db-secret: tags"
+    );
+    assert_eq!(
+        secret_value(sm.clone(), id["db-secret"].clone()).await,
+        password
+    );
+    let (host, _, version) = parameter(ssm.clone(), "/web/db/host").await;
+    assert_eq!(
+        (host.as_str(), version),
+        ("db-2.internal", 2),
+        "db-host: value"
+    );
+    let outputs = cli.ok(&["outputs", "--json"]);
+    assert!(
+        outputs.stdout.contains("\"hostVersion\": 2"),
+        "{}",
+        outputs.stdout
+    );
+    seen.push(outputs);
+
+    // Changed behind Cairn's back: reported (the value masked), and put back by up.
+    sm.put_secret_value()
+        .secret_id(&id["db-secret"])
+        .secret_string("changed-by-hand")
+        .send()
+        .await
+        .unwrap();
+    let refresh = cli.ok(&["refresh", "--yes"]);
+    assert!(
+        refresh.stdout.contains("db-secret (") && refresh.stdout.contains("~ secret_string"),
+        "{}",
+        refresh.stdout
+    );
+    assert!(
+        !refresh.stdout.contains("changed-by-hand"),
+        "{}",
+        refresh.stdout
+    );
+    seen.push(refresh);
+    seen.push(cli.ok(&["up", "--yes"]));
+    assert_eq!(
+        secret_value(sm.clone(), id["db-secret"].clone()).await,
+        password
+    );
+
+    seen.push(cli.ok(&["destroy", "--yes"]));
+    let gone = sm
+        .describe_secret()
+        .secret_id(&id["db-secret"])
+        .send()
+        .await;
+    assert!(gone.is_err(), "the secret is still there: {gone:?}");
+    let left = ssm.describe_parameters().send().await.unwrap();
+    assert!(left.parameters().is_empty(), "{:?}", left.parameters());
+
+    for r in &seen {
+        for text in [&r.stdout, &r.stderr] {
+            assert!(!text.contains(&password), "the password in output:\n{text}");
+        }
+    }
+}
