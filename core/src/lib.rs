@@ -30,13 +30,19 @@ mod value_diff;
 #[cfg(feature = "testing")]
 pub mod testing;
 
+/// An output of text formatted from outputs and values: see `output/compose.rs`.
+#[doc(inline)]
+pub use crate::__format as format;
+/// An output of a JSON document with outputs anywhere in it: see `output/compose.rs`.
+#[doc(inline)]
+pub use crate::__json as json;
 pub use cli::DEFAULT_PARALLEL;
 pub use config::{Config, ConfigError, ConfigValue};
 pub use display::{PlanView, drift_text, plan_json, plan_text, plan_text_styled, plan_text_with};
 pub use engine::{Drift, Engine, EngineError, Program, Recovered, Resolution, Session, is_noop};
 pub use execute::{Action, Event, Execution, OpError};
 pub use graph::ResourceGraph;
-pub use output::{Eval, Output, Resolve, Resolved, ResourceIdx};
+pub use output::{Eval, FormatArg, Output, Resolve, Resolved, ResourceIdx};
 pub use plan::{Plan, PlannedOutput, PropDiff, Step, StepKind};
 pub use provider::{
     CheckFailure, CreateRequest, Created, DefaultProvider, DeleteRequest, ErrorKind, NameRule,
@@ -75,5 +81,8 @@ pub fn run(program: impl Fn(&mut Stack)) -> std::process::ExitCode {
 pub mod __private {
     pub use bon;
     pub use serde;
+    pub use serde_json;
     pub use serde_json::Value;
+
+    pub use crate::output::json_document;
 }

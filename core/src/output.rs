@@ -290,5 +290,9 @@ fn accepts_null<T: DeserializeOwned>() -> bool {
     T::deserialize(&Value::Null).is_ok()
 }
 
+mod compose;
+
+pub use compose::{FormatArg, json_document};
+
 #[cfg(test)]
 mod tests;

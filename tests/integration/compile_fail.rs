@@ -1,5 +1,6 @@
 //! What must not compile, checked by compiling it (`trybuild`): a required property left out
-//! or left to a default, an enum-like property written as text, and declarations whose
+//! or left to a default, an enum-like property written as text, an output `cairn::format!`
+//! cannot format (the error says what to do), and declarations whose
 //! attributes name no property. Each case's expected error is beside it (`*.stderr`).
 
 #[test]

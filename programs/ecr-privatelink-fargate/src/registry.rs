@@ -7,7 +7,6 @@ use cairn_aws::ecr::{
     Image, ImageArgs, LocalImage, Repository, RepositoryArgs, RepositoryPolicy,
     RepositoryPolicyArgs,
 };
-use serde_json::json;
 
 use crate::{Settings, on};
 
@@ -53,10 +52,8 @@ pub(crate) fn declare(stack: &mut Stack, s: &Settings, a: &ProviderRef) -> Regis
                     .build(),
                 on(a),
             );
-            let digest = local.digest();
             (
-                repo.repository_uri()
-                    .map(move |uri| format!("{uri}@{digest}")),
+                cairn::format!("{}@{}", repo.repository_uri(), local.digest()),
                 Some(image.resource_ref().clone()),
             )
         }
@@ -75,16 +72,14 @@ pub(crate) fn declare(stack: &mut Stack, s: &Settings, a: &ProviderRef) -> Regis
         "repository-policy",
         RepositoryPolicyArgs::builder()
             .repository(repo.name())
-            .policy(principal.map(|account| {
-                json!({
-                    "Version": "2012-10-17",
-                    "Statement": [{
-                        "Sid": "AllowPullFromAccountB",
-                        "Effect": "Allow",
-                        "Principal": { "AWS": format!("arn:aws:iam::{account}:root") },
-                        "Action": PULL_ACTIONS,
-                    }]
-                })
+            .policy(cairn::json!({
+                "Version": "2012-10-17",
+                "Statement": [{
+                    "Sid": "AllowPullFromAccountB",
+                    "Effect": "Allow",
+                    "Principal": { "AWS": cairn::format!("arn:aws:iam::{}:root", principal) },
+                    "Action": PULL_ACTIONS,
+                }]
             }))
             .build(),
         on(a),

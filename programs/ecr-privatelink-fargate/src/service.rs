@@ -239,5 +239,5 @@ pub(crate) fn declare(
         // says so, so the edge is explicit.
         ResourceOptions::default().provider(b).depends_on(&listener),
     );
-    alb.dns_name().map(|dns| format!("http://{dns}"))
+    cairn::format!("http://{}", alb.dns_name())
 }
