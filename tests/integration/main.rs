@@ -5,6 +5,7 @@ mod bad_input;
 mod cli;
 mod compile_fail;
 mod crash;
+mod database;
 mod ecr_image;
 mod faults;
 mod interrupt;

@@ -34,6 +34,9 @@ use cairn_aws::iam::{
     InstanceProfile, InstanceProfileArgs, Role, RoleArgs, RolePolicy, RolePolicyArgs,
 };
 use cairn_aws::logs::{LogGroup, LogGroupArgs};
+use cairn_aws::rds::{
+    Instance as DbInstance, InstanceArgs as DbInstanceArgs, SubnetGroup, SubnetGroupArgs,
+};
 use cairn_aws::s3::{Bucket, BucketArgs, ServerSideEncryption};
 use cairn_aws::secretsmanager::{Secret, SecretArgs};
 use cairn_aws::ssm::{Parameter, ParameterArgs, ParameterType};
@@ -47,6 +50,7 @@ pub fn by_name(name: &str) -> Option<fn(&mut Stack)> {
         "secret_tag" => secret_tag,
         "image" => image,
         "secret_stores" => secret_stores,
+        "database" => database,
         _ => return None,
     })
 }
@@ -96,6 +100,95 @@ pub fn secret_stores(stack: &mut Stack) {
     );
     stack.export("secretArn", secret.arn());
     stack.export("hostVersion", host.version());
+}
+
+/// For the database test: a PostgreSQL instance in a subnet group of two zones, behind a
+/// security group open to the VPC, its generated password also kept in a secret for the
+/// application (with the host, as JSON); `v=2` grows it and changes its settings in place,
+/// and the subnet group's tags (not its description or subnets: moto 5.2.5 loses a subnet
+/// group that ModifyDBSubnetGroup changes).
+pub fn database(stack: &mut Stack) {
+    let two = stack.config().get_or("v", 1) == 2;
+    let vpc = Vpc::new(
+        stack,
+        "vpc",
+        VpcArgs::builder().cidr_block("10.20.0.0/16").build(),
+    );
+    let subnets: Vec<Subnet> = ["a", "b"]
+        .iter()
+        .enumerate()
+        .map(|(n, zone)| {
+            Subnet::new(
+                stack,
+                &format!("db-{zone}"),
+                SubnetArgs::builder()
+                    .vpc_id(vpc.id())
+                    .cidr_block(format!("10.20.{}.0/24", n + 1))
+                    .availability_zone(format!("us-east-2{zone}"))
+                    .build(),
+            )
+        })
+        .collect();
+    let group = SubnetGroup::new(
+        stack,
+        "db-subnets",
+        SubnetGroupArgs::builder()
+            .subnet_ids(subnets.iter().map(|s| s.id()).collect::<Vec<_>>())
+            .description("the database's zones")
+            .tags([("v", if two { "2" } else { "1" })])
+            .build(),
+    );
+    let firewall = SecurityGroup::new(
+        stack,
+        "db-firewall",
+        SecurityGroupArgs::builder()
+            .vpc_id(vpc.id())
+            .description("postgres from the VPC")
+            .ingress(vec![Rule::tcp(5432).cidr("10.20.0.0/16")])
+            .egress(Vec::<Rule>::new())
+            .build(),
+    );
+    let password = Password::new(
+        stack,
+        "db-password",
+        PasswordArgs::builder().length(32).build(),
+    );
+    let db = DbInstance::new(
+        stack,
+        "db",
+        DbInstanceArgs::builder()
+            .engine("postgres")
+            .engine_version("16.3")
+            .instance_class(if two { "db.t4g.small" } else { "db.t4g.micro" })
+            .allocated_storage(if two { 30 } else { 20 })
+            .db_name("app")
+            .username("app")
+            .password(password.result())
+            .db_subnet_group_name(group.name())
+            .vpc_security_group_ids(vec![firewall.id()])
+            .backup_retention_period(if two { 7 } else { 1 })
+            .skip_final_snapshot(true)
+            .tags([("v", if two { "2" } else { "1" })])
+            .build(),
+    );
+    // What the application reads: one JSON document, the password in it secret.
+    Secret::new(
+        stack,
+        "db-credentials",
+        SecretArgs::builder()
+            .secret_string(
+                cairn::json!({
+                    "username": "app",
+                    "password": password.result(),
+                    "host": db.address(),
+                    "port": db.port(),
+                })
+                .map(|doc| doc.to_string()),
+            )
+            .recovery_window_in_days(0)
+            .build(),
+    );
+    stack.export("address", db.address());
 }
 
 /// For the image test: a repository, and the OCI image layout at `imageDir` pushed into it

@@ -42,6 +42,7 @@ pub(crate) struct Clients {
     pub logs: aws_sdk_cloudwatchlogs::Client,
     pub sts: aws_sdk_sts::Client,
     pub s3: aws_sdk_s3::Client,
+    pub rds: aws_sdk_rds::Client,
     pub secrets: aws_sdk_secretsmanager::Client,
     pub ssm: aws_sdk_ssm::Client,
     pub credentials: Option<aws_credential_types::provider::SharedCredentialsProvider>,
@@ -209,6 +210,7 @@ impl AwsConfig {
             iam: client!(aws_sdk_iam, "iam"),
             logs: client!(aws_sdk_cloudwatchlogs, "logs"),
             sts: client!(aws_sdk_sts, "sts"),
+            rds: client!(aws_sdk_rds, "rds"),
             secrets: client!(aws_sdk_secretsmanager, "secretsmanager"),
             ssm: client!(aws_sdk_ssm, "ssm"),
             s3: {

@@ -24,6 +24,7 @@ pub mod ecs;
 pub mod elb;
 pub mod iam;
 pub mod logs;
+pub mod rds;
 pub mod s3;
 pub mod secretsmanager;
 pub mod ssm;

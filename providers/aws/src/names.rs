@@ -62,3 +62,15 @@ pub(crate) const SSM_PARAMETER: NameRule = NameRule {
     refused_prefixes: &["aws", "ssm", "/aws", "/ssm"],
     ..rule(1011, "._-/")
 };
+
+/// RDS subnet groups: 255 characters, lower case, letters, digits and `._-`.
+pub(crate) const RDS: NameRule = NameRule {
+    lowercase: true,
+    ..rule(255, "._-")
+};
+
+/// RDS instances: 63 characters, lower case, letters, digits and hyphens.
+pub(crate) const RDS_INSTANCE: NameRule = NameRule {
+    lowercase: true,
+    ..rule(63, "-")
+};

@@ -2,7 +2,7 @@
 //! (and its module): nothing else dispatches by type token.
 
 use crate::resource::{Handler, Typed};
-use crate::{ec2, ecr, ecs, elb, iam, logs, s3, secretsmanager, ssm};
+use crate::{ec2, ecr, ecs, elb, iam, logs, rds, s3, secretsmanager, ssm};
 
 static TYPES: &[&dyn Handler] = &[
     &Typed::<ec2::Vpc>::new(),
@@ -33,6 +33,8 @@ static TYPES: &[&dyn Handler] = &[
     &Typed::<iam::RolePolicyAttachment>::new(),
     &Typed::<iam::InstanceProfile>::new(),
     &Typed::<logs::LogGroup>::new(),
+    &Typed::<rds::SubnetGroup>::new(),
+    &Typed::<rds::Instance>::new(),
     &Typed::<s3::Bucket>::new(),
     &Typed::<secretsmanager::Secret>::new(),
     &Typed::<ssm::Parameter>::new(),

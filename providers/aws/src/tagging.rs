@@ -34,6 +34,27 @@ pub(crate) enum Tagging {
     /// An SSM parameter, by name, which is the id (`ListTagsForResource`,
     /// `AddTagsToResource`).
     Ssm,
+    /// RDS, read and changed by ARN (the `arn` output); an instance and a subnet group are
+    /// looked up by their name (the id) to read it.
+    RdsInstance,
+    RdsSubnetGroup,
+}
+
+/// The tags on an RDS resource, by ARN.
+async fn rds_tags(c: &Clients, arn: Option<&str>) -> Result<Tags, ProviderError> {
+    let Some(arn) = arn else {
+        return Ok(Tags::new());
+    };
+    let out = c
+        .rds
+        .list_tags_for_resource()
+        .resource_name(arn)
+        .send()
+        .await
+        .map_err(aws("ListTagsForResource"))?;
+    Ok(tags::collect(
+        out.tag_list().iter().map(|t| (t.key(), t.value())),
+    ))
 }
 
 impl Tagging {
@@ -146,6 +167,31 @@ impl Tagging {
                     .await
                     .map_err(aws("DescribeSecret"))?;
                 tags::collect(out.tags().iter().map(|t| (t.key(), t.value())))
+            }
+            Tagging::RdsInstance => {
+                let out = c
+                    .rds
+                    .describe_db_instances()
+                    .db_instance_identifier(id)
+                    .send()
+                    .await
+                    .map_err(aws("DescribeDBInstances"))?;
+                let arn = out.db_instances().first().and_then(|d| d.db_instance_arn());
+                rds_tags(c, arn).await?
+            }
+            Tagging::RdsSubnetGroup => {
+                let out = c
+                    .rds
+                    .describe_db_subnet_groups()
+                    .db_subnet_group_name(id)
+                    .send()
+                    .await
+                    .map_err(aws("DescribeDBSubnetGroups"))?;
+                let arn = out
+                    .db_subnet_groups()
+                    .first()
+                    .and_then(|g| g.db_subnet_group_arn());
+                rds_tags(c, arn).await?
             }
             Tagging::Ssm => {
                 let out = c
@@ -331,6 +377,27 @@ impl Tagging {
                     let req = c.secrets.untag_resource().secret_id(id);
                     let req = req.set_tag_keys(Some(remove));
                     req.send().await.map_err(aws_on("UntagResource", "tags"))?;
+                }
+            }
+            Tagging::RdsInstance | Tagging::RdsSubnetGroup => {
+                use aws_sdk_rds::types::Tag;
+                let arn = arn()?;
+                if !set.is_empty() {
+                    let t = set
+                        .into_iter()
+                        .map(|(k, v)| Tag::builder().key(k).value(v).build());
+                    let req = c.rds.add_tags_to_resource().resource_name(&arn);
+                    let req = req.set_tags(Some(t.collect()));
+                    req.send()
+                        .await
+                        .map_err(aws_on("AddTagsToResource", "tags"))?;
+                }
+                if !remove.is_empty() {
+                    let req = c.rds.remove_tags_from_resource().resource_name(&arn);
+                    let req = req.set_tag_keys(Some(remove));
+                    req.send()
+                        .await
+                        .map_err(aws_on("RemoveTagsFromResource", "tags"))?;
                 }
             }
             Tagging::Ssm => {
