@@ -8,7 +8,7 @@ cd "$root"
 python="$("$root/scripts/install-moto.sh")"
 port="${CAIRN_DEMO_PORT:-5055}"
 work="$(mktemp -d)"
-MOTO_IAM_LOAD_MANAGED_POLICIES=true "$python" -m moto.server -H 127.0.0.1 -p "$port" >"$work/moto.log" 2>&1 &
+MOTO_IAM_LOAD_MANAGED_POLICIES=true MOTO_ACM_VALIDATION_WAIT=0 "$python" -m moto.server -H 127.0.0.1 -p "$port" >"$work/moto.log" 2>&1 &
 moto_pid=$!
 trap 'kill $moto_pid 2>/dev/null || true; rm -rf "$work"' EXIT
 for _ in $(seq 1 100); do

@@ -8,6 +8,7 @@ mod crash;
 mod database;
 mod ecr_image;
 mod faults;
+mod https;
 mod interrupt;
 mod inventory;
 mod public_api;

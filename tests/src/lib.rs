@@ -49,6 +49,8 @@ impl Moto {
         let mut child = Command::new(moto_python())
             .args(["-m", "moto.server", "-H", "127.0.0.1", "-p", "0"])
             .env("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
+            // ACM issues a DNS-validated certificate at once rather than after a minute.
+            .env("MOTO_ACM_VALIDATION_WAIT", "0")
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()

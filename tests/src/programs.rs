@@ -6,6 +6,10 @@ use std::collections::BTreeMap;
 use cairn::random::{Password, PasswordArgs};
 use cairn::{Output, Stack};
 use cairn_aws::Tags;
+use cairn_aws::acm::{
+    Certificate, CertificateArgs, CertificateValidation, CertificateValidationArgs,
+    DomainValidation,
+};
 use cairn_aws::ec2::{Direction, InstanceTenancy, IpProtocol, VpcEndpointType, cidr_subnet};
 use cairn_aws::ec2::{
     Eip, EipArgs, Instance, InstanceArgs, InternetGateway, InternetGatewayArgs, NatGateway,
@@ -37,6 +41,7 @@ use cairn_aws::logs::{LogGroup, LogGroupArgs};
 use cairn_aws::rds::{
     Instance as DbInstance, InstanceArgs as DbInstanceArgs, SubnetGroup, SubnetGroupArgs,
 };
+use cairn_aws::route53::{Alias, Record, RecordArgs, RecordType, Zone, ZoneArgs};
 use cairn_aws::s3::{Bucket, BucketArgs, ServerSideEncryption};
 use cairn_aws::secretsmanager::{Secret, SecretArgs};
 use cairn_aws::ssm::{Parameter, ParameterArgs, ParameterType};
@@ -51,6 +56,7 @@ pub fn by_name(name: &str) -> Option<fn(&mut Stack)> {
         "image" => image,
         "secret_stores" => secret_stores,
         "database" => database,
+        "https" => https,
         _ => return None,
     })
 }
@@ -189,6 +195,145 @@ pub fn database(stack: &mut Stack) {
             .build(),
     );
     stack.export("address", db.address());
+}
+
+/// For the HTTPS test: a public zone, a certificate validated through it, an HTTPS listener
+/// holding the certificate once issued, an alias naming the load balancer, and a private zone
+/// of the VPC with a TXT record; `v=2` changes the zones' comments, the TXT record, the
+/// listener's security policy and the alias's health evaluation, each in place.
+pub fn https(stack: &mut Stack) {
+    let two = stack.config().get_or("v", 1) == 2;
+    let domain = "cairn-example.com";
+    let vpc = Vpc::new(
+        stack,
+        "vpc",
+        VpcArgs::builder().cidr_block("10.30.0.0/16").build(),
+    );
+    let subnets: Vec<Subnet> = ["a", "b"]
+        .iter()
+        .enumerate()
+        .map(|(n, zone)| {
+            Subnet::new(
+                stack,
+                &format!("public-{zone}"),
+                SubnetArgs::builder()
+                    .vpc_id(vpc.id())
+                    .cidr_block(format!("10.30.{}.0/24", n + 1))
+                    .availability_zone(format!("us-east-2{zone}"))
+                    .build(),
+            )
+        })
+        .collect();
+    let zone = Zone::new(
+        stack,
+        "zone",
+        ZoneArgs::builder()
+            .name(domain)
+            .maybe_comment(two.then(|| "the public zone".to_string()))
+            .tags([("v", if two { "2" } else { "1" })])
+            .build(),
+    );
+    let certificate = Certificate::new(
+        stack,
+        "certificate",
+        CertificateArgs::builder()
+            .domain_name(format!("app.{domain}"))
+            .build(),
+    );
+    let proof = |field: fn(&DomainValidation) -> String| {
+        certificate
+            .domain_validation_options()
+            .map(move |v| v.first().map(field).unwrap_or_default())
+    };
+    let validation_record = Record::new(
+        stack,
+        "certificate-validation-record",
+        RecordArgs::builder()
+            .zone_id(zone.zone_id())
+            .name(proof(|v| v.record_name.clone()))
+            .record_type(RecordType::Cname)
+            .ttl(60)
+            .records(proof(|v| v.record_value.clone()).map(|v| vec![v]))
+            .build(),
+    );
+    let validation = CertificateValidation::new(
+        stack,
+        "certificate-validation",
+        CertificateValidationArgs::builder()
+            .certificate_arn(certificate.arn())
+            .validation_record_fqdns(vec![validation_record.fqdn()])
+            .build(),
+    );
+    let lb = LoadBalancer::new(
+        stack,
+        "lb",
+        LoadBalancerArgs::builder()
+            .subnets(subnets.iter().map(|s| s.id()).collect::<Vec<_>>())
+            .build(),
+    );
+    Listener::new(
+        stack,
+        "https",
+        ListenerArgs::builder()
+            .load_balancer_arn(lb.arn())
+            .port(443)
+            .protocol(Protocol::Https)
+            .certificate_arn(validation.certificate_arn())
+            .ssl_policy(if two {
+                "ELBSecurityPolicy-TLS13-1-2-2021-06"
+            } else {
+                "ELBSecurityPolicy-2016-08"
+            })
+            .fixed_response(FixedResponse {
+                status_code: "200".into(),
+                content_type: Some("text/plain".into()),
+                message_body: Some("hello over TLS".into()),
+            })
+            .build(),
+    );
+    Record::new(
+        stack,
+        "app",
+        RecordArgs::builder()
+            .zone_id(zone.zone_id())
+            .name(format!("app.{domain}"))
+            .record_type(RecordType::A)
+            .alias(
+                lb.dns_name()
+                    .zip(&lb.zone_id())
+                    .map(move |(name, zone_id)| Alias {
+                        name,
+                        zone_id,
+                        evaluate_target_health: two,
+                    }),
+            )
+            .build(),
+    );
+    let internal = Zone::new(
+        stack,
+        "internal-zone",
+        ZoneArgs::builder()
+            .name("internal.test")
+            .vpc_ids(vec![vpc.id()])
+            .comment(if two { "inside, v2" } else { "inside" })
+            .build(),
+    );
+    Record::new(
+        stack,
+        "txt",
+        RecordArgs::builder()
+            .zone_id(internal.zone_id())
+            .name("about.internal.test")
+            .record_type(RecordType::Txt)
+            .ttl(if two { 600 } else { 300 })
+            .records(if two {
+                vec!["\"v=2\"".to_string(), "\"owner=web\"".to_string()]
+            } else {
+                vec!["\"v=1\"".to_string()]
+            })
+            .build(),
+    );
+    stack.export("nameServers", zone.name_servers());
 }
 
 /// For the image test: a repository, and the OCI image layout at `imageDir` pushed into it

@@ -18,6 +18,7 @@ mod tagging;
 mod tags;
 mod wait;
 
+pub mod acm;
 pub mod ec2;
 pub mod ecr;
 pub mod ecs;
@@ -25,6 +26,7 @@ pub mod elb;
 pub mod iam;
 pub mod logs;
 pub mod rds;
+pub mod route53;
 pub mod s3;
 pub mod secretsmanager;
 pub mod ssm;

@@ -2,7 +2,7 @@
 //! (and its module): nothing else dispatches by type token.
 
 use crate::resource::{Handler, Typed};
-use crate::{ec2, ecr, ecs, elb, iam, logs, rds, s3, secretsmanager, ssm};
+use crate::{acm, ec2, ecr, ecs, elb, iam, logs, rds, route53, s3, secretsmanager, ssm};
 
 static TYPES: &[&dyn Handler] = &[
     &Typed::<ec2::Vpc>::new(),
@@ -35,6 +35,10 @@ static TYPES: &[&dyn Handler] = &[
     &Typed::<logs::LogGroup>::new(),
     &Typed::<rds::SubnetGroup>::new(),
     &Typed::<rds::Instance>::new(),
+    &Typed::<route53::Zone>::new(),
+    &Typed::<route53::Record>::new(),
+    &Typed::<acm::Certificate>::new(),
+    &Typed::<acm::CertificateValidation>::new(),
     &Typed::<s3::Bucket>::new(),
     &Typed::<secretsmanager::Secret>::new(),
     &Typed::<ssm::Parameter>::new(),

@@ -38,6 +38,10 @@ pub(crate) enum Tagging {
     /// looked up by their name (the id) to read it.
     RdsInstance,
     RdsSubnetGroup,
+    /// An ACM certificate, by ARN, which is the id (`ListTagsForCertificate`).
+    Acm,
+    /// A Route 53 hosted zone, by zone id, which is the id (`ChangeTagsForResource`).
+    Route53,
 }
 
 /// The tags on an RDS resource, by ARN.
@@ -192,6 +196,28 @@ impl Tagging {
                     .first()
                     .and_then(|g| g.db_subnet_group_arn());
                 rds_tags(c, arn).await?
+            }
+            Tagging::Acm => {
+                let out = c
+                    .acm
+                    .list_tags_for_certificate()
+                    .certificate_arn(id)
+                    .send()
+                    .await
+                    .map_err(aws("ListTagsForCertificate"))?;
+                tags::collect(out.tags().iter().map(|t| (Some(t.key()), t.value())))
+            }
+            Tagging::Route53 => {
+                let out = c
+                    .route53
+                    .list_tags_for_resource()
+                    .resource_type(aws_sdk_route53::types::TagResourceType::Hostedzone)
+                    .resource_id(id)
+                    .send()
+                    .await
+                    .map_err(aws("ListTagsForResource"))?;
+                let set = out.resource_tag_set().map(|s| s.tags()).unwrap_or_default();
+                tags::collect(set.iter().map(|t| (t.key(), t.value())))
             }
             Tagging::Ssm => {
                 let out = c
@@ -399,6 +425,46 @@ impl Tagging {
                         .await
                         .map_err(aws_on("RemoveTagsFromResource", "tags"))?;
                 }
+            }
+            Tagging::Acm => {
+                use aws_sdk_acm::types::Tag;
+                if !set.is_empty() {
+                    let t = set
+                        .into_iter()
+                        .filter_map(|(k, v)| Tag::builder().key(k).value(v).build().ok());
+                    let req = c.acm.add_tags_to_certificate().certificate_arn(id);
+                    let req = req.set_tags(Some(t.collect()));
+                    req.send()
+                        .await
+                        .map_err(aws_on("AddTagsToCertificate", "tags"))?;
+                }
+                if !remove.is_empty() {
+                    let t = remove
+                        .into_iter()
+                        .filter_map(|k| Tag::builder().key(k).build().ok());
+                    let req = c.acm.remove_tags_from_certificate().certificate_arn(id);
+                    let req = req.set_tags(Some(t.collect()));
+                    req.send()
+                        .await
+                        .map_err(aws_on("RemoveTagsFromCertificate", "tags"))?;
+                }
+            }
+            Tagging::Route53 => {
+                use aws_sdk_route53::types::{Tag, TagResourceType};
+                let t: Vec<Tag> = set
+                    .into_iter()
+                    .map(|(k, v)| Tag::builder().key(k).value(v).build())
+                    .collect();
+                let req = c
+                    .route53
+                    .change_tags_for_resource()
+                    .resource_type(TagResourceType::Hostedzone)
+                    .resource_id(id)
+                    .set_add_tags((!t.is_empty()).then_some(t))
+                    .set_remove_tag_keys((!remove.is_empty()).then_some(remove));
+                req.send()
+                    .await
+                    .map_err(aws_on("ChangeTagsForResource", "tags"))?;
             }
             Tagging::Ssm => {
                 use aws_sdk_ssm::types::{ResourceTypeForTagging, Tag};

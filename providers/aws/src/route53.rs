@@ -1,0 +1,578 @@
+//! Route 53: `aws:route53/Zone` (a public or private hosted zone) and `aws:route53/Record`
+//! (one record set: values with a TTL, or an alias to a load balancer or another AWS name).
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use aws_sdk_route53::types::{
+    AliasTarget, Change, ChangeAction, ChangeBatch, ChangeStatus, HostedZoneConfig, ResourceRecord,
+    ResourceRecordSet, RrType, Vpc, VpcRegion,
+};
+use cairn::{CheckFailure, PropMap, ProviderError, ResourceContext};
+use serde::{Deserialize, Serialize};
+
+use crate::config::Clients;
+use crate::error::{aws, aws_on, code, gone};
+use crate::resource::{AwsResource, declared};
+use crate::tagging::Tagging;
+use crate::{AwsProvider, Tags, wait};
+
+/// A hosted zone: public, or private to the VPCs given. The records AWS makes with it (its
+/// `NS` and `SOA`) come and go with it.
+#[cairn::resource(token = "aws:route53/Zone", provider = AwsProvider)]
+pub struct Zone {
+    /// The domain (`example.com`).
+    #[replace]
+    pub name: String,
+    pub comment: Option<String>,
+    /// Private to these VPCs (changed in place, at least one kept); unset, public. A zone
+    /// cannot change between the two.
+    #[unordered]
+    pub vpc_ids: Option<Vec<String>>,
+    /// Delete the records it still holds when it is deleted (AWS refuses otherwise).
+    pub force_destroy: Option<bool>,
+    #[tags]
+    pub tags: Option<Tags>,
+    #[output]
+    pub zone_id: String,
+    #[output]
+    pub name_servers: Vec<String>,
+}
+
+cairn::string_enum! {
+    /// The type of a [`Record`].
+    pub enum RecordType {
+        A = "A",
+        Aaaa = "AAAA",
+        Cname = "CNAME",
+        Txt = "TXT",
+        Mx = "MX",
+        Ns = "NS",
+        Srv = "SRV",
+        Caa = "CAA",
+    }
+}
+
+/// An alias: the record answers with what another AWS name answers (a load balancer's
+/// `dns_name` and `zone_id`), at no charge and with no TTL of its own.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Alias {
+    pub name: String,
+    pub zone_id: String,
+    #[serde(default)]
+    pub evaluate_target_health: bool,
+}
+
+/// One record set of a zone: `records` with a `ttl`, or an `alias` (exactly one).
+#[cairn::resource(token = "aws:route53/Record", provider = AwsProvider)]
+#[unique(key(name, record_type), within(zone_id))]
+pub struct Record {
+    #[replace]
+    pub zone_id: String,
+    /// The full name (`www.example.com`).
+    #[replace]
+    pub name: String,
+    #[replace]
+    pub record_type: RecordType,
+    /// Seconds resolvers may keep the answer (300 unless set); not for an alias.
+    pub ttl: Option<i64>,
+    #[unordered]
+    pub records: Option<Vec<String>>,
+    pub alias: Option<Alias>,
+    #[output]
+    pub fqdn: String,
+}
+
+/// Zone ids as Route 53 returns them (`/hostedzone/Z123`) and as it takes them (`Z123`).
+fn bare(id: &str) -> &str {
+    id.trim_start_matches("/hostedzone/")
+}
+
+/// A domain name as a program writes it: no trailing dot, `*` for a wildcard.
+fn plain(name: &str) -> String {
+    name.trim_end_matches('.')
+        .replace("\\052", "*")
+        .to_ascii_lowercase()
+}
+
+/// Waits for a change to reach every Route 53 server (seconds on AWS).
+async fn in_sync(c: &Clients, change: Option<&str>) -> Result<(), ProviderError> {
+    let Some(change) = change else {
+        return Ok(());
+    };
+    wait::until(
+        "the Route 53 change to be in sync",
+        Duration::from_secs(600),
+        || async {
+            let out = c
+                .route53
+                .get_change()
+                .id(change)
+                .send()
+                .await
+                .map_err(aws("GetChange"))?;
+            Ok(
+                (out.change_info().map(|i| i.status()) == Some(&ChangeStatus::Insync))
+                    .then_some(()),
+            )
+        },
+    )
+    .await
+}
+
+fn vpc(c: &Clients, id: &str) -> Vpc {
+    Vpc::builder()
+        .vpc_id(id)
+        .vpc_region(VpcRegion::from(c.region.as_str()))
+        .build()
+}
+
+#[async_trait]
+impl AwsResource for Zone {
+    const TAGS: Tagging = Tagging::Route53;
+
+    async fn create(
+        c: &Clients,
+        _ctx: &ResourceContext,
+        token: &str,
+        i: &ZoneInputs,
+    ) -> Result<(String, ZoneOutputs), ProviderError> {
+        let vpcs = i.vpc_ids.clone().unwrap_or_default();
+        let config = HostedZoneConfig::builder()
+            .set_comment(i.comment.clone())
+            .private_zone(i.vpc_ids.is_some())
+            .build();
+        let out = c
+            .route53
+            .create_hosted_zone()
+            .name(&i.name)
+            // Unique per request: a create sent twice makes one zone.
+            .caller_reference(token)
+            .hosted_zone_config(config)
+            .set_vpc(vpcs.first().map(|v| vpc(c, v)))
+            .send()
+            .await
+            .map_err(aws_on("CreateHostedZone", "name"))?;
+        let id = out
+            .hosted_zone()
+            .map(|z| bare(z.id()).to_string())
+            .unwrap_or_default();
+        for v in vpcs.iter().skip(1) {
+            c.route53
+                .associate_vpc_with_hosted_zone()
+                .hosted_zone_id(&id)
+                .vpc(vpc(c, v))
+                .send()
+                .await
+                .map_err(aws_on("AssociateVPCWithHostedZone", "vpc_ids"))?;
+        }
+        in_sync(c, out.change_info().map(|i| i.id())).await?;
+        let name_servers = out
+            .delegation_set()
+            .map(|d| d.name_servers().to_vec())
+            .unwrap_or_default();
+        Ok((
+            id.clone(),
+            ZoneOutputs {
+                zone_id: id,
+                name_servers,
+            },
+        ))
+    }
+
+    async fn find(
+        c: &Clients,
+        _ctx: &ResourceContext,
+        _token: &str,
+        i: &Self::Inputs,
+    ) -> Result<Vec<String>, ProviderError> {
+        let out = c
+            .route53
+            .list_hosted_zones_by_name()
+            .dns_name(&i.name)
+            .send()
+            .await
+            .map_err(aws("ListHostedZonesByName"))?;
+        Ok(out
+            .hosted_zones()
+            .iter()
+            .filter(|z| plain(z.name()) == plain(&i.name))
+            .map(|z| bare(z.id()).to_string())
+            .collect())
+    }
+
+    async fn read(
+        c: &Clients,
+        id: &str,
+        i: &ZoneInputs,
+    ) -> Result<Option<(ZoneInputs, ZoneOutputs)>, ProviderError> {
+        let out = match c.route53.get_hosted_zone().id(id).send().await {
+            Ok(out) => out,
+            Err(e) if code(&e).as_deref() == Some("NoSuchHostedZone") => return Ok(None),
+            Err(e) => return Err(aws("GetHostedZone")(e)),
+        };
+        let Some(z) = out.hosted_zone() else {
+            return Ok(None);
+        };
+        let private = z.config().is_some_and(|c| c.private_zone());
+        let vpcs: Vec<String> = out
+            .vpcs()
+            .iter()
+            .filter_map(|v| v.vpc_id().map(str::to_string))
+            .collect();
+        let now = ZoneInputs {
+            name: plain(z.name()),
+            comment: z
+                .config()
+                .and_then(|c| c.comment())
+                .filter(|c| !c.is_empty())
+                .map(str::to_string),
+            vpc_ids: private.then_some(vpcs),
+            // How a delete goes: nothing AWS holds until then.
+            force_destroy: i.force_destroy,
+            tags: None,
+        };
+        let name_servers = out
+            .delegation_set()
+            .map(|d| d.name_servers().to_vec())
+            .unwrap_or_default();
+        Ok(Some((
+            now,
+            ZoneOutputs {
+                zone_id: id.to_string(),
+                name_servers,
+            },
+        )))
+    }
+
+    async fn update(
+        c: &Clients,
+        _ctx: &ResourceContext,
+        id: &str,
+        old: &ZoneInputs,
+        new: &ZoneInputs,
+    ) -> Result<ZoneOutputs, ProviderError> {
+        if old.comment != new.comment {
+            c.route53
+                .update_hosted_zone_comment()
+                .id(id)
+                .comment(new.comment.clone().unwrap_or_default())
+                .send()
+                .await
+                .map_err(aws_on("UpdateHostedZoneComment", "comment"))?;
+        }
+        match (&old.vpc_ids, &new.vpc_ids) {
+            (Some(was), Some(now)) => {
+                // Associate first: a private zone keeps at least one VPC throughout.
+                for v in now.iter().filter(|v| !was.contains(v)) {
+                    c.route53
+                        .associate_vpc_with_hosted_zone()
+                        .hosted_zone_id(id)
+                        .vpc(vpc(c, v))
+                        .send()
+                        .await
+                        .map_err(aws_on("AssociateVPCWithHostedZone", "vpc_ids"))?;
+                }
+                for v in was.iter().filter(|v| !now.contains(v)) {
+                    c.route53
+                        .disassociate_vpc_from_hosted_zone()
+                        .hosted_zone_id(id)
+                        .vpc(vpc(c, v))
+                        .send()
+                        .await
+                        .map_err(aws_on("DisassociateVPCFromHostedZone", "vpc_ids"))?;
+                }
+            }
+            (None, None) => {}
+            _ => {
+                return Err(ProviderError::on_property(
+                    "vpc_ids",
+                    "a hosted zone cannot change between public and private: declare a new one",
+                ));
+            }
+        }
+        let (_, outputs) = Self::read(c, id, new)
+            .await?
+            .ok_or_else(|| ProviderError::new(format!("hosted zone {id} disappeared")))?;
+        Ok(outputs)
+    }
+
+    async fn delete(
+        c: &Clients,
+        id: &str,
+        i: &ZoneInputs,
+        _o: &ZoneOutputs,
+    ) -> Result<(), ProviderError> {
+        if i.force_destroy == Some(true) {
+            let sets = c
+                .route53
+                .list_resource_record_sets()
+                .hosted_zone_id(id)
+                .send()
+                .await;
+            let sets = match sets {
+                Err(e) if code(&e).as_deref() == Some("NoSuchHostedZone") => return Ok(()),
+                r => r.map_err(aws("ListResourceRecordSets"))?,
+            };
+            let apex = plain(&i.name);
+            let changes: Vec<Change> = sets
+                .resource_record_sets()
+                .iter()
+                .filter(|s| {
+                    !(plain(s.name()) == apex && matches!(s.r#type(), RrType::Ns | RrType::Soa))
+                })
+                .filter_map(|s| {
+                    Change::builder()
+                        .action(ChangeAction::Delete)
+                        .resource_record_set(s.clone())
+                        .build()
+                        .ok()
+                })
+                .collect();
+            if !changes.is_empty() {
+                let batch = ChangeBatch::builder()
+                    .set_changes(Some(changes))
+                    .build()
+                    .map_err(|e| ProviderError::new(e.to_string()))?;
+                c.route53
+                    .change_resource_record_sets()
+                    .hosted_zone_id(id)
+                    .change_batch(batch)
+                    .send()
+                    .await
+                    .map_err(aws("ChangeResourceRecordSets"))?;
+            }
+        }
+        gone(
+            c.route53.delete_hosted_zone().id(id).send().await,
+            "DeleteHostedZone",
+        )
+    }
+}
+
+impl RecordInputs {
+    fn set(&self) -> Result<ResourceRecordSet, ProviderError> {
+        let mut b = ResourceRecordSet::builder()
+            .name(&self.name)
+            .r#type(RrType::from(self.record_type.as_str()));
+        if let Some(a) = &self.alias {
+            let target = AliasTarget::builder()
+                .dns_name(&a.name)
+                .hosted_zone_id(&a.zone_id)
+                .evaluate_target_health(a.evaluate_target_health)
+                .build()
+                .map_err(|e| ProviderError::on_property("alias", e.to_string()))?;
+            b = b.alias_target(target);
+        } else {
+            b = b.ttl(self.ttl.unwrap_or(300));
+            for r in self.records.iter().flatten() {
+                let rr = ResourceRecord::builder()
+                    .value(r)
+                    .build()
+                    .map_err(|e| ProviderError::on_property("records", e.to_string()))?;
+                b = b.resource_records(rr);
+            }
+        }
+        b.build()
+            .map_err(|e| ProviderError::on_property("name", e.to_string()))
+    }
+
+    fn id(&self) -> String {
+        format!(
+            "{}_{}_{}",
+            self.zone_id,
+            plain(&self.name),
+            self.record_type
+        )
+    }
+
+    /// Creates or upserts the record set (deletes go by what the zone holds).
+    async fn change(&self, c: &Clients, action: ChangeAction) -> Result<(), ProviderError> {
+        let change = Change::builder()
+            .action(action)
+            .resource_record_set(self.set()?)
+            .build()
+            .map_err(|e| ProviderError::new(e.to_string()))?;
+        let batch = ChangeBatch::builder()
+            .changes(change)
+            .build()
+            .map_err(|e| ProviderError::new(e.to_string()))?;
+        let out = c
+            .route53
+            .change_resource_record_sets()
+            .hosted_zone_id(&self.zone_id)
+            .change_batch(batch)
+            .send()
+            .await;
+        let property = if self.alias.is_some() {
+            "alias"
+        } else {
+            "records"
+        };
+        let out = out.map_err(aws_on("ChangeResourceRecordSets", property))?;
+        in_sync(c, out.change_info().map(|i| i.id())).await
+    }
+}
+
+/// The record set of this name and type, if the zone holds one.
+async fn find_set(
+    c: &Clients,
+    i: &RecordInputs,
+) -> Result<Option<ResourceRecordSet>, ProviderError> {
+    let out = c
+        .route53
+        .list_resource_record_sets()
+        .hosted_zone_id(&i.zone_id)
+        .start_record_name(&i.name)
+        .start_record_type(RrType::from(i.record_type.as_str()))
+        .max_items(1)
+        .send()
+        .await;
+    let out = match out {
+        Err(e) if code(&e).as_deref() == Some("NoSuchHostedZone") => return Ok(None),
+        r => r.map_err(aws("ListResourceRecordSets"))?,
+    };
+    Ok(out
+        .resource_record_sets()
+        .iter()
+        .find(|s| {
+            plain(s.name()) == plain(&i.name) && s.r#type().as_str() == i.record_type.as_str()
+        })
+        .cloned())
+}
+
+#[async_trait]
+impl AwsResource for Record {
+    /// Values or an alias, not both; a TTL only with values.
+    fn check(inputs: &PropMap) -> Vec<CheckFailure> {
+        let (records, alias) = (declared(inputs, "records"), declared(inputs, "alias"));
+        let mut failures = Vec::new();
+        if records == alias {
+            failures.push(CheckFailure {
+                property: Some("records".into()),
+                reason: "a record has `records` (with a `ttl`) or an `alias`: set exactly one"
+                    .into(),
+            });
+        }
+        if alias && declared(inputs, "ttl") {
+            failures.push(CheckFailure {
+                property: Some("ttl".into()),
+                reason: "an alias answers with its target's TTL: leave `ttl` unset".into(),
+            });
+        }
+        failures
+    }
+
+    async fn create(
+        c: &Clients,
+        _ctx: &ResourceContext,
+        _token: &str,
+        i: &RecordInputs,
+    ) -> Result<(String, RecordOutputs), ProviderError> {
+        i.change(c, ChangeAction::Create).await?;
+        Ok((
+            i.id(),
+            RecordOutputs {
+                fqdn: plain(&i.name),
+            },
+        ))
+    }
+
+    fn id_from_inputs(i: &Self::Inputs) -> Option<String> {
+        Some(i.id())
+    }
+
+    async fn read(
+        c: &Clients,
+        _id: &str,
+        i: &RecordInputs,
+    ) -> Result<Option<(RecordInputs, RecordOutputs)>, ProviderError> {
+        let Some(set) = find_set(c, i).await? else {
+            return Ok(None);
+        };
+        let alias = set.alias_target().map(|a| Alias {
+            name: plain(a.dns_name()),
+            zone_id: a.hosted_zone_id().to_string(),
+            evaluate_target_health: a.evaluate_target_health(),
+        });
+        let now = RecordInputs {
+            zone_id: i.zone_id.clone(),
+            name: plain(set.name()),
+            record_type: i.record_type,
+            ttl: set.ttl(),
+            records: alias.is_none().then(|| {
+                set.resource_records()
+                    .iter()
+                    .map(|r| r.value().to_string())
+                    .collect()
+            }),
+            // AWS writes the target with a trailing dot, in lower case.
+            alias: alias.map(|a| Alias {
+                name: match &i.alias {
+                    Some(d) if plain(&d.name) == a.name => d.name.clone(),
+                    _ => a.name,
+                },
+                ..a
+            }),
+        };
+        let now = RecordInputs {
+            name: if plain(&i.name) == now.name {
+                i.name.clone()
+            } else {
+                now.name
+            },
+            ..now
+        };
+        Ok(Some((
+            now,
+            RecordOutputs {
+                fqdn: plain(&i.name),
+            },
+        )))
+    }
+
+    async fn update(
+        c: &Clients,
+        _ctx: &ResourceContext,
+        _id: &str,
+        _old: &RecordInputs,
+        new: &RecordInputs,
+    ) -> Result<RecordOutputs, ProviderError> {
+        new.change(c, ChangeAction::Upsert).await?;
+        Ok(RecordOutputs {
+            fqdn: plain(&new.name),
+        })
+    }
+
+    async fn delete(
+        c: &Clients,
+        _id: &str,
+        i: &RecordInputs,
+        _o: &RecordOutputs,
+    ) -> Result<(), ProviderError> {
+        // Route 53 deletes a record set only given exactly as it is.
+        match find_set(c, i).await? {
+            None => Ok(()),
+            Some(held) => {
+                let change = Change::builder()
+                    .action(ChangeAction::Delete)
+                    .resource_record_set(held)
+                    .build()
+                    .map_err(|e| ProviderError::new(e.to_string()))?;
+                let batch = ChangeBatch::builder()
+                    .changes(change)
+                    .build()
+                    .map_err(|e| ProviderError::new(e.to_string()))?;
+                let out = c
+                    .route53
+                    .change_resource_record_sets()
+                    .hosted_zone_id(&i.zone_id)
+                    .change_batch(batch)
+                    .send()
+                    .await
+                    .map_err(aws("ChangeResourceRecordSets"))?;
+                in_sync(c, out.change_info().map(|i| i.id())).await
+            }
+        }
+    }
+}
