@@ -18,3 +18,4 @@ mod secret_stores;
 mod secrets;
 mod team_state;
 mod updates;
+mod web_service;

@@ -57,6 +57,7 @@ pub fn by_name(name: &str) -> Option<fn(&mut Stack)> {
         "secret_stores" => secret_stores,
         "database" => database,
         "https" => https,
+        "web-service" => web_service::program,
         _ => return None,
     })
 }
