@@ -3,20 +3,10 @@
 //! a secret for the application. Created, read back through the SDK, grown and changed in
 //! place, its drift reported and repaired, destroyed.
 
-use std::collections::BTreeMap;
-
-use cairn_state::Store;
 use cairn_tests::{Cli, Moto};
 
 const BIN: &str = env!("CARGO_BIN_EXE_cairn-program");
 const PASSPHRASE: &str = "a passphrase for tests";
-
-fn ids(cli: &Cli) -> BTreeMap<String, String> {
-    let store = Store::open(cli.state_path()).unwrap();
-    store.use_passphrase(Some(PASSPHRASE.into())).unwrap();
-    let records = store.resources("dev").unwrap();
-    records.into_iter().map(|r| (r.name, r.id)).collect()
-}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_database_is_made_changed_in_place_repaired_and_destroyed() {
@@ -26,7 +16,7 @@ async fn a_database_is_made_changed_in_place_repaired_and_destroyed() {
         .env("CAIRN_PASSPHRASE", PASSPHRASE);
     cli.ok(&["config", "set", "aws:region", "us-east-2"]);
     cli.ok(&["up", "--yes"]);
-    let id = ids(&cli);
+    let id = crate::inventory::ids(&cli, Some(PASSPHRASE));
 
     let config = crate::inventory::sdk(&moto.endpoint, None).await;
     let rds = aws_sdk_rds::Client::new(&config);
@@ -81,7 +71,11 @@ async fn a_database_is_made_changed_in_place_repaired_and_destroyed() {
     cli.ok(&["config", "set", "v", "2"]);
     let up = cli.ok(&["up", "--yes"]);
     assert!(up.stdout.contains("Update: 2 updated"), "{}", up.stdout);
-    assert_eq!(ids(&cli), id, "nothing replaced");
+    assert_eq!(
+        crate::inventory::ids(&cli, Some(PASSPHRASE)),
+        id,
+        "nothing replaced"
+    );
     let db = describe(rds.clone(), id["db"].clone()).await;
     assert_eq!(
         (

@@ -3,18 +3,9 @@
 //! once issued, an alias record naming the load balancer, and a private zone of the VPC.
 //! Created, read back through the SDK, changed in place, drift repaired, destroyed.
 
-use std::collections::BTreeMap;
-
-use cairn_state::Store;
 use cairn_tests::{Cli, Moto};
 
 const BIN: &str = env!("CARGO_BIN_EXE_cairn-program");
-
-fn ids(cli: &Cli) -> BTreeMap<String, String> {
-    let store = Store::open(cli.state_path()).unwrap();
-    let records = store.resources("dev").unwrap();
-    records.into_iter().map(|r| (r.name, r.id)).collect()
-}
 
 /// The record set of `name` and `kind` in `zone`.
 async fn record(
@@ -42,7 +33,7 @@ async fn a_certificate_is_validated_through_dns_and_served_over_https_behind_an_
     let cli = Cli::new(BIN, &moto).program("https");
     cli.ok(&["config", "set", "aws:region", "us-east-2"]);
     cli.ok(&["up", "--yes"]);
-    let id = ids(&cli);
+    let id = crate::inventory::ids(&cli, None);
 
     let config = crate::inventory::sdk(&moto.endpoint, None).await;
     let r53 = aws_sdk_route53::Client::new(&config);
@@ -121,7 +112,7 @@ async fn a_certificate_is_validated_through_dns_and_served_over_https_behind_an_
     cli.ok(&["config", "set", "v", "2"]);
     let up = cli.ok(&["up", "--yes"]);
     assert!(up.stdout.contains("Update: 5 updated"), "{}", up.stdout);
-    assert_eq!(ids(&cli), id, "nothing replaced");
+    assert_eq!(crate::inventory::ids(&cli, None), id, "nothing replaced");
     let txt = record(
         &r53,
         &id["internal-zone"],

@@ -16,6 +16,17 @@ use serde_json::Value;
 
 pub const ROLE_B: &str = "arn:aws:iam::222222222222:role/cairn-deployer";
 
+/// The stack `dev`'s resources as the state records them, name to id (the state opened with
+/// `passphrase` when it holds secrets).
+pub fn ids(cli: &cairn_tests::Cli, passphrase: Option<&str>) -> BTreeMap<String, String> {
+    let store = cairn_state::Store::open(cli.state_path()).unwrap();
+    if let Some(p) = passphrase {
+        store.use_passphrase(Some(p.to_string())).unwrap();
+    }
+    let records = store.resources("dev").unwrap();
+    records.into_iter().map(|r| (r.name, r.id)).collect()
+}
+
 /// SDK configuration for moto at `endpoint`, as account A (no role) or the role's account.
 pub async fn sdk(endpoint: &str, role: Option<&str>) -> SdkConfig {
     let base = aws_config::defaults(BehaviorVersion::latest())

@@ -3,20 +3,10 @@
 //! (`cairn_tests::programs::secret_stores`). Created, read back through the SDK, changed in
 //! place, its drift reported and repaired, destroyed; the password in no command's output.
 
-use std::collections::BTreeMap;
-
-use cairn_state::Store;
 use cairn_tests::{Cli, Moto, Run};
 
 const BIN: &str = env!("CARGO_BIN_EXE_cairn-program");
 const PASSPHRASE: &str = "a passphrase for tests";
-
-fn ids(cli: &Cli) -> BTreeMap<String, String> {
-    let store = Store::open(cli.state_path()).unwrap();
-    store.use_passphrase(Some(PASSPHRASE.into())).unwrap();
-    let records = store.resources("dev").unwrap();
-    records.into_iter().map(|r| (r.name, r.id)).collect()
-}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_generated_password_is_kept_in_secrets_manager_and_ssm_and_never_shown() {
@@ -28,7 +18,7 @@ async fn a_generated_password_is_kept_in_secrets_manager_and_ssm_and_never_shown
     cli.ok(&["config", "set", "aws:region", "us-east-2"]);
     seen.push(cli.ok(&["preview"]));
     seen.push(cli.ok(&["up", "--yes"]));
-    let id = ids(&cli);
+    let id = crate::inventory::ids(&cli, Some(PASSPHRASE));
 
     let config = crate::inventory::sdk(&moto.endpoint, None).await;
     let sm = aws_sdk_secretsmanager::Client::new(&config);
@@ -71,7 +61,11 @@ async fn a_generated_password_is_kept_in_secrets_manager_and_ssm_and_never_shown
     let up = cli.ok(&["up", "--yes"]);
     assert!(up.stdout.contains("Update: 2 updated"), "{}", up.stdout);
     seen.push(up);
-    assert_eq!(ids(&cli), id, "nothing replaced");
+    assert_eq!(
+        crate::inventory::ids(&cli, Some(PASSPHRASE)),
+        id,
+        "nothing replaced"
+    );
     let described = sm
         .describe_secret()
         .secret_id(&id["db-secret"])

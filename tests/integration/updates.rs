@@ -5,7 +5,6 @@
 use std::collections::BTreeMap;
 
 use aws_sdk_ec2::types::VpcAttributeName;
-use cairn_state::Store;
 use cairn_tests::{Cli, Moto};
 use serde_json::Value;
 
@@ -43,12 +42,6 @@ const UPDATED: &[&str] = &[
 ];
 
 /// The stack's resources: name -> id.
-fn ids(cli: &Cli) -> BTreeMap<String, String> {
-    let store = Store::open(cli.state_path()).unwrap();
-    let records = store.resources("dev").unwrap();
-    records.into_iter().map(|r| (r.name, r.id)).collect()
-}
-
 fn v2(tags: impl IntoIterator<Item = (String, String)>) -> bool {
     tags.into_iter().any(|(k, v)| k == "v" && v == "2")
 }
@@ -1075,7 +1068,7 @@ async fn every_updatable_property_is_updated_in_place_and_its_drift_repaired() {
         "{}",
         up.stdout
     );
-    let id = ids(&cli);
+    let id = crate::inventory::ids(&cli, None);
     assert_version_2(&moto, &id).await;
     assert!(cli.ok(&["preview"]).stdout.contains("Plan: no changes"));
 

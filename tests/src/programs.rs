@@ -109,6 +109,34 @@ pub fn secret_stores(stack: &mut Stack) {
     stack.export("hostVersion", host.version());
 }
 
+/// A VPC of `10.<octet>.0.0/16` and a subnet of it in each of two zones (`<prefix>-a` and
+/// `<prefix>-b`, its first two /24s after the zeroth).
+fn vpc_in_two_zones(stack: &mut Stack, octet: u8, prefix: &str) -> (Vpc, Vec<Subnet>) {
+    let vpc = Vpc::new(
+        stack,
+        "vpc",
+        VpcArgs::builder()
+            .cidr_block(format!("10.{octet}.0.0/16"))
+            .build(),
+    );
+    let subnets = ["a", "b"]
+        .iter()
+        .enumerate()
+        .map(|(n, zone)| {
+            Subnet::new(
+                stack,
+                &format!("{prefix}-{zone}"),
+                SubnetArgs::builder()
+                    .vpc_id(vpc.id())
+                    .cidr_block(format!("10.{octet}.{}.0/24", n + 1))
+                    .availability_zone(format!("us-east-2{zone}"))
+                    .build(),
+            )
+        })
+        .collect();
+    (vpc, subnets)
+}
+
 /// For the database test: a PostgreSQL instance in a subnet group of two zones, behind a
 /// security group open to the VPC, its generated password also kept in a secret for the
 /// application (with the host, as JSON); `v=2` grows it and changes its settings in place,
@@ -116,26 +144,7 @@ pub fn secret_stores(stack: &mut Stack) {
 /// group that ModifyDBSubnetGroup changes).
 pub fn database(stack: &mut Stack) {
     let two = stack.config().get_or("v", 1) == 2;
-    let vpc = Vpc::new(
-        stack,
-        "vpc",
-        VpcArgs::builder().cidr_block("10.20.0.0/16").build(),
-    );
-    let subnets: Vec<Subnet> = ["a", "b"]
-        .iter()
-        .enumerate()
-        .map(|(n, zone)| {
-            Subnet::new(
-                stack,
-                &format!("db-{zone}"),
-                SubnetArgs::builder()
-                    .vpc_id(vpc.id())
-                    .cidr_block(format!("10.20.{}.0/24", n + 1))
-                    .availability_zone(format!("us-east-2{zone}"))
-                    .build(),
-            )
-        })
-        .collect();
+    let (vpc, subnets) = vpc_in_two_zones(stack, 20, "db");
     let group = SubnetGroup::new(
         stack,
         "db-subnets",
@@ -205,26 +214,7 @@ pub fn database(stack: &mut Stack) {
 pub fn https(stack: &mut Stack) {
     let two = stack.config().get_or("v", 1) == 2;
     let domain = "cairn-example.com";
-    let vpc = Vpc::new(
-        stack,
-        "vpc",
-        VpcArgs::builder().cidr_block("10.30.0.0/16").build(),
-    );
-    let subnets: Vec<Subnet> = ["a", "b"]
-        .iter()
-        .enumerate()
-        .map(|(n, zone)| {
-            Subnet::new(
-                stack,
-                &format!("public-{zone}"),
-                SubnetArgs::builder()
-                    .vpc_id(vpc.id())
-                    .cidr_block(format!("10.30.{}.0/24", n + 1))
-                    .availability_zone(format!("us-east-2{zone}"))
-                    .build(),
-            )
-        })
-        .collect();
+    let (vpc, subnets) = vpc_in_two_zones(stack, 30, "public");
     let zone = Zone::new(
         stack,
         "zone",

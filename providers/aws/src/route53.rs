@@ -388,30 +388,41 @@ impl RecordInputs {
 
     /// Creates or upserts the record set (deletes go by what the zone holds).
     async fn change(&self, c: &Clients, action: ChangeAction) -> Result<(), ProviderError> {
-        let change = Change::builder()
-            .action(action)
-            .resource_record_set(self.set()?)
-            .build()
-            .map_err(|e| ProviderError::new(e.to_string()))?;
-        let batch = ChangeBatch::builder()
-            .changes(change)
-            .build()
-            .map_err(|e| ProviderError::new(e.to_string()))?;
-        let out = c
-            .route53
-            .change_resource_record_sets()
-            .hosted_zone_id(&self.zone_id)
-            .change_batch(batch)
-            .send()
-            .await;
         let property = if self.alias.is_some() {
             "alias"
         } else {
             "records"
         };
-        let out = out.map_err(aws_on("ChangeResourceRecordSets", property))?;
-        in_sync(c, out.change_info().map(|i| i.id())).await
+        submit(c, &self.zone_id, action, self.set()?, property).await
     }
+}
+
+/// Sends one change of one record set, and waits until it is in sync.
+async fn submit(
+    c: &Clients,
+    zone_id: &str,
+    action: ChangeAction,
+    set: ResourceRecordSet,
+    property: &str,
+) -> Result<(), ProviderError> {
+    let change = Change::builder()
+        .action(action)
+        .resource_record_set(set)
+        .build()
+        .map_err(|e| ProviderError::new(e.to_string()))?;
+    let batch = ChangeBatch::builder()
+        .changes(change)
+        .build()
+        .map_err(|e| ProviderError::new(e.to_string()))?;
+    let out = c
+        .route53
+        .change_resource_record_sets()
+        .hosted_zone_id(zone_id)
+        .change_batch(batch)
+        .send()
+        .await
+        .map_err(aws_on("ChangeResourceRecordSets", property))?;
+    in_sync(c, out.change_info().map(|i| i.id())).await
 }
 
 /// The record set of this name and type, if the zone holds one.
@@ -553,26 +564,7 @@ impl AwsResource for Record {
         // Route 53 deletes a record set only given exactly as it is.
         match find_set(c, i).await? {
             None => Ok(()),
-            Some(held) => {
-                let change = Change::builder()
-                    .action(ChangeAction::Delete)
-                    .resource_record_set(held)
-                    .build()
-                    .map_err(|e| ProviderError::new(e.to_string()))?;
-                let batch = ChangeBatch::builder()
-                    .changes(change)
-                    .build()
-                    .map_err(|e| ProviderError::new(e.to_string()))?;
-                let out = c
-                    .route53
-                    .change_resource_record_sets()
-                    .hosted_zone_id(&i.zone_id)
-                    .change_batch(batch)
-                    .send()
-                    .await
-                    .map_err(aws("ChangeResourceRecordSets"))?;
-                in_sync(c, out.change_info().map(|i| i.id())).await
-            }
+            Some(held) => submit(c, &i.zone_id, ChangeAction::Delete, held, "records").await,
         }
     }
 }
