@@ -1,5 +1,5 @@
-//! `aws:ecr/Image` against moto: the demo's image pushed from its OCI layout through ECR's
-//! layer-upload API (no Docker), found by its digest with its tag; new content is a new digest,
+//! `aws:ecr/Image` against moto: the demo's image pushed from its OCI layout (packed in an
+//! archive, as `docker save` writes one) through ECR's layer-upload API (no Docker), found by its digest with its tag; new content is a new digest,
 //! pushed as a replacement, the old one removed; an image deleted by hand is drift; a layout
 //! that does not check out is an error before anything is planned.
 
@@ -93,7 +93,19 @@ async fn an_image_is_pushed_from_disk_replaced_by_new_content_and_its_loss_is_dr
     let moto = Moto::start();
     let cli = Cli::new(BIN, &moto).program("image");
     cli.ok(&["config", "set", "aws:region", "us-east-2"]);
-    cli.ok(&["config", "set", "imageDir", demo_image().to_str().unwrap()]);
+    // As `docker save` hands it over: one archive of the layout.
+    let packed = tempfile::tempdir().unwrap();
+    let archive = packed.path().join("image.tar");
+    let tar = std::process::Command::new("tar")
+        .arg("-cf")
+        .arg(&archive)
+        .arg("-C")
+        .arg(demo_image())
+        .arg(".")
+        .status()
+        .unwrap();
+    assert!(tar.success());
+    cli.ok(&["config", "set", "imageDir", archive.to_str().unwrap()]);
     let index: serde_json::Value =
         serde_json::from_slice(&std::fs::read(demo_image().join("index.json")).unwrap()).unwrap();
     let v1 = index["manifests"][0]["digest"]

@@ -9,7 +9,8 @@ pub const DEMO_IMAGE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/image");
 pub struct Settings {
     pub region: String,
     pub image_tag: String,
-    /// The OCI image layout account A publishes (`imageDir`; default the tiny demo image
+    /// The OCI image layout account A publishes, a directory or a `docker save` archive
+    /// (`imageDir`; default the tiny demo image
     /// shipped beside this program, `image/`).
     pub image_dir: String,
     pub enable_ssm: bool,

@@ -1,9 +1,10 @@
 //! `aws:ecr/Image`: a container image pushed from disk into a repository, through ECR's own
 //! layer-upload API (no Docker daemon), and [`LocalImage`], the image on disk.
 //!
-//! The image on disk is an OCI image layout (`oci-layout`, `index.json`, `blobs/sha256/…`):
-//! what `docker save IMAGE | tar -x -C DIR` gives with Docker 25 or later, `skopeo copy
-//! docker://IMAGE oci:DIR`, or `crane pull --format=oci IMAGE DIR`. Its manifest digest is read
+//! The image on disk is an OCI image layout (`oci-layout`, `index.json`, `blobs/sha256/…`),
+//! as a directory or as the archive holding one: what `docker save IMAGE -o FILE` writes with
+//! Docker 25 or later (read in place, not unpacked), `skopeo copy docker://IMAGE oci:DIR`, or
+//! `crane pull --format=oci IMAGE DIR`. Its manifest digest is read
 //! when the program runs and is one of the resource's inputs, so new content is a new digest:
 //! the image is pushed again (a replacement), and what refers to it by `image_uri`
 //! (`repository@sha256:…`) changes with it.
@@ -95,7 +96,7 @@ impl LocalImage {
             path: path.clone(),
             problem,
         };
-        let index: Value = read_json(&path.join("index.json")).map_err(fail)?;
+        let index: Value = read_json(&path, "index.json").map_err(fail)?;
         let manifests = index["manifests"].as_array().cloned().unwrap_or_default();
         let [manifest] = manifests.as_slice() else {
             return Err(fail(format!(
@@ -147,9 +148,8 @@ impl LocalImage {
             .strip_prefix("sha256:")
             .filter(|h| h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit()))
             .ok_or_else(|| self.error(format!("'{digest}' is not a sha256 digest")))?;
-        let file = self.path.join("blobs/sha256").join(hex);
-        let bytes = std::fs::read(&file)
-            .map_err(|e| self.error(format!("blob {digest} ({}): {e}", file.display())))?;
+        let bytes = read_file(&self.path, &format!("blobs/sha256/{hex}"))
+            .map_err(|e| self.error(format!("blob {digest}: {e}")))?;
         if sha256(&bytes) != digest {
             return Err(self.error(format!("blob {digest} does not have that digest")));
         }
@@ -166,9 +166,36 @@ impl LocalImage {
     }
 }
 
-fn read_json(file: &Path) -> Result<Value, String> {
-    let text = std::fs::read(file).map_err(|e| format!("{}: {e}", file.display()))?;
-    serde_json::from_slice(&text).map_err(|e| format!("{}: {e}", file.display()))
+fn read_json(layout: &Path, name: &str) -> Result<Value, String> {
+    let text = read_file(layout, name)?;
+    serde_json::from_slice(&text).map_err(|e| format!("{name}: {e}"))
+}
+
+/// One file of the layout at `layout`: a directory, or an archive of one (`docker save`).
+fn read_file(layout: &Path, name: &str) -> Result<Vec<u8>, String> {
+    use std::io::Read;
+    if layout.is_dir() {
+        let file = layout.join(name);
+        return std::fs::read(&file).map_err(|e| format!("{}: {e}", file.display()));
+    }
+    let archive = std::fs::File::open(layout).map_err(|e| e.to_string())?;
+    let mut archive = tar::Archive::new(archive);
+    // Seeking past the entries before it rather than reading them: layers are large.
+    let entries = archive.entries_with_seek().map_err(|e| e.to_string())?;
+    for entry in entries {
+        let mut entry = entry.map_err(|e| {
+            format!("neither a layout directory nor a `docker save` archive of one ({e})")
+        })?;
+        let path = entry.path().map_err(|e| e.to_string())?.into_owned();
+        if path.strip_prefix(".").unwrap_or(&path) == Path::new(name) {
+            let mut bytes = Vec::new();
+            entry
+                .read_to_end(&mut bytes)
+                .map_err(|e| format!("{name}: {e}"))?;
+            return Ok(bytes);
+        }
+    }
+    Err(format!("the archive holds no {name}"))
 }
 
 fn descriptor(v: &Value) -> Result<Descriptor, String> {
@@ -447,5 +474,53 @@ impl AwsResource for Image {
             Err(e) if code(&e).as_deref() == Some("RepositoryNotFoundException") => Ok(()),
             r => r.map(|_| ()).map_err(aws("BatchDeleteImage")),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn demo() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../programs/ecr-privatelink-fargate/image")
+    }
+
+    /// The demo's layout as `docker save` writes it: one archive, no `./` before the names.
+    fn archive_of(dir: &Path, to: &Path) {
+        let mut builder = tar::Builder::new(std::fs::File::create(to).unwrap());
+        builder.append_dir_all("", dir).unwrap();
+        builder.finish().unwrap();
+    }
+
+    #[test]
+    fn an_archive_of_a_layout_reads_as_the_layout_itself() {
+        let dir = tempfile::tempdir().unwrap();
+        let tar = dir.path().join("image.tar");
+        archive_of(&demo(), &tar);
+        let (from_dir, from_tar) = (
+            LocalImage::open(demo()).unwrap(),
+            LocalImage::open(&tar).unwrap(),
+        );
+        assert_eq!(from_tar.digest(), from_dir.digest());
+        let digests = |i: &LocalImage| i.blobs.iter().map(|b| b.digest.clone()).collect::<Vec<_>>();
+        assert_eq!(digests(&from_tar), digests(&from_dir));
+        for blob in &from_dir.blobs {
+            assert_eq!(
+                from_tar.blob(&blob.digest).unwrap(),
+                from_dir.blob(&blob.digest).unwrap()
+            );
+        }
+    }
+
+    #[test]
+    fn a_file_that_is_no_layout_archive_is_an_error_naming_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("notes.txt");
+        std::fs::write(&file, "not an image").unwrap();
+        let err = LocalImage::open(&file).unwrap_err().to_string();
+        assert!(
+            err.contains("notes.txt") && err.contains("nor a `docker save` archive"),
+            "{err}"
+        );
     }
 }
