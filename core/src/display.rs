@@ -79,20 +79,31 @@ pub fn plan_text_styled(plan: &Plan, color: bool) -> String {
 pub fn plan_text_with(plan: &Plan, view: PlanView) -> String {
     let color = view.color;
     let mut out = String::new();
-    for step in plan.steps.iter().filter(|s| s.kind().changes()) {
+    for step in plan
+        .steps
+        .iter()
+        .filter(|s| s.kind().changes() || s.renamed_from.is_some())
+    {
         let kind = step.kind();
-        let head = format!(
-            "{:<2} {:<8}",
-            symbol(kind, step.deletes_first()),
-            kind.as_str()
-        );
-        let _ = write!(
-            out,
-            "  {} {} ({})",
-            paint(kind, &head, color),
-            step.name,
-            step.ty
-        );
+        // A rename that changes nothing else is shown as what it is.
+        let head = if kind == StepKind::Same {
+            paint(
+                StepKind::Update,
+                &format!("{:<2} {:<8}", "~", "rename"),
+                color,
+            )
+        } else {
+            let head = format!(
+                "{:<2} {:<8}",
+                symbol(kind, step.deletes_first()),
+                kind.as_str()
+            );
+            paint(kind, &head, color)
+        };
+        let _ = write!(out, "  {} {} ({})", head, step.name, step.ty);
+        if let Some(from) = &step.renamed_from {
+            let _ = write!(out, "  [renamed from '{from}']");
+        }
         if let Some(reason) = step.reason() {
             let _ = write!(out, "  [{reason}]");
         }
@@ -187,7 +198,7 @@ fn note(d: &PropDiff) -> &'static str {
 /// 1 to replace, 2 to delete (30 unchanged)`, or `Plan: no changes (35 unchanged)`.
 fn summary(plan: &Plan) -> String {
     let counts = plan.counts();
-    let changes: Vec<String> = [
+    let mut changes: Vec<String> = [
         (StepKind::Create, "to create"),
         (StepKind::Update, "to update"),
         (StepKind::Replace, "to replace"),
@@ -196,17 +207,31 @@ fn summary(plan: &Plan) -> String {
     .iter()
     .filter_map(|(k, label)| counts.get(k).map(|n| format!("{n} {label}")))
     .collect();
+    // Renamed and otherwise the same: counted as renames, not as unchanged.
+    let renames = plan
+        .steps
+        .iter()
+        .filter(|s| s.kind() == StepKind::Same && s.renamed_from.is_some())
+        .count();
+    if renames > 0 {
+        changes.push(format!("{renames} to rename"));
+    }
     let changes = if changes.is_empty() {
         "no changes".to_string()
     } else {
         changes.join(", ")
     };
+    let unchanged = counts.get(&StepKind::Same).copied().unwrap_or(0) - renames;
     let rest: Vec<String> = [
-        (StepKind::Same, "unchanged"),
-        (StepKind::Untargeted, "not targeted"),
+        (unchanged, "unchanged"),
+        (
+            counts.get(&StepKind::Untargeted).copied().unwrap_or(0),
+            "not targeted",
+        ),
     ]
     .iter()
-    .filter_map(|(k, label)| counts.get(k).map(|n| format!("{n} {label}")))
+    .filter(|(n, _)| *n > 0)
+    .map(|(n, label)| format!("{n} {label}"))
     .collect();
     if rest.is_empty() {
         format!("Plan: {changes}")
@@ -236,6 +261,7 @@ fn step_json(step: &Step) -> Value {
         "type": step.ty,
         "provider": step.provider,
         "op": step.kind().as_str(),
+        "renamedFrom": step.renamed_from,
         "deleteBeforeReplace": step.deletes_first(),
         "deleteBeforeReplaceReason": step.delete_first().as_ref().map(|w| w.to_string()),
         "inputs": inputs,

@@ -63,6 +63,8 @@ pub enum Action {
     /// The old copy of a replacement is gone (before the new copy's create, for a delete-first
     /// replacement; after it otherwise).
     DeletedOriginal,
+    /// The record took the resource's new name (an alias), and nothing else changed.
+    Renamed,
     Failed,
     /// An operation announced as starting turned out to have nothing to do (values known only
     /// at apply showed no change).
@@ -94,6 +96,7 @@ impl Action {
             Action::Replaced => "replaced",
             Action::Deleted => "deleted",
             Action::DeletedOriginal => "deleted original",
+            Action::Renamed => "renamed",
             Action::Failed => "failed",
             Action::Unchanged => "unchanged",
         }
@@ -609,8 +612,27 @@ impl<'a> Executor<'a> {
             names.dedup();
             names
         };
+        // Recorded under a former name (an alias): renamed first, so that everything after
+        // writes to the record under the name the program now gives it.
+        let renamed = match (&step.renamed_from, step.old()) {
+            (Some(_), Some(old)) if !step.deletes_first() => {
+                let (stack_name, seq, to) =
+                    (self.stack_name.to_string(), old.seq, step.name.clone());
+                self.record(move |s| s.rename_resource(&stack_name, seq, &to))
+                    .await
+                    .map_err(|e| Self::state_fail(step, "renaming", e))?;
+                Some(ResourceRecord {
+                    name: step.name.clone(),
+                    ..old.clone()
+                })
+            }
+            _ => None,
+        };
         // The old record still live for this name (a delete-before-replace removed it already).
-        let old = step.old().filter(|_| !step.deletes_first());
+        let old = renamed
+            .as_ref()
+            .or(step.old())
+            .filter(|_| !step.deletes_first());
         let same_type = old.is_some_and(|o| o.ty == step.ty && o.provider == step.provider);
         let old_props = old.map(|o| props::from_state(&o.inputs));
         let ignore = match &old_props {
@@ -650,7 +672,7 @@ impl<'a> Executor<'a> {
                         .map_err(|e| Self::state_fail(step, "recording", e))?;
                 }
                 self.live.lock().unwrap()[i] = Some(old.outputs.clone());
-                return Ok(None);
+                return Ok(renamed.is_some().then_some(Action::Renamed));
             }
             if replace && step.kind() != StepKind::Replace {
                 return Err(Self::fail(

@@ -101,6 +101,9 @@ pub struct Step {
     pub inputs: PropMap,
     pub diffs: Vec<PropDiff>,
     pub protect: bool,
+    /// The name the resource is recorded under, when the program now calls it something else
+    /// (an alias): the record is renamed before anything else happens to it.
+    pub renamed_from: Option<String>,
 }
 
 impl Step {
@@ -191,7 +194,9 @@ impl Plan {
     }
 
     pub fn has_changes(&self) -> bool {
-        self.steps.iter().any(|s| s.kind().changes())
+        self.steps
+            .iter()
+            .any(|s| s.kind().changes() || s.renamed_from.is_some())
     }
 }
 
@@ -392,7 +397,24 @@ pub fn plan(
                 related.sources.insert(prop.to_string(), sources);
             }
         }
-        let old = live.get(d.name.as_str()).copied();
+        // Recorded under its name, or else under one of its former names (an alias).
+        let (old, renamed_from) = match live.get(d.name.as_str()) {
+            Some(o) => (Some(*o), None),
+            None => d
+                .aliases
+                .iter()
+                .find_map(|a| live.get(a.as_str()).map(|o| (Some(*o), Some(a.clone()))))
+                .unwrap_or((None, None)),
+        };
+        // Its own name among its aliases is no claim on another record.
+        let others = d.aliases.iter().filter(|a| **a != d.name);
+        for a in others.filter(|a| stack.index_of(a).is_some()) {
+            errors.push(format!(
+                "resource '{}' has the alias '{a}', which the program declares too: a record \
+                 can be only one of them",
+                d.name
+            ));
+        }
         // The recorded resource is this one (not another type or another provider's).
         let same = old.filter(|o| o.ty == d.ty && o.provider == d.provider.name);
         let old_props = old
@@ -515,6 +537,7 @@ pub fn plan(
             inputs,
             diffs,
             protect: d.protect,
+            renamed_from,
         });
     }
 
@@ -530,8 +553,14 @@ pub fn plan(
         step.diffs.clear();
     }
     errors.extend(deletes_still_in_use(stack, &steps));
+    let renamed: std::collections::HashSet<String> = steps
+        .iter()
+        .filter_map(|s| s.renamed_from.clone())
+        .collect();
     for r in records.iter().filter(|r| scope.contains(&r.name)) {
-        let declared = stack.index_of(&r.name).is_some();
+        // A record a declaration takes over under a new name is declared.
+        let declared =
+            stack.index_of(&r.name).is_some() || (!r.replaced && renamed.contains(&r.name));
         if r.replaced || !declared {
             if r.protect && !r.replaced {
                 errors.push(format!(
@@ -740,5 +769,6 @@ fn delete_step(r: &ResourceRecord, reason: Option<&str>) -> Step {
         inputs: props::from_state(&r.inputs),
         diffs: Vec::new(),
         protect: r.protect,
+        renamed_from: None,
     }
 }

@@ -33,7 +33,7 @@ pub(crate) struct PlainLog {
 fn verb(action: Action, color: bool) -> String {
     let style = match action {
         Action::Creating | Action::Created => console::Style::new().green(),
-        Action::Updating | Action::Updated => console::Style::new().yellow(),
+        Action::Updating | Action::Updated | Action::Renamed => console::Style::new().yellow(),
         Action::Replacing | Action::Replaced => console::Style::new().magenta(),
         Action::Deleting | Action::Deleted | Action::DeletedOriginal => console::Style::new().red(),
         Action::Failed => console::Style::new().red().bold(),

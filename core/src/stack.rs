@@ -50,6 +50,9 @@ pub struct ResourceOptions {
     pub delete_before_replace: bool,
     /// The provider instance to use instead of the package's default one.
     pub provider: Option<ProviderRef>,
+    /// Names the resource was recorded under before (Pulumi's aliases, Terraform's `moved`):
+    /// a record of one of them is this resource, renamed, not one to delete and replace.
+    pub aliases: Vec<String>,
 }
 
 impl ResourceOptions {
@@ -76,6 +79,12 @@ impl ResourceOptions {
 
     pub fn provider(mut self, provider: &ProviderRef) -> Self {
         self.provider = Some(provider.clone());
+        self
+    }
+
+    /// The resource was called `old_name` before: its record is kept, under the new name.
+    pub fn alias(mut self, old_name: impl Into<String>) -> Self {
+        self.aliases.push(old_name.into());
         self
     }
 }
@@ -141,6 +150,7 @@ pub(crate) struct Declaration {
     pub delete_before_replace: bool,
     /// Replace even if nothing changed (`--replace NAME`).
     pub force_replace: bool,
+    pub aliases: Vec<String>,
     pub location: &'static Location<'static>,
 }
 
@@ -249,6 +259,7 @@ impl Stack {
             ignore_changes: opts.ignore_changes,
             delete_before_replace: opts.delete_before_replace,
             force_replace: false,
+            aliases: opts.aliases,
             location,
         });
         ResourceRef {

@@ -638,6 +638,53 @@ impl Store {
         })
     }
 
+    /// Renames the live record `seq` to `to` (the program calls the resource by a new name and
+    /// the old one as its alias), in one transaction: its sealed values are sealed again under
+    /// the new name (the name is part of what seals them), and the records that depend on it
+    /// name it anew.
+    pub fn rename_resource(&self, stack: &str, seq: i64, to: &str) -> Result<(), StateError> {
+        let records = self.resources(stack)?;
+        let Some(record) = records.iter().find(|r| r.seq == seq) else {
+            return Err(StateError::Malformed {
+                stack: stack.to_string(),
+                name: to.to_string(),
+                cause: format!("no record {seq} to rename"),
+            });
+        };
+        let from = record.name.as_str();
+        let mut conn = self.conn();
+        let (inputs, outputs) = (
+            self.seal(&conn, &record.inputs, "resources", to, "inputs")?,
+            self.seal(&conn, &record.outputs, "resources", to, "outputs")?,
+        );
+        let tx = conn.transaction()?;
+        tx.execute(
+            "UPDATE resources SET name = ?2, inputs = ?3, outputs = ?4, updated_at = ?5
+             WHERE seq = ?1",
+            params![seq, to, inputs, outputs, now()],
+        )?;
+        for r in records
+            .iter()
+            .filter(|r| r.seq != seq && r.dependencies.iter().any(|d| d == from))
+        {
+            let deps: Vec<&str> = r
+                .dependencies
+                .iter()
+                .map(|d| if d == from { to } else { d.as_str() })
+                .collect();
+            tx.execute(
+                "UPDATE resources SET dependencies = ?2 WHERE seq = ?1",
+                params![
+                    r.seq,
+                    serde_json::to_string(&deps).expect("strings serialise")
+                ],
+            )?;
+        }
+        tx.commit()?;
+        conn.publish()?;
+        Ok(())
+    }
+
     /// Records a finished in-place update (or a refresh that read new values).
     pub fn complete_update(
         &self,

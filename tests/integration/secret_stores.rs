@@ -55,16 +55,28 @@ async fn a_generated_password_is_kept_in_secrets_manager_and_ssm_and_never_shown
     seen.push(cli.ok(&["preview"]));
     assert!(seen.last().unwrap().stdout.contains("Plan: no changes"));
 
-    // v=2: descriptions, the plain value and tags, each in place; the password stays.
+    // v=2: descriptions, the plain value and tags, each in place; the password stays; the
+    // plain parameter is renamed in the program, its old name an alias.
     cli.ok(&["config", "set", "v", "2"]);
-    seen.push(cli.ok(&["preview"]));
+    let preview = cli.ok(&["preview"]);
+    assert!(
+        preview
+            .stdout
+            .contains("~  update   database-host (aws:ssm/Parameter)  [renamed from 'db-host']"),
+        "{}",
+        preview.stdout
+    );
+    seen.push(preview);
     let up = cli.ok(&["up", "--yes"]);
     assert!(up.stdout.contains("Update: 2 updated"), "{}", up.stdout);
     seen.push(up);
+    let mut renamed = id.clone();
+    let host = renamed.remove("db-host").unwrap();
+    renamed.insert("database-host".into(), host);
     assert_eq!(
         crate::inventory::ids(&cli, Some(PASSPHRASE)),
-        id,
-        "nothing replaced"
+        renamed,
+        "nothing replaced, one renamed"
     );
     let described = sm
         .describe_secret()

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use cairn::random::{Password, PasswordArgs};
-use cairn::{Output, Stack};
+use cairn::{Output, ResourceOptions, Stack};
 use cairn_aws::Tags;
 use cairn_aws::acm::{
     Certificate, CertificateArgs, CertificateValidation, CertificateValidationArgs,
@@ -64,7 +64,7 @@ pub fn by_name(name: &str) -> Option<fn(&mut Stack)> {
 
 /// For the secret stores test: a generated password kept in a Secrets Manager secret and in
 /// a secure SSM parameter, and a plain parameter; `v=2` changes the descriptions and the
-/// plain value, not the password.
+/// plain value, not the password, and renames the plain parameter (an alias keeps it).
 pub fn secret_stores(stack: &mut Stack) {
     let two = stack.config().get_or("v", 1) == 2;
     let pick = |a: &str, b: &str| -> String { if two { b } else { a }.to_string() };
@@ -95,15 +95,17 @@ pub fn secret_stores(stack: &mut Stack) {
             .parameter_type(ParameterType::Secure)
             .build(),
     );
-    let host = Parameter::new(
+    // Renamed in v2, its old name kept as an alias: the same parameter, not a new one.
+    let host = Parameter::with(
         stack,
-        "db-host",
+        if two { "database-host" } else { "db-host" },
         ParameterArgs::builder()
             .name("/web/db/host")
             .value(pick("db.internal", "db-2.internal"))
             .description(pick("where the database is", "where the database is now"))
             .tags(Tags::from([("v".to_string(), pick("1", "2"))]))
             .build(),
+        ResourceOptions::default().alias("db-host"),
     );
     stack.export("secretArn", secret.arn());
     stack.export("hostVersion", host.version());

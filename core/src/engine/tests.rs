@@ -1396,3 +1396,94 @@ async fn a_generated_password_is_sealed_secret_kept_and_remade_only_when_its_kee
         .collect();
     assert_eq!(names, ["db"]);
 }
+
+#[tokio::test]
+async fn a_resource_renamed_with_its_old_name_as_an_alias_is_neither_deleted_nor_made_again() {
+    let h = Harness::new();
+    let declare = |name: &'static str, alias: Option<&'static str>| {
+        move |s: &mut Stack| {
+            let opts = alias.map_or_else(ResourceOptions::default, |a| {
+                ResourceOptions::default().alias(a)
+            });
+            let a = Thing::with(
+                s,
+                name,
+                ThingArgs {
+                    password: Some("hunter2".to_string().into()),
+                    ..thing("1")
+                },
+                opts,
+            );
+            Thing::new(
+                s,
+                "b",
+                ThingArgs {
+                    refs: refs(&[&a]),
+                    ..thing("1")
+                },
+            );
+        }
+    };
+    h.up(declare("a", None)).await;
+    let id = |h: &Harness, name: &str| {
+        let records = h.engine.records().unwrap();
+        records.into_iter().find(|r| r.name == name).map(|r| r.id)
+    };
+    let a_id = id(&h, "a").unwrap();
+    let made = h.cloud.calls().len();
+
+    // Renamed in the program, the old name kept as an alias: a rename, and nothing else.
+    let renamed = declare("database", Some("a"));
+    let plan = h.preview(renamed);
+    assert_eq!(
+        Harness::kinds(&plan),
+        [
+            ("database".to_string(), StepKind::Same),
+            ("b".to_string(), StepKind::Same)
+        ]
+    );
+    assert_eq!(plan.steps[0].renamed_from.as_deref(), Some("a"));
+    let text = crate::display::plan_text_styled(&plan, false);
+    assert!(
+        text.contains("~  rename   database (test:Thing)  [renamed from 'a']"),
+        "{text}"
+    );
+    assert!(text.contains("Plan: 1 to rename (1 unchanged)"), "{text}");
+    let exec = h.up(renamed).await;
+    assert!(exec.errors.is_empty(), "{:?}", exec.errors);
+    assert_eq!(exec.counts.get("renamed"), Some(&1));
+    assert_eq!(h.cloud.calls().len(), made, "no call reached the cloud");
+
+    // The record, under its new name: the same id, its secret sealed anew and readable, and
+    // what depends on it names it anew.
+    assert_eq!(id(&h, "database"), Some(a_id));
+    assert_eq!(id(&h, "a"), None);
+    let records = h.engine.records().unwrap();
+    let database = records.iter().find(|r| r.name == "database").unwrap();
+    assert_eq!(database.inputs["password"], json!({"@secret": "hunter2"}));
+    let b = records.iter().find(|r| r.name == "b").unwrap();
+    assert_eq!(b.dependencies, ["database"]);
+    assert!(is_noop(&h.preview(renamed)));
+
+    // An alias the program also declares is two claims on one record: refused.
+    let err = h
+        .engine
+        .preview(
+            &h.declare(|s| {
+                Thing::new(s, "a", thing("1"));
+                Thing::with(
+                    s,
+                    "database",
+                    thing("1"),
+                    ResourceOptions::default().alias("a"),
+                );
+            })
+            .unwrap(),
+        )
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("resource 'database' has the alias 'a', which the program declares too"),
+        "{err}"
+    );
+}
