@@ -3,8 +3,9 @@
 //! runs fails at once naming it; a first killed with SIGKILL leaves its lease, which the other
 //! machine takes over once it expires (`--lock-timeout` waits for that) and settles what the
 //! kill left in flight; kills at random instants on one machine, each finished on the other,
-//! leave moto holding exactly what the state records. And a stack moves from a file to S3
-//! and back with its history and secrets, no secret's plaintext in any object.
+//! leave moto holding exactly what the state records. A rename on one machine is the other's
+//! too. And a stack moves from a file to S3 and back with its history and secrets, no secret's
+//! plaintext in any object.
 
 use std::process::Stdio;
 use std::time::Duration;
@@ -265,4 +266,42 @@ async fn a_stack_moves_from_a_file_to_s3_and_back_with_its_history_and_no_secret
         .run_with(&["outputs", "--show-secrets"], &[("CAIRN_STATE", back)])
         .stdout;
     assert!(shown.contains(SECRET), "{shown}");
+}
+
+/// A rename (an alias) on one machine is what the other machine finds: the record under its
+/// new name in S3, its secrets sealed anew and readable there, nothing left to do.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_resource_renamed_on_one_machine_is_renamed_for_the_other() {
+    const PASSPHRASE: &str = "a passphrase for tests";
+    let moto = Moto::start();
+    let sdk = make_bucket(&moto).await;
+    let on = |cli: Cli| {
+        cli.program("secret_stores")
+            .env("CAIRN_PASSPHRASE", PASSPHRASE)
+    };
+    let (first, second) = (on(machine(BIN, &moto)), on(machine(BIN, &moto)));
+    for m in [&first, &second] {
+        m.ok(&["config", "set", "aws:region", "us-east-2"]);
+    }
+    first.ok(&["up", "--yes"]);
+    first.ok(&["config", "set", "v", "2"]);
+    let up = first.ok(&["up", "--yes"]).stdout;
+    assert!(up.contains("Update: 2 updated"), "{up}");
+
+    second.ok(&["config", "set", "v", "2"]);
+    let preview = second.ok(&["preview"]).stdout;
+    assert!(preview.contains("Plan: no changes"), "{preview}");
+    let store = state(&sdk);
+    store.use_passphrase(Some(PASSPHRASE.into())).unwrap();
+    let names: Vec<String> = store
+        .resources("dev")
+        .unwrap()
+        .into_iter()
+        .map(|r| r.name)
+        .collect();
+    assert!(
+        names.contains(&"database-host".to_string()) && !names.contains(&"db-host".to_string()),
+        "{names:?}"
+    );
+    second.ok(&["destroy", "--yes"]);
 }
