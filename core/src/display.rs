@@ -77,84 +77,18 @@ pub fn plan_text_styled(plan: &Plan, color: bool) -> String {
 }
 
 pub fn plan_text_with(plan: &Plan, view: PlanView) -> String {
-    let color = view.color;
     let mut out = String::new();
-    for step in plan
+    let mut shown: Vec<&Step> = plan
         .steps
         .iter()
         .filter(|s| s.kind().changes() || s.renamed_from.is_some())
-    {
-        let kind = step.kind();
-        // A rename that changes nothing else is shown as what it is.
-        let head = if kind == StepKind::Same {
-            paint(
-                StepKind::Update,
-                &format!("{:<2} {:<8}", "~", "rename"),
-                color,
-            )
-        } else {
-            let head = format!(
-                "{:<2} {:<8}",
-                symbol(kind, step.deletes_first()),
-                kind.as_str()
-            );
-            paint(kind, &head, color)
-        };
-        let _ = write!(out, "  {} {} ({})", head, step.name, step.ty);
-        if let Some(from) = &step.renamed_from {
-            let _ = write!(out, "  [renamed from '{from}']");
-        }
-        if let Some(reason) = step.reason() {
-            let _ = write!(out, "  [{reason}]");
-        }
-        if step.kind() == StepKind::Replace {
-            let forced: Vec<&str> = step
-                .diffs
-                .iter()
-                .filter(|d| d.forces_replacement)
-                .map(|d| d.property.as_str())
-                .collect();
-            if !forced.is_empty() {
-                let _ = write!(out, "  [forced by {}]", forced.join(", "));
-            } else if step
-                .old()
-                .is_some_and(|o| o.ty == step.ty && o.provider == step.provider)
-            {
-                // Nothing forces it: it was asked for.
-                let _ = write!(out, "  [replacement requested]");
-            }
-            if let Some(why) = &step.delete_first() {
-                let _ = write!(out, "  [delete before replace: {why}]");
-            }
-            if let Some(key) = &step.may_delete_first() {
-                let _ = write!(
-                    out,
-                    "  [delete before replace if {} still collide{} once known]",
-                    key.join(", "),
-                    if key.len() == 1 { "s" } else { "" }
-                );
-            }
-        }
-        out.push('\n');
-        if step.kind() == StepKind::Create {
-            for (k, p) in &step.inputs {
-                push_lines(&mut out, &value_lines(Mark::Add, k, p), color);
-            }
-        }
-        let unchanged = step
-            .inputs
-            .iter()
-            .filter(|_| view.all_properties && step.old().is_some() && step.is_declared())
-            .filter(|(k, _)| !step.diffs.iter().any(|d| &d.property == *k));
-        let mut properties: Vec<(&str, Vec<Line>)> = step
-            .diffs
-            .iter()
-            .map(|d| (d.property.as_str(), diff_lines(d, note(d))))
-            .chain(unchanged.map(|(k, p)| (k.as_str(), value_lines(Mark::Same, k, p))))
-            .collect();
-        properties.sort_by(|a, b| a.0.cmp(b.0));
-        for (_, lines) in properties {
-            push_lines(&mut out, &lines, color);
+        .collect();
+    crate::tree::group(&mut shown, |s| s.name.as_str());
+    let mut open = Vec::new();
+    for step in shown {
+        let indent = crate::tree::enter(&mut out, &mut open, &step.name);
+        for line in step_text(step, view).lines() {
+            let _ = writeln!(out, "{indent}{line}");
         }
     }
     if view.outputs && !plan.outputs.is_empty() {
@@ -164,6 +98,86 @@ pub fn plan_text_with(plan: &Plan, view: PlanView) -> String {
         }
     }
     let _ = writeln!(out, "{}", summary(plan));
+    out
+}
+
+/// One step's row and property lines (the name without its components: the tree shows them).
+fn step_text(step: &Step, view: PlanView) -> String {
+    let color = view.color;
+    let mut out = String::new();
+    let short = crate::tree::short(&step.name);
+    let kind = step.kind();
+    // A rename that changes nothing else is shown as what it is.
+    let head = if kind == StepKind::Same {
+        paint(
+            StepKind::Update,
+            &format!("{:<2} {:<8}", "~", "rename"),
+            color,
+        )
+    } else {
+        let head = format!(
+            "{:<2} {:<8}",
+            symbol(kind, step.deletes_first()),
+            kind.as_str()
+        );
+        paint(kind, &head, color)
+    };
+    let _ = write!(out, "  {} {} ({})", head, short, step.ty);
+    if let Some(from) = &step.renamed_from {
+        let _ = write!(out, "  [renamed from '{from}']");
+    }
+    if let Some(reason) = step.reason() {
+        let _ = write!(out, "  [{reason}]");
+    }
+    if step.kind() == StepKind::Replace {
+        let forced: Vec<&str> = step
+            .diffs
+            .iter()
+            .filter(|d| d.forces_replacement)
+            .map(|d| d.property.as_str())
+            .collect();
+        if !forced.is_empty() {
+            let _ = write!(out, "  [forced by {}]", forced.join(", "));
+        } else if step
+            .old()
+            .is_some_and(|o| o.ty == step.ty && o.provider == step.provider)
+        {
+            // Nothing forces it: it was asked for.
+            let _ = write!(out, "  [replacement requested]");
+        }
+        if let Some(why) = &step.delete_first() {
+            let _ = write!(out, "  [delete before replace: {why}]");
+        }
+        if let Some(key) = &step.may_delete_first() {
+            let _ = write!(
+                out,
+                "  [delete before replace if {} still collide{} once known]",
+                key.join(", "),
+                if key.len() == 1 { "s" } else { "" }
+            );
+        }
+    }
+    out.push('\n');
+    if step.kind() == StepKind::Create {
+        for (k, p) in &step.inputs {
+            push_lines(&mut out, &value_lines(Mark::Add, k, p), color);
+        }
+    }
+    let unchanged = step
+        .inputs
+        .iter()
+        .filter(|_| view.all_properties && step.old().is_some() && step.is_declared())
+        .filter(|(k, _)| !step.diffs.iter().any(|d| &d.property == *k));
+    let mut properties: Vec<(&str, Vec<Line>)> = step
+        .diffs
+        .iter()
+        .map(|d| (d.property.as_str(), diff_lines(d, note(d))))
+        .chain(unchanged.map(|(k, p)| (k.as_str(), value_lines(Mark::Same, k, p))))
+        .collect();
+    properties.sort_by(|a, b| a.0.cmp(b.0));
+    for (_, lines) in properties {
+        push_lines(&mut out, &lines, color);
+    }
     out
 }
 

@@ -24,6 +24,7 @@ mod resource_type;
 mod schedule;
 mod stack;
 mod target;
+mod tree;
 mod unique;
 mod value_diff;
 

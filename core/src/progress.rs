@@ -117,11 +117,16 @@ impl PlainLog {
     pub(crate) fn frame(&self, now: Duration) -> String {
         let mut rows: Vec<_> = self.in_flight.iter().collect();
         rows.sort_by_key(|(name, (_, _, started, _))| (*started, *name));
+        // Under their components, as in the plan.
+        crate::tree::group(&mut rows, |(name, _)| name.as_str());
         let mut out = String::new();
+        let mut open = Vec::new();
         for (name, (action, ty, started, _)) in rows {
+            let indent = crate::tree::enter(&mut out, &mut open, name);
             out += &format!(
-                "  {} {name} ({ty})  ({})\n",
+                "{indent}  {} {} ({ty})  ({})\n",
                 verb(*action, self.color),
+                crate::tree::short(name),
                 seconds(now.saturating_sub(*started))
             );
         }
@@ -215,6 +220,22 @@ mod tests {
         log.event(&event("role", Action::Failed, 2), s(5));
         log.event(&event("task", Action::Replacing, 0), s(6));
         [s(6), s(12), s(75)].map(|t| log.frame(t)).join("\n--\n")
+    }
+
+    #[test]
+    fn the_live_frame_shows_components_as_a_tree() {
+        let mut log = PlainLog::new(5, false);
+        let s = Duration::from_secs;
+        for (at, name) in [
+            (0, "network/nat"),
+            (1, "dns"),
+            (2, "app/lb"),
+            (3, "network/private/endpoint"),
+            (4, "network/public-route"),
+        ] {
+            log.event(&event(name, Action::Creating, 0), s(at));
+        }
+        insta::assert_snapshot!(log.frame(s(10)));
     }
 
     #[test]

@@ -170,6 +170,8 @@ pub struct Stack {
     pub(crate) exports: Vec<(String, Output<Value>)>,
     pub(crate) errors: Vec<String>,
     by_name: HashMap<String, usize>,
+    /// The components being declared into, outermost first.
+    components: Vec<String>,
 }
 
 impl Stack {
@@ -182,6 +184,7 @@ impl Stack {
             exports: Vec::new(),
             errors: Vec::new(),
             by_name: HashMap::new(),
+            components: Vec::new(),
         }
     }
 
@@ -221,6 +224,18 @@ impl Stack {
         self.provider(P::PACKAGE, provider)
     }
 
+    /// Declares a component: a named group of resources. Every resource `body` declares is
+    /// named `<component>/<name>` (a component inside another, `<outer>/<inner>/<name>`), so
+    /// that two components may hold resources of the same name, and the plan shows each
+    /// component's resources under it. A resource moved into a component is renamed: give it
+    /// its old name as an alias (`ResourceOptions::alias`) to keep it.
+    pub fn component<T>(&mut self, name: &str, body: impl FnOnce(&mut Stack) -> T) -> T {
+        self.components.push(name.to_string());
+        let out = body(self);
+        self.components.pop();
+        out
+    }
+
     /// Declares a resource. Typed handles call this; programs call the handles.
     #[track_caller]
     pub fn declare<P: DefaultProvider>(
@@ -231,6 +246,11 @@ impl Stack {
         opts: ResourceOptions,
     ) -> ResourceRef {
         let location = Location::caller();
+        let scoped = match self.components.is_empty() {
+            true => name.to_string(),
+            false => format!("{}/{name}", self.components.join("/")),
+        };
+        let name = scoped.as_str();
         let provider = match opts.provider {
             Some(p) => p,
             None => self.default_provider::<P>(),

@@ -1487,3 +1487,78 @@ async fn a_resource_renamed_with_its_old_name_as_an_alias_is_neither_deleted_nor
         "{err}"
     );
 }
+
+#[tokio::test]
+async fn components_scope_names_show_as_a_tree_and_an_alias_moves_a_resource_into_one() {
+    let h = Harness::new_plain();
+    h.up(|s| {
+        Thing::new(s, "vpc", thing("1"));
+    })
+    .await;
+    let vpc_id = h.engine.records().unwrap()[0].id.clone();
+    let program = |s: &mut Stack| {
+        let vpc = s.component("network", |c| {
+            // Moved into the component: its old name is its alias.
+            let vpc = Thing::with(
+                c,
+                "vpc",
+                thing("1"),
+                ResourceOptions::default().alias("vpc"),
+            );
+            c.component("private", |c| {
+                Thing::new(
+                    c,
+                    "subnet",
+                    ThingArgs {
+                        refs: refs(&[&vpc]),
+                        ..thing("1")
+                    },
+                );
+            });
+            vpc
+        });
+        // The same name in another component is another resource.
+        s.component("app", |c| {
+            Thing::new(
+                c,
+                "vpc",
+                ThingArgs {
+                    refs: refs(&[&vpc]),
+                    ..thing("2")
+                },
+            );
+        });
+        Thing::new(s, "dns", thing("1"));
+    };
+    let plan = h.preview(program);
+    assert_eq!(
+        Harness::kinds(&plan),
+        [
+            ("network/vpc".to_string(), StepKind::Same),
+            ("network/private/subnet".to_string(), StepKind::Create),
+            ("app/vpc".to_string(), StepKind::Create),
+            ("dns".to_string(), StepKind::Create),
+        ]
+    );
+    insta::assert_snapshot!(
+        "plan_components",
+        crate::display::plan_text_styled(&plan, false)
+    );
+    let exec = h.up(program).await;
+    assert!(exec.errors.is_empty(), "{:?}", exec.errors);
+    let mut names: Vec<(String, String)> = h
+        .engine
+        .records()
+        .unwrap()
+        .into_iter()
+        .map(|r| (r.name, r.id))
+        .collect();
+    names.sort();
+    assert_eq!(names[3], ("network/vpc".to_string(), vpc_id));
+    let names: Vec<&str> = names.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(
+        names,
+        ["app/vpc", "dns", "network/private/subnet", "network/vpc"]
+    );
+    assert!(is_noop(&h.preview(program)));
+}
