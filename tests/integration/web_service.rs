@@ -1,5 +1,6 @@
-//! The second shipped program, `programs/web-service`, end to end against moto: preview,
-//! up, a no-op up, an update (more tasks, a new image, a bigger database), and destroy.
+//! The second shipped program, `programs/web-service`, end to end against moto: preview (its
+//! components as a tree), up, a no-op up, an update (more tasks, a new image, a bigger
+//! database), and destroy.
 
 use cairn_state::Store;
 use cairn_tests::{Cli, Moto};
@@ -21,6 +22,12 @@ async fn the_web_service_is_previewed_deployed_left_alone_updated_and_destroyed(
         .env("CAIRN_PASSPHRASE", PASSPHRASE);
 
     let preview = cli.ok(&["preview"]).stdout;
+    for component in ["network/", "edge/", "database/", "assets/", "service/"] {
+        assert!(
+            preview.lines().any(|l| l == format!("  {component}")),
+            "{component}: {preview}"
+        );
+    }
     let planned = preview
         .lines()
         .find(|l| l.starts_with("Plan: "))
@@ -43,7 +50,7 @@ async fn the_web_service_is_previewed_deployed_left_alone_updated_and_destroyed(
             .unwrap_or_else(|| panic!("no {name}"))
             .id
     };
-    let (cluster, service) = (id("cluster"), id("service"));
+    let (cluster, service) = (id("service/cluster"), id("service/service"));
     let described = ecs
         .describe_services()
         .cluster(&cluster)
@@ -64,12 +71,12 @@ async fn the_web_service_is_previewed_deployed_left_alone_updated_and_destroyed(
     assert_eq!(web.secrets()[0].name(), "DB_PASSWORD");
     assert_eq!(
         web.secrets()[0].value_from(),
-        id("database-password-secret")
+        id("database/password-secret")
     );
     let rds = aws_sdk_rds::Client::new(&config);
     let db = rds
         .describe_db_instances()
-        .db_instance_identifier(id("database"))
+        .db_instance_identifier(id("database/instance"))
         .send()
         .await
         .unwrap();
@@ -111,7 +118,7 @@ async fn the_web_service_is_previewed_deployed_left_alone_updated_and_destroyed(
     assert_eq!(described.services()[0].desired_count(), 3);
     let db = rds
         .describe_db_instances()
-        .db_instance_identifier(id("database"))
+        .db_instance_identifier(id("database/instance"))
         .send()
         .await
         .unwrap();

@@ -12,7 +12,7 @@ pub(crate) struct Assets {
 pub(crate) fn declare(stack: &mut Stack, s: &Settings) -> Assets {
     let bucket = Bucket::new(
         stack,
-        "assets",
+        "bucket",
         BucketArgs::builder()
             .versioning(true)
             .encryption(ServerSideEncryption::Aes256)

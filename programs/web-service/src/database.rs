@@ -20,7 +20,7 @@ pub(crate) struct Database {
 pub(crate) fn declare(stack: &mut Stack, s: &Settings, net: &Network) -> Database {
     let subnets = SubnetGroup::new(
         stack,
-        "database-subnets",
+        "subnets",
         SubnetGroupArgs::builder()
             .subnet_ids(net.database.iter().map(|s| s.id()).collect::<Vec<_>>())
             .description("the web service's database")
@@ -30,7 +30,7 @@ pub(crate) fn declare(stack: &mut Stack, s: &Settings, net: &Network) -> Databas
     // PostgreSQL from the private tier, where the service runs; nothing out.
     let security_group = SecurityGroup::new(
         stack,
-        "database-firewall",
+        "firewall",
         SecurityGroupArgs::builder()
             .vpc_id(net.vpc.id())
             .description("PostgreSQL from the private subnets")
@@ -46,12 +46,12 @@ pub(crate) fn declare(stack: &mut Stack, s: &Settings, net: &Network) -> Databas
     );
     let generated = Password::new(
         stack,
-        "database-password",
+        "password",
         PasswordArgs::builder().length(32).build(),
     );
     let instance = Instance::new(
         stack,
-        "database",
+        "instance",
         InstanceArgs::builder()
             .engine("postgres")
             .engine_version("16.3")
@@ -72,7 +72,7 @@ pub(crate) fn declare(stack: &mut Stack, s: &Settings, net: &Network) -> Databas
     );
     let password = Secret::new(
         stack,
-        "database-password-secret",
+        "password-secret",
         SecretArgs::builder()
             .description("the web service's database password")
             .secret_string(generated.result())

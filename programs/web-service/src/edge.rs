@@ -66,7 +66,7 @@ pub(crate) fn declare(stack: &mut Stack, s: &Settings, net: &Network) -> Edge {
 
     let security_group = SecurityGroup::new(
         stack,
-        "lb-firewall",
+        "firewall",
         SecurityGroupArgs::builder()
             .vpc_id(net.vpc.id())
             .description("HTTP and HTTPS from anywhere to the load balancer")

@@ -3,7 +3,8 @@
 //! load balancer whose certificate is validated through the domain's Route 53 zone, with
 //! HTTP redirected to HTTPS; a Fargate service in the private subnets whose database
 //! password comes from Secrets Manager; an RDS PostgreSQL instance in the database subnets;
-//! and an S3 bucket for assets.
+//! and an S3 bucket for assets. Each part is a component of its own (`network/vpc`,
+//! `database/instance`, …).
 //!
 //! Configuration (`Cairn.<stack>.toml`): `aws:region` (us-east-2), `domain`
 //! (`web.cairn-example.com`: the program makes its zone), `image`, `desiredCount` (2),
@@ -36,11 +37,14 @@ pub fn program(stack: &mut Stack) {
         endpoint_url: None,
     });
     stack.provider("aws", aws);
-    let net = network::declare(stack, &s);
-    let edge = edge::declare(stack, &s, &net);
-    let db = database::declare(stack, &s, &net);
-    let assets = assets::declare(stack, &s);
-    service::declare(stack, &s, &net, &edge, &db, &assets);
+    // One component per part: `network/vpc`, `database/instance`, … in the plan's tree.
+    let net = stack.component("network", |c| network::declare(c, &s));
+    let edge = stack.component("edge", |c| edge::declare(c, &s, &net));
+    let db = stack.component("database", |c| database::declare(c, &s, &net));
+    let assets = stack.component("assets", |c| assets::declare(c, &s));
+    stack.component("service", |c| {
+        service::declare(c, &s, &net, &edge, &db, &assets);
+    });
     stack.export("url", cairn::format!("https://{}", s.domain));
     stack.export("loadBalancer", edge.load_balancer.dns_name());
     stack.export("nameServers", edge.zone.name_servers());

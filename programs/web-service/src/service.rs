@@ -159,7 +159,7 @@ pub(crate) fn declare(
     // the image registry, Secrets Manager, CloudWatch Logs).
     let firewall = SecurityGroup::new(
         stack,
-        "service-firewall",
+        "firewall",
         SecurityGroupArgs::builder()
             .vpc_id(net.vpc.id())
             .description("the web service's tasks")
