@@ -241,7 +241,8 @@ impl AwsResource for SubnetGroup {
     }
 }
 
-async fn describe_instance(c: &Clients, id: &str) -> Result<Option<DbInstance>, ProviderError> {
+/// The instance, being deleted or not.
+async fn describe_any(c: &Clients, id: &str) -> Result<Option<DbInstance>, ProviderError> {
     match c
         .rds
         .describe_db_instances()
@@ -249,14 +250,17 @@ async fn describe_instance(c: &Clients, id: &str) -> Result<Option<DbInstance>, 
         .send()
         .await
     {
-        Ok(out) => Ok(out
-            .db_instances()
-            .first()
-            .filter(|d| d.db_instance_status() != Some("deleting"))
-            .cloned()),
+        Ok(out) => Ok(out.db_instances().first().cloned()),
         Err(e) if code(&e).as_deref() == Some("DBInstanceNotFound") => Ok(None),
         Err(e) => Err(aws("DescribeDBInstances")(e)),
     }
+}
+
+/// The instance, unless it is gone or going (which is gone, to a program).
+async fn describe_instance(c: &Clients, id: &str) -> Result<Option<DbInstance>, ProviderError> {
+    Ok(describe_any(c, id)
+        .await?
+        .filter(|d| d.db_instance_status() != Some("deleting")))
 }
 
 fn instance_outputs(d: &DbInstance) -> InstanceOutputs {
@@ -498,11 +502,11 @@ impl AwsResource for Instance {
                 .await,
             "DeleteDBInstance",
         )?;
-        // Its subnet group and security groups are in use until it is gone.
+        // Its subnet group and security groups are in use until it is gone, not only going.
         wait::until(
             &format!("database {id} to be deleted"),
             Duration::from_secs(3600),
-            || async { Ok(describe_instance(c, id).await?.is_none().then_some(())) },
+            || async { Ok(describe_any(c, id).await?.is_none().then_some(())) },
         )
         .await
     }
