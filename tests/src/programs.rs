@@ -8,7 +8,6 @@ use cairn::{Output, ResourceOptions, Stack};
 use cairn_aws::Tags;
 use cairn_aws::acm::{
     Certificate, CertificateArgs, CertificateValidation, CertificateValidationArgs,
-    DomainValidation,
 };
 use cairn_aws::ec2::{Direction, InstanceTenancy, IpProtocol, VpcEndpointType, cidr_subnet};
 use cairn_aws::ec2::{
@@ -233,20 +232,16 @@ pub fn https(stack: &mut Stack) {
             .domain_name(format!("app.{domain}"))
             .build(),
     );
-    let proof = |field: fn(&DomainValidation) -> String| {
-        certificate
-            .domain_validation_options()
-            .map(move |v| v.first().map(field).unwrap_or_default())
-    };
+    let (proof_name, proof_value) = certificate.validation_record();
     let validation_record = Record::new(
         stack,
         "certificate-validation-record",
         RecordArgs::builder()
             .zone_id(zone.zone_id())
-            .name(proof(|v| v.record_name.clone()))
+            .name(proof_name)
             .record_type(RecordType::Cname)
             .ttl(60)
-            .records(proof(|v| v.record_value.clone()).map(|v| vec![v]))
+            .records(proof_value)
             .build(),
     );
     let validation = CertificateValidation::new(

@@ -41,18 +41,16 @@ pub(crate) fn declare(stack: &mut Stack, s: &Settings, net: &Network) -> Edge {
             .build(),
     );
     // One domain, one proof (the certificate's create waits until AWS has made it).
-    let proof = certificate
-        .domain_validation_options()
-        .map(|v| v.into_iter().next());
+    let (proof_name, proof_value) = certificate.validation_record();
     let proof_record = Record::new(
         stack,
         "certificate-proof",
         RecordArgs::builder()
             .zone_id(zone.zone_id())
-            .name(proof.map(|p| p.map(|p| p.record_name).unwrap_or_default()))
+            .name(proof_name)
             .record_type(RecordType::Cname)
             .ttl(60)
-            .records(proof.map(|p| p.map(|p| p.record_value).into_iter().collect::<Vec<_>>()))
+            .records(proof_value)
             .build(),
     );
     let validation = CertificateValidation::new(

@@ -58,6 +58,21 @@ pub struct CertificateValidation {
     pub certificate_arn: String,
 }
 
+impl Certificate {
+    /// The record that proves the certificate's domain (the first, for one with alternative
+    /// names: each has a record of its own in `domain_validation_options`), as a `CNAME`
+    /// `route53::Record` takes it: its name, and its value.
+    pub fn validation_record(&self) -> (cairn::Output<String>, cairn::Output<Vec<String>>) {
+        let first = self
+            .domain_validation_options()
+            .map(|v| v.into_iter().next());
+        (
+            first.map(|v| v.map(|v| v.record_name).unwrap_or_default()),
+            first.map(|v| v.map(|v| v.record_value).into_iter().collect()),
+        )
+    }
+}
+
 fn acm_tags(ctx: &ResourceContext, user: Option<&Tags>) -> Vec<Tag> {
     tags::with_cairn(ctx, user)
         .into_iter()

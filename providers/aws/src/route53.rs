@@ -501,14 +501,20 @@ impl AwsResource for Record {
         let Some(set) = find_set(c, i).await? else {
             return Ok(None);
         };
+        // AWS writes names with a trailing dot, in lower case: the same name as declared is
+        // the declared spelling.
+        let as_declared = |declared: Option<&str>, held: &str| match declared {
+            Some(d) if plain(d) == plain(held) => d.to_string(),
+            _ => plain(held),
+        };
         let alias = set.alias_target().map(|a| Alias {
-            name: plain(a.dns_name()),
+            name: as_declared(i.alias.as_ref().map(|d| d.name.as_str()), a.dns_name()),
             zone_id: a.hosted_zone_id().to_string(),
             evaluate_target_health: a.evaluate_target_health(),
         });
         let now = RecordInputs {
             zone_id: i.zone_id.clone(),
-            name: plain(set.name()),
+            name: as_declared(Some(&i.name), set.name()),
             record_type: i.record_type,
             ttl: set.ttl(),
             records: alias.is_none().then(|| {
@@ -517,22 +523,7 @@ impl AwsResource for Record {
                     .map(|r| r.value().to_string())
                     .collect()
             }),
-            // AWS writes the target with a trailing dot, in lower case.
-            alias: alias.map(|a| Alias {
-                name: match &i.alias {
-                    Some(d) if plain(&d.name) == a.name => d.name.clone(),
-                    _ => a.name,
-                },
-                ..a
-            }),
-        };
-        let now = RecordInputs {
-            name: if plain(&i.name) == now.name {
-                i.name.clone()
-            } else {
-                now.name
-            },
-            ..now
+            alias,
         };
         Ok(Some((
             now,
