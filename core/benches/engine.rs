@@ -79,7 +79,7 @@ fn up(
     let engine = Engine::new(Store::open(dir.path().join("state.db")).unwrap(), "bench");
     let program = declare(dag, cloud);
     let session = engine.lock("up").unwrap();
-    let plan = session.plan(&program).unwrap();
+    let plan = rt.block_on(session.plan(&program)).unwrap();
     let start = Instant::now();
     let exec = rt
         .block_on(session.apply(&program, &plan, 0, &|_| {}))
@@ -190,7 +190,7 @@ fn main() {
             reset_peak_rss();
             let start = Instant::now();
             let program = declare(&dag, cloud.clone());
-            let plan = engine.preview(&program).unwrap();
+            let plan = rt.block_on(engine.preview(&program)).unwrap();
             let took = start.elapsed();
             assert!(cairn::is_noop(&plan));
             println!(

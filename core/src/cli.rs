@@ -598,6 +598,7 @@ fn operations(plan: &crate::Plan) -> usize {
         .iter()
         .map(|s| match s.kind() {
             StepKind::Same | StepKind::Untargeted => 0,
+            StepKind::Read if !s.reads_during_apply() => 0,
             StepKind::Replace => 2,
             _ => 1,
         })
@@ -770,7 +771,7 @@ async fn dispatch(cli: Cli, program: &dyn Fn(&mut Stack)) -> Result<ExitCode> {
             program.replace(&steer.replace)?;
             steer.target.apply(&mut program, Voice::Text);
             warn_pending(&engine)?;
-            let plan = engine.preview(&program)?;
+            let plan = engine.preview(&program).await?;
             if *json {
                 println!(
                     "{}",
@@ -803,7 +804,7 @@ async fn dispatch(cli: Cli, program: &dyn Fn(&mut Stack)) -> Result<ExitCode> {
             steer.target.apply(&mut program, voice);
             let session = lock(&engine, "up", voice)?;
             recover(&session, &program, voice).await?;
-            let plan = session.plan(&program)?;
+            let plan = session.plan(&program).await?;
             match voice {
                 Voice::Json => events::emit(events::plan("up", &cli.stack, &plan)),
                 Voice::Text => {

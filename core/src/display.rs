@@ -23,6 +23,7 @@ fn paint(kind: StepKind, text: &str, color: bool) -> String {
         StepKind::Update => console::Style::new().yellow(),
         StepKind::Replace => console::Style::new().magenta(),
         StepKind::Delete => console::Style::new().red(),
+        StepKind::Read => console::Style::new().cyan(),
         StepKind::Same | StepKind::Untargeted => console::Style::new(),
     };
     style.force_styling(color).apply_to(text).to_string()
@@ -35,6 +36,7 @@ fn symbol(kind: StepKind, dbr: bool) -> &'static str {
         StepKind::Replace if dbr => "-+",
         StepKind::Replace => "+-",
         StepKind::Delete => "-",
+        StepKind::Read => ">",
         StepKind::Same | StepKind::Untargeted => " ",
     }
 }
@@ -81,7 +83,7 @@ pub fn plan_text_with(plan: &Plan, view: PlanView) -> String {
     let mut shown: Vec<&Step> = plan
         .steps
         .iter()
-        .filter(|s| s.kind().changes() || s.renamed_from.is_some())
+        .filter(|s| s.kind().changes() || s.renamed_from.is_some() || s.kind() == StepKind::Read)
         .collect();
     crate::tree::group(&mut shown, |s| s.name.as_str());
     let mut open = Vec::new();
@@ -129,6 +131,9 @@ fn step_text(step: &Step, view: PlanView) -> String {
     if let Some(reason) = step.reason() {
         let _ = write!(out, "  [{reason}]");
     }
+    if step.reads_during_apply() {
+        let _ = write!(out, "  [read during up: its arguments are not known yet]");
+    }
     if step.kind() == StepKind::Replace {
         let forced: Vec<&str> = step
             .diffs
@@ -158,9 +163,13 @@ fn step_text(step: &Step, view: PlanView) -> String {
         }
     }
     out.push('\n');
-    if step.kind() == StepKind::Create {
+    if matches!(step.kind(), StepKind::Create | StepKind::Read) {
+        let mark = match step.kind() {
+            StepKind::Create => Mark::Add,
+            _ => Mark::Same,
+        };
         for (k, p) in &step.inputs {
-            push_lines(&mut out, &value_lines(Mark::Add, k, p), color);
+            push_lines(&mut out, &value_lines(mark, k, p), color);
         }
     }
     let unchanged = step
@@ -242,6 +251,7 @@ fn summary(plan: &Plan) -> String {
             counts.get(&StepKind::Untargeted).copied().unwrap_or(0),
             "not targeted",
         ),
+        (counts.get(&StepKind::Read).copied().unwrap_or(0), "read"),
     ]
     .iter()
     .filter(|(n, _)| *n > 0)
@@ -278,6 +288,7 @@ fn step_json(step: &Step) -> Value {
         "renamedFrom": step.renamed_from,
         "deleteBeforeReplace": step.deletes_first(),
         "deleteBeforeReplaceReason": step.delete_first().as_ref().map(|w| w.to_string()),
+        "readDuringUp": step.reads_during_apply(),
         "inputs": inputs,
         "diffs": step.diffs.iter().map(diff_json).collect::<Vec<_>>(),
     })

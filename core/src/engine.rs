@@ -11,7 +11,7 @@ use crate::execute::{Event, Execution, Executor, Mode, RunConfig};
 use crate::graph::ResourceGraph;
 use crate::plan::{self, Plan};
 use crate::props;
-use crate::provider::{ProviderRef, ReadRequest, ResourceContext, read_declared};
+use crate::provider::{LookupRequest, ProviderRef, ReadRequest, ResourceContext, read_declared};
 use crate::schedule::{Stop, run_dag_until};
 use crate::stack::Stack;
 use crate::target::Targeting;
@@ -58,6 +58,10 @@ impl Program {
         let mut errors = Vec::new();
         for name in names {
             match self.stack.index_of(name) {
+                Some(i) if self.stack.resources[i].lookup => errors.push(format!(
+                    "--replace {name}: '{name}' is a lookup, which reads what exists and \
+                     never makes it"
+                )),
                 Some(i) => self.stack.resources[i].force_replace = true,
                 None => {
                     let closest = self
@@ -194,13 +198,41 @@ impl Engine {
     }
 
     /// The plan for `program` against the current state, without taking the lock.
-    pub fn preview(&self, program: &Program) -> Result<Plan, EngineError> {
+    ///
+    /// The program's lookups are read here: planned once with none read, the lookups whose
+    /// arguments are then known are read (all at once), and the program is planned again
+    /// with what they returned, until no more can be read (a lookup whose arguments come
+    /// from another lookup is read in the next round). Those left are read during `up`.
+    pub async fn preview(&self, program: &Program) -> Result<Plan, EngineError> {
         let records = self.records()?;
         let scope = program
             .targeting
             .for_up(&program.stack, &program.graph, &records)
             .map_err(EngineError::Program)?;
-        plan::plan(&program.stack, &program.graph, &records, &scope).map_err(EngineError::Plan)
+        let mut reads = plan::Reads::new();
+        loop {
+            let round = plan::plan(&program.stack, &program.graph, &records, &scope, &reads);
+            if round.readable.is_empty() {
+                return round.plan.map_err(EngineError::Plan);
+            }
+            let lookups = round
+                .readable
+                .iter()
+                .map(|(i, args)| read_lookup(&self.stack, &program.stack, *i, args));
+            let mut errors = Vec::new();
+            let read = futures::future::join_all(lookups).await;
+            for ((i, _), read) in round.readable.iter().zip(read) {
+                match read {
+                    Ok(outputs) => {
+                        reads.insert(*i, outputs);
+                    }
+                    Err(e) => errors.push(e),
+                }
+            }
+            if !errors.is_empty() {
+                return Err(EngineError::Plan(errors));
+            }
+        }
     }
 
     /// Takes the stack's lock for `command`; fails at once if another live process holds it.
@@ -246,6 +278,38 @@ fn providers_of(stack: &Stack) -> HashMap<String, ProviderRef> {
     providers
 }
 
+/// Reads the lookup of declaration `i` with `args`, all known: its outputs, or the error
+/// naming it.
+pub(crate) async fn read_lookup(
+    stack_name: &str,
+    stack: &Stack,
+    i: usize,
+    args: &crate::provider::PropMap,
+) -> Result<Value, String> {
+    let d = &stack.resources[i];
+    let args = props::to_plain(args).unwrap_or(Value::Null);
+    let request = LookupRequest {
+        resource: ResourceContext {
+            stack: stack_name.to_string(),
+            name: d.name.clone(),
+            ty: d.ty.to_string(),
+        },
+        args,
+    };
+    let outputs = d.provider.provider.lookup(request).await.map_err(|e| {
+        let property = e
+            .property
+            .map(|p| format!(", argument '{p}'"))
+            .unwrap_or_default();
+        crate::redact::redact(&format!(
+            "lookup '{}' ({}){property}: {}",
+            d.name, d.ty, e.message
+        ))
+    })?;
+    crate::redact::remember_outputs(&outputs);
+    Ok(outputs)
+}
+
 fn summary(kind: &str, exec: &Execution) -> Value {
     json!({
         "command": kind,
@@ -274,8 +338,8 @@ impl Session<'_> {
     }
 
     /// Plans under the lock, so nothing changes between plan and apply.
-    pub fn plan(&self, program: &Program) -> Result<Plan, EngineError> {
-        self.engine.preview(program)
+    pub async fn plan(&self, program: &Program) -> Result<Plan, EngineError> {
+        self.engine.preview(program).await
     }
 
     /// The plan that deletes what the stack records (what `program` targets of it).
@@ -355,7 +419,7 @@ impl Session<'_> {
                 .stack
                 .resources
                 .iter()
-                .filter(|d| !live.contains(d.name.as_str()))
+                .filter(|d| !d.lookup && !live.contains(d.name.as_str()))
                 .map(|d| d.name.clone())
                 .collect();
         }

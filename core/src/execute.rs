@@ -22,7 +22,7 @@ use serde_json::Value;
 
 use crate::graph::ResourceGraph;
 use crate::output::{Resolve, ResourceIdx};
-use crate::plan::{self, Plan, Step, StepKind};
+use crate::plan::{self, Change, Plan, Step, StepKind};
 use crate::props;
 use crate::provider::{
     CreateRequest, Created, DeleteRequest, ErrorKind, ProviderError, ProviderRef, ResourceContext,
@@ -65,6 +65,8 @@ pub enum Action {
     DeletedOriginal,
     /// The record took the resource's new name (an alias), and nothing else changed.
     Renamed,
+    /// A lookup whose arguments were known only during the run was read.
+    Read,
     Failed,
     /// An operation announced as starting turned out to have nothing to do (values known only
     /// at apply showed no change).
@@ -74,6 +76,7 @@ pub enum Action {
     Updating,
     Replacing,
     Deleting,
+    Reading,
 }
 
 impl Action {
@@ -81,7 +84,11 @@ impl Action {
     pub fn is_start(self) -> bool {
         matches!(
             self,
-            Action::Creating | Action::Updating | Action::Replacing | Action::Deleting
+            Action::Creating
+                | Action::Updating
+                | Action::Replacing
+                | Action::Deleting
+                | Action::Reading
         )
     }
 
@@ -91,6 +98,8 @@ impl Action {
             Action::Updating => "updating",
             Action::Replacing => "replacing",
             Action::Deleting => "deleting",
+            Action::Reading => "reading",
+            Action::Read => "read",
             Action::Created => "created",
             Action::Updated => "updated",
             Action::Replaced => "replaced",
@@ -259,7 +268,10 @@ impl<'a> Executor<'a> {
                     StepKind::Same | StepKind::Update | StepKind::Untargeted => {
                         step.old().map(|o| o.outputs.clone())
                     }
-                    _ => None,
+                    _ => match &step.change {
+                        Change::Read { outputs } => outputs.clone(),
+                        _ => None,
+                    },
                 }
             })
             .collect();
@@ -447,6 +459,7 @@ impl<'a> Executor<'a> {
             (Op::Apply(_), StepKind::Create) => Action::Creating,
             (Op::Apply(_), StepKind::Update) => Action::Updating,
             (Op::Apply(_), StepKind::Replace) => Action::Replacing,
+            (Op::Apply(_), StepKind::Read) if step.reads_during_apply() => Action::Reading,
             (Op::DeleteOld(_), _) => Action::Deleting,
             (Op::Apply(_), _) => return false,
         };
@@ -582,6 +595,9 @@ impl<'a> Executor<'a> {
         let step = &self.plan.steps[i];
         if step.kind() == StepKind::Untargeted {
             return Ok(None);
+        }
+        if step.kind() == StepKind::Read {
+            return self.read(stack, i).await;
         }
         let decl = &stack.resources[i];
         let mut inputs = {
@@ -877,6 +893,29 @@ impl<'a> Executor<'a> {
         Ok(Some(Action::Created))
     }
 
+    /// Reads the lookup of step `i` if the plan could not (its arguments came from resources
+    /// this run makes): nothing is recorded, its outputs serve the resources that use them.
+    async fn read(&self, stack: &Stack, i: usize) -> Result<Option<Action>, OpError> {
+        let step = &self.plan.steps[i];
+        if !step.reads_during_apply() {
+            return Ok(None);
+        }
+        let args = {
+            let live = self.live.lock().unwrap();
+            let resolver = LiveResolver {
+                outputs: &live,
+                stack,
+            };
+            plan::evaluate_inputs(stack, i, &resolver)
+                .map_err(|e| Self::fail(step, "reading", e.join("; ")))?
+        };
+        let outputs = crate::engine::read_lookup(self.stack_name, stack, i, &args)
+            .await
+            .map_err(|message| Self::fail(step, "reading", message))?;
+        self.live.lock().unwrap()[i] = Some(outputs);
+        Ok(Some(Action::Read))
+    }
+
     /// Names of the recorded resources, other than `rec` itself, that depended on `rec` when
     /// last applied and so may still refer to it.
     fn users_of(&self, step: &Step, rec: &ResourceRecord) -> Result<Vec<String>, OpError> {
@@ -1150,23 +1189,22 @@ impl<'a> Executor<'a> {
 
     fn dependency_names<'s>(&self, stack: &'s Stack, i: usize) -> Vec<&'s str> {
         let decl = &stack.resources[i];
-        let mut names = Vec::new();
+        let mut on = Vec::new();
         for (_, p) in &decl.properties {
-            names.extend(p.dependencies().map(|d| stack.resources[d.0].name.as_str()));
+            on.extend(p.dependencies().map(|d| d.0));
         }
         for d in &decl.depends_on {
             match d {
-                crate::stack::DependsOn::Resource(r) => {
-                    names.push(stack.resources[r.0].name.as_str())
-                }
-                crate::stack::DependsOn::Name(n) => {
-                    if let Some(j) = stack.index_of(n) {
-                        names.push(stack.resources[j].name.as_str());
-                    }
-                }
+                crate::stack::DependsOn::Resource(r) => on.push(r.0),
+                crate::stack::DependsOn::Name(n) => on.extend(stack.index_of(n)),
             }
         }
-        names
+        // Lookups are never recorded, so no delete waits for one.
+        on.into_iter()
+            .map(|j| &stack.resources[j])
+            .filter(|d| !d.lookup)
+            .map(|d| d.name.as_str())
+            .collect()
     }
 }
 

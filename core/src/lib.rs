@@ -46,9 +46,9 @@ pub use graph::ResourceGraph;
 pub use output::{Eval, FormatArg, Output, Resolve, Resolved, ResourceIdx};
 pub use plan::{Plan, PlannedOutput, PropDiff, Step, StepKind};
 pub use provider::{
-    CheckFailure, CreateRequest, Created, DefaultProvider, DeleteRequest, ErrorKind, NameRule,
-    Prop, PropMap, Provider, ProviderError, ProviderRef, ReadRequest, ReadResult, Related,
-    ResourceContext, TypeSchema, UniqueKey, UpdateRequest,
+    CheckFailure, CreateRequest, Created, DefaultProvider, DeleteRequest, ErrorKind, LookupRequest,
+    NameRule, Prop, PropMap, Provider, ProviderError, ProviderRef, ReadRequest, ReadResult,
+    Related, ResourceContext, TypeSchema, UniqueKey, UpdateRequest, secret_output,
 };
 pub use resource_type::{ResourceType, Tags, same_set};
 pub use schedule::{Outcome, Stop, run_dag, run_dag_until};

@@ -23,6 +23,8 @@ pub enum StepKind {
     Same,
     /// Left out by `--target` or `--exclude`: not looked at, whatever the program says.
     Untargeted,
+    /// A lookup: read, never changed.
+    Read,
 }
 
 impl StepKind {
@@ -34,12 +36,13 @@ impl StepKind {
             StepKind::Delete => "delete",
             StepKind::Same => "same",
             StepKind::Untargeted => "untargeted",
+            StepKind::Read => "read",
         }
     }
 
     /// Whether a step of this kind changes anything.
     pub fn changes(self) -> bool {
-        !matches!(self, StepKind::Same | StepKind::Untargeted)
+        !matches!(self, StepKind::Same | StepKind::Untargeted | StepKind::Read)
     }
 }
 
@@ -87,6 +90,9 @@ pub enum Change {
     },
     /// A declaration `--target` or `--exclude` leaves out: left as recorded (or not made).
     Untargeted { old: Option<ResourceRecord> },
+    /// A lookup, with what it read; `None` when its arguments are known only once the
+    /// resources they come from are made, so it is read during `up`.
+    Read { outputs: Option<Value> },
 }
 
 /// One step of a plan.
@@ -115,6 +121,7 @@ impl Step {
             Change::Replace { .. } => StepKind::Replace,
             Change::Delete { .. } => StepKind::Delete,
             Change::Untargeted { .. } => StepKind::Untargeted,
+            Change::Read { .. } => StepKind::Read,
         }
     }
 
@@ -122,7 +129,7 @@ impl Step {
     /// remove for delete.
     pub fn old(&self) -> Option<&ResourceRecord> {
         match &self.change {
-            Change::Create => None,
+            Change::Create | Change::Read { .. } => None,
             Change::Untargeted { old } => old.as_ref(),
             Change::Same { old }
             | Change::Update { old }
@@ -157,6 +164,11 @@ impl Step {
             } => may_delete_first.as_deref(),
             _ => None,
         }
+    }
+
+    /// A lookup that is read during `up`, its arguments not known before.
+    pub fn reads_during_apply(&self) -> bool {
+        matches!(self.change, Change::Read { outputs: None })
     }
 
     /// Why a delete happens.
@@ -341,15 +353,42 @@ pub(crate) fn keep_ignored(inputs: &mut PropMap, old: &PropMap, ignore: &[String
     }
 }
 
-/// Plans the program against the recorded resources.
+/// What the lookups read so far, by declaration: the outputs the planner uses for them.
+pub(crate) type Reads = HashMap<usize, Value>;
+
+/// One round of planning: the plan (or its errors), and the lookups not read yet whose
+/// arguments it knows, with them. While there are such lookups, the plan is not final: its
+/// errors may come of the values they will give (a replacement forced by a zone not known
+/// yet), so the engine reads them and plans again (`engine.rs: Engine::preview`).
+pub(crate) struct Round {
+    pub plan: Result<Plan, Vec<String>>,
+    pub readable: Vec<(usize, PropMap)>,
+}
+
+/// Plans the program against the recorded resources and what its lookups read (`reads`; a
+/// lookup not in it is planned as read during apply).
 ///
 /// Every declaration is planned, so the program is checked whole; then those out of `scope`
 /// are marked [`Change::Untargeted`], and records out of it are left alone.
-pub fn plan(
+pub(crate) fn plan(
     stack: &Stack,
     graph: &ResourceGraph,
     records: &[ResourceRecord],
     scope: &Scope,
+    reads: &Reads,
+) -> Round {
+    let mut readable = Vec::new();
+    let plan = plan_round(stack, graph, records, scope, reads, &mut readable);
+    Round { plan, readable }
+}
+
+fn plan_round(
+    stack: &Stack,
+    graph: &ResourceGraph,
+    records: &[ResourceRecord],
+    scope: &Scope,
+    reads: &Reads,
+    readable: &mut Vec<(usize, PropMap)>,
 ) -> Result<Plan, Vec<String>> {
     let live: HashMap<&str, &ResourceRecord> = records
         .iter()
@@ -366,6 +405,20 @@ pub fn plan(
 
     for &i in &graph.order {
         let d = &stack.resources[i];
+        if d.lookup {
+            match plan_lookup(stack, i, &live, reads, &resolver) {
+                Ok(step) => {
+                    resolver.outputs[i] = reads.get(&i);
+                    if step.reads_during_apply() && step.inputs.values().all(|p| p.value.is_some())
+                    {
+                        readable.push((i, step.inputs.clone()));
+                    }
+                    steps[i] = Some(step);
+                }
+                Err(e) => errors.extend(e),
+            }
+            continue;
+        }
         let Some(schema) = d.provider.provider.schema(d.ty) else {
             errors.push(format!(
                 "resource '{}': provider '{}' has no resource type '{}'",
@@ -607,12 +660,49 @@ pub fn plan(
     }
 }
 
+/// A lookup's step: its arguments as far as they are known, and what it read, if it was.
+fn plan_lookup(
+    stack: &Stack,
+    i: usize,
+    live: &HashMap<&str, &ResourceRecord>,
+    reads: &Reads,
+    resolver: &dyn Resolve,
+) -> Result<Step, Vec<String>> {
+    let d = &stack.resources[i];
+    // A record of the name is a resource the stack manages: reading it instead would leave it
+    // in the cloud unmanaged, deleting it would destroy what the program still uses.
+    if let Some(r) = live.get(d.name.as_str()) {
+        return Err(vec![format!(
+            "lookup '{}' ({}) has the name of a resource the stack manages ({}, {}), and a \
+             lookup neither deletes nor gives up what the stack manages: give the lookup \
+             another name (and keep declaring the resource to keep it)",
+            d.name, d.ty, r.ty, r.id
+        )]);
+    }
+    let args = evaluate_inputs(stack, i, resolver)?;
+    Ok(Step {
+        name: d.name.clone(),
+        ty: d.ty.to_string(),
+        provider: d.provider.name.clone(),
+        change: Change::Read {
+            outputs: reads.get(&i).cloned(),
+        },
+        inputs: args,
+        diffs: Vec::new(),
+        protect: false,
+        renamed_from: None,
+    })
+}
+
 /// Two declared resources of one type that ask for the same unique name (or key) in the same
 /// scope: the cloud would refuse the second, so the plan does.
 fn unique_collisions(stack: &Stack, steps: &[Step]) -> Vec<String> {
     let mut seen: HashMap<(String, &str, String), &str> = HashMap::new();
     let mut errors = Vec::new();
     for (i, step) in steps.iter().enumerate().take(stack.resources.len()) {
+        if step.kind() == StepKind::Read {
+            continue;
+        }
         let provider = &stack.resources[i].provider;
         let Some(schema) = provider.provider.schema(&step.ty) else {
             continue;

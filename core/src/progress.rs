@@ -38,6 +38,7 @@ fn verb(action: Action, color: bool) -> String {
         Action::Deleting | Action::Deleted | Action::DeletedOriginal => console::Style::new().red(),
         Action::Failed => console::Style::new().red().bold(),
         Action::Unchanged => console::Style::new().dim(),
+        Action::Reading | Action::Read => console::Style::new().cyan(),
     };
     let text = format!("{:<9}", action.as_str());
     style.force_styling(color).apply_to(text).to_string()

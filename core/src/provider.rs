@@ -167,6 +167,16 @@ pub struct ReadResult {
     pub outputs: Value,
 }
 
+/// A lookup: what the program reads from the cloud and never manages (the account's id, the
+/// availability zones, an existing VPC by id or tags). `ty` is a resource type (look one up by
+/// its `id` argument, as Pulumi's `get`) or a lookup of the provider's own (`aws:getCallerIdentity`).
+#[derive(Debug, Clone)]
+pub struct LookupRequest {
+    pub resource: ResourceContext,
+    /// The lookup's arguments, every one known.
+    pub args: Value,
+}
+
 #[derive(Debug, Clone)]
 pub struct UpdateRequest {
     pub resource: ResourceContext,
@@ -313,6 +323,18 @@ pub trait Provider: Send + Sync + 'static {
         )))
     }
 
+    /// Reads what a lookup asks for and returns it as outputs, as a resource's would be. What
+    /// it asks for not existing (or, for a lookup of one, matching several) is an error of kind
+    /// [`ErrorKind::NotFound`] saying what was asked.
+    async fn lookup(&self, req: LookupRequest) -> Result<Value, ProviderError> {
+        Err(ProviderError::new(format!(
+            "the {} provider has no lookup '{}'",
+            self.package(),
+            req.resource.ty
+        ))
+        .kind(ErrorKind::Invalid))
+    }
+
     /// Reads a resource back; `Ok(None)` when it no longer exists.
     async fn read(&self, req: ReadRequest) -> Result<Option<ReadResult>, ProviderError>;
 
@@ -321,6 +343,13 @@ pub trait Provider: Send + Sync + 'static {
 
     /// Deletes; deleting something already gone succeeds.
     async fn delete(&self, req: DeleteRequest) -> Result<(), ProviderError>;
+}
+
+/// An output value a provider marks secret (a SecureString parameter's value, a generated
+/// password): wrapped as the state wraps a secret, so that it is sealed there, masked wherever
+/// it is shown, and secret in every output made from it.
+pub fn secret_output(value: Value) -> Value {
+    crate::props::value_to_state(&value, true)
 }
 
 /// A named provider instance in a stack. Resources record the name, so the same program can

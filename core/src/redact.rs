@@ -52,6 +52,19 @@ pub(crate) fn remember_props(props: &PropMap) {
     }
 }
 
+/// Remembers the values a provider marked secret in outputs it returned (`{"@secret": …}`,
+/// at any depth).
+pub(crate) fn remember_outputs(outputs: &Value) {
+    match outputs {
+        Value::Object(o) if o.len() == 1 && o.contains_key(crate::props::SECRET_KEY) => {
+            remember(&o[crate::props::SECRET_KEY]);
+        }
+        Value::Object(o) => o.values().for_each(remember_outputs),
+        Value::Array(a) => a.iter().for_each(remember_outputs),
+        _ => {}
+    }
+}
+
 /// Remembers a secret given as text (a configuration value).
 pub(crate) fn remember_text(text: &str) {
     remember(&Value::String(text.to_string()));

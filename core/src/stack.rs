@@ -37,6 +37,14 @@ pub trait Args {
     fn into_properties(self) -> Vec<(&'static str, Option<Output<Value>>)>;
 }
 
+/// Arguments listed property by property: what a provider's lookups, which have no
+/// declaration of their own, pass.
+impl Args for Vec<(&'static str, Option<Output<Value>>)> {
+    fn into_properties(self) -> Vec<(&'static str, Option<Output<Value>>)> {
+        self
+    }
+}
+
 /// Options every resource accepts, as in Pulumi and Terraform.
 #[derive(Clone, Default)]
 pub struct ResourceOptions {
@@ -151,6 +159,9 @@ pub(crate) struct Declaration {
     /// Replace even if nothing changed (`--replace NAME`).
     pub force_replace: bool,
     pub aliases: Vec<String>,
+    /// A lookup (`Vpc::get`, the availability zones): read, never created, changed or deleted,
+    /// and never recorded.
+    pub lookup: bool,
     pub location: &'static Location<'static>,
 }
 
@@ -245,7 +256,47 @@ impl Stack {
         args: impl Args,
         opts: ResourceOptions,
     ) -> ResourceRef {
+        self.push::<P>(ty, name, args, opts, false, Location::caller())
+    }
+
+    /// Declares a lookup: something that exists already, read when the program is planned (or,
+    /// when its arguments come from resources still to be made, during `up`), its outputs
+    /// used like a resource's, and never created, changed, deleted or recorded. `ty` is a
+    /// resource type (the argument `id` names the one to read) or a lookup of the provider's.
+    /// Of the options, only `provider` and `depends_on` apply.
+    #[track_caller]
+    pub fn lookup<P: DefaultProvider>(
+        &mut self,
+        ty: &'static str,
+        name: &str,
+        args: impl Args,
+        opts: ResourceOptions,
+    ) -> ResourceRef {
         let location = Location::caller();
+        let refused = [
+            (opts.protect, "protect"),
+            (!opts.ignore_changes.is_empty(), "ignore_changes"),
+            (opts.delete_before_replace, "delete_before_replace"),
+            (!opts.aliases.is_empty(), "alias"),
+        ];
+        for (_, option) in refused.iter().filter(|(set, _)| *set) {
+            self.errors.push(format!(
+                "lookup '{name}' ({ty}) at {location}: `{option}` applies to resources the \
+                 stack manages, and a lookup only reads"
+            ));
+        }
+        self.push::<P>(ty, name, args, opts, true, location)
+    }
+
+    fn push<P: DefaultProvider>(
+        &mut self,
+        ty: &'static str,
+        name: &str,
+        args: impl Args,
+        opts: ResourceOptions,
+        lookup: bool,
+        location: &'static Location<'static>,
+    ) -> ResourceRef {
         let scoped = match self.components.is_empty() {
             true => name.to_string(),
             false => format!("{}/{name}", self.components.join("/")),
@@ -280,6 +331,7 @@ impl Stack {
             delete_before_replace: opts.delete_before_replace,
             force_replace: false,
             aliases: opts.aliases,
+            lookup,
             location,
         });
         ResourceRef {

@@ -16,9 +16,28 @@ use serde_json::{Value, json};
 use crate::ResourceType;
 use crate::config::Config;
 use crate::provider::{
-    CheckFailure, CreateRequest, Created, DefaultProvider, DeleteRequest, NameRule, PropMap,
-    Provider, ProviderError, ReadRequest, ReadResult, Related, TypeSchema, UpdateRequest,
+    CheckFailure, CreateRequest, Created, DefaultProvider, DeleteRequest, ErrorKind, LookupRequest,
+    NameRule, PropMap, Provider, ProviderError, ReadRequest, ReadResult, Related, TypeSchema,
+    UpdateRequest,
 };
+use crate::{Output, ResourceOptions, ResourceRef, Stack};
+
+/// The lookup of a thing by the name it was made under (`test:getThing`): as a cloud's lookup
+/// by tags would find it.
+pub const GET_THING_BY_NAME: &str = "test:getThing";
+
+/// Looks up the thing made under `made_as` (see [`GET_THING_BY_NAME`]); its outputs are a
+/// `Thing`'s.
+#[track_caller]
+pub fn thing_named(
+    stack: &mut Stack,
+    name: &str,
+    made_as: impl Into<Output<String>>,
+) -> ResourceRef {
+    let made_as: Output<String> = made_as.into();
+    let args = vec![("name", Some(made_as.erase()))];
+    stack.lookup::<TestProvider>(GET_THING_BY_NAME, name, args, ResourceOptions::default())
+}
 
 /// A test resource, replaced by creating the new copy first.
 #[crate::resource(token = "test:Thing", provider = TestProvider)]
@@ -190,6 +209,26 @@ impl TestProvider {
             .insert((name.to_string(), op));
     }
 
+    /// Makes something in the cloud that no stack manages (what a lookup finds): its id.
+    pub fn make_unmanaged(&self, name: &str, value: &str) -> String {
+        let id = format!(
+            "{name}-{}",
+            self.inner.next_id.fetch_add(1, Ordering::SeqCst)
+        );
+        let inputs = json!({ "value": value });
+        self.inner
+            .cloud
+            .lock()
+            .unwrap()
+            .insert(id.clone(), (name.to_string(), inputs));
+        self.inner
+            .types
+            .lock()
+            .unwrap()
+            .insert(id.clone(), Thing::TYPE.to_string());
+        id
+    }
+
     /// The calls made so far.
     pub fn calls(&self) -> Vec<Call> {
         self.inner.calls.lock().unwrap().clone()
@@ -199,7 +238,7 @@ impl TestProvider {
     pub fn mutations(&self) -> Vec<Call> {
         self.calls()
             .into_iter()
-            .filter(|c| c.op != "read" && c.op != "find")
+            .filter(|c| !matches!(c.op, "read" | "find" | "lookup"))
             .collect()
     }
 
@@ -444,6 +483,53 @@ impl Provider for TestProvider {
                 inputs: inputs.clone(),
                 outputs: outputs(&req.id, inputs),
             }))
+        })
+        .await
+    }
+
+    /// A thing or a unique by `id`, or a thing by the name it was made under.
+    async fn lookup(&self, req: LookupRequest) -> Result<Value, ProviderError> {
+        let types = self.inner.types.lock().unwrap().clone();
+        self.call("lookup", &req.resource.name, |cloud| {
+            let arg = |k: &str| req.args.get(k).and_then(Value::as_str).map(str::to_string);
+            let found: Vec<(&String, &Value)> = match req.resource.ty.as_str() {
+                GET_THING_BY_NAME => {
+                    let name = arg("name");
+                    cloud
+                        .iter()
+                        .filter(|(id, (n, _))| {
+                            Some(n) == name.as_ref()
+                                && types.get(*id).map(String::as_str) == Some(Thing::TYPE)
+                        })
+                        .map(|(id, (_, inputs))| (id, inputs))
+                        .collect()
+                }
+                Thing::TYPE | Unique::TYPE => {
+                    let id = arg("id");
+                    cloud
+                        .iter()
+                        .filter(|(i, _)| Some(*i) == id.as_ref())
+                        .filter(|(i, _)| types.get(*i) == Some(&req.resource.ty))
+                        .map(|(id, (_, inputs))| (id, inputs))
+                        .collect()
+                }
+                other => {
+                    return Err(
+                        ProviderError::new(format!("no lookup '{other}'")).kind(ErrorKind::Invalid)
+                    );
+                }
+            };
+            match found.as_slice() {
+                [(id, inputs)] => Ok(outputs(id, inputs)),
+                [] => Err(ProviderError::new(format!("nothing matches {}", req.args))
+                    .kind(ErrorKind::NotFound)),
+                many => Err(ProviderError::new(format!(
+                    "{} things match {}, and a lookup reads one",
+                    many.len(),
+                    req.args
+                ))
+                .kind(ErrorKind::NotFound)),
+            }
         })
         .await
     }

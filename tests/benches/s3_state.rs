@@ -62,7 +62,7 @@ fn up(
     let program = declare(N, cloud);
     let start = Instant::now();
     let session = engine.lock("up").unwrap();
-    let plan = session.plan(&program).unwrap();
+    let plan = rt.block_on(session.plan(&program)).unwrap();
     let exec = rt
         .block_on(session.apply(&program, &plan, parallel, &|_| {}))
         .unwrap();

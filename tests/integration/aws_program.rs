@@ -66,15 +66,19 @@ impl Env {
     async fn up_with(&self, extra: &[(&str, &str)]) -> cairn::Execution {
         let program = self.program_with(extra);
         let session = self.engine.lock("up").unwrap();
-        let plan = session.plan(&program).unwrap();
+        let plan = session.plan(&program).await.unwrap();
         let exec = session.apply(&program, &plan, 16, &|_| {}).await.unwrap();
         assert!(exec.errors.is_empty(), "{:#?}", exec.errors);
         exec
     }
 
     /// The plan's changed steps: (name, kind).
-    fn changes(&self, extra: &[(&str, &str)]) -> Vec<(String, StepKind)> {
-        let plan = self.engine.preview(&self.program_with(extra)).unwrap();
+    async fn changes(&self, extra: &[(&str, &str)]) -> Vec<(String, StepKind)> {
+        let plan = self
+            .engine
+            .preview(&self.program_with(extra))
+            .await
+            .unwrap();
         plan.steps
             .iter()
             .filter(|s| s.kind() != StepKind::Same)
@@ -108,7 +112,7 @@ async fn preview_up_verify_noop_and_destroy_across_two_accounts() {
     let env = Env::new();
 
     // 1. Preview of an empty stack: every resource a create, outputs unknown.
-    let plan = env.engine.preview(&env.program()).unwrap();
+    let plan = env.engine.preview(&env.program()).await.unwrap();
     assert!(plan.steps.iter().all(|s| s.kind() == StepKind::Create));
     assert!(plan.outputs.iter().all(|o| o.value.value.is_none()));
 
@@ -371,7 +375,7 @@ async fn preview_up_verify_noop_and_destroy_across_two_accounts() {
     );
 
     // 3. A second up with nothing changed plans nothing and changes nothing.
-    let plan = env.engine.preview(&env.program()).unwrap();
+    let plan = env.engine.preview(&env.program()).await.unwrap();
     assert!(cairn::is_noop(&plan), "{}", cairn::plan_text(&plan));
     let exec = env.up().await;
     assert!(
@@ -443,6 +447,7 @@ async fn in_place_changes_update_without_replacing() {
     let plan = env
         .engine
         .preview(&env.program_with(&[("desiredCount", "3")]))
+        .await
         .unwrap();
     let changed: Vec<_> = plan
         .steps
@@ -477,7 +482,7 @@ async fn in_place_changes_update_without_replacing() {
 
     // A tag on every taggable resource: updates only, nothing replaced.
     let extra = [("desiredCount", "3"), ("owner", "platform-team")];
-    let changes = env.changes(&extra);
+    let changes = env.changes(&extra).await;
     assert!(!changes.is_empty());
     assert!(
         changes.iter().all(|(_, k)| *k == StepKind::Update),
@@ -495,7 +500,7 @@ async fn in_place_changes_update_without_replacing() {
         .find(|t| t.key() == Some("owner"))
         .and_then(|t| t.value());
     assert_eq!(owner, Some("platform-team"));
-    assert!(env.changes(&extra).is_empty());
+    assert!(env.changes(&extra).await.is_empty());
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -504,7 +509,7 @@ async fn a_subnet_cidr_change_replaces_the_subnet_and_moves_its_users() {
     env.up().await;
     let old_subnet = env.id_of("private-a");
     let extra = [("privateSubnetCidrs", "10.0.4.0/24,10.0.3.0/24")];
-    let changes = env.changes(&extra);
+    let changes = env.changes(&extra).await;
     assert!(
         changes.contains(&("private-a".into(), StepKind::Replace)),
         "{changes:?}"
@@ -570,7 +575,7 @@ async fn a_subnet_cidr_change_replaces_the_subnet_and_moves_its_users() {
         sources.contains(&"10.0.4.0/24") && !sources.contains(&"10.0.2.0/24"),
         "{sources:?}"
     );
-    assert!(env.changes(&extra).is_empty());
+    assert!(env.changes(&extra).await.is_empty());
     assert!(env.engine.records().unwrap().iter().all(|r| !r.replaced));
 }
 
@@ -625,7 +630,7 @@ async fn refresh_reports_out_of_band_changes_and_up_repairs_them() {
         "{drifts:?}"
     );
 
-    let mut changes = env.changes(&[]);
+    let mut changes = env.changes(&[]).await;
     changes.sort();
     assert_eq!(
         changes,
@@ -657,7 +662,7 @@ async fn refresh_reports_out_of_band_changes_and_up_repairs_them() {
         eps.vpc_endpoints()[0].service_name(),
         Some("com.amazonaws.us-east-2.ecr.dkr")
     );
-    assert!(env.changes(&[]).is_empty());
+    assert!(env.changes(&[]).await.is_empty());
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -707,12 +712,12 @@ async fn enable_ssm_adds_the_ssm_endpoints_and_a_private_host() {
         profile.ends_with(&format!("instance-profile/{recorded}")),
         "{profile}"
     );
-    assert!(env.changes(&extra).is_empty());
+    assert!(env.changes(&extra).await.is_empty());
 
     // Turning it off removes exactly what it added.
-    let changes = env.changes(&[]);
+    let changes = env.changes(&[]).await;
     assert_eq!(changes.len(), 8, "{changes:?}");
     assert!(changes.iter().all(|(_, k)| *k == StepKind::Delete));
     env.up().await;
-    assert!(env.changes(&[]).is_empty());
+    assert!(env.changes(&[]).await.is_empty());
 }

@@ -180,8 +180,8 @@ fn bad_input_is_one_clear_error_and_leaves_the_state_untouched() {
     );
 }
 
-#[test]
-fn a_malformed_json_policy_fails_at_preview_naming_resource_and_property() {
+#[tokio::test]
+async fn a_malformed_json_policy_fails_at_preview_naming_resource_and_property() {
     let dir = tempfile::tempdir().unwrap();
     let engine = Engine::new(Store::open(dir.path().join("s.db")).unwrap(), "dev");
     let program = Program::declare(Stack::new("dev", Config::default()), |s| {
@@ -198,7 +198,7 @@ fn a_malformed_json_policy_fails_at_preview_naming_resource_and_property() {
         );
     })
     .unwrap();
-    let err = engine.preview(&program).unwrap_err().to_string();
+    let err = engine.preview(&program).await.unwrap_err().to_string();
     for n in [
         "resource 'repo-policy'",
         "property 'policy'",
@@ -213,8 +213,8 @@ fn a_malformed_json_policy_fails_at_preview_naming_resource_and_property() {
 /// A name the program sets that the service would refuse (upper case in an ECR repository, a
 /// bucket name too long, a security group name AWS reserves) fails at preview, each naming its
 /// resource, its property and the rule, all at once.
-#[test]
-fn a_name_aws_would_refuse_fails_at_preview_naming_resource_property_and_rule() {
+#[tokio::test]
+async fn a_name_aws_would_refuse_fails_at_preview_naming_resource_property_and_rule() {
     use cairn_aws::ec2::{SecurityGroup, SecurityGroupArgs};
     use cairn_aws::s3::{Bucket, BucketArgs};
     let dir = tempfile::tempdir().unwrap();
@@ -237,7 +237,7 @@ fn a_name_aws_would_refuse_fails_at_preview_naming_resource_property_and_rule() 
         );
     })
     .unwrap();
-    let err = engine.preview(&program).unwrap_err().to_string();
+    let err = engine.preview(&program).await.unwrap_err().to_string();
     for n in [
         "resource 'repo'",
         "'Web' has upper-case letters",
@@ -254,8 +254,8 @@ fn a_name_aws_would_refuse_fails_at_preview_naming_resource_property_and_rule() 
 
 /// A listener with no default action, or two, and an HTTPS listener without a certificate,
 /// fail at preview naming the property.
-#[test]
-fn a_listener_needs_one_action_and_https_a_certificate() {
+#[tokio::test]
+async fn a_listener_needs_one_action_and_https_a_certificate() {
     use cairn_aws::elb::{FixedResponse, Listener, ListenerArgs, Protocol};
     let dir = tempfile::tempdir().unwrap();
     let engine = Engine::new(Store::open(dir.path().join("s.db")).unwrap(), "dev");
@@ -285,7 +285,7 @@ fn a_listener_needs_one_action_and_https_a_certificate() {
         );
     })
     .unwrap();
-    let err = engine.preview(&program).unwrap_err().to_string();
+    let err = engine.preview(&program).await.unwrap_err().to_string();
     for n in [
         "resource 'none'",
         "set exactly one of target_group_arn, redirect and fixed_response (0 set)",
@@ -299,8 +299,8 @@ fn a_listener_needs_one_action_and_https_a_certificate() {
 
 /// A listener rule without a condition or action, and a security group rule open to no one
 /// or with its ports reversed, fail at preview naming the resource and the property.
-#[test]
-fn a_listener_rule_needs_a_condition_and_an_inline_rule_a_peer() {
+#[tokio::test]
+async fn a_listener_rule_needs_a_condition_and_an_inline_rule_a_peer() {
     use cairn_aws::ec2::{IpProtocol, Rule, SecurityGroup, SecurityGroupArgs};
     use cairn_aws::elb::{ListenerRule, ListenerRuleArgs};
     let dir = tempfile::tempdir().unwrap();
@@ -327,7 +327,7 @@ fn a_listener_rule_needs_a_condition_and_an_inline_rule_a_peer() {
         );
     })
     .unwrap();
-    let err = engine.preview(&program).unwrap_err().to_string();
+    let err = engine.preview(&program).await.unwrap_err().to_string();
     for n in [
         "resource 'aimless'",
         "a listener rule has one action: set exactly one of target_group_arn",

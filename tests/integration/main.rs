@@ -11,6 +11,7 @@ mod faults;
 mod https;
 mod interrupt;
 mod inventory;
+mod lookups;
 mod public_api;
 mod replacement;
 mod s3_state;

@@ -48,7 +48,7 @@ async fn a_user_crate_declares_plans_and_applies() {
         .unwrap()
     };
     let p = declare();
-    let plan = engine.preview(&p).unwrap();
+    let plan = engine.preview(&p).await.unwrap();
     assert!(plan.steps.iter().all(|s| s.kind() == StepKind::Create));
     let session = engine.lock("up").unwrap();
     let exec = session.apply(&p, &plan, 0, &|_| {}).await.unwrap();
@@ -61,5 +61,5 @@ async fn a_user_crate_declares_plans_and_applies() {
         .unwrap();
     assert_eq!(top.1["value"], "b-top");
     assert_eq!(engine.outputs().unwrap().len(), 1);
-    assert!(cairn::is_noop(&engine.preview(&declare()).unwrap()));
+    assert!(cairn::is_noop(&engine.preview(&declare()).await.unwrap()));
 }

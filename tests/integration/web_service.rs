@@ -39,7 +39,16 @@ async fn the_web_service_is_previewed_deployed_left_alone_updated_and_destroyed(
         up.contains(&format!("Update: {made} created")),
         "{up}\n(planned: {planned})"
     );
-    assert_eq!(planned, format!("Plan: {made} to create"), "{preview}");
+    // The zones are asked of AWS: a read, not a resource.
+    assert_eq!(
+        planned,
+        format!("Plan: {made} to create (1 read)"),
+        "{preview}"
+    );
+    assert!(
+        preview.contains(">  read     zones (aws:ec2/getAvailabilityZones)"),
+        "{preview}"
+    );
 
     let config = crate::inventory::sdk(&moto.endpoint, None).await;
     let ecs = aws_sdk_ecs::Client::new(&config);

@@ -57,6 +57,8 @@ pub fn by_name(name: &str) -> Option<fn(&mut Stack)> {
         "database" => database,
         "https" => https,
         "web-service" => web_service::program,
+        "lookups" => lookups,
+        "lookup_of_nothing" => lookup_of_nothing,
         _ => return None,
     })
 }
@@ -108,6 +110,91 @@ pub fn secret_stores(stack: &mut Stack) {
     );
     stack.export("secretArn", secret.arn());
     stack.export("hostVersion", host.version());
+}
+
+/// Lookups against what moto holds from the start (the account, the zones, the default VPC
+/// and its subnets, the public AMI parameter), feeding resources the stack makes: a subnet of
+/// the default VPC in its first zone, a parameter holding the AMI id; and a VPC the stack makes,
+/// looked up again by its id (read during `up`, its id not known before).
+pub fn lookups(stack: &mut Stack) {
+    use cairn_aws::CallerIdentity;
+    use cairn_aws::ec2::{AvailabilityZones, SubnetFilter, Subnets, VpcFilter};
+    use cairn_aws::ssm::{AMAZON_LINUX_2023, ParameterValue};
+    let me = CallerIdentity::get(stack, "me");
+    let zones = AvailabilityZones::get(stack, "zones");
+    let default = Vpc::lookup(
+        stack,
+        "default-vpc",
+        VpcFilter {
+            default: Some(true),
+            ..VpcFilter::default()
+        },
+    );
+    let default_subnets = Subnets::get(
+        stack,
+        "default-subnets",
+        SubnetFilter {
+            vpc_id: Some(default.id()),
+            ..SubnetFilter::default()
+        },
+    );
+    let again = Vpc::get(stack, "default-vpc-by-id", default.id());
+    let ami = ParameterValue::get(stack, "ami", AMAZON_LINUX_2023);
+    let subnet = Subnet::new(
+        stack,
+        "extra",
+        SubnetArgs::builder()
+            .vpc_id(again.id())
+            .cidr_block("172.31.200.0/24")
+            .availability_zone(zones.names().map(|z| z[0].clone()))
+            .build(),
+    );
+    Parameter::new(
+        stack,
+        "ami-id",
+        ParameterArgs::builder()
+            .name("/lookups/ami")
+            .value(ami.value())
+            .build(),
+    );
+    let made = Vpc::new(
+        stack,
+        "made",
+        VpcArgs::builder().cidr_block("10.77.0.0/16").build(),
+    );
+    let made_again = Vpc::get(stack, "made-by-id", made.id());
+    stack.export("account", me.account_id());
+    stack.export("region", me.region());
+    stack.export("zones", zones.names());
+    stack.export("defaultVpc", default.id());
+    stack.export("defaultSubnets", default_subnets.ids());
+    stack.export("subnetZone", subnet.availability_zone());
+    stack.export("madeCidr", made_again.cidr_block());
+}
+
+/// Lookups of what does not exist: a VPC by a tag none carries, one by an id none has; a
+/// security group in each.
+pub fn lookup_of_nothing(stack: &mut Stack) {
+    use cairn_aws::ec2::VpcFilter;
+    let tagged = Vpc::lookup(
+        stack,
+        "main",
+        VpcFilter {
+            tags: Some(Output::new(Tags::from([("Name".into(), "main".into())]))),
+            ..VpcFilter::default()
+        },
+    );
+    let gone = Vpc::get(stack, "gone", "vpc-0000000000");
+    for (name, vpc) in [("in-main", tagged), ("in-gone", gone)] {
+        SecurityGroup::new(
+            stack,
+            name,
+            SecurityGroupArgs::builder()
+                .vpc_id(vpc.id())
+                .description("never made")
+                .build(),
+        );
+    }
 }
 
 /// A VPC of `10.<octet>.0.0/16` and a subnet of it in each of two zones (`<prefix>-a` and

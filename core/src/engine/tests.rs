@@ -50,14 +50,17 @@ impl Harness {
         })
     }
 
-    fn preview(&self, f: impl FnOnce(&mut Stack)) -> Plan {
-        self.engine.preview(&self.declare(f).unwrap()).unwrap()
+    async fn preview(&self, f: impl FnOnce(&mut Stack)) -> Plan {
+        self.engine
+            .preview(&self.declare(f).unwrap())
+            .await
+            .unwrap()
     }
 
     async fn up(&self, f: impl FnOnce(&mut Stack)) -> Execution {
         let program = self.declare(f).unwrap();
         let session = self.engine.lock("up").unwrap();
-        let plan = session.plan(&program).unwrap();
+        let plan = session.plan(&program).await.unwrap();
         session.apply(&program, &plan, 0, &|_| {}).await.unwrap()
     }
 
@@ -167,7 +170,7 @@ async fn a_stopped_run_finishes_what_is_in_flight_starts_nothing_more_and_the_ne
     };
     let program = h.declare(three).unwrap();
     let session = h.engine.lock("up").unwrap();
-    let plan = session.plan(&program).unwrap();
+    let plan = session.plan(&program).await.unwrap();
     let stop = session.stop();
     // The interrupt arrives while `a` is being created.
     let exec = session
@@ -263,7 +266,7 @@ async fn a_plan_reads_the_same_in_colour_and_without() {
         }
     };
     h.up(version(false)).await;
-    let plan = h.preview(version(true));
+    let plan = h.preview(version(true)).await;
     let plain = crate::display::plan_text_styled(&plan, false);
     let colored = crate::display::plan_text_styled(&plan, true);
     insta::assert_snapshot!("plan_plain", plain);
@@ -279,7 +282,7 @@ async fn a_requested_replacement_replaces_what_did_not_change_and_a_typo_suggest
     let mut program = h.declare(chain).unwrap();
     program.replace(&["a".to_string()]).unwrap();
     let session = h.engine.lock("up").unwrap();
-    let plan = session.plan(&program).unwrap();
+    let plan = session.plan(&program).await.unwrap();
     assert_eq!(
         Harness::kinds(&plan)[0],
         ("a".to_string(), StepKind::Replace)
@@ -294,7 +297,7 @@ async fn a_requested_replacement_replaces_what_did_not_change_and_a_typo_suggest
     drop(session);
     assert!(exec.errors.is_empty(), "{:?}", exec.errors);
     assert_ne!(h.recorded_ids()[0], before[0]);
-    assert!(is_noop(&h.preview(chain)), "nothing is left to do");
+    assert!(is_noop(&h.preview(chain).await), "nothing is left to do");
 
     let mut program = h.declare(chain).unwrap();
     let err = program
@@ -397,19 +400,21 @@ async fn every_plan_kind() {
         Thing::new(s, "delete", thing("1"));
     })
     .await;
-    let plan = h.preview(|s| {
-        Thing::new(s, "same", thing("1"));
-        Thing::new(s, "update", thing("2"));
-        Thing::new(
-            s,
-            "replace",
-            ThingArgs {
-                key: Some("k2".into()),
-                ..thing("1")
-            },
-        );
-        Thing::new(s, "create", thing("1"));
-    });
+    let plan = h
+        .preview(|s| {
+            Thing::new(s, "same", thing("1"));
+            Thing::new(s, "update", thing("2"));
+            Thing::new(
+                s,
+                "replace",
+                ThingArgs {
+                    key: Some("k2".into()),
+                    ..thing("1")
+                },
+            );
+            Thing::new(s, "create", thing("1"));
+        })
+        .await;
     let kinds = Harness::kinds(&plan);
     assert_eq!(
         kinds,
@@ -464,7 +469,7 @@ async fn replacement_creates_first_moves_dependents_then_deletes() {
     };
     h.up(with_key("k1")).await;
     h.cloud.clear_calls();
-    let plan = h.preview(with_key("k2"));
+    let plan = h.preview(with_key("k2")).await;
     assert_eq!(
         Harness::kinds(&plan),
         vec![
@@ -509,7 +514,7 @@ async fn a_replacement_that_keeps_a_fixed_name_deletes_first() {
         }
     };
     h.up(with_key("k1")).await;
-    let plan = h.preview(with_key("k2"));
+    let plan = h.preview(with_key("k2")).await;
     assert_eq!(
         plan.steps[0].delete_first().as_ref().map(|w| w.to_string()),
         Some("the name 'web' is fixed".to_string())
@@ -639,7 +644,7 @@ async fn a_second_up_with_nothing_changed_makes_no_calls() {
     let h = Harness::new();
     h.up(diamond).await;
     h.cloud.clear_calls();
-    let plan = h.preview(diamond);
+    let plan = h.preview(diamond).await;
     assert!(is_noop(&plan));
     let exec = h.up(diamond).await;
     assert!(exec.errors.is_empty() && exec.counts.is_empty());
@@ -674,7 +679,7 @@ async fn unknown_values_stay_unknown_in_preview_and_maps_run_when_known() {
         );
         s.export("aId", a.id());
     };
-    let plan = h.preview(program);
+    let plan = h.preview(program).await;
     let b = &plan.steps[1];
     assert_eq!(b.inputs["value"].value, None);
     assert_eq!(plan.outputs[0].value.value, None);
@@ -683,7 +688,7 @@ async fn unknown_values_stay_unknown_in_preview_and_maps_run_when_known() {
 
     h.up(program).await;
     // Now a exists and is unchanged: the map runs during preview and b is unchanged.
-    let plan = h.preview(program);
+    let plan = h.preview(program).await;
     assert!(is_noop(&plan));
     let a_id = h.engine.records().unwrap()[0].id.clone();
     assert_eq!(
@@ -710,7 +715,7 @@ async fn secrets_are_masked_everywhere_and_marked_in_the_state() {
         s.export("secretValue", t.id().zip(&pw).map(|(_, p)| p));
         s.export("plain", t.id());
     };
-    let plan = h.preview(program);
+    let plan = h.preview(program).await;
     assert!(plan.steps[0].inputs["secret"].secret);
     let text = crate::display::plan_text(&plan) + &crate::display::plan_json(&plan).to_string();
     assert!(!text.contains("hunter2"), "{text}");
@@ -764,7 +769,7 @@ async fn a_property_the_type_declares_secret_is_secret_even_when_written_as_a_li
             },
         );
     };
-    let plan = h.preview(program);
+    let plan = h.preview(program).await;
     assert!(plan.steps[0].inputs["password"].secret);
     assert!(!plan.steps[0].inputs["value"].secret);
     let text = crate::display::plan_text(&plan) + &crate::display::plan_json(&plan).to_string();
@@ -799,8 +804,8 @@ async fn reordering_an_unordered_list_changes_nothing_and_a_new_member_updates()
         }
     };
     h.up(program([0, 1], false)).await;
-    assert!(is_noop(&h.preview(program([1, 0], false))));
-    let plan = h.preview(program([1, 0], true));
+    assert!(is_noop(&h.preview(program([1, 0], false)).await));
+    let plan = h.preview(program([1, 0], true)).await;
     let child = plan.steps.iter().find(|s| s.name == "child").unwrap();
     assert_eq!(child.kind(), StepKind::Update);
 }
@@ -815,7 +820,7 @@ async fn invalid_input_names_resource_and_property_and_leaves_state_alone() {
             Thing::new(s, "a", thing("bad!"));
         })
         .unwrap();
-    let err = h.engine.preview(&program).expect_err("invalid");
+    let err = h.engine.preview(&program).await.expect_err("invalid");
     let text = err.to_string();
     assert!(
         text.contains("resource 'a' (test:Thing), property 'value'"),
@@ -839,7 +844,7 @@ async fn a_missing_required_property_names_resource_and_property() {
             );
         })
         .unwrap();
-    let text = h.engine.preview(&program).err().unwrap().to_string();
+    let text = h.engine.preview(&program).await.err().unwrap().to_string();
     assert!(
         text.contains("resource 'a' (test:Thing), property 'value': required property is not set"),
         "{text}"
@@ -864,7 +869,7 @@ async fn protect_refuses_destroy_and_removal_until_lifted() {
         .unwrap();
     assert!(err.to_string().contains("'keep' is protected"));
     let program = h.declare(|_| {}).unwrap();
-    let err = h.engine.preview(&program).err().unwrap();
+    let err = h.engine.preview(&program).await.err().unwrap();
     assert!(err.to_string().contains("'keep' is protected"), "{err}");
     // Lift it, then removal works.
     h.up(protected(false)).await;
@@ -893,7 +898,7 @@ async fn ignore_changes_keeps_the_recorded_value() {
             ResourceOptions::default().ignore_changes(["value"]),
         );
     };
-    assert!(is_noop(&h.preview(program)));
+    assert!(is_noop(&h.preview(program).await));
 }
 
 #[tokio::test]
@@ -914,14 +919,14 @@ async fn refresh_reports_drift_and_the_next_up_repairs_it() {
     let text = crate::display::drift_text(&drifts);
     assert!(text.contains("d (test:Thing) no longer exists"), "{text}");
     assert!(text.contains("~ value: \"1\" → \"changed\""), "{text}");
-    let plan = h.preview(diamond);
+    let plan = h.preview(diamond).await;
     let kinds = Harness::kinds(&plan);
     assert!(kinds.contains(&("a".into(), StepKind::Update)));
     assert!(kinds.contains(&("d".into(), StepKind::Create)));
     let exec = h.up(diamond).await;
     assert!(exec.errors.is_empty());
     assert_eq!(h.cloud.names(), vec!["a", "b", "c", "d"]);
-    assert!(is_noop(&h.preview(diamond)));
+    assert!(is_noop(&h.preview(diamond).await));
 }
 
 #[test]
@@ -954,7 +959,7 @@ async fn operations_run_concurrently_up_to_the_limit() {
         })
         .unwrap();
     let session = h.engine.lock("up").unwrap();
-    let plan = session.plan(&program).unwrap();
+    let plan = session.plan(&program).await.unwrap();
     let exec = session.apply(&program, &plan, 4, &|_| {}).await.unwrap();
     assert!(exec.errors.is_empty());
     assert_eq!(h.cloud.max_concurrency(), 4);
@@ -966,7 +971,7 @@ async fn operations_run_concurrently_up_to_the_limit() {
 async fn up_killed_mid_call(h: &Harness, f: impl FnOnce(&mut Stack)) {
     let program = h.declare(f).unwrap();
     let session = h.engine.lock("up").unwrap();
-    let plan = session.plan(&program).unwrap();
+    let plan = session.plan(&program).await.unwrap();
     tokio::select! {
         _ = session.apply(&program, &plan, 0, &|_| {}) => panic!("the run was meant to hang"),
         _ = h.cloud.hung() => {}
@@ -1196,7 +1201,7 @@ async fn a_conflict_is_reported_and_nothing_is_adopted() {
     .unwrap();
     let other = Engine::new(h.engine.store.clone(), "prod");
     let session = other.lock("up").unwrap();
-    let plan = session.plan(&program).unwrap();
+    let plan = session.plan(&program).await.unwrap();
     let exec = session.apply(&program, &plan, 0, &|_| {}).await.unwrap();
     assert_eq!(exec.errors.len(), 1);
     let e = exec.errors[0].to_string();
@@ -1231,6 +1236,7 @@ async fn a_conflict_with_what_this_resource_made_is_adopted() {
     assert_eq!(h.recorded_ids(), vec![rec.id]);
 }
 
+mod lookups;
 mod replacement;
 mod targeting;
 
@@ -1361,13 +1367,13 @@ async fn a_generated_password_is_sealed_secret_kept_and_remade_only_when_its_kee
     }
 
     // Kept: planned again, nothing changes, and applying again makes no new one.
-    let plan = h.preview(program("1"));
+    let plan = h.preview(program("1")).await;
     assert!(is_noop(&plan), "{:?}", Harness::kinds(&plan));
     h.up(program("1")).await;
     assert_eq!(password(&h), first);
 
     // A keeper changed: a new password, and what uses it updated, the value never shown.
-    let plan = h.preview(program("2"));
+    let plan = h.preview(program("2")).await;
     assert_eq!(
         Harness::kinds(&plan),
         [
@@ -1434,7 +1440,7 @@ async fn a_resource_renamed_with_its_old_name_as_an_alias_is_neither_deleted_nor
 
     // Renamed in the program, the old name kept as an alias: a rename, and nothing else.
     let renamed = declare("database", Some("a"));
-    let plan = h.preview(renamed);
+    let plan = h.preview(renamed).await;
     assert_eq!(
         Harness::kinds(&plan),
         [
@@ -1463,7 +1469,7 @@ async fn a_resource_renamed_with_its_old_name_as_an_alias_is_neither_deleted_nor
     assert_eq!(database.inputs["password"], json!({"@secret": "hunter2"}));
     let b = records.iter().find(|r| r.name == "b").unwrap();
     assert_eq!(b.dependencies, ["database"]);
-    assert!(is_noop(&h.preview(renamed)));
+    assert!(is_noop(&h.preview(renamed).await));
 
     // An alias the program also declares is two claims on one record: refused.
     let err = h
@@ -1480,6 +1486,7 @@ async fn a_resource_renamed_with_its_old_name_as_an_alias_is_neither_deleted_nor
             })
             .unwrap(),
         )
+        .await
         .unwrap_err()
         .to_string();
     assert!(
@@ -1530,7 +1537,7 @@ async fn components_scope_names_show_as_a_tree_and_an_alias_moves_a_resource_int
         });
         Thing::new(s, "dns", thing("1"));
     };
-    let plan = h.preview(program);
+    let plan = h.preview(program).await;
     assert_eq!(
         Harness::kinds(&plan),
         [
@@ -1560,5 +1567,5 @@ async fn components_scope_names_show_as_a_tree_and_an_alias_moves_a_resource_int
         names,
         ["app/vpc", "dns", "network/private/subnet", "network/vpc"]
     );
-    assert!(is_noop(&h.preview(program)));
+    assert!(is_noop(&h.preview(program).await));
 }

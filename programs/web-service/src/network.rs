@@ -3,9 +3,9 @@
 
 use cairn::Stack;
 use cairn_aws::ec2::{
-    Eip, EipArgs, InternetGateway, InternetGatewayArgs, NatGateway, NatGatewayArgs, Route,
-    RouteArgs, RouteTable, RouteTableArgs, RouteTableAssociation, RouteTableAssociationArgs,
-    Subnet, SubnetArgs, Vpc, VpcArgs, cidr_subnet,
+    AvailabilityZones, Eip, EipArgs, InternetGateway, InternetGatewayArgs, NatGateway,
+    NatGatewayArgs, Route, RouteArgs, RouteTable, RouteTableArgs, RouteTableAssociation,
+    RouteTableAssociationArgs, Subnet, SubnetArgs, Vpc, VpcArgs, cidr_subnet,
 };
 
 use crate::Settings;
@@ -59,20 +59,27 @@ pub(crate) fn declare(stack: &mut Stack, s: &Settings) -> Network {
             .tags(s.tags())
             .build(),
     );
+    // The first two of the region's zones (every region has at least three), asked of AWS
+    // rather than spelled out.
+    let zones = AvailabilityZones::get(stack, "zones");
     // Three tiers of two /24s: public 0-1, private 10-11, database 20-21.
     let tier = |stack: &mut Stack, name: &str, first: u32, public: bool| -> Vec<Subnet> {
-        s.zones()
+        ["a", "b"]
             .iter()
             .enumerate()
-            .map(|(n, zone)| {
+            .map(|(n, letter)| {
                 let cidr = cidr_subnet(VPC_CIDR, 8, first + n as u32).unwrap_or_default();
                 Subnet::new(
                     stack,
-                    &format!("{name}-{}", zone.chars().last().unwrap_or('a')),
+                    &format!("{name}-{letter}"),
                     SubnetArgs::builder()
                         .vpc_id(vpc.id())
                         .cidr_block(cidr)
-                        .availability_zone(zone.clone())
+                        .availability_zone(
+                            zones
+                                .names()
+                                .map(move |z| z.get(n).cloned().unwrap_or_default()),
+                        )
                         .map_public_ip_on_launch(public)
                         .tags(s.tags())
                         .build(),

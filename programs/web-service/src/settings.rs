@@ -32,9 +32,4 @@ impl Settings {
             ("env".to_string(), self.stack.clone()),
         ]))
     }
-
-    /// The two availability zones.
-    pub fn zones(&self) -> [String; 2] {
-        [format!("{}a", self.region), format!("{}b", self.region)]
-    }
 }

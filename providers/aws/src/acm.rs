@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::Clients;
 use crate::error::{aws, aws_on, code, gone};
-use crate::resource::AwsResource;
+use crate::resource::{AwsResource, by_record};
 use crate::tagging::Tagging;
 use crate::{AwsProvider, Tags, tags, wait};
 
@@ -185,7 +185,7 @@ impl AwsResource for Certificate {
     async fn read(
         c: &Clients,
         id: &str,
-        i: &CertificateInputs,
+        i: Option<&CertificateInputs>,
     ) -> Result<Option<(CertificateInputs, CertificateOutputs)>, ProviderError> {
         let Some(d) = describe(c, id).await? else {
             return Ok(None);
@@ -199,7 +199,7 @@ impl AwsResource for Certificate {
         let now = CertificateInputs {
             domain_name: d.domain_name().unwrap_or_default().to_string(),
             // AWS lists the domain among its own alternative names.
-            subject_alternative_names: match &i.subject_alternative_names {
+            subject_alternative_names: match i.and_then(|i| i.subject_alternative_names.as_ref()) {
                 None if names.is_empty() => None,
                 _ => Some(names),
             },
@@ -235,6 +235,7 @@ impl AwsResource for Certificate {
 
 #[async_trait]
 impl AwsResource for CertificateValidation {
+    const LOOKUP_BY_ID: bool = false;
     async fn create(
         c: &Clients,
         _ctx: &ResourceContext,
@@ -276,9 +277,10 @@ impl AwsResource for CertificateValidation {
     async fn read(
         c: &Clients,
         id: &str,
-        i: &CertificateValidationInputs,
+        i: Option<&CertificateValidationInputs>,
     ) -> Result<Option<(CertificateValidationInputs, CertificateValidationOutputs)>, ProviderError>
     {
+        let i = by_record(i, Self::TYPE)?;
         let issued = describe(c, id)
             .await?
             .is_some_and(|d| d.status() == Some(&CertificateStatus::Issued));

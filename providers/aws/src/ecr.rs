@@ -8,7 +8,7 @@ use serde_json::Value;
 use crate::config::Clients;
 use crate::error::{aws_on, code, found, gone};
 use crate::names;
-use crate::resource::{AwsResource, check_policy};
+use crate::resource::{AwsResource, by_record, check_policy};
 use crate::tagging::Tagging;
 use crate::{AwsProvider, Tags, tags};
 
@@ -138,7 +138,7 @@ impl AwsResource for Repository {
     async fn read(
         c: &Clients,
         id: &str,
-        i: &RepositoryInputs,
+        i: Option<&RepositoryInputs>,
     ) -> Result<Option<(RepositoryInputs, RepositoryOutputs)>, ProviderError> {
         let Some(out) = found(
             c.ecr
@@ -165,7 +165,7 @@ impl AwsResource for Repository {
                     .unwrap_or(false),
             ),
             // Not AWS's: what the program asked for stands.
-            force_delete: i.force_delete,
+            force_delete: i.and_then(|i| i.force_delete),
             tags: None,
         };
         Ok(Some((now, repo_outputs(r))))
@@ -203,7 +203,7 @@ impl AwsResource for Repository {
                 .await
                 .map_err(aws_on("PutImageScanningConfiguration", "scan_on_push"))?;
         }
-        let (_, outputs) = Self::read(c, id, new)
+        let (_, outputs) = Self::read(c, id, Some(new))
             .await?
             .ok_or_else(|| ProviderError::new(format!("repository {id} disappeared")))?;
         Ok(outputs)
@@ -247,6 +247,7 @@ async fn put_policy(c: &Clients, i: &RepositoryPolicyInputs) -> Result<(), Provi
 
 #[async_trait]
 impl AwsResource for RepositoryPolicy {
+    const LOOKUP_BY_ID: bool = false;
     fn check(inputs: &PropMap) -> Vec<CheckFailure> {
         check_policy(inputs, "policy")
     }
@@ -269,8 +270,9 @@ impl AwsResource for RepositoryPolicy {
     async fn read(
         c: &Clients,
         id: &str,
-        i: &RepositoryPolicyInputs,
+        i: Option<&RepositoryPolicyInputs>,
     ) -> Result<Option<(RepositoryPolicyInputs, RepositoryPolicyOutputs)>, ProviderError> {
+        let i = by_record(i, Self::TYPE)?;
         let Some(out) = found(
             c.ecr
                 .get_repository_policy()
@@ -334,6 +336,7 @@ async fn put_lifecycle(c: &Clients, i: &LifecyclePolicyInputs) -> Result<(), Pro
 
 #[async_trait]
 impl AwsResource for LifecyclePolicy {
+    const LOOKUP_BY_ID: bool = false;
     fn check(inputs: &PropMap) -> Vec<CheckFailure> {
         check_policy(inputs, "policy")
     }
@@ -356,8 +359,9 @@ impl AwsResource for LifecyclePolicy {
     async fn read(
         c: &Clients,
         id: &str,
-        i: &LifecyclePolicyInputs,
+        i: Option<&LifecyclePolicyInputs>,
     ) -> Result<Option<(LifecyclePolicyInputs, LifecyclePolicyOutputs)>, ProviderError> {
+        let i = by_record(i, Self::TYPE)?;
         let r = c
             .ecr
             .get_lifecycle_policy()

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use crate::config::Clients;
 use crate::error::{aws, aws_on, code, describe, found};
 use crate::names;
-use crate::resource::{AwsResource, known};
+use crate::resource::{AwsResource, by_record, known};
 use crate::tagging::Tagging;
 use crate::{AwsProvider, Tags, tags, wait};
 
@@ -378,7 +378,7 @@ impl AwsResource for Cluster {
     async fn read(
         c: &Clients,
         id: &str,
-        _i: &ClusterInputs,
+        _i: Option<&ClusterInputs>,
     ) -> Result<Option<(ClusterInputs, ClusterOutputs)>, ProviderError> {
         let out = c
             .ecs
@@ -532,6 +532,7 @@ fn host_ports(inputs: &PropMap) -> Vec<CheckFailure> {
 
 #[async_trait]
 impl AwsResource for TaskDefinition {
+    const LOOKUP_BY_ID: bool = false;
     const TAGS: Tagging = Tagging::Ecs;
 
     /// Fargate accepts only some memory sizes with each CPU, and no host port of its own.
@@ -613,8 +614,9 @@ impl AwsResource for TaskDefinition {
     async fn read(
         c: &Clients,
         id: &str,
-        i: &TaskDefinitionInputs,
+        i: Option<&TaskDefinitionInputs>,
     ) -> Result<Option<(TaskDefinitionInputs, TaskDefinitionOutputs)>, ProviderError> {
+        let i = by_record(i, Self::TYPE)?;
         let r = c
             .ecs
             .describe_task_definition()
@@ -699,6 +701,7 @@ async fn describe_service(
 
 #[async_trait]
 impl AwsResource for Service {
+    const LOOKUP_BY_ID: bool = false;
     const TAGS: Tagging = Tagging::Ecs;
 
     async fn create(
@@ -761,8 +764,9 @@ impl AwsResource for Service {
     async fn read(
         c: &Clients,
         id: &str,
-        i: &ServiceInputs,
+        i: Option<&ServiceInputs>,
     ) -> Result<Option<(ServiceInputs, ServiceOutputs)>, ProviderError> {
+        let i = by_record(i, Self::TYPE)?;
         let Some(s) = describe_service(c, &i.cluster, id).await? else {
             return Ok(None);
         };

@@ -8,7 +8,7 @@ use serde_json::Value;
 use crate::config::Clients;
 use crate::error::{aws_on, found, gone};
 use crate::names;
-use crate::resource::{AwsResource, check_policy};
+use crate::resource::{AwsResource, by_record, check_policy};
 use crate::tagging::Tagging;
 use crate::{AwsProvider, Tags, tags};
 
@@ -145,7 +145,7 @@ impl AwsResource for Role {
     async fn read(
         c: &Clients,
         id: &str,
-        _i: &RoleInputs,
+        _i: Option<&RoleInputs>,
     ) -> Result<Option<(RoleInputs, RoleOutputs)>, ProviderError> {
         let Some(out) = found(c.iam.get_role().role_name(id).send().await, "GetRole")? else {
             return Ok(None);
@@ -191,7 +191,7 @@ impl AwsResource for Role {
                 .await
                 .map_err(aws_on("UpdateRole", "description"))?;
         }
-        let (_, o) = Self::read(c, id, new)
+        let (_, o) = Self::read(c, id, Some(new))
             .await?
             .ok_or_else(|| ProviderError::new(format!("role {id} disappeared")))?;
         Ok(o)
@@ -221,6 +221,7 @@ async fn put_role_policy(c: &Clients, i: &RolePolicyInputs) -> Result<(), Provid
 
 #[async_trait]
 impl AwsResource for RolePolicy {
+    const LOOKUP_BY_ID: bool = false;
     fn check(inputs: &PropMap) -> Vec<CheckFailure> {
         check_policy(inputs, "policy")
     }
@@ -243,8 +244,9 @@ impl AwsResource for RolePolicy {
     async fn read(
         c: &Clients,
         id: &str,
-        i: &RolePolicyInputs,
+        i: Option<&RolePolicyInputs>,
     ) -> Result<Option<(RolePolicyInputs, RolePolicyOutputs)>, ProviderError> {
+        let i = by_record(i, Self::TYPE)?;
         let r = c
             .iam
             .get_role_policy()
@@ -292,6 +294,7 @@ impl AwsResource for RolePolicy {
 
 #[async_trait]
 impl AwsResource for RolePolicyAttachment {
+    const LOOKUP_BY_ID: bool = false;
     async fn create(
         c: &Clients,
         _ctx: &ResourceContext,
@@ -316,9 +319,10 @@ impl AwsResource for RolePolicyAttachment {
     async fn read(
         c: &Clients,
         id: &str,
-        i: &RolePolicyAttachmentInputs,
+        i: Option<&RolePolicyAttachmentInputs>,
     ) -> Result<Option<(RolePolicyAttachmentInputs, RolePolicyAttachmentOutputs)>, ProviderError>
     {
+        let i = by_record(i, Self::TYPE)?;
         let r = c
             .iam
             .list_attached_role_policies()
@@ -406,7 +410,7 @@ impl AwsResource for InstanceProfile {
     async fn read(
         c: &Clients,
         id: &str,
-        _i: &InstanceProfileInputs,
+        _i: Option<&InstanceProfileInputs>,
     ) -> Result<Option<(InstanceProfileInputs, InstanceProfileOutputs)>, ProviderError> {
         let r = c
             .iam
@@ -444,7 +448,7 @@ impl AwsResource for InstanceProfile {
     ) -> Result<InstanceProfileOutputs, ProviderError> {
         remove_role(c, id, &old.role).await?;
         add_role(c, id, &new.role).await?;
-        let (_, o) = Self::read(c, id, new)
+        let (_, o) = Self::read(c, id, Some(new))
             .await?
             .ok_or_else(|| ProviderError::new(format!("instance profile {id} disappeared")))?;
         Ok(o)

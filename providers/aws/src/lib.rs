@@ -4,11 +4,14 @@
 //! type lives in the module of its service (`ec2`, `ecr`, …) as one declaration
 //! (`#[cairn::resource]`, which gives the handle `Vpc`, the arguments `VpcArgs` with their
 //! builder, and the typed `VpcInputs` and `VpcOutputs`) and its AWS calls (`create`, `read`,
-//! `update`, `delete`); `registry.rs` lists them.
+//! `update`, `delete`); `registry.rs` lists them. Lookups (`Vpc::get`, [`CallerIdentity`],
+//! `ec2::AvailabilityZones`) read what exists without managing it (`lookup.rs`).
 
+mod account;
 mod config;
 mod endpoint;
 mod error;
+mod lookup;
 mod names;
 mod provider;
 mod registry;
@@ -31,6 +34,7 @@ pub mod s3;
 pub mod secretsmanager;
 pub mod ssm;
 
+pub use account::CallerIdentity;
 pub use config::AwsConfig;
 pub use provider::{AwsProvider, warn_if_endpoint_configured};
 

@@ -118,7 +118,7 @@ impl AwsResource for LogGroup {
     async fn read(
         c: &Clients,
         id: &str,
-        _i: &LogGroupInputs,
+        _i: Option<&LogGroupInputs>,
     ) -> Result<Option<(LogGroupInputs, LogGroupOutputs)>, ProviderError> {
         let Some(g) = describe(c, id).await? else {
             return Ok(None);

@@ -3,7 +3,8 @@
 use async_trait::async_trait;
 use cairn::{
     CheckFailure, Config, CreateRequest, Created, DefaultProvider, DeleteRequest, ErrorKind,
-    PropMap, Provider, ProviderError, ReadRequest, ReadResult, Related, TypeSchema, UpdateRequest,
+    LookupRequest, PropMap, Provider, ProviderError, ReadRequest, ReadResult, Related, TypeSchema,
+    UpdateRequest,
 };
 use serde_json::Value;
 use tokio::sync::OnceCell;
@@ -129,6 +130,28 @@ impl Provider for AwsProvider {
             .read(c, &req.id, &req.inputs)
             .await?;
         Ok(read.map(|(inputs, outputs)| ReadResult { inputs, outputs }))
+    }
+
+    /// A resource type by its `id` argument, or one of the lookups `registry.rs` lists.
+    async fn lookup(&self, req: LookupRequest) -> Result<Value, ProviderError> {
+        let c = self.clients().await?;
+        let ty = req.resource.ty.as_str();
+        if let Some(handler) = registry::handler(ty) {
+            let Some(id) = req.args.get("id").and_then(Value::as_str) else {
+                return Err(
+                    ProviderError::on_property("id", "a lookup by id needs the id")
+                        .kind(ErrorKind::Invalid),
+                );
+            };
+            return handler.get(c, id).await;
+        }
+        match registry::lookup(ty) {
+            Some(lookup) => lookup.read(c, &req.args).await,
+            None => Err(
+                ProviderError::new(format!("the AWS provider has no lookup '{ty}'"))
+                    .kind(ErrorKind::Invalid),
+            ),
+        }
     }
 
     async fn update(&self, req: UpdateRequest) -> Result<Value, ProviderError> {

@@ -161,7 +161,7 @@ impl AwsResource for SubnetGroup {
     async fn read(
         c: &Clients,
         id: &str,
-        i: &SubnetGroupInputs,
+        i: Option<&SubnetGroupInputs>,
     ) -> Result<Option<(SubnetGroupInputs, SubnetGroupOutputs)>, ProviderError> {
         let Some(g) = describe_group(c, id).await? else {
             return Ok(None);
@@ -170,7 +170,7 @@ impl AwsResource for SubnetGroup {
         let now = SubnetGroupInputs {
             name: id.to_string(),
             // AWS's copy of the default is the default.
-            description: match (&i.description, description) {
+            description: match (i.and_then(|i| i.description.as_ref()), description) {
                 (None, Some(d)) if d == DESCRIPTION => None,
                 (_, d) => d,
             },
@@ -375,7 +375,7 @@ impl AwsResource for Instance {
     async fn read(
         c: &Clients,
         id: &str,
-        i: &InstanceInputs,
+        i: Option<&InstanceInputs>,
     ) -> Result<Option<(InstanceInputs, InstanceOutputs)>, ProviderError> {
         let Some(d) = describe_instance(c, id).await? else {
             return Ok(None);
@@ -398,7 +398,7 @@ impl AwsResource for Instance {
             db_name: text(d.db_name()),
             username: d.master_username().unwrap_or_default().to_string(),
             // Never returned by AWS.
-            password: i.password.clone(),
+            password: i.map(|i| i.password.clone()).unwrap_or_default(),
             db_subnet_group_name: d
                 .db_subnet_group()
                 .and_then(|g| text(g.db_subnet_group_name())),
@@ -407,7 +407,7 @@ impl AwsResource for Instance {
             backup_retention_period: d.backup_retention_period(),
             deletion_protection: d.deletion_protection(),
             // How a delete goes: nothing AWS holds until then.
-            skip_final_snapshot: i.skip_final_snapshot,
+            skip_final_snapshot: i.and_then(|i| i.skip_final_snapshot),
             tags: None,
         };
         Ok(Some((now, instance_outputs(&d))))

@@ -1,8 +1,9 @@
-//! The one list of the AWS resource types the provider serves. Adding a type is one line here
-//! (and its module): nothing else dispatches by type token.
+//! The one list of the AWS resource types the provider serves, and the one of its lookups.
+//! Adding either is one line here (and its module): nothing else dispatches by token.
 
+use crate::lookup::{Erased, LookupHandler};
 use crate::resource::{Handler, Typed};
-use crate::{acm, ec2, ecr, ecs, elb, iam, logs, rds, route53, s3, secretsmanager, ssm};
+use crate::{account, acm, ec2, ecr, ecs, elb, iam, logs, rds, route53, s3, secretsmanager, ssm};
 
 static TYPES: &[&dyn Handler] = &[
     &Typed::<ec2::Vpc>::new(),
@@ -43,6 +44,27 @@ static TYPES: &[&dyn Handler] = &[
     &Typed::<secretsmanager::Secret>::new(),
     &Typed::<ssm::Parameter>::new(),
 ];
+
+/// The lookups with arguments and outputs of their own (a type's lookup by id, `Vpc::get`, is
+/// its `read`).
+static LOOKUPS: &[&dyn LookupHandler] = &[
+    &Erased::<account::IdentityLookup>::new(),
+    &Erased::<ec2::zones::ZonesLookup>::new(),
+    &Erased::<ec2::VpcLookup>::new(),
+    &Erased::<ec2::SubnetsLookup>::new(),
+    &Erased::<ssm::ValueLookup>::new(),
+];
+
+/// Every registered lookup.
+#[cfg_attr(not(test), allow(dead_code))]
+pub(crate) fn lookups() -> &'static [&'static dyn LookupHandler] {
+    LOOKUPS
+}
+
+/// The lookup with token `token`.
+pub(crate) fn lookup(token: &str) -> Option<&'static dyn LookupHandler> {
+    LOOKUPS.iter().copied().find(|l| l.token() == token)
+}
 
 /// Every registered type.
 #[cfg_attr(not(test), allow(dead_code))]

@@ -33,6 +33,11 @@ pub(crate) trait AwsResource: ResourceType {
     /// its calls get the SDK's full retries, not a create's throttling-only ones.
     const CREATE_IS_IDEMPOTENT: bool = false;
 
+    /// Its id alone says where to read it, so a program can look one up (`Vpc::get`). A type
+    /// read through what it belongs to (a rule through its group) sets it `false`, and its
+    /// `read` takes the record with [`by_record`].
+    const LOOKUP_BY_ID: bool = true;
+
     /// Validation before planning; unknown values are absent from `inputs`.
     fn check(_inputs: &PropMap) -> Vec<CheckFailure> {
         Vec::new()
@@ -72,7 +77,7 @@ pub(crate) trait AwsResource: ResourceType {
                 Self::TYPE
             )));
         };
-        Ok(match Self::read(c, &id, inputs).await? {
+        Ok(match Self::read(c, &id, Some(inputs)).await? {
             Some(_) => vec![id],
             None => Vec::new(),
         })
@@ -81,10 +86,14 @@ pub(crate) trait AwsResource: ResourceType {
     /// Reads it back: the inputs as the cloud has them now, and the outputs; `None` if it is
     /// gone. The engine compares only what the program declared; tags are filled in by the
     /// erasure (leave them `None`).
+    ///
+    /// `recorded` is `None` for a lookup (`Vpc::get`), which has no record: what only a
+    /// record knows (a setting of Cairn's own, such as `force_destroy`) takes its default. A
+    /// type whose id alone does not say where to read it refuses with [`ErrorKind::Invalid`].
     async fn read(
         c: &Clients,
         id: &str,
-        inputs: &Self::Inputs,
+        recorded: Option<&Self::Inputs>,
     ) -> Result<Option<(Self::Inputs, Self::Outputs)>, ProviderError>;
 
     /// Applies the changes that the schema does not mark as forcing replacement (tags
@@ -97,7 +106,7 @@ pub(crate) trait AwsResource: ResourceType {
         _old: &Self::Inputs,
         new: &Self::Inputs,
     ) -> Result<Self::Outputs, ProviderError> {
-        match Self::read(c, id, new).await? {
+        match Self::read(c, id, Some(new)).await? {
             Some((_, outputs)) => Ok(outputs),
             None => {
                 Err(ProviderError::new(format!("{id} no longer exists")).kind(ErrorKind::NotFound))
@@ -130,7 +139,7 @@ async fn owned<R: AwsResource>(
         );
     }
     // What the program left unset was not sent: the cloud's default there proves nothing.
-    Ok(match R::read(c, id, inputs).await? {
+    Ok(match R::read(c, id, Some(inputs)).await? {
         Some((now, _)) => match (serde_json::to_value(&now), serde_json::to_value(inputs)) {
             (Ok(Value::Object(now)), Ok(Value::Object(sent))) => sent
                 .iter()
@@ -154,6 +163,8 @@ pub(crate) trait Handler: Send + Sync {
     #[cfg_attr(not(test), allow(dead_code))]
     fn taggable(&self) -> bool;
     fn create_is_idempotent(&self) -> bool;
+    #[cfg_attr(not(test), allow(dead_code))]
+    fn lookup_by_id(&self) -> bool;
     /// Parses inputs and writes them back, as the engine would store them.
     #[cfg_attr(not(test), allow(dead_code))]
     fn round_trip(&self, inputs: &Value) -> Result<Value, ProviderError>;
@@ -178,6 +189,8 @@ pub(crate) trait Handler: Send + Sync {
         id: &str,
         inputs: &Value,
     ) -> Result<Option<(Value, Value)>, ProviderError>;
+    /// The outputs of the resource `id`, which the stack does not manage (a lookup).
+    async fn get(&self, c: &Clients, id: &str) -> Result<Value, ProviderError>;
     async fn update(
         &self,
         c: &Clients,
@@ -237,6 +250,10 @@ impl<R: AwsResource> Handler for Typed<R> {
 
     fn create_is_idempotent(&self) -> bool {
         R::CREATE_IS_IDEMPOTENT
+    }
+
+    fn lookup_by_id(&self) -> bool {
+        R::LOOKUP_BY_ID
     }
 
     fn round_trip(&self, inputs: &Value) -> Result<Value, ProviderError> {
@@ -309,7 +326,7 @@ impl<R: AwsResource> Handler for Typed<R> {
         inputs: &Value,
     ) -> Result<Option<(Value, Value)>, ProviderError> {
         let recorded = parse::<R::Inputs>(R::TYPE, inputs)?;
-        let Some((mut now, outputs)) = R::read(c, id, &recorded).await? else {
+        let Some((mut now, outputs)) = R::read(c, id, Some(&recorded)).await? else {
             return Ok(None);
         };
         if let (Some(t), Some(all)) = (R::tags_mut(&mut now), R::TAGS.all(c, id).await?) {
@@ -317,6 +334,20 @@ impl<R: AwsResource> Handler for Typed<R> {
             *t = tags::user_part(all, declared);
         }
         Ok(Some((write(R::TYPE, &now)?, write(R::TYPE, &outputs)?)))
+    }
+
+    async fn get(&self, c: &Clients, id: &str) -> Result<Value, ProviderError> {
+        if !R::LOOKUP_BY_ID {
+            return Err(by_record::<()>(None, R::TYPE).unwrap_err());
+        }
+        match R::read(c, id, None).await? {
+            Some((_, outputs)) => write(R::TYPE, &outputs),
+            None => Err(
+                ProviderError::new(format!("there is no {} with id '{id}'", R::TYPE))
+                    .property("id")
+                    .kind(ErrorKind::NotFound),
+            ),
+        }
     }
 
     async fn update(
@@ -348,6 +379,17 @@ impl<R: AwsResource> Handler for Typed<R> {
         let inputs = parse::<R::Inputs>(R::TYPE, inputs)?;
         R::delete(c, id, &inputs, &parse::<R::Outputs>(R::TYPE, outputs)?).await
     }
+}
+
+/// The record a read needs, for a type whose id alone does not say where to read it (a rule
+/// is read through its group, an image through its repository): a lookup of one is refused.
+pub(crate) fn by_record<'a, T>(recorded: Option<&'a T>, ty: &str) -> Result<&'a T, ProviderError> {
+    recorded.ok_or_else(|| {
+        ProviderError::new(format!(
+            "{ty} cannot be looked up by its id alone: look up what it belongs to instead"
+        ))
+        .kind(ErrorKind::Invalid)
+    })
 }
 
 /// The value of a known property during `check`, if it is known and of type `T`.

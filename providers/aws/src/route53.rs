@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::Clients;
 use crate::error::{aws, aws_on, code, gone};
-use crate::resource::{AwsResource, declared};
+use crate::resource::{AwsResource, by_record, declared};
 use crate::tagging::Tagging;
 use crate::{AwsProvider, Tags, wait};
 
@@ -204,7 +204,7 @@ impl AwsResource for Zone {
     async fn read(
         c: &Clients,
         id: &str,
-        i: &ZoneInputs,
+        i: Option<&ZoneInputs>,
     ) -> Result<Option<(ZoneInputs, ZoneOutputs)>, ProviderError> {
         let out = match c.route53.get_hosted_zone().id(id).send().await {
             Ok(out) => out,
@@ -229,7 +229,7 @@ impl AwsResource for Zone {
                 .map(str::to_string),
             vpc_ids: private.then_some(vpcs),
             // How a delete goes: nothing AWS holds until then.
-            force_destroy: i.force_destroy,
+            force_destroy: i.and_then(|i| i.force_destroy),
             tags: None,
         };
         let name_servers = out
@@ -291,7 +291,7 @@ impl AwsResource for Zone {
                 ));
             }
         }
-        let (_, outputs) = Self::read(c, id, new)
+        let (_, outputs) = Self::read(c, id, Some(new))
             .await?
             .ok_or_else(|| ProviderError::new(format!("hosted zone {id} disappeared")))?;
         Ok(outputs)
@@ -454,6 +454,7 @@ async fn find_set(
 
 #[async_trait]
 impl AwsResource for Record {
+    const LOOKUP_BY_ID: bool = false;
     /// Values or an alias, not both; a TTL only with values.
     fn check(inputs: &PropMap) -> Vec<CheckFailure> {
         let (records, alias) = (declared(inputs, "records"), declared(inputs, "alias"));
@@ -496,8 +497,9 @@ impl AwsResource for Record {
     async fn read(
         c: &Clients,
         _id: &str,
-        i: &RecordInputs,
+        i: Option<&RecordInputs>,
     ) -> Result<Option<(RecordInputs, RecordOutputs)>, ProviderError> {
+        let i = by_record(i, Self::TYPE)?;
         let Some(set) = find_set(c, i).await? else {
             return Ok(None);
         };

@@ -298,7 +298,7 @@ impl AwsResource for Bucket {
     async fn read(
         c: &Clients,
         id: &str,
-        i: &BucketInputs,
+        i: Option<&BucketInputs>,
     ) -> Result<Option<(BucketInputs, BucketOutputs)>, ProviderError> {
         match c.s3.head_bucket().bucket(id).send().await {
             Ok(_) => {}
@@ -343,7 +343,7 @@ impl AwsResource for Bucket {
             encryption,
             block_public_access: Some(block),
             policy,
-            force_destroy: i.force_destroy,
+            force_destroy: i.and_then(|i| i.force_destroy),
             tags: None,
         };
         Ok(Some((now, outputs(c, id))))

@@ -134,13 +134,13 @@ impl AwsResource for Secret {
     async fn read(
         c: &Clients,
         id: &str,
-        i: &SecretInputs,
+        i: Option<&SecretInputs>,
     ) -> Result<Option<(SecretInputs, SecretOutputs)>, ProviderError> {
         let Some(s) = describe(c, id).await? else {
             return Ok(None);
         };
         // The value only when the program manages it: otherwise it is someone else's to read.
-        let secret_string = match &i.secret_string {
+        let secret_string = match i.and_then(|i| i.secret_string.as_ref()) {
             None => None,
             Some(_) => c
                 .secrets
@@ -159,7 +159,7 @@ impl AwsResource for Secret {
             kms_key_id: s.kms_key_id().map(str::to_string),
             secret_string,
             // How a delete goes: nothing AWS holds until then.
-            recovery_window_in_days: i.recovery_window_in_days,
+            recovery_window_in_days: i.and_then(|i| i.recovery_window_in_days),
             tags: None,
         };
         let arn = s.arn().unwrap_or(id).to_string();

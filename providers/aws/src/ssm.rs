@@ -6,6 +6,7 @@ use cairn::{ProviderError, ResourceContext};
 
 use crate::config::Clients;
 use crate::error::{aws, aws_on, code, gone};
+use crate::lookup::AwsLookup;
 use crate::names;
 use crate::resource::AwsResource;
 use crate::tagging::Tagging;
@@ -155,7 +156,7 @@ impl AwsResource for Parameter {
     async fn read(
         c: &Clients,
         id: &str,
-        _i: &ParameterInputs,
+        _i: Option<&ParameterInputs>,
     ) -> Result<Option<(ParameterInputs, ParameterOutputs)>, ProviderError> {
         describe(c, id).await
     }
@@ -206,5 +207,104 @@ impl AwsResource for Parameter {
             c.ssm.delete_parameter().name(id).send().await,
             "DeleteParameter",
         )
+    }
+}
+
+/// The public parameter naming the latest Amazon Linux 2023 AMI for x86-64 in each region:
+/// `ParameterValue::get(stack, "ami", ssm::AMAZON_LINUX_2023).value()` is its AMI id.
+pub const AMAZON_LINUX_2023: &str =
+    "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64";
+
+/// [`AMAZON_LINUX_2023`] for ARM (Graviton) instances.
+pub const AMAZON_LINUX_2023_ARM64: &str =
+    "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-arm64";
+
+crate::lookup::handle! {
+    /// The value of a parameter the stack does not manage (a lookup: read when the program is
+    /// planned): AWS's public ones (the latest AMI, [`AMAZON_LINUX_2023`]) or another team's.
+    /// A `SecureString`'s value is read decrypted and is secret to Cairn.
+    ParameterValue {
+        value: String,
+        /// Its version, one more with each change.
+        version: i64,
+        /// Its full ARN.
+        arn: String,
+    }
+}
+
+impl ParameterValue {
+    #[track_caller]
+    pub fn get(
+        stack: &mut cairn::Stack,
+        name: &str,
+        parameter: impl Into<cairn::Output<String>>,
+    ) -> ParameterValue {
+        ParameterValue::get_with(stack, name, parameter, cairn::ResourceOptions::default())
+    }
+
+    /// [`ParameterValue::get`] with options: of them, only `provider` and `depends_on` apply.
+    #[track_caller]
+    pub fn get_with(
+        stack: &mut cairn::Stack,
+        name: &str,
+        parameter: impl Into<cairn::Output<String>>,
+        opts: cairn::ResourceOptions,
+    ) -> ParameterValue {
+        let parameter: cairn::Output<String> = parameter.into();
+        let args = vec![("name", Some(parameter.erase()))];
+        ParameterValue {
+            lookup: crate::lookup::declare(stack, ValueLookup::TOKEN, name, args, opts),
+        }
+    }
+}
+
+/// The lookup behind [`ParameterValue`].
+pub(crate) struct ValueLookup;
+
+#[derive(serde::Deserialize)]
+pub(crate) struct ValueArgs {
+    name: String,
+}
+
+#[async_trait]
+impl AwsLookup for ValueLookup {
+    const TOKEN: &'static str = "aws:ssm/getParameter";
+    const DECLARED_BY: &'static str = "ssm::ParameterValue::get";
+    type Args = ValueArgs;
+    type Outputs = serde_json::Value;
+
+    async fn read(c: &Clients, args: ValueArgs) -> Result<serde_json::Value, ProviderError> {
+        let out = c
+            .ssm
+            .get_parameter()
+            .name(&args.name)
+            .with_decryption(true)
+            .send()
+            .await;
+        let out = match out {
+            Err(e) if code(&e).as_deref() == Some("ParameterNotFound") => {
+                return Err(crate::lookup::nothing_matches(format!(
+                    "no parameter '{}'",
+                    args.name
+                )));
+            }
+            r => r.map_err(aws("GetParameter"))?,
+        };
+        let Some(p) = out.parameter() else {
+            return Err(crate::lookup::nothing_matches(format!(
+                "no parameter '{}'",
+                args.name
+            )));
+        };
+        let value = serde_json::Value::String(p.value().unwrap_or_default().to_string());
+        let value = match p.r#type() {
+            Some(SdkType::SecureString) => cairn::secret_output(value),
+            _ => value,
+        };
+        Ok(serde_json::json!({
+            "value": value,
+            "version": p.version(),
+            "arn": p.arn().unwrap_or_default(),
+        }))
     }
 }

@@ -403,6 +403,34 @@ fn expand(attr: Tokens, item: Tokens) -> syn::Result<Tokens> {
                 }
             }
 
+            /// Looks up an existing resource of this type by its id (Pulumi's `get`): read
+            /// when the program is planned, its outputs used like a declared one's, and never
+            /// changed, deleted or recorded.
+            #[track_caller]
+            pub fn get(
+                stack: &mut ::cairn::Stack,
+                name: &str,
+                id: impl ::std::convert::Into<::cairn::Output<::std::string::String>>,
+            ) -> Self {
+                Self::get_with(stack, name, id, ::cairn::ResourceOptions::default())
+            }
+
+            /// [`Self::get`] with options: of them, only `provider` and `depends_on` apply.
+            #[track_caller]
+            pub fn get_with(
+                stack: &mut ::cairn::Stack,
+                name: &str,
+                id: impl ::std::convert::Into<::cairn::Output<::std::string::String>>,
+                opts: ::cairn::ResourceOptions,
+            ) -> Self {
+                let id: ::cairn::Output<::std::string::String> = id.into();
+                let args: ::std::vec::Vec<(&'static str, ::std::option::Option<::cairn::Output<::cairn::__private::Value>>)> =
+                    ::std::vec![("id", ::std::option::Option::Some(id.erase()))];
+                #name {
+                    resource: stack.lookup::<#provider>(#token, name, args, opts),
+                }
+            }
+
             /// The resource's name in the stack.
             pub fn resource_name(&self) -> &str {
                 self.resource.name()

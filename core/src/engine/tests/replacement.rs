@@ -51,7 +51,7 @@ async fn a_failed_create_first_replacement_leaves_the_old_copy_and_its_dependent
     let h = Harness::new();
     h.up(group_and_rule(None, "k1", "10")).await;
     let before = h.cloud.cloud();
-    let plan = h.preview(group_and_rule(None, "k2", "10"));
+    let plan = h.preview(group_and_rule(None, "k2", "10")).await;
     assert!(
         plan.steps.iter().all(|s| !s.deletes_first()),
         "{}",
@@ -72,7 +72,7 @@ async fn a_delete_first_replacement_waits_for_everything_its_new_copy_needs() {
     let h = Harness::new();
     h.up(group_and_rule(Some("web"), "k1", "10")).await;
     let before = h.cloud.cloud();
-    let plan = h.preview(group_and_rule(Some("web"), "k2", "11"));
+    let plan = h.preview(group_and_rule(Some("web"), "k2", "11")).await;
     let why = |name: &str| {
         plan.steps
             .iter()
@@ -151,8 +151,12 @@ async fn cairn_names_what_the_program_leaves_unnamed_and_renames_on_replacement(
     assert!(first.starts_with("sg-") && first.len() == 10, "{first}");
 
     // Kept while nothing forces a replacement.
-    assert!(!h.preview(group_and_rule(None, "k1", "10")).has_changes());
-    let plan = h.preview(group_and_rule(None, "k2", "10"));
+    assert!(
+        !h.preview(group_and_rule(None, "k1", "10"))
+            .await
+            .has_changes()
+    );
+    let plan = h.preview(group_and_rule(None, "k2", "10")).await;
     let sg = plan.steps.iter().find(|s| s.name == "sg").unwrap();
     assert_eq!(sg.kind(), StepKind::Replace);
     assert!(!sg.deletes_first());
@@ -209,7 +213,7 @@ fn name_known_at_apply(key: &'static str, used: bool) -> impl FnOnce(&mut Stack)
 async fn a_name_that_turns_out_kept_at_apply_is_deleted_just_before_its_create() {
     let h = Harness::new();
     h.up(name_known_at_apply("k1", false)).await;
-    let plan = h.preview(name_known_at_apply("k2", false));
+    let plan = h.preview(name_known_at_apply("k2", false)).await;
     let u = plan.steps.iter().find(|s| s.name == "u").unwrap();
     assert!(!u.deletes_first());
     assert_eq!(u.may_delete_first(), Some(&["name".to_string()][..]));
@@ -268,7 +272,7 @@ async fn a_fixed_name_in_a_new_scope_creates_first() {
         }
     };
     h.up(named("a")).await;
-    let plan = h.preview(named("b"));
+    let plan = h.preview(named("b")).await;
     assert_eq!(plan.steps[0].kind(), StepKind::Replace);
     assert!(!plan.steps[0].deletes_first());
     h.cloud.clear_calls();
@@ -306,6 +310,7 @@ async fn a_delete_first_replacement_still_in_use_is_refused_at_plan() {
     let err = h
         .engine
         .preview(&h.declare(program("k2")).unwrap())
+        .await
         .err()
         .unwrap()
         .to_string();
@@ -339,6 +344,7 @@ async fn two_resources_asking_for_one_unique_name_is_a_plan_error() {
             })
             .unwrap(),
         )
+        .await
         .err()
         .unwrap()
         .to_string();
@@ -491,7 +497,7 @@ fn check_replacements(before: Vec<Spec>, after: Vec<Spec>, fails: Vec<(usize, &'
 
         // A change the plan refuses touches nothing.
         let program = h.declare(declare_specs(after.clone())).unwrap();
-        let plan = match h.engine.preview(&program) {
+        let plan = match h.engine.preview(&program).await {
             Ok(plan) => plan,
             Err(e) => {
                 assert!(e.to_string().contains("still refer"), "{e}");
@@ -581,7 +587,7 @@ fn check_replacements(before: Vec<Spec>, after: Vec<Spec>, fails: Vec<(usize, &'
                 }
             }
         }
-        let again = h.preview(declare_specs(after));
+        let again = h.preview(declare_specs(after)).await;
         assert!(!again.has_changes(), "{}", plan_text(&again));
     });
 }

@@ -36,7 +36,7 @@ impl Harness {
 
     async fn up_program(&self, program: &Program) -> Execution {
         let session = self.engine.lock("up").unwrap();
-        let plan = session.plan(program).unwrap();
+        let plan = session.plan(program).await.unwrap();
         let exec = session.apply(program, &plan, 0, &|_| {}).await.unwrap();
         assert!(exec.errors.is_empty(), "{:?}", exec.errors);
         exec
@@ -60,7 +60,7 @@ async fn a_target_applies_it_and_what_it_needs_and_leaves_the_rest_as_recorded()
     let before = h.cloud.mutations().len();
 
     let targeted = h.targeted(program("2"), targeting(&["b"], &[]));
-    let plan = h.engine.preview(&targeted).unwrap();
+    let plan = h.engine.preview(&targeted).await.unwrap();
     assert_eq!(
         Harness::kinds(&plan),
         [
@@ -82,7 +82,7 @@ async fn a_target_applies_it_and_what_it_needs_and_leaves_the_rest_as_recorded()
     assert_eq!(h.mutated_since(before), ["a", "b"]);
 
     // c's record is as it was: the next plan still updates it, and only it.
-    let kinds = Harness::kinds(&h.preview(program("2")));
+    let kinds = Harness::kinds(&h.preview(program("2")).await);
     assert_eq!(kinds[2], ("c".to_string(), StepKind::Update));
     assert!(kinds[..2].iter().all(|(_, k)| *k == StepKind::Same));
 }
@@ -140,6 +140,7 @@ async fn a_removed_resource_is_deleted_only_when_targeted() {
     let plan = h
         .engine
         .preview(&h.targeted(without_c, targeting(&["a"], &[])))
+        .await
         .unwrap();
     assert!(!plan.has_changes(), "c is not targeted: it stays");
     h.up_program(&h.targeted(without_c, targeting(&["c"], &[])))
@@ -153,7 +154,7 @@ async fn replacing_a_target_that_something_left_out_refers_to_is_refused() {
     h.up(program("1")).await;
     let mut targeted = h.targeted(program("1"), targeting(&["a"], &[]));
     targeted.replace(&["a".to_string()]).unwrap();
-    let err = h.engine.preview(&targeted).unwrap_err().to_string();
+    let err = h.engine.preview(&targeted).await.unwrap_err().to_string();
     assert!(
         err.contains("'a' (test:Thing) would be replaced, but 'b' refers to it")
             && err.contains("target it too"),
@@ -164,7 +165,7 @@ async fn replacing_a_target_that_something_left_out_refers_to_is_refused() {
     targeted.replace(&["a".to_string()]).unwrap();
     h.up_program(&targeted).await;
     assert_eq!(h.cloud.names(), ["a", "b", "c"]);
-    assert!(is_noop(&h.preview(program("1"))));
+    assert!(is_noop(&h.preview(program("1")).await));
 }
 
 #[tokio::test]
@@ -221,6 +222,7 @@ async fn a_name_neither_declared_nor_recorded_suggests_the_closest() {
     let err = h
         .engine
         .preview(&h.targeted(program("1"), targeting(&["bb"], &["x"])))
+        .await
         .unwrap_err()
         .to_string();
     assert!(

@@ -162,7 +162,7 @@ impl AwsResource for Instance {
     async fn read(
         c: &Clients,
         id: &str,
-        i: &InstanceInputs,
+        i: Option<&InstanceInputs>,
     ) -> Result<Option<(InstanceInputs, InstanceOutputs)>, ProviderError> {
         let Some(inst) = describe(c, id).await? else {
             return Ok(None);
@@ -181,7 +181,7 @@ impl AwsResource for Instance {
             subnet_id: inst.subnet_id().unwrap_or_default().to_string(),
             security_group_ids: Some(groups),
             // EC2 reports the profile's ARN and id, not the name it was given.
-            iam_instance_profile: i.iam_instance_profile.clone(),
+            iam_instance_profile: i.and_then(|i| i.iam_instance_profile.clone()),
             tags: None,
         };
         Ok(Some((now, outputs(&inst))))

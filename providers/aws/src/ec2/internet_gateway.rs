@@ -98,7 +98,7 @@ impl AwsResource for InternetGateway {
     async fn read(
         c: &Clients,
         id: &str,
-        _i: &InternetGatewayInputs,
+        _i: Option<&InternetGatewayInputs>,
     ) -> Result<Option<(InternetGatewayInputs, InternetGatewayOutputs)>, ProviderError> {
         let Some(out) = found(
             c.ec2

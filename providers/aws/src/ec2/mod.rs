@@ -10,6 +10,7 @@ mod subnet;
 pub(crate) mod tagging;
 mod vpc;
 mod vpc_endpoint;
+pub(crate) mod zones;
 
 pub use cidr::cidr_subnet;
 pub use instance::{Instance, InstanceArgs, InstanceInputs, InstanceOutputs};
@@ -30,11 +31,14 @@ pub use security_group::{
     SecurityGroupOutputs, SecurityGroupRule, SecurityGroupRuleArgs, SecurityGroupRuleInputs,
     SecurityGroupRuleOutputs,
 };
-pub use subnet::{Subnet, SubnetArgs, SubnetInputs, SubnetOutputs};
-pub use vpc::{InstanceTenancy, Vpc, VpcArgs, VpcInputs, VpcOutputs};
+pub(crate) use subnet::SubnetsLookup;
+pub use subnet::{Subnet, SubnetArgs, SubnetFilter, SubnetInputs, SubnetOutputs, Subnets};
+pub(crate) use vpc::VpcLookup;
+pub use vpc::{InstanceTenancy, Vpc, VpcArgs, VpcFilter, VpcInputs, VpcOutputs};
 pub use vpc_endpoint::{
     VpcEndpoint, VpcEndpointArgs, VpcEndpointInputs, VpcEndpointOutputs, VpcEndpointType,
 };
+pub use zones::AvailabilityZones;
 
 /// Deletes retrying `DependencyViolation` for a bounded time: what blocks a delete (an
 /// endpoint's network interfaces, a detaching gateway) goes away by itself shortly after its
@@ -50,4 +54,29 @@ where
         f,
     )
     .await
+}
+
+/// EC2 filters for a lookup: one condition (`is-default`), and one per tag.
+fn filters(
+    condition: Option<(&str, String)>,
+    tags: &Option<crate::Tags>,
+) -> Vec<aws_sdk_ec2::types::Filter> {
+    use aws_sdk_ec2::types::Filter;
+    let tags = tags.iter().flatten();
+    condition
+        .map(|(name, value)| Filter::builder().name(name).values(value).build())
+        .into_iter()
+        .chain(tags.map(|(k, v)| Filter::builder().name(format!("tag:{k}")).values(v).build()))
+        .collect()
+}
+
+/// What a lookup asked for, for its error: `default: true, tags Name=main`.
+fn asked(condition: Option<String>, tags: &Option<crate::Tags>) -> String {
+    let tags = tags.iter().flatten().map(|(k, v)| format!("tag {k}={v}"));
+    let all: Vec<String> = condition.into_iter().chain(tags).collect();
+    if all.is_empty() {
+        "no condition".into()
+    } else {
+        all.join(", ")
+    }
 }

@@ -111,7 +111,7 @@ impl AwsResource for Eip {
     async fn read(
         c: &Clients,
         id: &str,
-        _i: &EipInputs,
+        _i: Option<&EipInputs>,
     ) -> Result<Option<(EipInputs, EipOutputs)>, ProviderError> {
         let Some(a) = describe_address(c, id).await? else {
             return Ok(None);
@@ -261,7 +261,7 @@ impl AwsResource for NatGateway {
     async fn read(
         c: &Clients,
         id: &str,
-        _i: &NatGatewayInputs,
+        _i: Option<&NatGatewayInputs>,
     ) -> Result<Option<(NatGatewayInputs, NatGatewayOutputs)>, ProviderError> {
         let Some(g) = describe_nat(c, id).await? else {
             return Ok(None);

@@ -7,7 +7,7 @@ use cairn::{CheckFailure, PropMap, ProviderError, ResourceContext};
 use super::tagging;
 use crate::config::Clients;
 use crate::error::{aws, aws_on, found, gone};
-use crate::resource::{AwsResource, check_cidr, declared};
+use crate::resource::{AwsResource, by_record, check_cidr, declared};
 use crate::tagging::Tagging;
 use crate::{AwsProvider, Tags};
 
@@ -102,7 +102,7 @@ impl AwsResource for RouteTable {
     async fn read(
         c: &Clients,
         id: &str,
-        _i: &RouteTableInputs,
+        _i: Option<&RouteTableInputs>,
     ) -> Result<Option<(RouteTableInputs, RouteTableOutputs)>, ProviderError> {
         let Some(out) = found(
             c.ec2
@@ -143,6 +143,7 @@ impl AwsResource for RouteTable {
 
 #[async_trait]
 impl AwsResource for Route {
+    const LOOKUP_BY_ID: bool = false;
     fn check(inputs: &PropMap) -> Vec<CheckFailure> {
         let mut failures: Vec<CheckFailure> = check_cidr(inputs, "destination_cidr_block")
             .into_iter()
@@ -188,8 +189,9 @@ impl AwsResource for Route {
     async fn read(
         c: &Clients,
         id: &str,
-        i: &RouteInputs,
+        i: Option<&RouteInputs>,
     ) -> Result<Option<(RouteInputs, RouteOutputs)>, ProviderError> {
+        let i = by_record(i, Self::TYPE)?;
         let Some(out) = found(
             c.ec2
                 .describe_route_tables()
@@ -283,7 +285,7 @@ impl AwsResource for RouteTableAssociation {
     async fn read(
         c: &Clients,
         id: &str,
-        _i: &RouteTableAssociationInputs,
+        _i: Option<&RouteTableAssociationInputs>,
     ) -> Result<Option<(RouteTableAssociationInputs, RouteTableAssociationOutputs)>, ProviderError>
     {
         let out = c

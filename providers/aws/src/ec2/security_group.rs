@@ -14,7 +14,7 @@ use super::tagging;
 use crate::config::Clients;
 use crate::error::{aws, aws_on, found, gone};
 use crate::names;
-use crate::resource::{AwsResource, known};
+use crate::resource::{AwsResource, by_record, known};
 use crate::tagging::Tagging;
 use crate::wait;
 use crate::{AwsProvider, Tags};
@@ -225,7 +225,7 @@ impl AwsResource for SecurityGroup {
     async fn read(
         c: &Clients,
         id: &str,
-        i: &SecurityGroupInputs,
+        i: Option<&SecurityGroupInputs>,
     ) -> Result<Option<(SecurityGroupInputs, SecurityGroupOutputs)>, ProviderError> {
         let Some(out) = found(
             c.ec2.describe_security_groups().group_ids(id).send().await,
@@ -245,8 +245,8 @@ impl AwsResource for SecurityGroup {
             vpc_id: g.vpc_id().unwrap_or_default().to_string(),
             name: g.group_name().unwrap_or_default().to_string(),
             description: g.description().unwrap_or_default().to_string(),
-            ingress: rules(&i.ingress, g.ip_permissions()),
-            egress: rules(&i.egress, g.ip_permissions_egress()),
+            ingress: rules(i.map_or(&None, |i| &i.ingress), g.ip_permissions()),
+            egress: rules(i.map_or(&None, |i| &i.egress), g.ip_permissions_egress()),
             tags: None,
         };
         let arn = g
@@ -346,6 +346,7 @@ impl SecurityGroupRuleInputs {
 
 #[async_trait]
 impl AwsResource for SecurityGroupRule {
+    const LOOKUP_BY_ID: bool = false;
     async fn create(
         c: &Clients,
         _ctx: &ResourceContext,
@@ -403,8 +404,9 @@ impl AwsResource for SecurityGroupRule {
     async fn read(
         c: &Clients,
         id: &str,
-        i: &SecurityGroupRuleInputs,
+        i: Option<&SecurityGroupRuleInputs>,
     ) -> Result<Option<(SecurityGroupRuleInputs, SecurityGroupRuleOutputs)>, ProviderError> {
+        let i = by_record(i, Self::TYPE)?;
         let Some(out) = found(
             c.ec2
                 .describe_security_groups()

@@ -6,7 +6,8 @@ use cairn::{CheckFailure, PropMap, ProviderError, Related, ResourceContext};
 
 use super::tagging;
 use crate::config::Clients;
-use crate::error::{aws_on, code, found, gone};
+use crate::error::{aws, aws_on, code, found, gone};
+use crate::lookup::AwsLookup;
 use crate::resource::{AwsResource, check_cidr, known};
 use crate::tagging::Tagging;
 use crate::{AwsProvider, Tags};
@@ -217,7 +218,7 @@ impl AwsResource for Subnet {
         if let Some(v) = i.assign_ipv6_address_on_creation {
             set_assign_ipv6(c, &id, v).await?;
         }
-        let (_, outputs) = Self::read(c, &id, i)
+        let (_, outputs) = Self::read(c, &id, Some(i))
             .await?
             .ok_or_else(|| ProviderError::new(format!("subnet {id} disappeared")))?;
         Ok((id, outputs))
@@ -242,7 +243,7 @@ impl AwsResource for Subnet {
     async fn read(
         c: &Clients,
         id: &str,
-        _i: &SubnetInputs,
+        _i: Option<&SubnetInputs>,
     ) -> Result<Option<(SubnetInputs, SubnetOutputs)>, ProviderError> {
         let Some(out) = found(
             c.ec2.describe_subnets().subnet_ids(id).send().await,
@@ -297,7 +298,7 @@ impl AwsResource for Subnet {
             let v = new.assign_ipv6_address_on_creation.unwrap_or(false);
             set_assign_ipv6(c, id, v).await?;
         }
-        let (_, o) = Self::read(c, id, new)
+        let (_, o) = Self::read(c, id, Some(new))
             .await?
             .ok_or_else(|| ProviderError::new(format!("subnet {id} disappeared")))?;
         Ok(o)
@@ -316,5 +317,106 @@ impl AwsResource for Subnet {
             )
         })
         .await
+    }
+}
+
+crate::lookup::handle! {
+    /// Existing subnets, found by their VPC and tags (a lookup: read when the program is planned,
+    /// never changed, deleted or recorded). At least one must match.
+    Subnets {
+        /// Their ids, ordered by availability zone, then id.
+        ids: Vec<String>,
+        /// Each one's availability zone, in the order of `ids`.
+        availability_zones: Vec<String>,
+    }
+}
+
+/// Which subnets [`Subnets::get`] finds: every condition set must hold.
+#[derive(Clone, Default)]
+pub struct SubnetFilter {
+    /// The VPC they are in.
+    pub vpc_id: Option<cairn::Output<String>>,
+    /// Tags they carry (they may carry others too).
+    pub tags: Option<cairn::Output<Tags>>,
+}
+
+impl Subnets {
+    #[track_caller]
+    pub fn get(stack: &mut cairn::Stack, name: &str, filter: SubnetFilter) -> Subnets {
+        Subnets::get_with(stack, name, filter, cairn::ResourceOptions::default())
+    }
+
+    /// [`Subnets::get`] with options: of them, only `provider` and `depends_on` apply.
+    #[track_caller]
+    pub fn get_with(
+        stack: &mut cairn::Stack,
+        name: &str,
+        filter: SubnetFilter,
+        opts: cairn::ResourceOptions,
+    ) -> Subnets {
+        let args = vec![
+            ("vpc_id", filter.vpc_id.map(|v| v.erase())),
+            ("tags", filter.tags.map(|t| t.erase())),
+        ];
+        Subnets {
+            lookup: crate::lookup::declare(stack, SubnetsLookup::TOKEN, name, args, opts),
+        }
+    }
+}
+
+/// The lookup behind [`Subnets`].
+pub(crate) struct SubnetsLookup;
+
+#[derive(serde::Deserialize)]
+pub(crate) struct SubnetsArgs {
+    vpc_id: Option<String>,
+    tags: Option<Tags>,
+}
+
+#[derive(serde::Serialize)]
+pub(crate) struct SubnetsOutputs {
+    ids: Vec<String>,
+    availability_zones: Vec<String>,
+}
+
+#[async_trait]
+impl AwsLookup for SubnetsLookup {
+    const TOKEN: &'static str = "aws:ec2/getSubnets";
+    const DECLARED_BY: &'static str = "ec2::Subnets::get";
+    type Args = SubnetsArgs;
+    type Outputs = SubnetsOutputs;
+
+    async fn read(c: &Clients, args: SubnetsArgs) -> Result<SubnetsOutputs, ProviderError> {
+        let vpc = args.vpc_id.clone().map(|v| ("vpc-id", v));
+        let filters = super::filters(vpc, &args.tags);
+        let mut found: Vec<(String, String)> = Vec::new();
+        let mut pages = c
+            .ec2
+            .describe_subnets()
+            .set_filters(Some(filters))
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(aws("DescribeSubnets"))?;
+            found.extend(page.subnets().iter().filter_map(|s| {
+                Some((
+                    s.availability_zone()?.to_string(),
+                    s.subnet_id()?.to_string(),
+                ))
+            }));
+        }
+        found.sort();
+        if found.is_empty() {
+            let vpc = args.vpc_id.map(|v| format!("VPC {v}"));
+            return Err(crate::lookup::nothing_matches(format!(
+                "no subnet with {}",
+                super::asked(vpc, &args.tags)
+            )));
+        }
+        let (availability_zones, ids) = found.into_iter().unzip();
+        Ok(SubnetsOutputs {
+            ids,
+            availability_zones,
+        })
     }
 }

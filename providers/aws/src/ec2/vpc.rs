@@ -7,6 +7,7 @@ use cairn::{CheckFailure, PropMap, ProviderError, ResourceContext};
 use super::tagging;
 use crate::config::Clients;
 use crate::error::{aws, aws_on, found, gone};
+use crate::lookup::AwsLookup;
 use crate::resource::{AwsResource, check_cidr};
 use crate::tagging::Tagging;
 use crate::{AwsProvider, Tags};
@@ -157,7 +158,7 @@ impl AwsResource for Vpc {
     async fn read(
         c: &Clients,
         id: &str,
-        _i: &VpcInputs,
+        _i: Option<&VpcInputs>,
     ) -> Result<Option<(VpcInputs, VpcOutputs)>, ProviderError> {
         let Some(out) = found(
             c.ec2.describe_vpcs().vpc_ids(id).send().await,
@@ -214,7 +215,7 @@ impl AwsResource for Vpc {
             )
             .await?;
         }
-        let (_, outputs) = Self::read(c, id, new)
+        let (_, outputs) = Self::read(c, id, Some(new))
             .await?
             .ok_or_else(|| ProviderError::new(format!("VPC {id} disappeared")))?;
         Ok(outputs)
@@ -230,5 +231,90 @@ impl AwsResource for Vpc {
             gone(c.ec2.delete_vpc().vpc_id(id).send().await, "DeleteVpc")
         })
         .await
+    }
+}
+
+/// Which VPC [`Vpc::lookup`] finds: every condition set must hold, and exactly one VPC may
+/// match.
+#[derive(Clone, Default)]
+pub struct VpcFilter {
+    /// The region's default VPC (or, `false`, any other).
+    pub default: Option<bool>,
+    /// Tags it carries (it may carry others too).
+    pub tags: Option<cairn::Output<Tags>>,
+}
+
+impl Vpc {
+    /// Looks up an existing VPC by what `filter` says of it (a lookup: read when the program
+    /// is planned, never changed, deleted or recorded). By id, use [`Vpc::get`].
+    #[track_caller]
+    pub fn lookup(stack: &mut cairn::Stack, name: &str, filter: VpcFilter) -> Vpc {
+        Vpc::lookup_with(stack, name, filter, cairn::ResourceOptions::default())
+    }
+
+    /// [`Vpc::lookup`] with options: of them, only `provider` and `depends_on` apply.
+    #[track_caller]
+    pub fn lookup_with(
+        stack: &mut cairn::Stack,
+        name: &str,
+        filter: VpcFilter,
+        opts: cairn::ResourceOptions,
+    ) -> Vpc {
+        let args = vec![
+            (
+                "default",
+                filter.default.map(|d| cairn::Output::new(d).erase()),
+            ),
+            ("tags", filter.tags.map(|t| t.erase())),
+        ];
+        Vpc {
+            resource: crate::lookup::declare(stack, VpcLookup::TOKEN, name, args, opts),
+        }
+    }
+}
+
+/// The lookup behind [`Vpc::lookup`]: its outputs are a [`Vpc`]'s.
+pub(crate) struct VpcLookup;
+
+#[derive(serde::Deserialize)]
+pub(crate) struct VpcLookupArgs {
+    default: Option<bool>,
+    tags: Option<Tags>,
+}
+
+#[async_trait]
+impl AwsLookup for VpcLookup {
+    const TOKEN: &'static str = "aws:ec2/getVpc";
+    const DECLARED_BY: &'static str = "ec2::Vpc::lookup";
+    type Args = VpcLookupArgs;
+    type Outputs = VpcOutputs;
+
+    async fn read(c: &Clients, args: VpcLookupArgs) -> Result<VpcOutputs, ProviderError> {
+        let filters = super::filters(
+            args.default.map(|d| ("is-default", d.to_string())),
+            &args.tags,
+        );
+        let out = c
+            .ec2
+            .describe_vpcs()
+            .set_filters(Some(filters))
+            .send()
+            .await
+            .map_err(aws("DescribeVpcs"))?;
+        let asked = super::asked(args.default.map(|d| format!("default: {d}")), &args.tags);
+        match out.vpcs() {
+            [vpc] => Ok(outputs(c, vpc, vpc.cidr_block().unwrap_or_default())),
+            [] => Err(crate::lookup::nothing_matches(format!(
+                "no VPC with {asked}"
+            ))),
+            many => Err(crate::lookup::nothing_matches(format!(
+                "{} VPCs have {asked} ({}), and a lookup reads one: narrow it",
+                many.len(),
+                many.iter()
+                    .filter_map(|v| v.vpc_id())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))),
+        }
     }
 }

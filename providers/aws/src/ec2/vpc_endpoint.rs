@@ -205,7 +205,7 @@ impl AwsResource for VpcEndpoint {
     async fn read(
         c: &Clients,
         id: &str,
-        _i: &VpcEndpointInputs,
+        _i: Option<&VpcEndpointInputs>,
     ) -> Result<Option<(VpcEndpointInputs, VpcEndpointOutputs)>, ProviderError> {
         let Some(e) = describe(c, id).await? else {
             return Ok(None);

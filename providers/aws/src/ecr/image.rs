@@ -21,7 +21,7 @@ use sha2::Digest;
 use crate::AwsProvider;
 use crate::config::Clients;
 use crate::error::{aws, aws_on, code};
-use crate::resource::AwsResource;
+use crate::resource::{AwsResource, by_record};
 use crate::tagging::Tagging;
 
 /// An image in a repository, pushed from an OCI image layout on disk.
@@ -368,6 +368,7 @@ fn by_digest(digest: &str) -> ImageIdentifier {
 
 #[async_trait]
 impl AwsResource for Image {
+    const LOOKUP_BY_ID: bool = false;
     const TAGS: Tagging = Tagging::None;
     const CREATE_IS_IDEMPOTENT: bool = true;
 
@@ -400,8 +401,9 @@ impl AwsResource for Image {
     async fn read(
         c: &Clients,
         _id: &str,
-        i: &ImageInputs,
+        i: Option<&ImageInputs>,
     ) -> Result<Option<(ImageInputs, ImageOutputs)>, ProviderError> {
+        let i = by_record(i, Self::TYPE)?;
         let out = match c
             .ecr
             .describe_images()

@@ -125,7 +125,7 @@ impl AwsResource for Listener {
     async fn read(
         c: &Clients,
         id: &str,
-        _i: &ListenerInputs,
+        _i: Option<&ListenerInputs>,
     ) -> Result<Option<(ListenerInputs, ListenerOutputs)>, ProviderError> {
         let r = c.elb.describe_listeners().listener_arns(id).send().await;
         let Some(l) = found(r, "DescribeListeners")?.and_then(|o| o.listeners().first().cloned())

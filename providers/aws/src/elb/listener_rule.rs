@@ -12,7 +12,7 @@ use super::action::{self, Act};
 use super::{FixedResponse, Redirect, elb_tags};
 use crate::config::Clients;
 use crate::error::{aws_on, found, gone};
-use crate::resource::{AwsResource, declared, known};
+use crate::resource::{AwsResource, by_record, declared, known};
 use crate::tagging::Tagging;
 use crate::{AwsProvider, Tags};
 
@@ -124,6 +124,7 @@ async fn describe_rule(
 
 #[async_trait]
 impl AwsResource for ListenerRule {
+    const LOOKUP_BY_ID: bool = false;
     const TAGS: Tagging = Tagging::Elb;
 
     /// One action, at least one condition, a priority ELBv2 accepts.
@@ -211,8 +212,9 @@ impl AwsResource for ListenerRule {
     async fn read(
         c: &Clients,
         id: &str,
-        i: &ListenerRuleInputs,
+        i: Option<&ListenerRuleInputs>,
     ) -> Result<Option<(ListenerRuleInputs, ListenerRuleOutputs)>, ProviderError> {
+        let i = by_record(i, Self::TYPE)?;
         let Some(rule) = describe_rule(c, id).await? else {
             return Ok(None);
         };

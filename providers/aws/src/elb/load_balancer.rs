@@ -143,7 +143,7 @@ impl AwsResource for LoadBalancer {
     async fn read(
         c: &Clients,
         id: &str,
-        _i: &LoadBalancerInputs,
+        _i: Option<&LoadBalancerInputs>,
     ) -> Result<Option<(LoadBalancerInputs, LoadBalancerOutputs)>, ProviderError> {
         let Some(lb) = describe_lb(c, id).await? else {
             return Ok(None);

@@ -117,7 +117,7 @@ impl AwsResource for TargetGroup {
     async fn read(
         c: &Clients,
         id: &str,
-        _i: &TargetGroupInputs,
+        _i: Option<&TargetGroupInputs>,
     ) -> Result<Option<(TargetGroupInputs, TargetGroupOutputs)>, ProviderError> {
         let r = c
             .elb

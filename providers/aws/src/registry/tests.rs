@@ -29,6 +29,30 @@ fn tokens_are_unique_and_each_finds_its_type() {
 }
 
 #[test]
+fn lookup_tokens_are_unique_and_none_is_a_type() {
+    let mut seen = BTreeSet::new();
+    for l in lookups() {
+        assert!(seen.insert(l.token()), "{} is registered twice", l.token());
+        assert!(
+            handler(l.token()).is_none(),
+            "{} is also a resource type",
+            l.token()
+        );
+        assert!(l.token().starts_with("aws:"), "{}", l.token());
+        assert!(
+            l.token()
+                .rsplit(['/', ':'])
+                .next()
+                .unwrap()
+                .starts_with("get"),
+            "{}",
+            l.token()
+        );
+        assert_eq!(lookup(l.token()).unwrap().token(), l.token());
+    }
+}
+
+#[test]
 fn every_schema_entry_names_an_input_property() {
     for h in all() {
         let inputs = h.inputs();
@@ -123,9 +147,12 @@ fn the_resource_coverage_table_is_up_to_date() {
          and found again after a lost response (by its `cairn:` tags, or exactly its inputs); \
          changing a property in the *replaces* column replaces the resource, any other is \
          changed in place. Taggable types carry `cairn:stack` and `cairn:name` besides the \
-         program's `tags`. *Named by Cairn*: a name the program may leave unset.\n\n\
-         | type | changed in place | replaces | outputs | tags | named by Cairn |\n\
-         |---|---|---|---|---|---|\n",
+         program's `tags`. *Named by Cairn*: a name the program may leave unset. *Looked up by \
+         id*: `Type::get(stack, name, id)` reads one the stack does not manage (the others are \
+         read through what they belong to). *Import* (taking an existing resource under \
+         management) is not there yet for any type.\n\n\
+         | type | changed in place | replaces | outputs | tags | named by Cairn | looked up by id | import |\n\
+         |---|---|---|---|---|---|---|---|\n",
     );
     for h in all() {
         let schema = h.schema();
@@ -137,14 +164,23 @@ fn the_resource_coverage_table_is_up_to_date() {
             .collect();
         let named: Vec<&str> = schema.auto_named().map(|(p, _)| p).collect();
         table.push_str(&format!(
-            "| `{}` | {} | {} | {} | {} | {} |\n",
+            "| `{}` | {} | {} | {} | {} | {} | {} | no |\n",
             h.token(),
             code(&in_place),
             code(schema.replace_on_changes),
             code(h.outputs()),
             if h.taggable() { "yes" } else { "no" },
             code(&named),
+            if h.lookup_by_id() { "yes" } else { "no" },
         ));
+    }
+    table.push_str(
+        "\n## Lookups\n\nRead when the program is planned (or during `up`, when their arguments \
+         come from resources the run makes), shown in the plan as reads, never created, changed, \
+         deleted or recorded.\n\n| lookup | declared by |\n|---|---|\n",
+    );
+    for l in lookups() {
+        table.push_str(&format!("| `{}` | `{}` |\n", l.token(), l.declared_by()));
     }
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("RESOURCES.md");
     let committed = std::fs::read_to_string(&path).unwrap_or_default();
