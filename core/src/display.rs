@@ -330,11 +330,12 @@ pub fn drift_text(drifts: &[Drift]) -> String {
     out
 }
 
-/// A stack output's value for display.
+/// A stack output's value for display: masked where secret (whole, or inside), unless
+/// `show_secrets`, and then plain.
 pub fn output_value(value: &Value, secret: bool, show_secrets: bool) -> Value {
-    if secret && !show_secrets {
-        Value::String("[secret]".into())
-    } else {
-        value.clone()
+    match (secret, show_secrets) {
+        (_, true) => props::plain(value),
+        (true, false) => Value::String("[secret]".into()),
+        (false, false) => props::masked(value),
     }
 }

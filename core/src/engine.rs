@@ -278,6 +278,29 @@ fn providers_of(stack: &Stack) -> HashMap<String, ProviderRef> {
     providers
 }
 
+/// Whether applying `plan` records a secret, as far as the plan knows: a resource made or
+/// changed with a secret among its inputs (whole, or inside a value), one of the `random`
+/// provider (whose outputs are secret), or a secret stack output.
+fn records_secrets(plan: &Plan) -> bool {
+    use crate::plan::StepKind;
+    let holds = |p: &crate::provider::Prop| {
+        p.secret
+            || p.value
+                .as_ref()
+                .is_some_and(|v| crate::props::plain(v) != *v)
+    };
+    let steps = plan.steps.iter().filter(|s| {
+        matches!(
+            s.kind(),
+            StepKind::Create | StepKind::Update | StepKind::Replace
+        )
+    });
+    steps.into_iter().any(|s| {
+        s.provider == <crate::random::RandomProvider as crate::provider::DefaultProvider>::PACKAGE
+            || s.inputs.values().any(holds)
+    }) || plan.outputs.iter().any(|o| holds(&o.value))
+}
+
 /// Reads the lookup of declaration `i` with `args`, all known: its outputs, or the error
 /// naming it.
 pub(crate) async fn read_lookup(
@@ -366,6 +389,10 @@ impl Session<'_> {
             stack: &program.stack,
             graph: &program.graph,
         };
+        // A secret the run would record and could not seal would stop it halfway.
+        if records_secrets(plan) {
+            self.engine.store.check_can_seal()?;
+        }
         self.execute(program, mode, plan, parallel, on_event).await
     }
 

@@ -43,7 +43,7 @@ pub use display::{PlanView, drift_text, plan_json, plan_text, plan_text_styled, 
 pub use engine::{Drift, Engine, EngineError, Program, Recovered, Resolution, Session, is_noop};
 pub use execute::{Action, Event, Execution, OpError};
 pub use graph::ResourceGraph;
-pub use output::{Eval, FormatArg, Output, Resolve, Resolved, ResourceIdx};
+pub use output::{Composer, Eval, FormatArg, Output, Resolve, Resolved, ResourceIdx, compose};
 pub use plan::{Plan, PlannedOutput, PropDiff, Step, StepKind};
 pub use provider::{
     CheckFailure, CreateRequest, Created, DefaultProvider, DeleteRequest, ErrorKind, LookupRequest,

@@ -64,6 +64,10 @@ type EvalFn<T> = dyn Fn(&dyn Resolve) -> Resolved<T> + Send + Sync;
 pub struct Output<T> {
     deps: Arc<BTreeSet<ResourceIdx>>,
     eval: Arc<EvalFn<T>>,
+    /// How the value is erased to a property, when that is not `eval`'s value serialised: a
+    /// value built from outputs (`cairn::compose`, `cairn::json!`) wraps each secret where it
+    /// sits, rather than being secret whole as its typed value is.
+    erased: Option<Arc<EvalFn<Value>>>,
 }
 
 impl<T> Clone for Output<T> {
@@ -71,6 +75,7 @@ impl<T> Clone for Output<T> {
         Output {
             deps: self.deps.clone(),
             eval: self.eval.clone(),
+            erased: self.erased.clone(),
         }
     }
 }
@@ -111,7 +116,17 @@ impl<T: 'static> Output<T> {
         Output {
             deps: Arc::new(deps),
             eval: Arc::new(eval),
+            erased: None,
         }
+    }
+
+    /// This output, erased to a property by `erased` instead of by serialising its value.
+    pub(crate) fn erased_by(
+        mut self,
+        erased: impl Fn(&dyn Resolve) -> Resolved<Value> + Send + Sync + 'static,
+    ) -> Self {
+        self.erased = Some(Arc::new(erased));
+        self
     }
 
     /// A known literal.
@@ -256,6 +271,10 @@ impl<T: 'static> Output<T> {
 impl<T: Serialize + 'static> Output<T> {
     /// The same output as a JSON value, as the engine and providers see properties.
     pub fn erase(&self) -> Output<Value> {
+        if let Some(erased) = &self.erased {
+            let erased = erased.clone();
+            return Output::from_fn((*self.deps).clone(), move |r| erased(r));
+        }
         let inner = self.eval.clone();
         Output::from_fn((*self.deps).clone(), move |r| {
             let res = inner(r);
@@ -292,7 +311,7 @@ fn accepts_null<T: DeserializeOwned>() -> bool {
 
 mod compose;
 
-pub use compose::{FormatArg, json_document};
+pub use compose::{Composer, FormatArg, compose, json_document};
 
 #[cfg(test)]
 mod tests;

@@ -515,7 +515,15 @@ fn plan_round(
                 }
             }
         }
-        let failures = d.provider.provider.check(d.ty, &inputs, &related);
+        // Providers check values as they will be sent: the secrets inside them unwrapped.
+        let checked: PropMap = inputs
+            .iter()
+            .map(|(k, p)| {
+                let value = p.value.as_ref().map(props::plain);
+                (k.clone(), Prop { value, ..p.clone() })
+            })
+            .collect();
+        let failures = d.provider.provider.check(d.ty, &checked, &related);
         for f in failures {
             errors.push(match f.property {
                 Some(p) => format!(

@@ -45,15 +45,18 @@ pub(crate) fn remember(value: &Value) {
 
 /// Remembers the secret properties of `props`.
 pub(crate) fn remember_props(props: &PropMap) {
-    for p in props.values().filter(|p| p.secret) {
-        if let Some(v) = &p.value {
-            remember(v);
+    for p in props.values() {
+        match &p.value {
+            Some(v) if p.secret => remember(v),
+            // The secrets inside a value that is not secret as a whole.
+            Some(v) => remember_outputs(v),
+            None => {}
         }
     }
 }
 
-/// Remembers the values a provider marked secret in outputs it returned (`{"@secret": …}`,
-/// at any depth).
+/// Remembers the values marked secret inside `outputs` (`{"@secret": …}`, at any depth): a
+/// provider's outputs, or a property that holds secrets without being one.
 pub(crate) fn remember_outputs(outputs: &Value) {
     match outputs {
         Value::Object(o) if o.len() == 1 && o.contains_key(crate::props::SECRET_KEY) => {

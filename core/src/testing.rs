@@ -55,6 +55,8 @@ pub struct Thing {
     /// Secret whatever its origin, as a password is.
     #[secret]
     pub password: Option<String>,
+    /// A nested value, updated in place (as a container's environment is).
+    pub labels: Option<BTreeMap<String, String>>,
     #[output]
     pub id: String,
     #[output]

@@ -1,7 +1,8 @@
 //! How one property is shown in a plan: short values inline (`old → new`), nested values
 //! (policy documents, container definitions) pretty-printed and diffed by the paths that
 //! changed (`container_definitions[0].image`), long text diffed by line. Secrets are never
-//! looked into: a secret property is `[secret]`, whatever it holds.
+//! looked into: a secret property is `[secret]`, whatever it holds, and so is a secret inside
+//! a value (`props::masked`), the rest of the value shown.
 
 use serde_json::Value;
 
@@ -77,6 +78,7 @@ pub(crate) fn value_lines(mark: Mark, name: &str, prop: &Prop) -> Vec<Line> {
             format!("{name}: {}", props::display(prop)),
         )];
     };
+    let value = &props::masked(value);
     match structured(value).filter(|t| t.to_string().len() > LONG) {
         Some(tree) => {
             let mut lines = vec![Line::new(mark, 0, format!("{name}:"))];
@@ -117,6 +119,7 @@ pub(crate) fn diff_lines(d: &PropDiff, note: &str) -> Vec<Line> {
     let (Some(o), Some(n)) = (shown(old), shown(new)) else {
         return inline();
     };
+    let (o, n) = &props::masked_pair(o, n);
     if let (Some(o), Some(n)) = (structured(o), structured(n)) {
         let mut changes = Vec::new();
         paths(name.clone(), &o, &n, &mut changes);

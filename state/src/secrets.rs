@@ -249,6 +249,25 @@ impl Sealer {
         Ok(())
     }
 
+    /// Whether secrets can be sealed now: the database's key opened by the passphrase given,
+    /// or, in a database without one yet, a passphrase given that a key can be made from.
+    pub(crate) fn can_seal(&self, conn: &Connection) -> Result<(), StateError> {
+        let has_salt: bool =
+            conn.query_row("SELECT EXISTS(SELECT 1 FROM encryption)", [], |r| r.get(0))?;
+        let passphrase = self.passphrase().ok_or(CryptoError::PassphraseRequired)?;
+        if has_salt {
+            // `verify` opened it when the passphrase was given.
+            return Ok(());
+        }
+        if passphrase.is_empty() {
+            return Err(CryptoError::EmptyPassphrase.into());
+        }
+        if passphrase.chars().count() < crate::MIN_PASSPHRASE_LEN {
+            return Err(CryptoError::ShortPassphrase.into());
+        }
+        Ok(())
+    }
+
     /// The stored text of `v`, which belongs at `context` ([`context`]): secrets sealed.
     pub(crate) fn seal(
         &self,

@@ -314,6 +314,13 @@ impl Store {
         self.inner.sealer.verify(&self.conn())
     }
 
+    /// Checks that a secret recorded now could be sealed (a passphrase is given, and one long
+    /// enough to make the database's first key), so that a command that will record one can
+    /// refuse before it changes anything rather than fail at its first secret.
+    pub fn check_can_seal(&self) -> Result<(), StateError> {
+        self.inner.sealer.can_seal(&self.conn())
+    }
+
     /// Seals every secret of every stack in this database again, under `new_passphrase` (or
     /// the one given) with the current key derivation parameters, in one transaction: raises
     /// the costs of an older key, or changes the passphrase. Returns how many values were

@@ -32,6 +32,35 @@ async fn lookups_read_what_exists_feed_resources_and_are_never_managed() {
         .unwrap()
         .to_string();
 
+    // Made by someone else: the program looks them up by the ids its configuration gives.
+    let s3 = aws_sdk_s3::Client::new(&config);
+    s3.create_bucket()
+        .bucket("shared-assets")
+        .create_bucket_configuration(
+            aws_sdk_s3::types::CreateBucketConfiguration::builder()
+                .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::UsEast2)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let iam = aws_sdk_iam::Client::new(&config);
+    let role_arn = iam
+        .create_role()
+        .role_name("shared-role")
+        .assume_role_policy_document(
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ecs-tasks.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#,
+        )
+        .send()
+        .await
+        .unwrap()
+        .role()
+        .unwrap()
+        .arn()
+        .to_string();
+    cli.ok(&["config", "set", "bucket", "shared-assets"]);
+    cli.ok(&["config", "set", "role", "shared-role"]);
+
     let preview = cli.ok(&["preview"]).stdout;
     for row in [
         ">  read     me (aws:getCallerIdentity)",
@@ -57,7 +86,7 @@ async fn lookups_read_what_exists_feed_resources_and_are_never_managed() {
         ),
         "{preview}"
     );
-    assert!(preview.contains("Plan: 3 to create (7 read)"), "{preview}");
+    assert!(preview.contains("Plan: 3 to create (10 read)"), "{preview}");
 
     let up = cli.ok(&["up", "--yes"]);
     assert!(up.stdout.contains("3 created"), "{}", up.stdout);
@@ -73,6 +102,14 @@ async fn lookups_read_what_exists_feed_resources_and_are_never_managed() {
     assert_eq!(outputs["defaultSubnets"].as_array().unwrap().len(), 3);
     assert_eq!(outputs["subnetZone"], "us-east-2a");
     assert_eq!(outputs["madeCidr"], "10.77.0.0/16");
+    assert!(
+        outputs["firstSubnetCidr"]
+            .as_str()
+            .unwrap()
+            .starts_with("172.31.")
+    );
+    assert_eq!(outputs["bucketArn"], "arn:aws:s3:::shared-assets");
+    assert_eq!(outputs["roleArn"], role_arn.as_str());
 
     // Only what the stack makes is recorded.
     let ids = crate::inventory::ids(&cli, Some("a passphrase for tests"));
@@ -96,7 +133,7 @@ async fn lookups_read_what_exists_feed_resources_and_are_never_managed() {
 
     let again = cli.ok(&["preview"]).stdout;
     assert!(
-        again.contains("Plan: no changes (3 unchanged, 7 read)"),
+        again.contains("Plan: no changes (3 unchanged, 10 read)"),
         "{again}"
     );
 
@@ -117,6 +154,17 @@ async fn lookups_read_what_exists_feed_resources_and_are_never_managed() {
         .await
         .unwrap();
     assert_eq!(subnets.subnets().len(), 3);
+    let buckets = s3.list_buckets().send().await.unwrap();
+    assert_eq!(
+        buckets.buckets().len(),
+        1,
+        "the shared bucket is still there"
+    );
+    iam.get_role()
+        .role_name("shared-role")
+        .send()
+        .await
+        .unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -137,6 +185,13 @@ async fn a_lookup_that_finds_nothing_is_an_error_at_preview_naming_it() {
         preview
             .stderr
             .contains("lookup 'gone' (aws:ec2/Vpc), argument 'id': there is no aws:ec2/Vpc with id 'vpc-0000000000'"),
+        "{}",
+        preview.stderr
+    );
+    assert!(
+        preview.stderr.contains(
+            "lookup 'a-route' (aws:ec2/Route): aws:ec2/Route cannot be looked up by its id alone"
+        ),
         "{}",
         preview.stderr
     );

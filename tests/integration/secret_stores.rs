@@ -52,6 +52,22 @@ async fn a_generated_password_is_kept_in_secrets_manager_and_ssm_and_never_shown
     );
     let (host, _, version) = parameter(ssm.clone(), "/web/db/host").await;
     assert_eq!((host.as_str(), version), ("db.internal", 1));
+    // The task gets it plain; the state only sealed.
+    let ecs = aws_sdk_ecs::Client::new(&config);
+    let task = ecs
+        .describe_task_definition()
+        .task_definition(&id["app-task"])
+        .send()
+        .await
+        .unwrap();
+    let env = task.task_definition().unwrap().container_definitions()[0].environment();
+    assert!(
+        env.iter()
+            .any(|e| e.name() == Some("DB_PASSWORD") && e.value() == Some(password.as_str())),
+        "{env:?}"
+    );
+    let state = std::fs::read(cli.state_path()).unwrap();
+    assert!(!String::from_utf8_lossy(&state).contains(&password));
     seen.push(cli.ok(&["preview"]));
     assert!(seen.last().unwrap().stdout.contains("Plan: no changes"));
 
@@ -66,18 +82,30 @@ async fn a_generated_password_is_kept_in_secrets_manager_and_ssm_and_never_shown
         "{}",
         preview.stdout
     );
+    // The container's password is secret where it sits, so the rest of its diff is shown.
+    assert!(
+        preview
+            .stdout
+            .contains(r#"~ containers[0].environment.DB_HOST: "db.internal" → "db-2.internal""#)
+            && !preview.stdout.contains("DB_PASSWORD"),
+        "{}",
+        preview.stdout
+    );
     seen.push(preview);
     let up = cli.ok(&["up", "--yes"]);
-    assert!(up.stdout.contains("Update: 2 updated"), "{}", up.stdout);
+    assert!(
+        up.stdout.contains("Update: 1 replaced, 2 updated"),
+        "{}",
+        up.stdout
+    );
     seen.push(up);
     let mut renamed = id.clone();
     let host = renamed.remove("db-host").unwrap();
     renamed.insert("database-host".into(), host);
-    assert_eq!(
-        crate::inventory::ids(&cli, Some(PASSPHRASE)),
-        renamed,
-        "nothing replaced, one renamed"
-    );
+    let mut now = crate::inventory::ids(&cli, Some(PASSPHRASE));
+    // A task definition's revision is immutable: its new container is a new revision.
+    assert_ne!(now.remove("app-task"), renamed.remove("app-task"));
+    assert_eq!(now, renamed, "nothing else replaced, one renamed");
     let described = sm
         .describe_secret()
         .secret_id(&id["db-secret"])
@@ -132,6 +160,8 @@ async fn a_generated_password_is_kept_in_secrets_manager_and_ssm_and_never_shown
         "{}",
         refresh.stdout
     );
+    // Read back, the container is as declared: its secret is wrapped where it was.
+    assert!(!refresh.stdout.contains("app-task"), "{}", refresh.stdout);
     seen.push(refresh);
     seen.push(cli.ok(&["up", "--yes"]));
     assert_eq!(

@@ -286,7 +286,8 @@ async fn a_resource_renamed_on_one_machine_is_renamed_for_the_other() {
     first.ok(&["up", "--yes"]);
     first.ok(&["config", "set", "v", "2"]);
     let up = first.ok(&["up", "--yes"]).stdout;
-    assert!(up.contains("Update: 2 updated"), "{up}");
+    // The task definition's container changed too: a new revision.
+    assert!(up.contains("Update: 1 replaced, 2 updated"), "{up}");
 
     second.ok(&["config", "set", "v", "2"]);
     let preview = second.ok(&["preview"]).stdout;

@@ -108,6 +108,30 @@ pub fn secret_stores(stack: &mut Stack) {
             .build(),
         ResourceOptions::default().alias("db-host"),
     );
+    // The password in a container's environment (what `secrets` is for, but done): secret
+    // where it sits, the rest of the container shown.
+    let containers = cairn::compose(|c| {
+        vec![ContainerDefinition {
+            name: "app".into(),
+            image: "nginx:1".into(),
+            essential: true,
+            environment: BTreeMap::from([
+                ("DB_HOST".to_string(), pick("db.internal", "db-2.internal")),
+                ("DB_PASSWORD".to_string(), c.text(password.result())),
+            ]),
+            ..ContainerDefinition::default()
+        }]
+    });
+    TaskDefinition::new(
+        stack,
+        "app-task",
+        TaskDefinitionArgs::builder()
+            .family("secret-stores")
+            .cpu(FargateCpu::Cpu256)
+            .memory("512")
+            .containers(containers)
+            .build(),
+    );
     stack.export("secretArn", secret.arn());
     stack.export("hostVersion", host.version());
 }
@@ -163,6 +187,16 @@ pub fn lookups(stack: &mut Stack) {
         VpcArgs::builder().cidr_block("10.77.0.0/16").build(),
     );
     let made_again = Vpc::get(stack, "made-by-id", made.id());
+    // What another team made, by the ids configuration gives: any type is looked up by id.
+    let first_subnet = Subnet::get(
+        stack,
+        "first-default-subnet",
+        default_subnets.ids().map(|ids| ids[0].clone()),
+    );
+    let bucket: String = stack.config().get_or("bucket", String::new());
+    let role: String = stack.config().get_or("role", String::new());
+    let shared_bucket = Bucket::get(stack, "shared-bucket", bucket);
+    let shared_role = Role::get(stack, "shared-role", role);
     stack.export("account", me.account_id());
     stack.export("region", me.region());
     stack.export("zones", zones.names());
@@ -170,6 +204,9 @@ pub fn lookups(stack: &mut Stack) {
     stack.export("defaultSubnets", default_subnets.ids());
     stack.export("subnetZone", subnet.availability_zone());
     stack.export("madeCidr", made_again.cidr_block());
+    stack.export("firstSubnetCidr", first_subnet.cidr_block());
+    stack.export("bucketArn", shared_bucket.arn());
+    stack.export("roleArn", shared_role.arn());
 }
 
 /// Lookups of what does not exist: a VPC by a tag none carries, one by an id none has; a
@@ -185,6 +222,8 @@ pub fn lookup_of_nothing(stack: &mut Stack) {
         },
     );
     let gone = Vpc::get(stack, "gone", "vpc-0000000000");
+    // A route is read through its table: not by an id alone.
+    Route::get(stack, "a-route", "rtb-0000000000_0.0.0.0/0");
     for (name, vpc) in [("in-main", tagged), ("in-gone", gone)] {
         SecurityGroup::new(
             stack,

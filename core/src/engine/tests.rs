@@ -1237,6 +1237,7 @@ async fn a_conflict_with_what_this_resource_made_is_adopted() {
 }
 
 mod lookups;
+mod nested_secrets;
 mod replacement;
 mod targeting;
 
