@@ -82,6 +82,19 @@ impl Harness {
         calls.into_iter().next().unwrap()
     }
 
+    /// Names of the recorded resources, sorted.
+    fn recorded_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = self
+            .engine
+            .records()
+            .unwrap()
+            .into_iter()
+            .map(|r| r.name)
+            .collect();
+        names.sort();
+        names
+    }
+
     /// Ids of the recorded resources, sorted.
     fn recorded_ids(&self) -> Vec<String> {
         let mut ids: Vec<String> = self
@@ -616,14 +629,7 @@ async fn a_failure_skips_dependents_and_siblings_complete() {
     assert_eq!(exec.skipped, vec!["c".to_string()]);
     assert_eq!(h.cloud.names(), vec!["a", "d"]);
     // The state records exactly what exists, and nothing is left pending.
-    let mut recorded: Vec<String> = h
-        .engine
-        .records()
-        .unwrap()
-        .into_iter()
-        .map(|r| r.name)
-        .collect();
-    recorded.sort();
+    let recorded = h.recorded_names();
     assert_eq!(recorded, vec!["a", "d"]);
     assert!(h.engine.store.pending_operations("dev").unwrap().is_empty());
     let history = h.engine.store.history("dev").unwrap();
@@ -1060,13 +1066,7 @@ async fn an_interrupted_delete_is_settled_by_reading_the_resource() {
     );
     let recovered = recover(&h, |_| {}).await.unwrap();
     assert!(recovered[0].outcome.contains("is gone"), "{recovered:?}");
-    let names: Vec<String> = h
-        .engine
-        .records()
-        .unwrap()
-        .into_iter()
-        .map(|r| r.name)
-        .collect();
+    let names = h.recorded_names();
     assert_eq!(names, vec!["a"]);
     h.destroy().await;
     assert!(h.cloud.cloud().is_empty());
@@ -1394,13 +1394,7 @@ async fn a_generated_password_is_sealed_secret_kept_and_remade_only_when_its_kee
         })
         .await;
     assert!(exec.errors.is_empty(), "{:?}", exec.errors);
-    let names: Vec<String> = h
-        .engine
-        .records()
-        .unwrap()
-        .into_iter()
-        .map(|r| r.name)
-        .collect();
+    let names = h.recorded_names();
     assert_eq!(names, ["db"]);
 }
 

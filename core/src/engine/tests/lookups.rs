@@ -53,13 +53,7 @@ async fn up_reads_a_lookup_and_records_only_what_it_manages() {
         })
         .await;
     assert!(exec.errors.is_empty(), "{:?}", exec.errors);
-    let names: Vec<String> = h
-        .engine
-        .records()
-        .unwrap()
-        .into_iter()
-        .map(|r| r.name)
-        .collect();
+    let names = h.recorded_names();
     assert_eq!(names, ["user"]);
     let mutations: Vec<(&str, String)> = h
         .cloud

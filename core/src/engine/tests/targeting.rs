@@ -187,13 +187,7 @@ async fn a_targeted_destroy_takes_what_depends_on_the_target_and_an_excluded_one
     assert!(exec.errors.is_empty(), "{:?}", exec.errors);
     drop(session);
     assert_eq!(h.cloud.names(), ["c"]);
-    let recorded: Vec<String> = h
-        .engine
-        .records()
-        .unwrap()
-        .into_iter()
-        .map(|r| r.name)
-        .collect();
+    let recorded = h.recorded_names();
     assert_eq!(recorded, ["c"]);
 }
 
