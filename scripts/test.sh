@@ -10,3 +10,6 @@ export CAIRN_MOTO_PYTHON
 # rebuilding the AWS SDK); cargo creates it when there is not.
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/cairn-target}"
 cargo test --workspace --locked
+# Every public item of the library crates documented, and the docs free of broken links.
+RUSTDOCFLAGS="-D warnings -D missing-docs" \
+    cargo doc --no-deps --locked -p cairn -p cairn-aws -p cairn-state

@@ -19,6 +19,7 @@ use crate::Output;
 /// A configuration value, as the program sees it.
 #[derive(Clone, PartialEq)]
 pub enum ConfigValue {
+    /// A value stored in clear.
     Plain(String),
     /// A secret, decrypted (never printed by `Debug`).
     Secret(String),
@@ -114,18 +115,40 @@ impl std::fmt::Debug for Config {
     }
 }
 
+/// What can go wrong with a stack's configuration.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("cannot read config file {path}: {cause}")]
-    Read { path: PathBuf, cause: String },
+    /// The file cannot be read or parsed.
+    Read {
+        /// The configuration file.
+        path: PathBuf,
+        /// Why.
+        cause: String,
+    },
     #[error("cannot write config file {path}: {cause}")]
-    Write { path: PathBuf, cause: String },
+    /// The file cannot be written.
+    Write {
+        /// The configuration file.
+        path: PathBuf,
+        /// Why.
+        cause: String,
+    },
     #[error("config file {path}: {cause}")]
-    Secrets { path: PathBuf, cause: CryptoError },
+    /// A secret of the file cannot be sealed or opened.
+    Secrets {
+        /// The configuration file.
+        path: PathBuf,
+        /// Why.
+        cause: CryptoError,
+    },
+    /// A secret key was to be stored without a passphrase to seal it (the key).
     #[error("config key '{0}' is secret: set {PASSPHRASE_VAR} to store it encrypted")]
     SecretNeedsPassphrase(String),
+    /// `config get` or `config rm` of a key that is not set (the key).
     #[error("config key '{0}' is not set")]
     NotSet(String),
+    /// `-c` given something other than `KEY=VALUE` (what it was given).
     #[error("invalid config assignment '{0}': expected KEY=VALUE")]
     Assignment(String),
     #[error(
@@ -133,6 +156,7 @@ pub enum ConfigError {
          file; use `config set --secret {0}`, or `config set --plaintext {0} VALUE` to store \
          it in clear on purpose"
     )]
+    /// A plain value would be written over a secret key (the key).
     WouldExpose(String),
 }
 
@@ -331,6 +355,7 @@ impl Config {
             .and_then(|e| Kdf::decode(e.kdf.as_deref()).ok())
     }
 
+    /// Sets `key`, sealed when `secret` (once written) and remembered for redaction.
     pub fn set(&mut self, key: &str, value: &str, secret: bool) {
         let value = if secret {
             crate::redact::remember_text(value);
@@ -364,10 +389,12 @@ impl Config {
         }
     }
 
+    /// Every key and its value, in key order.
     pub fn entries(&self) -> impl Iterator<Item = (&str, &ConfigValue)> {
         self.values.iter().map(|(k, v)| (k.as_str(), v))
     }
 
+    /// The value of `key` as stored, plain or secret, without marking it read.
     pub fn raw(&self, key: &str) -> Option<&ConfigValue> {
         self.values.get(key)
     }

@@ -46,6 +46,7 @@ fn symbol(kind: StepKind, dbr: bool) -> &'static str {
 pub struct PlanView {
     /// The stack outputs (`preview`; `up` shows them once, after the run, instead).
     pub outputs: bool,
+    /// Coloured for a terminal (`--color`, `NO_COLOR` and `CLICOLOR_FORCE` decide by default).
     pub color: bool,
     /// Every property of an update or replacement, not only those that change (`--diff`).
     pub all_properties: bool,
@@ -78,6 +79,7 @@ pub fn plan_text_styled(plan: &Plan, color: bool) -> String {
     )
 }
 
+/// The plan as text, as `view` says to show it.
 pub fn plan_text_with(plan: &Plan, view: PlanView) -> String {
     let mut out = String::new();
     let mut shown: Vec<&Step> = plan

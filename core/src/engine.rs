@@ -19,6 +19,7 @@ use crate::target::Targeting;
 pub(crate) mod recover;
 pub use recover::{Recovered, Resolution};
 
+/// Why a command of the engine stopped: each kind a variant callers and tests match on.
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
     /// Mistakes in the program itself (duplicate names, cycles, configuration).
@@ -33,13 +34,16 @@ pub enum EngineError {
     /// Operations an earlier run left in flight that could not be settled automatically.
     #[error("{} interrupted operation(s) need attention:\n  {}", .0.len(), .0.join("\n  "))]
     Recovery(Vec<String>),
+    /// The state refused (a lock held, a passphrase wrong or missing, a database error).
     #[error(transparent)]
     State(#[from] StateError),
 }
 
 /// A program run and checked: the declarations and their graph.
 pub struct Program {
+    /// What the program declared.
     pub stack: Stack,
+    /// The declarations' dependency graph.
     pub graph: ResourceGraph,
     /// What the commands may touch (`--target`, `--exclude`): everything by default.
     pub targeting: Targeting,
@@ -115,7 +119,9 @@ impl Program {
 /// One stack in one state database.
 #[derive(Clone)]
 pub struct Engine {
+    /// The state the stack lives in.
     pub store: Store,
+    /// The stack's name.
     pub stack: String,
 }
 
@@ -129,13 +135,16 @@ pub struct Session<'e> {
 /// What a drift check found for one resource.
 #[derive(Debug, Clone)]
 pub struct Drift {
+    /// The resource.
     pub name: String,
+    /// Its type token.
     pub ty: String,
     /// `None` when the resource no longer exists.
     pub changes: Option<Vec<plan::PropDiff>>,
 }
 
 impl Engine {
+    /// The engine of `stack` in `store`.
     pub fn new(store: Store, stack: impl Into<String>) -> Engine {
         Engine {
             store,
@@ -143,6 +152,7 @@ impl Engine {
         }
     }
 
+    /// What the state records of the stack.
     pub fn records(&self) -> Result<Vec<ResourceRecord>, EngineError> {
         Ok(self.store.resources(&self.stack)?)
     }
@@ -350,6 +360,7 @@ impl Session<'_> {
         self.lock.taken_over()
     }
 
+    /// The engine the session locks a stack of.
     pub fn engine(&self) -> &Engine {
         self.engine
     }

@@ -45,20 +45,29 @@ pub(crate) enum Op {
 /// What happened to one operation, reported as it happens.
 #[derive(Debug, Clone)]
 pub struct Event {
+    /// The resource.
     pub name: String,
+    /// Its type token.
     pub ty: String,
+    /// What happened (or started).
     pub action: Action,
+    /// How long it took (zero for a start).
     pub elapsed: Duration,
     /// For a failure: what went wrong (secrets redacted), shown where it happens as well as
     /// with every other error at the end.
     pub error: Option<String>,
 }
 
+/// What an operation did, or (the `-ing` ones) started doing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Action {
+    /// The resource was made.
     Created,
+    /// It was changed in place.
     Updated,
+    /// Its new copy was made (the old one goes in its own event).
     Replaced,
+    /// It was deleted.
     Deleted,
     /// The old copy of a replacement is gone (before the new copy's create, for a delete-first
     /// replacement; after it otherwise).
@@ -67,15 +76,20 @@ pub enum Action {
     Renamed,
     /// A lookup whose arguments were known only during the run was read.
     Read,
+    /// The operation failed (the event's `error` says why).
     Failed,
     /// An operation announced as starting turned out to have nothing to do (values known only
     /// at apply showed no change).
     Unchanged,
     /// An operation started (elapsed zero): what it is doing until it finishes.
     Creating,
+    /// An update started.
     Updating,
+    /// A replacement started.
     Replacing,
+    /// A delete started.
     Deleting,
+    /// A lookup's read started.
     Reading,
 }
 
@@ -92,6 +106,7 @@ impl Action {
         )
     }
 
+    /// The word for it, as the log, the summary and `--json` say it.
     pub fn as_str(self) -> &'static str {
         match self {
             Action::Creating => "creating",
@@ -116,16 +131,22 @@ impl Action {
 #[derive(Debug, Clone, thiserror::Error)]
 #[error("{verb} '{name}' ({ty}){}: {message}", property.as_ref().map(|p| format!(", property '{p}'")).unwrap_or_default())]
 pub struct OpError {
+    /// What was being done (`creating`, `deleting`, …).
     pub verb: &'static str,
+    /// The resource.
     pub name: String,
+    /// Its type token.
     pub ty: String,
+    /// The property the failure is about, when the provider could tell.
     pub property: Option<String>,
+    /// What went wrong (secrets redacted).
     pub message: String,
 }
 
 /// The result of running a plan.
 #[derive(Default)]
 pub struct Execution {
+    /// The operations that failed.
     pub errors: Vec<OpError>,
     /// Operations that never started because something they depend on failed.
     pub skipped: Vec<String>,

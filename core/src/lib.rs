@@ -4,6 +4,53 @@
 //! inputs of another, and that is how the dependency graph arises. [`run`] gives the program
 //! its command line (`preview`, `up`, `destroy`, `refresh`, `outputs`, …). See ARCHITECTURE.md
 //! for how a command flows from the program through the graph, plan and executor to the state.
+//!
+//! # A program
+//!
+//! ```no_run
+//! use cairn::random::{Password, PasswordArgs};
+//!
+//! fn main() -> std::process::ExitCode {
+//!     cairn::run(|stack| {
+//!         // Made once, kept sealed in the state, the same on every run.
+//!         let password = Password::new(stack, "db-password", PasswordArgs::builder().length(24).build());
+//!         // Outputs compose without `zip`s; the secret stays secret where it sits.
+//!         let url = cairn::format!("postgres://app:{}@db.internal:5432/app", password.result());
+//!         stack.export("databaseUrl", url);
+//!     })
+//! }
+//! ```
+//!
+//! Resources of a cloud come from a provider crate (`cairn-aws`: `Vpc::new(stack, "vpc",
+//! VpcArgs::builder().cidr_block("10.0.0.0/16").build())`); each type's page lists its
+//! properties, which are required, and which a change replaces.
+//!
+//! # The model
+//!
+//! - **Outputs** ([`Output`]): a value a resource produces, unknown until it exists, and the
+//!   resources it came from. [`Output::map`], [`Output::zip`], [`Output::all`],
+//!   [`format!`](crate::format!), [`json!`](crate::json!) and [`compose`] build one from others;
+//!   secrecy ([`Output::secret`]) travels with the value.
+//! - **Declaring is not creating**: the program runs once per command and records what it
+//!   wants ([`Stack::declare`], [`Stack::lookup`] for what exists already, [`Stack::component`]
+//!   to group); options are [`ResourceOptions`].
+//! - **Graph** ([`ResourceGraph`]): one node per declaration, edges from the outputs each input
+//!   uses; a cycle or a duplicate name is an error naming them.
+//! - **Plan** ([`Plan`], [`Step`], [`StepKind`]): each declaration against its record, property
+//!   by property ([`PropDiff`]); lookups are read while planning. `preview` shows it
+//!   ([`plan_text`], [`plan_json`]).
+//! - **Apply**: every operation starts the moment what it depends on is done
+//!   ([`run_dag`]), at most `--parallel` at once; each is written to the state
+//!   (`cairn-state`) as it completes, so a killed run loses nothing.
+//! - **Recovery**: an operation in flight when a run died is settled by the next one
+//!   ([`Recovered`]), or left to `state resolve` when it cannot be told.
+//! - **Secrets**: sealed in the state and in `Cairn.<stack>.toml` under `CAIRN_PASSPHRASE`,
+//!   masked wherever a value is shown, redacted from every error and log.
+//!
+//! The commands, their flags and what each does are in the README's command table and in
+//! `--help`; RELIABILITY.md says what every failure leaves behind.
+
+#![warn(missing_docs)]
 
 mod cli;
 mod config;
@@ -44,7 +91,7 @@ pub use engine::{Drift, Engine, EngineError, Program, Recovered, Resolution, Ses
 pub use execute::{Action, Event, Execution, OpError};
 pub use graph::ResourceGraph;
 pub use output::{Composer, Eval, FormatArg, Output, Resolve, Resolved, ResourceIdx, compose};
-pub use plan::{Plan, PlannedOutput, PropDiff, Step, StepKind};
+pub use plan::{Change, Plan, PlannedOutput, PropDiff, Step, StepKind};
 pub use provider::{
     CheckFailure, CreateRequest, Created, DefaultProvider, DeleteRequest, ErrorKind, LookupRequest,
     NameRule, Prop, PropMap, Provider, ProviderError, ProviderRef, ReadRequest, ReadResult,

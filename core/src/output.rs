@@ -22,6 +22,7 @@ pub struct ResourceIdx(pub(crate) usize);
 /// What an output evaluates to.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Eval<T> {
+    /// Known: the value.
     Known(T),
     /// Depends on something that does not exist yet: `(known after apply)`.
     Unknown,
@@ -32,7 +33,9 @@ pub enum Eval<T> {
 /// An evaluated output: the value and whether it is secret.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Resolved<T> {
+    /// The value, or why there is none.
     pub value: Eval<T>,
+    /// Whether it is secret (masked and sealed wherever it goes).
     pub secret: bool,
 }
 

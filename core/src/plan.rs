@@ -14,12 +14,18 @@ use crate::stack::Stack;
 use crate::target::{self, Scope};
 use crate::unique::{self, DeleteFirst, Keeps, KeptKey};
 
+/// What the plan does to one resource.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum StepKind {
+    /// Made.
     Create,
+    /// Changed in place.
     Update,
+    /// Replaced by a new copy.
     Replace,
+    /// Deleted.
     Delete,
+    /// Left as it is.
     Same,
     /// Left out by `--target` or `--exclude`: not looked at, whatever the program says.
     Untargeted,
@@ -28,6 +34,7 @@ pub enum StepKind {
 }
 
 impl StepKind {
+    /// The word for it in the plan and in `--json`.
     pub fn as_str(self) -> &'static str {
         match self {
             StepKind::Create => "create",
@@ -49,6 +56,7 @@ impl StepKind {
 /// One property that differs.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PropDiff {
+    /// The property's name.
     pub property: String,
     /// `None` when the property is new.
     pub old: Option<Prop>,
@@ -68,11 +76,18 @@ pub enum Change {
     /// Nothing is recorded under the name: it is made.
     Create,
     /// The record is as declared.
-    Same { old: ResourceRecord },
+    Same {
+        /// The record.
+        old: ResourceRecord,
+    },
     /// Changed in place.
-    Update { old: ResourceRecord },
+    Update {
+        /// The record as it was.
+        old: ResourceRecord,
+    },
     /// A new copy replaces the old one (created first, unless `delete_first` says why not).
     Replace {
+        /// The old copy's record.
         old: ResourceRecord,
         /// Why the old copy is deleted before the new one is created.
         delete_first: Option<DeleteFirst>,
@@ -85,27 +100,41 @@ pub enum Change {
     /// The record is deleted, and why (`removed from the program`, `replaced earlier`…; none
     /// in a destroy, where every record goes).
     Delete {
+        /// The record.
         old: ResourceRecord,
+        /// Why it goes.
         reason: Option<String>,
     },
     /// A declaration `--target` or `--exclude` leaves out: left as recorded (or not made).
-    Untargeted { old: Option<ResourceRecord> },
+    Untargeted {
+        /// Its record, if it has one.
+        old: Option<ResourceRecord>,
+    },
     /// A lookup, with what it read; `None` when its arguments are known only once the
     /// resources they come from are made, so it is read during `up`.
-    Read { outputs: Option<Value> },
+    Read {
+        /// What it read.
+        outputs: Option<Value>,
+    },
 }
 
 /// One step of a plan.
 #[derive(Debug, Clone)]
 pub struct Step {
+    /// The resource's name.
     pub name: String,
+    /// Its type token.
     pub ty: String,
+    /// The provider instance it belongs to.
     pub provider: String,
+    /// What happens to it, with what that needs.
     pub change: Change,
     /// The desired inputs (values unknown until apply are `None`); a delete's are the
     /// recorded ones.
     pub inputs: PropMap,
+    /// The properties that change.
     pub diffs: Vec<PropDiff>,
+    /// Whether it is protected.
     pub protect: bool,
     /// The name the resource is recorded under, when the program now calls it something else
     /// (an alias): the record is renamed before anything else happens to it.
@@ -113,6 +142,7 @@ pub struct Step {
 }
 
 impl Step {
+    /// The kind of its change.
     pub fn kind(&self) -> StepKind {
         match self.change {
             Change::Create => StepKind::Create,
@@ -183,7 +213,9 @@ impl Step {
 /// A planned stack output.
 #[derive(Debug, Clone)]
 pub struct PlannedOutput {
+    /// The output's name.
     pub name: String,
+    /// Its value as far as the plan knows it.
     pub value: Prop,
 }
 
@@ -191,7 +223,9 @@ pub struct PlannedOutput {
 /// `i`), then one per record to delete.
 #[derive(Debug, Clone)]
 pub struct Plan {
+    /// The steps, in the order the doc of [`Plan`] says.
     pub steps: Vec<Step>,
+    /// The stack outputs.
     pub outputs: Vec<PlannedOutput>,
 }
 
@@ -205,6 +239,7 @@ impl Plan {
         c
     }
 
+    /// Whether applying it changes anything (a rename counts).
     pub fn has_changes(&self) -> bool {
         self.steps
             .iter()

@@ -74,6 +74,7 @@ pub struct NameRule {
 pub struct Prop {
     /// `None` while unknown.
     pub value: Option<Value>,
+    /// Whether it is secret.
     pub secret: bool,
 }
 
@@ -108,6 +109,7 @@ pub type PropMap = std::collections::BTreeMap<String, Prop>;
 pub struct CheckFailure {
     /// The property, if the problem is with one.
     pub property: Option<String>,
+    /// What is wrong, in words.
     pub reason: String,
 }
 
@@ -131,31 +133,45 @@ impl<'a> Related<'a> {
 /// Identifies a resource to its provider, for tags and idempotency.
 #[derive(Debug, Clone)]
 pub struct ResourceContext {
+    /// The stack's name (Cairn's `cairn:stack` tag).
     pub stack: String,
+    /// The resource's name in the program (the `cairn:name` tag).
     pub name: String,
+    /// Its type token.
     pub ty: String,
 }
 
+/// What a create is given.
 #[derive(Debug, Clone)]
 pub struct CreateRequest {
+    /// Which resource.
     pub resource: ResourceContext,
+    /// Its inputs, plain.
     pub inputs: Value,
     /// A token unique to this operation: passed to APIs that take one (EC2's ClientToken) so a
     /// retried or interrupted create cannot make a second resource.
     pub client_token: String,
 }
 
+/// What a create made.
 #[derive(Debug, Clone)]
 pub struct Created {
+    /// The cloud's id for it.
     pub id: String,
+    /// Its outputs.
     pub outputs: Value,
 }
 
+/// What a read is given.
 #[derive(Debug, Clone)]
 pub struct ReadRequest {
+    /// Which resource.
     pub resource: ResourceContext,
+    /// The cloud's id for it.
     pub id: String,
+    /// Its recorded inputs, plain.
     pub inputs: Value,
+    /// Its recorded outputs.
     pub outputs: Value,
 }
 
@@ -164,6 +180,7 @@ pub struct ReadRequest {
 pub struct ReadResult {
     /// The inputs as the cloud has them now: differences from the recorded inputs are drift.
     pub inputs: Value,
+    /// The outputs as the cloud has them now.
     pub outputs: Value,
 }
 
@@ -172,27 +189,39 @@ pub struct ReadResult {
 /// its `id` argument, as Pulumi's `get`) or a lookup of the provider's own (`aws:getCallerIdentity`).
 #[derive(Debug, Clone)]
 pub struct LookupRequest {
+    /// Which lookup (its name in the program and its token).
     pub resource: ResourceContext,
     /// The lookup's arguments, every one known.
     pub args: Value,
 }
 
+/// What an update is given.
 #[derive(Debug, Clone)]
 pub struct UpdateRequest {
+    /// Which resource.
     pub resource: ResourceContext,
+    /// The cloud's id for it.
     pub id: String,
+    /// Its recorded inputs.
     pub old_inputs: Value,
+    /// Its inputs now.
     pub new_inputs: Value,
+    /// Its recorded outputs.
     pub old_outputs: Value,
     /// The properties that differ.
     pub changed: Vec<String>,
 }
 
+/// What a delete is given.
 #[derive(Debug, Clone)]
 pub struct DeleteRequest {
+    /// Which resource.
     pub resource: ResourceContext,
+    /// The cloud's id for it.
     pub id: String,
+    /// Its recorded inputs.
     pub inputs: Value,
+    /// Its recorded outputs.
     pub outputs: Value,
 }
 
@@ -220,7 +249,9 @@ pub enum ErrorKind {
 #[derive(Debug, Clone, thiserror::Error)]
 #[error("{message}")]
 pub struct ProviderError {
+    /// What kind of failure it is: what the engine decides on.
     pub kind: ErrorKind,
+    /// What went wrong, in words.
     pub message: String,
     /// The input property the failure is about, when the provider can tell.
     pub property: Option<String>,
@@ -244,16 +275,19 @@ impl ProviderError {
         ProviderError::new(message).property(property)
     }
 
+    /// The same error, of kind `kind`.
     pub fn kind(mut self, kind: ErrorKind) -> Self {
         self.kind = kind;
         self
     }
 
+    /// The same error, about `property`.
     pub fn property(mut self, property: impl Into<String>) -> Self {
         self.property = Some(property.into());
         self
     }
 
+    /// The same error, with the cloud's code.
     pub fn code(mut self, code: Option<String>) -> Self {
         self.code = code;
         self
@@ -269,6 +303,7 @@ impl ProviderError {
         self.kind(ErrorKind::Retryable)
     }
 
+    /// Whether it is of kind `kind`.
     pub fn is(&self, kind: ErrorKind) -> bool {
         self.kind == kind
     }
@@ -306,6 +341,8 @@ pub trait Provider: Send + Sync + 'static {
         Vec::new()
     }
 
+    /// Creates the resource: its id and outputs. It must not make a second one when sent
+    /// again with the same client token, where the cloud takes one.
     async fn create(&self, req: CreateRequest) -> Result<Created, ProviderError>;
 
     /// Looks for what a create may have made before its outcome was lost (the process was
@@ -361,10 +398,12 @@ pub struct ProviderRef {
 }
 
 impl ProviderRef {
+    /// The instance's name (`aws`, `accountB`).
     pub fn name(&self) -> &str {
         &self.name
     }
 
+    /// The provider.
     pub fn provider(&self) -> &Arc<dyn Provider> {
         &self.provider
     }
@@ -382,6 +421,7 @@ pub trait DefaultProvider: Provider + Sized {
     /// The package name, which is also the name of the default instance.
     const PACKAGE: &'static str;
 
+    /// The default instance, from the stack's configuration.
     fn from_config(config: &crate::Config) -> Self;
 }
 

@@ -62,7 +62,13 @@ macro_rules! string_enum {
         #[derive($crate::__private::serde::Serialize, $crate::__private::serde::Deserialize)]
         #[serde(crate = "::cairn::__private::serde")]
         $vis enum $name {
-            $( $(#[$vmeta])* #[serde(rename = $text)] $variant ),+
+            $(
+                $(#[$vmeta])*
+                #[doc = ""]
+                #[doc = concat!("The cloud spells it `", $text, "`.")]
+                #[serde(rename = $text)]
+                $variant
+            ),+
         }
 
         impl $name {

@@ -17,7 +17,9 @@ use petgraph::graph::{DiGraph, NodeIndex};
 /// How one operation of the DAG ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
+    /// It ran and succeeded.
     Succeeded,
+    /// It ran and failed.
     Failed,
     /// Never started: something it depends on failed.
     Skipped,
@@ -30,10 +32,12 @@ pub enum Outcome {
 pub struct Stop(AtomicBool);
 
 impl Stop {
+    /// Asks the run to stop.
     pub fn request(&self) {
         self.0.store(true, Ordering::SeqCst);
     }
 
+    /// Whether stopping was asked for.
     pub fn requested(&self) -> bool {
         self.0.load(Ordering::SeqCst)
     }

@@ -16,6 +16,7 @@ use crate::provider::{DefaultProvider, Provider, ProviderRef};
 
 /// A property of a resource's arguments, erased to JSON for the engine.
 pub trait IntoProperty {
+    /// The property, or `None` when it is left unset.
     fn into_property(self) -> Option<Output<Value>>;
 }
 
@@ -34,6 +35,7 @@ impl<T: serde::Serialize + 'static> IntoProperty for Option<Output<T>> {
 /// A resource type's arguments: a struct of outputs that the engine reads property by property.
 /// `#[cairn::resource]` implements it.
 pub trait Args {
+    /// Each property by name, `None` for one left unset.
     fn into_properties(self) -> Vec<(&'static str, Option<Output<Value>>)>;
 }
 
@@ -64,27 +66,32 @@ pub struct ResourceOptions {
 }
 
 impl ResourceOptions {
+    /// Depends on `r` too (a handle, or a name).
     pub fn depends_on(mut self, r: impl Into<DependsOn>) -> Self {
         self.depends_on.push(r.into());
         self
     }
 
+    /// Refuses to delete it while set.
     pub fn protect(mut self, protect: bool) -> Self {
         self.protect = protect;
         self
     }
 
+    /// Ignores the program's changes to `props` once it exists.
     pub fn ignore_changes<S: Into<String>>(mut self, props: impl IntoIterator<Item = S>) -> Self {
         self.ignore_changes
             .extend(props.into_iter().map(Into::into));
         self
     }
 
+    /// Replaces it by deleting first.
     pub fn delete_before_replace(mut self, yes: bool) -> Self {
         self.delete_before_replace = yes;
         self
     }
 
+    /// Declares it with `provider`, not the package's default instance.
     pub fn provider(mut self, provider: &ProviderRef) -> Self {
         self.provider = Some(provider.clone());
         self
@@ -101,7 +108,9 @@ impl ResourceOptions {
 /// later in the program, and so can also form a cycle, which the engine reports).
 #[derive(Debug, Clone)]
 pub enum DependsOn {
+    /// A declared resource's handle.
     Resource(ResourceIdx),
+    /// A resource's name, declared before or after.
     Name(String),
 }
 
@@ -119,6 +128,7 @@ pub struct ResourceRef {
 }
 
 impl ResourceRef {
+    /// The resource's name in the stack.
     pub fn name(&self) -> &str {
         &self.name
     }
@@ -131,6 +141,7 @@ impl ResourceRef {
 
 /// Lets typed handles be passed to `ResourceOptions::depends_on`.
 pub trait Resource {
+    /// The handle underneath.
     fn resource_ref(&self) -> &ResourceRef;
 }
 
@@ -186,6 +197,7 @@ pub struct Stack {
 }
 
 impl Stack {
+    /// An empty stack `name` with `config`.
     pub fn new(name: impl Into<String>, config: Config) -> Stack {
         Stack {
             name: name.into(),
@@ -204,6 +216,7 @@ impl Stack {
         &self.name
     }
 
+    /// The stack's configuration (`Cairn.<stack>.toml` and `-c`).
     pub fn config(&self) -> &Config {
         &self.config
     }
@@ -214,6 +227,7 @@ impl Stack {
         self.provider_arc(name, Arc::new(provider))
     }
 
+    /// Registers a provider instance already shared (see [`Stack::provider`]).
     pub fn provider_arc(&mut self, name: &str, provider: Arc<dyn Provider>) -> ProviderRef {
         let r = ProviderRef {
             name: name.to_string(),

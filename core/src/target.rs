@@ -16,7 +16,9 @@ use crate::stack::Stack;
 /// The names given with `--target` and `--exclude`; both empty means everything.
 #[derive(Debug, Clone, Default)]
 pub struct Targeting {
+    /// `--target`: these and what they depend on.
     pub targets: Vec<String>,
+    /// `--exclude`: not these, nor what depends on them.
     pub excludes: Vec<String>,
 }
 
@@ -32,6 +34,7 @@ impl Scope {
         Scope { only: None }
     }
 
+    /// Whether the resource `name` is in scope.
     pub fn contains(&self, name: &str) -> bool {
         self.only.as_ref().is_none_or(|s| s.contains(name))
     }
@@ -54,6 +57,7 @@ impl Scope {
 type Edges<'a> = HashMap<&'a str, Vec<&'a str>>;
 
 impl Targeting {
+    /// Whether nothing is left out.
     pub fn is_everything(&self) -> bool {
         self.targets.is_empty() && self.excludes.is_empty()
     }

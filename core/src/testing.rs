@@ -104,10 +104,13 @@ pub const UNIQUE_NAMES: NameRule = NameRule {
 /// One logged provider call.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Call {
+    /// `create`, `read`, `update`, `delete`, `find` or `lookup`.
     pub op: &'static str,
+    /// The resource (or lookup) it was about.
     pub name: String,
     /// Logical time the call started and ended (strictly increasing across all calls).
     pub start: u64,
+    /// See `start`.
     pub end: u64,
 }
 
@@ -146,6 +149,7 @@ pub struct TestProvider {
 }
 
 impl TestProvider {
+    /// A provider with an empty cloud of its own.
     pub fn new() -> TestProvider {
         TestProvider::default()
     }
@@ -178,6 +182,7 @@ impl TestProvider {
             .insert((name.to_string(), op), times);
     }
 
+    /// Undoes [`TestProvider::fail`] and [`TestProvider::fail_transiently`].
     pub fn clear_failures(&self) {
         self.inner.failures.lock().unwrap().clear();
         self.inner.transient.lock().unwrap().clear();
@@ -244,6 +249,7 @@ impl TestProvider {
             .collect()
     }
 
+    /// Forgets the calls made so far.
     pub fn clear_calls(&self) {
         self.inner.calls.lock().unwrap().clear();
     }

@@ -190,6 +190,7 @@ pub enum DeleteFirst {
 /// A unique key with the values one resource gives it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct KeptKey {
+    /// The key's properties.
     pub properties: Vec<String>,
     /// The values, as text.
     pub value: String,

@@ -41,6 +41,7 @@ pub struct Kdf {
     pub memory_kib: u32,
     /// Passes over the memory.
     pub passes: u32,
+    /// Lanes (parallelism).
     pub lanes: u32,
 }
 
@@ -60,6 +61,7 @@ impl Kdf {
         lanes: 1,
     };
 
+    /// The parameters as stored beside the salt (`argon2id$v=19$m=…,t=…,p=…`).
     pub fn encode(&self) -> String {
         format!(
             "argon2id$v=19$m={},t={},p={}",
@@ -103,20 +105,27 @@ impl Kdf {
     }
 }
 
+/// Why a secret could not be sealed or opened.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CryptoError {
+    /// The passphrase given is empty.
     #[error("the passphrase is empty")]
     EmptyPassphrase,
     #[error(
         "the passphrase is too short to seal secrets: use at least {MIN_PASSPHRASE_LEN} characters"
     )]
+    /// The passphrase is shorter than [`MIN_PASSPHRASE_LEN`], too short to make a first key.
     ShortPassphrase,
+    /// The stored key derivation is newer than this build (its text).
     #[error("the stored key derivation '{0}' is not one this version knows")]
     UnknownKdf(String),
+    /// The passphrase does not open the stored key's check value.
     #[error("the passphrase is wrong (it does not open the secrets stored here)")]
     WrongPassphrase,
+    /// A secret is to be sealed or opened and no passphrase was given.
     #[error("secret values need the stack's passphrase: set {PASSPHRASE_VAR}")]
     PassphraseRequired,
+    /// A sealed value does not open: damaged, or moved from another place.
     #[error("a stored secret is damaged and cannot be decrypted")]
     Damaged,
 }

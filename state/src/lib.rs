@@ -5,6 +5,8 @@
 //! nothing that finished, and an operation is recorded as pending before its provider call, so the
 //! next run knows what may have happened while nobody was watching.
 
+#![warn(missing_docs)]
+
 mod crypto;
 mod error;
 pub mod files;

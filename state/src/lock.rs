@@ -18,9 +18,13 @@ use crate::store::Inner;
 /// Who holds a stack's lock.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LockHolder {
+    /// The machine it runs on.
     pub host: String,
+    /// Its process id.
     pub pid: u32,
+    /// The command it runs (`up`, `destroy`, …).
     pub command: String,
+    /// When it took the lock (RFC 3339).
     pub since: String,
     /// When the holder's process started (`<boot id>:<start time>`), empty if unknown (a lock
     /// written before this was recorded, or a system without `/proc`).
@@ -95,11 +99,14 @@ fn pid_alive(_pid: u32) -> bool {
 /// holder of a lease in S3.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Holder {
+    /// A process named in the state file's lock row.
     Local(LockHolder),
+    /// The holder of the stack's lease in S3.
     Lease(LeaseHolder),
 }
 
 impl Holder {
+    /// The command it runs.
     pub fn command(&self) -> &str {
         match self {
             Holder::Local(h) => &h.command,
@@ -107,6 +114,7 @@ impl Holder {
         }
     }
 
+    /// The machine it runs on.
     pub fn host(&self) -> &str {
         match self {
             Holder::Local(h) => &h.host,
@@ -114,6 +122,7 @@ impl Holder {
         }
     }
 
+    /// Its process id.
     pub fn pid(&self) -> u32 {
         match self {
             Holder::Local(h) => h.pid,

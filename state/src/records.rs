@@ -10,6 +10,7 @@ pub struct ResourceRecord {
     /// Row identity. Two records share a name for the time between a create-before-delete
     /// replacement's create and its delete; `seq` tells them apart.
     pub seq: i64,
+    /// The resource's name in the program (`network/vpc`).
     pub name: String,
     /// Resource type token, e.g. `aws:ec2/Vpc`.
     pub ty: String,
@@ -23,6 +24,7 @@ pub struct ResourceRecord {
     pub outputs: Value,
     /// Names of the resources this one depended on when last applied; deletes run in reverse.
     pub dependencies: Vec<String>,
+    /// Refused to delete while set (`ResourceOptions::protect`).
     pub protect: bool,
     /// True for the old copy left behind by a create-before-delete replacement: it no longer
     /// belongs to the program and is deleted once nothing refers to it.
@@ -33,12 +35,16 @@ pub struct ResourceRecord {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum OpKind {
+    /// Making the resource.
     Create,
+    /// Changing it in place.
     Update,
+    /// Deleting it.
     Delete,
 }
 
 impl OpKind {
+    /// As the state and `state pending` spell it.
     pub fn as_str(self) -> &'static str {
         match self {
             OpKind::Create => "create",
@@ -62,11 +68,17 @@ impl OpKind {
 /// masks secret values.)
 #[derive(Clone, PartialEq, Serialize, Deserialize)]
 pub struct PendingOp {
+    /// Row identity, what `state resolve` names it by.
     pub seq: i64,
+    /// The command (history row) it belongs to.
     pub update_id: i64,
+    /// The resource's name.
     pub name: String,
+    /// The resource's type token.
     pub ty: String,
+    /// The provider instance the call went to.
     pub provider: String,
+    /// What the call was to do.
     pub kind: OpKind,
     /// The record the operation acts on (update and delete), if any.
     pub resource_seq: Option<i64>,
@@ -74,10 +86,12 @@ pub struct PendingOp {
     pub inputs: Value,
     /// Idempotency token passed to the provider, so that an interrupted create can be found.
     pub client_token: String,
+    /// When the call was sent (RFC 3339).
     pub started_at: String,
     /// For a create: the record's dependencies and protection, should it have to be adopted.
     #[serde(default)]
     pub dependencies: Vec<String>,
+    /// See [`ResourceRecord::protect`].
     #[serde(default)]
     pub protect: bool,
 }
@@ -85,10 +99,15 @@ pub struct PendingOp {
 /// One command that changed (or tried to change) a stack.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct UpdateRecord {
+    /// Its number, in the order commands started.
     pub id: i64,
+    /// The stack.
     pub stack: String,
+    /// The command: `up`, `destroy`, `refresh`.
     pub kind: String,
+    /// When it started (RFC 3339).
     pub started_at: String,
+    /// When it ended, if it did.
     pub finished_at: Option<String>,
     /// `succeeded`, `failed`, or absent while running (or when the process died).
     pub result: Option<String>,
@@ -99,11 +118,13 @@ pub struct UpdateRecord {
 /// One stack of a state, as `stack ls` lists it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StackSummary {
+    /// The stack's name.
     pub name: String,
     /// Live resources (old copies of replacements not counted).
     pub resources: u64,
     /// The last command that changed it (`up`, `destroy`, `refresh`), and when it started.
     pub last_kind: Option<String>,
+    /// When that command started (RFC 3339).
     pub last_at: Option<String>,
 }
 

@@ -21,6 +21,7 @@ pub(crate) use backend::Remote;
 /// A state location in S3.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Location {
+    /// The bucket.
     pub bucket: String,
     /// Without leading or trailing `/`; empty for the bucket's root.
     pub prefix: String,
@@ -56,7 +57,9 @@ impl std::fmt::Display for Location {
 /// What is wrong with a bucket.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BucketProblem {
+    /// No bucket of that name.
     Missing,
+    /// The credentials may not use it.
     Denied,
     /// The bucket is in another region than the one configured.
     WrongRegion,
@@ -84,19 +87,25 @@ impl std::fmt::Display for BucketProblem {
 /// bills, and what the benchmark reports per operation.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
 pub struct RequestCounts {
+    /// `GetObject` requests.
     pub get: u64,
+    /// `ListObjectsV2` requests.
     pub list: u64,
+    /// `HeadObject` and `HeadBucket` requests.
     pub head: u64,
+    /// `PutObject` requests.
     pub put: u64,
     /// Single deletes and batches (`DeleteObjects`, one request for up to 1,000 keys).
     pub delete: u64,
 }
 
 impl RequestCounts {
+    /// Requests that write (put and delete).
     pub fn writes(&self) -> u64 {
         self.put + self.delete
     }
 
+    /// Requests that read (get, list and head).
     pub fn reads(&self) -> u64 {
         self.get + self.list + self.head
     }
@@ -158,6 +167,7 @@ pub(crate) enum Got {
 #[derive(Clone)]
 pub struct Bucket {
     pub(crate) client: aws_sdk_s3::Client,
+    /// Where in S3 the state is.
     pub location: Location,
     requests: Arc<Requests>,
 }

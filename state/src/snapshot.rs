@@ -45,18 +45,26 @@ const TABLES: &[Table] = &[
 /// The key that sealed a stack's secrets, as the database stores it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SealingKey {
+    /// The key derivation's salt.
     pub salt: String,
+    /// What the key must seal a known text to (a wrong passphrase does not).
     pub check: String,
+    /// The key derivation's parameters (`Kdf::encode`), absent for the oldest keys.
     pub kdf: Option<String>,
 }
 
 /// A stack, whole.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct StackSnapshot {
+    /// `cairn-stack`, what the file is.
     pub format: String,
+    /// The format's version.
     pub version: u32,
+    /// The stack's name.
     pub stack: String,
+    /// When it was written (RFC 3339).
     pub created_at: String,
+    /// The key the stack's secrets are sealed with, if it holds any.
     pub encryption: Option<SealingKey>,
     /// Table name → its rows of this stack, each column by name, sealed values as stored.
     pub tables: Map<String, Value>,

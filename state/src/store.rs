@@ -297,6 +297,7 @@ impl Store {
         })
     }
 
+    /// The database file (for S3, the working copy's).
     pub fn path(&self) -> &Path {
         &self.path
     }
@@ -784,6 +785,7 @@ impl Store {
         Ok(())
     }
 
+    /// The operations of `stack` left in flight by a command that stopped mid-call.
     pub fn pending_operations(&self, stack: &str) -> Result<Vec<PendingOp>, StateError> {
         let conn = self.conn();
         let mut st = conn.prepare(
@@ -878,6 +880,7 @@ impl Store {
         Ok(())
     }
 
+    /// The stack outputs the last `up` stored, secrets sealed as stored.
     pub fn outputs(&self, stack: &str) -> Result<Vec<(String, Value)>, StateError> {
         let conn = self.conn();
         let mut st =
@@ -901,6 +904,7 @@ impl Store {
 
     // ---- history --------------------------------------------------------------------------
 
+    /// Starts the history row of a command (`kind`: `up`, `destroy`, `refresh`): its id.
     pub fn begin_update(&self, stack: &str, kind: &str) -> Result<i64, StateError> {
         let conn = self.conn();
         Self::ensure_stack(&conn, stack)?;
@@ -913,6 +917,7 @@ impl Store {
         Ok(id)
     }
 
+    /// Ends the history row `id` with its result and summary.
     pub fn finish_update(
         &self,
         id: i64,
@@ -932,6 +937,7 @@ impl Store {
         conn.publish()
     }
 
+    /// The commands that changed `stack`, newest first.
     pub fn history(&self, stack: &str) -> Result<Vec<UpdateRecord>, StateError> {
         let conn = self.conn();
         let mut st = conn.prepare(

@@ -16,8 +16,11 @@ use crate::provider::{CreateRequest, ReadRequest, ReadResult, ResourceContext, r
 /// How one interrupted operation was settled.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Recovered {
+    /// The resource.
     pub name: String,
+    /// What the interrupted call was to do.
     pub kind: OpKind,
+    /// What was found and recorded, in words.
     pub outcome: String,
 }
 

@@ -38,9 +38,13 @@ pub struct Certificate {
 /// A record that proves one domain of a [`Certificate`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DomainValidation {
+    /// The domain this record proves (the certificate's domain or one of its alternative names).
     pub domain_name: String,
+    /// The record's name (ACM's `ResourceRecord.Name`), under the domain's zone.
     pub record_name: String,
+    /// The record's type (`CNAME`).
     pub record_type: String,
+    /// What the record must answer (ACM's `ResourceRecord.Value`).
     pub record_value: String,
 }
 

@@ -21,12 +21,19 @@ use crate::{AwsProvider, Tags, tags, wait};
 /// A container of a task definition (the subset of ECS's fields Cairn manages).
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct ContainerDefinition {
+    /// The container's name within the task (what a load balancer names it by).
     pub name: String,
+    /// The image to run: `<repository URI>@<digest>` or `<repository>:<tag>`.
     pub image: String,
+    /// Whether the task stops when this container stops (ECS's default, `true`).
     #[serde(default = "yes")]
     pub essential: bool,
+    /// The ports it listens on.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub port_mappings: Vec<PortMapping>,
+    /// Environment variables, by name. A secret among them stays secret where it sits when
+    /// the containers are built with `cairn::compose`; [`ContainerDefinition::secrets`] keeps
+    /// the value out of the task definition altogether.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub environment: BTreeMap<String, String>,
     /// `awslogs` options (`awslogs-group`, `awslogs-region`, `awslogs-stream-prefix`).
@@ -40,13 +47,16 @@ pub struct ContainerDefinition {
     /// The image's entry point and command, replaced.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub entry_point: Vec<String>,
+    /// The command, replacing the image's `CMD`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub command: Vec<String>,
     /// CPU units and memory (MiB, a hard limit) of this container within the task's.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cpu: Option<i32>,
+    /// Memory in MiB.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub memory: Option<i32>,
+    /// How ECS checks the container is healthy (none unless set).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub health_check: Option<HealthCheck>,
 }
@@ -54,6 +64,7 @@ pub struct ContainerDefinition {
 /// A container's health check, as ECS runs it (`["CMD-SHELL", "curl -f http://localhost/"]`).
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct HealthCheck {
+    /// The command: `CMD-SHELL` and a shell line, or `CMD` and an argument vector.
     pub command: Vec<String>,
     /// Seconds between checks (ECS: 5 to 300, default 30).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -85,10 +96,12 @@ cairn::string_enum! {
 /// TCP with no host port of its own, the common case.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PortMapping {
+    /// The port the container listens on.
     pub container_port: i32,
     /// With `awsvpc` networking (Fargate) the host port is the container port: leave it unset
     /// or set it equal.
     pub host_port: Option<i32>,
+    /// TCP unless set otherwise.
     pub protocol: PortProtocol,
 }
 
@@ -172,8 +185,11 @@ impl<'de> Deserialize<'de> for PortMapping {
 /// A load balancer target for a service's containers.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ServiceLoadBalancer {
+    /// The target group that sends traffic to the tasks.
     pub target_group_arn: String,
+    /// The container that receives it (a [`ContainerDefinition::name`]).
     pub container_name: String,
+    /// The container's port that receives it.
     pub container_port: i32,
 }
 

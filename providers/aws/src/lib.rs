@@ -7,6 +7,8 @@
 //! `update`, `delete`); `registry.rs` lists them. Lookups (`Vpc::get`, [`CallerIdentity`],
 //! `ec2::AvailabilityZones`) read what exists without managing it (`lookup.rs`).
 
+#![warn(missing_docs)]
+
 mod account;
 mod config;
 mod endpoint;

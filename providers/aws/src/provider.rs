@@ -21,6 +21,8 @@ pub struct AwsProvider {
 }
 
 impl AwsProvider {
+    /// A provider instance for `config`: its clients are made (credentials loaded, a role
+    /// assumed) on first use.
     pub fn new(config: AwsConfig) -> AwsProvider {
         AwsProvider {
             config,
@@ -28,6 +30,7 @@ impl AwsProvider {
         }
     }
 
+    /// The configuration it was made with.
     pub fn config(&self) -> &AwsConfig {
         &self.config
     }

@@ -57,8 +57,11 @@ cairn::string_enum! {
 /// `dns_name` and `zone_id`), at no charge and with no TTL of its own.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Alias {
+    /// The AWS name answered with (a load balancer's `dns_name`).
     pub name: String,
+    /// The hosted zone of that name (a load balancer's `zone_id`, not the record's zone).
     pub zone_id: String,
+    /// Whether Route 53 answers only while the target is healthy (`false` unless set).
     #[serde(default)]
     pub evaluate_target_health: bool,
 }

@@ -224,6 +224,7 @@ crate::lookup::handle! {
     /// planned): AWS's public ones (the latest AMI, [`AMAZON_LINUX_2023`]) or another team's.
     /// A `SecureString`'s value is read decrypted and is secret to Cairn.
     ParameterValue {
+        /// The value (decrypted, and secret, for a `SecureString`).
         value: String,
         /// Its version, one more with each change.
         version: i64,
@@ -233,6 +234,7 @@ crate::lookup::handle! {
 }
 
 impl ParameterValue {
+    /// The value of `parameter`, with the default provider.
     #[track_caller]
     pub fn get(
         stack: &mut cairn::Stack,

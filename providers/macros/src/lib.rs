@@ -139,6 +139,83 @@ struct OutputField {
     ty: Type,
 }
 
+/// One input's facts, as a sentence of its documentation: required or not, what a change does,
+/// and what else the engine knows of it.
+fn input_facts(f: &Input, unique: Option<&Unique>) -> String {
+    let mut facts = Vec::new();
+    let named = unique.is_some_and(|u| u.auto_name.is_some());
+    facts.push(match (f.optional.is_some(), named) {
+        (_, true) => "Optional: left unset, Cairn names it `<resource name>-<random suffix>`, \
+                      and each replacement gets a new name so that the new copy is made first."
+            .to_string(),
+        (true, false) => "Optional.".to_string(),
+        (false, false) => "Required.".to_string(),
+    });
+    facts.push(if f.replace {
+        "A change replaces the resource.".to_string()
+    } else {
+        "A change is made in place.".to_string()
+    });
+    if let Some(u) = unique {
+        let scope = if u.within.is_empty() {
+            "in the account and region".to_string()
+        } else {
+            let within: Vec<String> = u.within.iter().map(|w| format!("`{w}`")).collect();
+            format!("within the same {}", within.join(", "))
+        };
+        facts.push(format!("Unique {scope}."));
+    }
+    if f.unordered {
+        facts.push("Its order means nothing: compared as a set.".to_string());
+    }
+    if f.secret {
+        facts.push("Secret: masked wherever it is shown, sealed in the state.".to_string());
+    }
+    if f.tags {
+        facts.push(
+            "The program's tags; Cairn adds `cairn:stack` and `cairn:name` beside them."
+                .to_string(),
+        );
+    }
+    format!(" *{}*", facts.join(" "))
+}
+
+/// The type's facts, under its own documentation: its token, what changes in place and what
+/// replaces it, its outputs.
+fn type_summary(token: &LitStr, inputs: &[Input], outputs: &[OutputField]) -> String {
+    let list = |names: Vec<&Ident>| {
+        if names.is_empty() {
+            "none".to_string()
+        } else {
+            names
+                .iter()
+                .map(|n| format!("`{n}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        }
+    };
+    let replaces = list(
+        inputs
+            .iter()
+            .filter(|f| f.replace)
+            .map(|f| &f.ident)
+            .collect(),
+    );
+    let in_place = list(
+        inputs
+            .iter()
+            .filter(|f| !f.replace)
+            .map(|f| &f.ident)
+            .collect(),
+    );
+    let outs = list(outputs.iter().map(|f| &f.ident).collect());
+    format!(
+        " Type token `{}`. Changed in place: {in_place}. Replaced when these change: \
+         {replaces}. Outputs: {outs}.",
+        token.value()
+    )
+}
+
 fn option_inner(ty: &Type) -> Option<Type> {
     let Type::Path(p) = ty else { return None };
     let last = p.path.segments.last()?;
@@ -251,6 +328,29 @@ fn expand(attr: Tokens, item: Tokens) -> syn::Result<Tokens> {
             }
         }
     }
+    // What the declaration says of each input, as the documentation of every place it appears:
+    // generated, so it cannot drift from the schema.
+    for f in &mut inputs {
+        let unique = uniques
+            .iter()
+            .find(|u| u.key.len() == 1 && u.key[0] == f.ident);
+        let facts = input_facts(f, unique);
+        let blank = f.docs.is_empty();
+        if !blank {
+            f.docs.push(syn::parse_quote!(#[doc = ""]));
+        }
+        f.docs.push(syn::parse_quote!(#[doc = #facts]));
+    }
+    for f in &mut outputs {
+        if f.docs.is_empty() {
+            let text = format!(" The resource's `{}`, known once it exists.", f.ident);
+            f.docs.push(syn::parse_quote!(#[doc = #text]));
+        }
+    }
+    let summary = type_summary(&token, &inputs, &outputs);
+    docs.push(syn::parse_quote!(#[doc = ""]));
+    docs.push(syn::parse_quote!(#[doc = #summary]));
+
     let auto_named: Vec<&Ident> = uniques
         .iter()
         .filter(|u| u.auto_name.is_some())

@@ -22,11 +22,17 @@ use crate::StateError;
 /// Who holds a stack's lock in S3, and until when.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LeaseHolder {
+    /// The user it runs as.
     pub user: String,
+    /// The machine it runs on.
     pub host: String,
+    /// Its process id.
     pub pid: u32,
+    /// The command it runs.
     pub command: String,
+    /// When it took the lease.
     pub since: DateTime<Utc>,
+    /// When the lease runs out unless renewed: after that, another command may take it over.
     pub expires: DateTime<Utc>,
 }
 
@@ -46,6 +52,7 @@ impl LeaseHolder {
         }
     }
 
+    /// Whether it has run out.
     pub fn expired(&self) -> bool {
         Utc::now() > self.expires
     }
@@ -170,6 +177,7 @@ impl Lease {
         self.taken_over.as_ref()
     }
 
+    /// Who holds it: this command.
     pub fn holder(&self) -> &LeaseHolder {
         &self.holder
     }

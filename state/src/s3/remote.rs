@@ -17,7 +17,9 @@ use crate::snapshot::StackSnapshot;
 /// The snapshot object: the stack as of journal entry `through` (0: before any).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RemoteSnapshot {
+    /// The last journal entry folded into it.
     pub through: u64,
+    /// The stack as of then.
     pub stack: StackSnapshot,
     /// Each keyed table's highest key ever handed out (SQLite's `sqlite_sequence`), so that a
     /// copy made from the snapshot never hands one out again.
@@ -38,6 +40,7 @@ pub struct RemoteStack {
 }
 
 impl RemoteStack {
+    /// The objects of `stack` in `bucket` (nothing is read yet).
     pub fn new(bucket: &Bucket, stack: &str) -> RemoteStack {
         RemoteStack {
             bucket: bucket.clone(),

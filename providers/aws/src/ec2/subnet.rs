@@ -341,6 +341,7 @@ pub struct SubnetFilter {
 }
 
 impl Subnets {
+    /// The subnets `filter` finds, with the default provider.
     #[track_caller]
     pub fn get(stack: &mut cairn::Stack, name: &str, filter: SubnetFilter) -> Subnets {
         Subnets::get_with(stack, name, filter, cairn::ResourceOptions::default())

@@ -68,7 +68,9 @@ struct Descriptor {
 #[derive(Debug, thiserror::Error)]
 #[error("the image at {path}: {problem}")]
 pub struct LocalImageError {
+    /// Where the image was looked for.
     pub path: PathBuf,
+    /// What is wrong with it.
     pub problem: String,
 }
 
@@ -126,6 +128,7 @@ impl LocalImage {
         Ok(image)
     }
 
+    /// Where the image is on disk, as text (the `source` input).
     pub fn path(&self) -> String {
         self.path.display().to_string()
     }

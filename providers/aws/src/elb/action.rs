@@ -15,15 +15,21 @@ use crate::resource::declared;
 /// (`#{protocol}`, `#{host}`, `#{port}`, `#{path}`, `#{query}`).
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct Redirect {
+    /// `HTTP_301` (permanent) or `HTTP_302` (temporary).
     pub status_code: String,
+    /// `HTTP`, `HTTPS` or `#{protocol}` (the default).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub protocol: Option<String>,
+    /// A port, or `#{port}` (the default).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub port: Option<String>,
+    /// A host name, or `#{host}` (the default).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub host: Option<String>,
+    /// A path starting with `/`, or `/#{path}` (the default).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub path: Option<String>,
+    /// A query without the `?`, or `#{query}` (the default).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub query: Option<String>,
 }
@@ -31,9 +37,13 @@ pub struct Redirect {
 /// A fixed answer: a status code (`2XX`, `4XX` or `5XX`), and a body.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct FixedResponse {
+    /// The status code answered (`200`, `404`, `503`…).
     pub status_code: String,
+    /// The body's type: `text/plain`, `text/css`, `text/html`, `application/javascript` or
+    /// `application/json`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub content_type: Option<String>,
+    /// The body (at most 1024 characters).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message_body: Option<String>,
 }

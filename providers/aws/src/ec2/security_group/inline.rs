@@ -27,13 +27,17 @@ use crate::error::aws_on;
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Rule {
+    /// The IP protocol (EC2's `IpProtocol`).
     pub protocol: IpProtocol,
     /// The first and last port; for [`IpProtocol::Icmp`] the ICMP type and code (-1: any);
     /// ignored for [`IpProtocol::All`].
     pub from_port: i32,
+    /// The last port of the range (see `from_port`).
     pub to_port: i32,
+    /// IPv4 ranges the rule lets in (or out to), as CIDR blocks (EC2's `IpRanges`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub cidr_blocks: Vec<String>,
+    /// IPv6 ranges, as CIDR blocks (EC2's `Ipv6Ranges`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub ipv6_cidr_blocks: Vec<String>,
     /// Other security groups, by id.
@@ -42,6 +46,7 @@ pub struct Rule {
     /// The group itself: its members may reach each other.
     #[serde(default, rename = "self", skip_serializing_if = "is_false")]
     pub self_: bool,
+    /// What the rule is for; changed in place.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
 }
