@@ -13,3 +13,5 @@ cargo test --workspace --locked
 # Every public item of the library crates documented, and the docs free of broken links.
 RUSTDOCFLAGS="-D warnings -D missing-docs" \
     cargo doc --no-deps --locked -p cairn -p cairn-aws -p cairn-state
+# The template a team starts from builds on its own, outside this workspace, and runs.
+"$root/scripts/check-template.sh"
