@@ -294,10 +294,7 @@ fn providers_of(stack: &Stack) -> HashMap<String, ProviderRef> {
 fn records_secrets(plan: &Plan) -> bool {
     use crate::plan::StepKind;
     let holds = |p: &crate::provider::Prop| {
-        p.secret
-            || p.value
-                .as_ref()
-                .is_some_and(|v| crate::props::plain(v) != *v)
+        p.secret || p.value.as_ref().is_some_and(crate::props::holds_secret)
     };
     let steps = plan.steps.iter().filter(|s| {
         matches!(

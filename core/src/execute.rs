@@ -621,15 +621,7 @@ impl<'a> Executor<'a> {
             return self.read(stack, i).await;
         }
         let decl = &stack.resources[i];
-        let mut inputs = {
-            let live = self.live.lock().unwrap();
-            let resolver = LiveResolver {
-                outputs: &live,
-                stack,
-            };
-            plan::evaluate_inputs(stack, i, &resolver)
-                .map_err(|e| Self::fail(step, "evaluating", e.join("; ")))?
-        };
+        let mut inputs = self.evaluate(stack, i, "evaluating")?;
         self.remember_secrets(&inputs);
         let provider = self.provider(step)?;
         let schema = provider.provider.schema(&step.ty).unwrap_or_default();
@@ -914,6 +906,23 @@ impl<'a> Executor<'a> {
         Ok(Some(Action::Created))
     }
 
+    /// The inputs of declaration `i` with the outputs the run knows by now; a failure is
+    /// `verb`'s.
+    fn evaluate(
+        &self,
+        stack: &Stack,
+        i: usize,
+        verb: &'static str,
+    ) -> Result<crate::provider::PropMap, OpError> {
+        let live = self.live.lock().unwrap();
+        let resolver = LiveResolver {
+            outputs: &live,
+            stack,
+        };
+        plan::evaluate_inputs(stack, i, &resolver)
+            .map_err(|e| Self::fail(&self.plan.steps[i], verb, e.join("; ")))
+    }
+
     /// Reads the lookup of step `i` if the plan could not (its arguments came from resources
     /// this run makes): nothing is recorded, its outputs serve the resources that use them.
     async fn read(&self, stack: &Stack, i: usize) -> Result<Option<Action>, OpError> {
@@ -921,15 +930,7 @@ impl<'a> Executor<'a> {
         if !step.reads_during_apply() {
             return Ok(None);
         }
-        let args = {
-            let live = self.live.lock().unwrap();
-            let resolver = LiveResolver {
-                outputs: &live,
-                stack,
-            };
-            plan::evaluate_inputs(stack, i, &resolver)
-                .map_err(|e| Self::fail(step, "reading", e.join("; ")))?
-        };
+        let args = self.evaluate(stack, i, "reading")?;
         let outputs = crate::engine::read_lookup(self.stack_name, stack, i, &args)
             .await
             .map_err(|message| Self::fail(step, "reading", message))?;

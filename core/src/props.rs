@@ -32,6 +32,16 @@ pub(crate) fn wrapped(v: &Value) -> Option<&Value> {
     }
 }
 
+/// Whether `v` is, or holds somewhere inside it, a wrapped secret.
+pub(crate) fn holds_secret(v: &Value) -> bool {
+    wrapped(v).is_some()
+        || match v {
+            Value::Object(o) => o.values().any(holds_secret),
+            Value::Array(a) => a.iter().any(holds_secret),
+            _ => false,
+        }
+}
+
 /// `v` without the wrapping of the secrets inside it, as a provider takes it.
 pub(crate) fn plain(v: &Value) -> Value {
     if let Some(inner) = wrapped(v) {
@@ -147,12 +157,12 @@ pub(crate) fn value_to_state(v: &Value, secret: bool) -> Value {
 /// One value read back from the state's encoding, and whether it is secret.
 /// A secret read back is remembered for redaction (`redact.rs`).
 pub(crate) fn value_from_state(v: &Value) -> (Value, bool) {
-    match v.as_object() {
-        Some(o) if o.len() == 1 && o.contains_key(SECRET_KEY) => {
-            crate::redact::remember(&o[SECRET_KEY]);
-            (o[SECRET_KEY].clone(), true)
+    match wrapped(v) {
+        Some(secret) => {
+            crate::redact::remember(secret);
+            (secret.clone(), true)
         }
-        _ => {
+        None => {
             // The secrets inside a value that is not secret as a whole.
             crate::redact::remember_outputs(v);
             (v.clone(), false)

@@ -58,10 +58,10 @@ pub(crate) fn remember_props(props: &PropMap) {
 /// Remembers the values marked secret inside `outputs` (`{"@secret": …}`, at any depth): a
 /// provider's outputs, or a property that holds secrets without being one.
 pub(crate) fn remember_outputs(outputs: &Value) {
+    if let Some(secret) = crate::props::wrapped(outputs) {
+        return remember(secret);
+    }
     match outputs {
-        Value::Object(o) if o.len() == 1 && o.contains_key(crate::props::SECRET_KEY) => {
-            remember(&o[crate::props::SECRET_KEY]);
-        }
         Value::Object(o) => o.values().for_each(remember_outputs),
         Value::Array(a) => a.iter().for_each(remember_outputs),
         _ => {}

@@ -58,10 +58,15 @@ impl Harness {
     }
 
     async fn up(&self, f: impl FnOnce(&mut Stack)) -> Execution {
+        self.try_up(f).await.unwrap()
+    }
+
+    /// `up`, its refusal (before anything ran) returned rather than a panic.
+    async fn try_up(&self, f: impl FnOnce(&mut Stack)) -> Result<Execution, EngineError> {
         let program = self.declare(f).unwrap();
         let session = self.engine.lock("up").unwrap();
         let plan = session.plan(&program).await.unwrap();
-        session.apply(&program, &plan, 0, &|_| {}).await.unwrap()
+        session.apply(&program, &plan, 0, &|_| {}).await
     }
 
     async fn destroy(&self) -> Execution {

@@ -338,7 +338,7 @@ impl<R: AwsResource> Handler for Typed<R> {
 
     async fn get(&self, c: &Clients, id: &str) -> Result<Value, ProviderError> {
         if !R::LOOKUP_BY_ID {
-            return Err(by_record::<()>(None, R::TYPE).unwrap_err());
+            return Err(not_by_id(R::TYPE));
         }
         match R::read(c, id, None).await? {
             Some((_, outputs)) => write(R::TYPE, &outputs),
@@ -384,12 +384,15 @@ impl<R: AwsResource> Handler for Typed<R> {
 /// The record a read needs, for a type whose id alone does not say where to read it (a rule
 /// is read through its group, an image through its repository): a lookup of one is refused.
 pub(crate) fn by_record<'a, T>(recorded: Option<&'a T>, ty: &str) -> Result<&'a T, ProviderError> {
-    recorded.ok_or_else(|| {
-        ProviderError::new(format!(
-            "{ty} cannot be looked up by its id alone: look up what it belongs to instead"
-        ))
-        .kind(ErrorKind::Invalid)
-    })
+    recorded.ok_or_else(|| not_by_id(ty))
+}
+
+/// What a lookup by id of a type read through what it belongs to gets.
+fn not_by_id(ty: &str) -> ProviderError {
+    ProviderError::new(format!(
+        "{ty} cannot be looked up by its id alone: look up what it belongs to instead"
+    ))
+    .kind(ErrorKind::Invalid)
 }
 
 /// The value of a known property during `check`, if it is known and of type `T`.

@@ -100,14 +100,6 @@ async fn a_change_beside_a_secret_is_shown_and_a_change_of_it_is_said_without_it
     );
 }
 
-/// `up` with the store as given: the run's result or its refusal.
-async fn up_on(h: &Harness, f: impl FnOnce(&mut Stack)) -> Result<Execution, EngineError> {
-    let program = h.declare(f).unwrap();
-    let session = h.engine.lock("up").unwrap();
-    let plan = session.plan(&program).await.unwrap();
-    session.apply(&program, &plan, 0, &|_| {}).await
-}
-
 #[tokio::test]
 async fn a_run_that_would_record_a_secret_it_cannot_seal_changes_nothing() {
     use cairn_state::{CryptoError, StateError};
@@ -117,7 +109,7 @@ async fn a_run_that_would_record_a_secret_it_cannot_seal_changes_nothing() {
         labelled("web", PASSWORD)(s);
     };
     // No passphrase at all.
-    let err = up_on(&h, with_secret).await.expect_err("refused");
+    let err = h.try_up(with_secret).await.expect_err("refused");
     assert!(
         matches!(
             err,
@@ -127,7 +119,7 @@ async fn a_run_that_would_record_a_secret_it_cannot_seal_changes_nothing() {
     );
     // One too short to make the state's first key.
     h.engine.store.use_passphrase(Some("short".into())).unwrap();
-    let err = up_on(&h, with_secret).await.expect_err("refused");
+    let err = h.try_up(with_secret).await.expect_err("refused");
     assert!(
         matches!(
             err,
@@ -139,10 +131,11 @@ async fn a_run_that_would_record_a_secret_it_cannot_seal_changes_nothing() {
     assert!(h.engine.records().unwrap().is_empty());
     // Without secrets, no passphrase is needed.
     h.engine.store.use_passphrase(None).unwrap();
-    let exec = up_on(&h, |s| {
-        Thing::new(s, "plain", thing("1"));
-    })
-    .await
-    .unwrap();
+    let exec = h
+        .try_up(|s| {
+            Thing::new(s, "plain", thing("1"));
+        })
+        .await
+        .unwrap();
     assert!(exec.errors.is_empty(), "{:?}", exec.errors);
 }
