@@ -195,6 +195,13 @@ async fn a_lookup_that_finds_nothing_is_an_error_at_preview_naming_it() {
         "{}",
         preview.stderr
     );
+    assert!(
+        preview.stderr.contains(
+            "lookup 'unset-bucket' (aws:s3/Bucket), argument 'id': a lookup by id needs an id, and it is empty"
+        ),
+        "{}",
+        preview.stderr
+    );
     let up = cli.run(&["up", "--yes"]);
     assert_ne!(up.code, 0, "{}", up.stdout);
     assert!(up.stderr.contains("lookup 'main'"), "{}", up.stderr);

@@ -224,6 +224,8 @@ pub fn lookup_of_nothing(stack: &mut Stack) {
     let gone = Vpc::get(stack, "gone", "vpc-0000000000");
     // A route is read through its table: not by an id alone.
     Route::get(stack, "a-route", "rtb-0000000000_0.0.0.0/0");
+    // An id left blank (a configuration value not set).
+    Bucket::get(stack, "unset-bucket", "");
     for (name, vpc) in [("in-main", tagged), ("in-gone", gone)] {
         SecurityGroup::new(
             stack,

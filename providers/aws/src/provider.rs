@@ -140,11 +140,14 @@ impl Provider for AwsProvider {
         let c = self.clients().await?;
         let ty = req.resource.ty.as_str();
         if let Some(handler) = registry::handler(ty) {
-            let Some(id) = req.args.get("id").and_then(Value::as_str) else {
-                return Err(
-                    ProviderError::on_property("id", "a lookup by id needs the id")
-                        .kind(ErrorKind::Invalid),
-                );
+            // An empty id is a setting left blank, not one AWS could answer for.
+            let id = req.args.get("id").and_then(Value::as_str);
+            let Some(id) = id.filter(|id| !id.is_empty()) else {
+                return Err(ProviderError::on_property(
+                    "id",
+                    "a lookup by id needs an id, and it is empty",
+                )
+                .kind(ErrorKind::Invalid));
             };
             return handler.get(c, id).await;
         }
