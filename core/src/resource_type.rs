@@ -28,6 +28,12 @@ pub trait ResourceType: Resource + Send + Sync + 'static {
     const OUTPUTS: &'static [&'static str];
     /// What the engine plans with (replacement, unique keys, unordered lists, secrets).
     const SCHEMA: TypeSchema;
+    /// The cloud API operations the type's provider code makes (`#[api(calls(..))]`), as its
+    /// documentation lists them.
+    const API_CALLS: &'static [&'static str] = &[];
+    /// The source file declaring the type, so that a test can hold `API_CALLS` to the code.
+    #[doc(hidden)]
+    const SOURCE_FILE: &'static str = "";
 
     /// The property holding the resource's tags (`#[tags]`), if it has one.
     fn tags(_inputs: &Self::Inputs) -> Option<&Option<Tags>> {

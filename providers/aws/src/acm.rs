@@ -19,12 +19,43 @@ use crate::{AwsProvider, Tags, tags, wait};
 /// DNS: the program makes each of `domain_validation_options` as a record (a
 /// `route53::Record` of type `CNAME`), and a [`CertificateValidation`] waits until AWS has
 /// seen them and issued it.
+///
+/// ```no_run
+/// # fn program(stack: &mut cairn::Stack, zone: &cairn_aws::route53::Zone) {
+/// use cairn::Output;
+/// use cairn_aws::acm::{Certificate, CertificateArgs, CertificateValidation, CertificateValidationArgs};
+/// use cairn_aws::route53::{Record, RecordArgs, RecordType};
+/// let cert = Certificate::new(stack, "cert", CertificateArgs::builder()
+///     .domain_name("app.example.com")
+///     .build());
+/// let proof = cert.domain_validation_options().map(|o| o[0].clone());
+/// let record = Record::new(stack, "cert-proof", RecordArgs::builder()
+///     .zone_id(zone.zone_id())
+///     .name(proof.clone().map(|p| p.record_name))
+///     .record_type(RecordType::Cname)
+///     .records(proof.map(|p| vec![p.record_value]))
+///     .build());
+/// let issued = CertificateValidation::new(stack, "cert-issued", CertificateValidationArgs::builder()
+///     .certificate_arn(cert.arn())
+///     .validation_record_fqdns(Output::all([record.fqdn()]))
+///     .build());
+/// # }
+/// ```
 #[cairn::resource(token = "aws:acm/Certificate", provider = AwsProvider)]
+#[api(calls(
+    RequestCertificate,
+    DescribeCertificate,
+    ListCertificates,
+    DeleteCertificate
+))]
 pub struct Certificate {
+    /// The name it certifies (`app.example.com`, `*.example.com`).
     #[replace]
     pub domain_name: String,
+    /// More names it certifies.
     #[replace]
     #[unordered]
+    #[api(default = "none")]
     pub subject_alternative_names: Option<Vec<String>>,
     #[tags]
     pub tags: Option<Tags>,
@@ -50,13 +81,17 @@ pub struct DomainValidation {
 
 /// Waits until a certificate is issued (its validation records in place): what an HTTPS
 /// listener should depend on. Making it changes nothing in AWS; deleting it neither.
+/// See [`Certificate`] for an example.
 #[cairn::resource(token = "aws:acm/CertificateValidation", provider = AwsProvider)]
+#[api(calls(DescribeCertificate))]
 pub struct CertificateValidation {
+    /// The certificate to wait for.
     #[replace]
     pub certificate_arn: String,
     /// The validation records' names: only so that this waits for the records.
     #[replace]
     #[unordered]
+    #[api(cairn, default = "none: waits for the certificate alone")]
     pub validation_record_fqdns: Option<Vec<String>>,
     #[output]
     pub certificate_arn: String,

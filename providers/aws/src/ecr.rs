@@ -24,17 +24,44 @@ cairn::string_enum! {
     }
 }
 
-/// An ECR repository.
+/// An ECR repository: where container images are pushed, and pulled from by ECS (here, or
+/// from another account the [`RepositoryPolicy`] allows).
+///
+/// ```no_run
+/// # fn program(stack: &mut cairn::Stack) {
+/// use cairn_aws::ecr::{ImageTagMutability, Repository, RepositoryArgs};
+/// let repo = Repository::new(stack, "app", RepositoryArgs::builder()
+///     .image_tag_mutability(ImageTagMutability::Immutable)
+///     .scan_on_push(true)
+///     .build());
+/// stack.export("repositoryUri", repo.repository_uri());
+/// # }
+/// ```
 #[cairn::resource(token = "aws:ecr/Repository", provider = AwsProvider)]
+#[api(calls(
+    CreateRepository,
+    DescribeRepositories,
+    PutImageTagMutability,
+    PutImageScanningConfiguration,
+    DeleteRepository
+))]
 pub struct Repository {
-    /// Unique in the account and region. Left unset, Cairn names it `<resource name>-<random
-    /// suffix>` and picks a new name for each replacement, so the new copy is created first.
+    /// The repository's name (`team/app`).
     #[replace]
     #[unique(name = names::REPOSITORY)]
+    #[api(
+        name = "RepositoryName",
+        values = "2 to 256 lowercase letters, digits and `._-/`"
+    )]
     pub name: String,
+    /// Whether a tag, once pushed, may move to another image.
+    #[api(default = "[`ImageTagMutability::Mutable`]")]
     pub image_tag_mutability: Option<ImageTagMutability>,
+    /// Whether each pushed image is scanned for vulnerabilities.
+    #[api(name = "ImageScanningConfiguration.ScanOnPush", default = "`false`")]
     pub scan_on_push: Option<bool>,
-    /// Delete the repository even if it holds images (Cairn's own setting, not AWS's).
+    /// Delete the repository even if it holds images (on `destroy` or a replacement).
+    #[api(cairn, default = "`false`: a repository holding images is not deleted")]
     pub force_delete: Option<bool>,
     #[tags]
     pub tags: Option<Tags>,
@@ -48,27 +75,71 @@ pub struct Repository {
     pub repository_uri: String,
 }
 
-/// The repository policy of an ECR repository (who may pull and push: here, account B).
+/// The repository policy of an ECR repository: who else may pull and push (another
+/// account, a role).
+///
+/// ```no_run
+/// # fn program(stack: &mut cairn::Stack, repo: &cairn_aws::ecr::Repository) {
+/// use cairn_aws::ecr::{RepositoryPolicy, RepositoryPolicyArgs};
+/// RepositoryPolicy::new(stack, "pull-from-b", RepositoryPolicyArgs::builder()
+///     .repository(repo.name())
+///     .policy(serde_json::json!({
+///         "Version": "2012-10-17",
+///         "Statement": [{
+///             "Effect": "Allow",
+///             "Principal": { "AWS": "arn:aws:iam::222222222222:root" },
+///             "Action": ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
+///         }]
+///     }))
+///     .build());
+/// # }
+/// ```
 #[cairn::resource(token = "aws:ecr/RepositoryPolicy", provider = AwsProvider)]
+#[api(calls(SetRepositoryPolicy, GetRepositoryPolicy, DeleteRepositoryPolicy))]
 pub struct RepositoryPolicy {
-    /// A repository has one policy.
+    /// The repository's name. A repository has one policy.
     #[replace]
     #[unique]
+    #[api(name = "RepositoryName")]
     pub repository: String,
     /// The policy document (compared structurally).
+    #[api(
+        name = "PolicyText",
+        values = "an IAM policy document (checked at preview)"
+    )]
     pub policy: Value,
     #[output]
     pub id: String,
 }
 
-/// The image lifecycle policy of an ECR repository.
+/// The image lifecycle policy of an ECR repository: which images ECR expires.
+///
+/// ```no_run
+/// # fn program(stack: &mut cairn::Stack, repo: &cairn_aws::ecr::Repository) {
+/// use cairn_aws::ecr::{LifecyclePolicy, LifecyclePolicyArgs};
+/// LifecyclePolicy::new(stack, "keep-ten", LifecyclePolicyArgs::builder()
+///     .repository(repo.name())
+///     .policy(serde_json::json!({ "rules": [{
+///         "rulePriority": 1,
+///         "selection": { "tagStatus": "any", "countType": "imageCountMoreThan", "countNumber": 10 },
+///         "action": { "type": "expire" },
+///     }]}))
+///     .build());
+/// # }
+/// ```
 #[cairn::resource(token = "aws:ecr/LifecyclePolicy", provider = AwsProvider)]
+#[api(calls(PutLifecyclePolicy, GetLifecyclePolicy, DeleteLifecyclePolicy))]
 pub struct LifecyclePolicy {
-    /// A repository has one lifecycle policy.
+    /// The repository's name. A repository has one lifecycle policy.
     #[replace]
     #[unique]
+    #[api(name = "RepositoryName")]
     pub repository: String,
     /// The lifecycle policy document (compared structurally).
+    #[api(
+        name = "LifecyclePolicyText",
+        values = "an ECR lifecycle policy document"
+    )]
     pub policy: Value,
     #[output]
     pub id: String,

@@ -238,13 +238,25 @@ impl FargateCpu {
     }
 }
 
-/// An ECS cluster.
+/// An ECS cluster: the grouping services and tasks run in (with Fargate, no machines of
+/// its own).
+///
+/// ```no_run
+/// # fn program(stack: &mut cairn::Stack) {
+/// use cairn_aws::ecs::{Cluster, ClusterArgs};
+/// let cluster = Cluster::new(stack, "cluster", ClusterArgs::default());
+/// # }
+/// ```
 #[cairn::resource(token = "aws:ecs/Cluster", provider = AwsProvider)]
+#[api(calls(CreateCluster, DescribeClusters, DeleteCluster))]
 pub struct Cluster {
-    /// Unique in the account and region. Left unset, Cairn names it `<resource name>-<random
-    /// suffix>` and picks a new name for each replacement, so the new copy is created first.
+    /// The cluster's name.
     #[replace]
     #[unique(name = names::ECS)]
+    #[api(
+        name = "ClusterName",
+        values = "up to 255 letters, digits, `-` and `_`"
+    )]
     pub name: String,
     #[tags]
     pub tags: Option<Tags>,
@@ -254,21 +266,58 @@ pub struct Cluster {
     pub name: String,
 }
 
-/// A Fargate task definition (network mode `awsvpc`). Each change registers a new revision.
+/// A Fargate task definition (network mode `awsvpc`): the containers a task runs, its size
+/// and its roles. Each change registers a new revision (a replacement, as ECS revisions
+/// cannot change); the old one is deregistered.
+///
+/// ```no_run
+/// # fn program(stack: &mut cairn::Stack, execution_role: &cairn_aws::iam::Role, image_uri: cairn::Output<String>) {
+/// use cairn_aws::ecs::{ContainerDefinition, FargateCpu, PortMapping, TaskDefinition, TaskDefinitionArgs};
+/// let task = TaskDefinition::new(stack, "app-task", TaskDefinitionArgs::builder()
+///     .family("app")
+///     .cpu(FargateCpu::Cpu256)
+///     .memory("512")
+///     .execution_role_arn(execution_role.arn())
+///     .containers(image_uri.map(|image| vec![ContainerDefinition {
+///         name: "app".into(),
+///         image,
+///         essential: true,
+///         port_mappings: vec![PortMapping::tcp(8080)],
+///         ..Default::default()
+///     }]))
+///     .build());
+/// # }
+/// ```
 #[cairn::resource(token = "aws:ecs/TaskDefinition", provider = AwsProvider)]
+#[api(calls(
+    RegisterTaskDefinition,
+    DescribeTaskDefinition,
+    ListTaskDefinitions,
+    DeregisterTaskDefinition
+))]
 pub struct TaskDefinition {
+    /// The family the revisions belong to.
     #[replace]
+    #[api(values = "up to 255 letters, digits, `-` and `_`")]
     pub family: String,
+    /// The task's CPU units.
     #[replace]
     pub cpu: FargateCpu,
     /// MiB, as text (`"512"`): one of the sizes [`FargateCpu::memory_sizes`] lists.
     #[replace]
+    #[api(values = "a size [`FargateCpu::memory_sizes`] lists for `cpu` (checked at preview)")]
     pub memory: String,
+    /// The role ECS uses to start the task: pull the image, write its logs, read its secrets.
     #[replace]
+    #[api(default = "none (an image from ECR or `awslogs` needs one)")]
     pub execution_role_arn: Option<String>,
+    /// The role the task's own code acts as.
     #[replace]
+    #[api(default = "none")]
     pub task_role_arn: Option<String>,
+    /// The containers, in order.
     #[replace]
+    #[api(name = "ContainerDefinitions")]
     pub containers: Vec<ContainerDefinition>,
     #[tags]
     pub tags: Option<Tags>,
@@ -280,27 +329,67 @@ pub struct TaskDefinition {
     pub revision: i32,
 }
 
-/// An ECS service running a task definition in a cluster, in private subnets.
+/// An ECS service: keeps `desired_count` tasks of a task definition running in a cluster's
+/// subnets, registered with a load balancer's target group. A new task definition rolls
+/// the tasks in place.
+///
+/// ```no_run
+/// # fn program(stack: &mut cairn::Stack, cluster: &cairn_aws::ecs::Cluster, task: &cairn_aws::ecs::TaskDefinition, private: &[cairn_aws::ec2::Subnet], sg: &cairn_aws::ec2::SecurityGroup) {
+/// use cairn::Output;
+/// use cairn_aws::ecs::{Service, ServiceArgs};
+/// Service::new(stack, "app", ServiceArgs::builder()
+///     .cluster(cluster.arn())
+///     .task_definition(task.arn())
+///     .desired_count(2)
+///     .subnets(Output::all(private.iter().map(|s| s.id())))
+///     .security_groups(Output::all([sg.id()]))
+///     .build());
+/// # }
+/// ```
 #[cairn::resource(token = "aws:ecs/Service", provider = AwsProvider)]
+#[api(calls(CreateService, DescribeServices, UpdateService, DeleteService))]
 pub struct Service {
-    /// Unique in its cluster. Left unset, Cairn names it `<resource name>-<random suffix>` and
-    /// picks a new name for each replacement, so the new copy is created first.
+    /// The service's name.
     #[replace]
     #[unique(within(cluster), name = names::ECS)]
+    #[api(
+        name = "ServiceName",
+        values = "up to 255 letters, digits, `-` and `_`"
+    )]
     pub name: String,
+    /// The cluster's name or ARN.
     #[replace]
     pub cluster: String,
+    /// The task definition's ARN (a revision).
+    #[api(name = "TaskDefinition")]
     pub task_definition: String,
+    /// How many tasks to keep running.
+    #[api(values = "0 or more")]
     pub desired_count: i32,
-    /// Fargate unless set.
+    /// Where the tasks run.
     #[replace]
+    #[api(default = "[`LaunchType::Fargate`]")]
     pub launch_type: Option<LaunchType>,
+    /// The subnets the tasks get addresses in.
     #[unordered]
+    #[api(name = "NetworkConfiguration.AwsvpcConfiguration.Subnets")]
     pub subnets: Vec<String>,
+    /// The tasks' security groups.
     #[unordered]
+    #[api(
+        name = "NetworkConfiguration.AwsvpcConfiguration.SecurityGroups",
+        default = "the VPC's default group"
+    )]
     pub security_groups: Option<Vec<String>>,
+    /// Whether tasks get a public IP (a public subnet without NAT needs one to pull images).
+    #[api(
+        name = "NetworkConfiguration.AwsvpcConfiguration.AssignPublicIp",
+        default = "`false`"
+    )]
     pub assign_public_ip: Option<bool>,
+    /// The target groups the tasks are registered with.
     #[replace]
+    #[api(default = "none")]
     pub load_balancers: Option<Vec<ServiceLoadBalancer>>,
     #[tags]
     pub tags: Option<Tags>,

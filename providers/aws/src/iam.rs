@@ -12,19 +12,49 @@ use crate::resource::{AwsResource, by_record, check_policy};
 use crate::tagging::Tagging;
 use crate::{AwsProvider, Tags, tags};
 
-/// An IAM role.
+/// An IAM role: an identity that a service (ECS, EC2) or another account assumes, with the
+/// permissions of its policies ([`RolePolicy`], [`RolePolicyAttachment`]). IAM is global:
+/// the role is the account's, whatever the provider's region.
+///
+/// ```no_run
+/// # fn program(stack: &mut cairn::Stack) {
+/// use cairn_aws::iam::{Role, RoleArgs, RolePolicyAttachment, RolePolicyAttachmentArgs};
+/// let execution = Role::new(stack, "task-execution", RoleArgs::builder()
+///     .assume_role_policy(serde_json::json!({
+///         "Version": "2012-10-17",
+///         "Statement": [{
+///             "Effect": "Allow",
+///             "Principal": { "Service": "ecs-tasks.amazonaws.com" },
+///             "Action": "sts:AssumeRole",
+///         }]
+///     }))
+///     .build());
+/// RolePolicyAttachment::new(stack, "task-execution-policy", RolePolicyAttachmentArgs::builder()
+///     .role(execution.name())
+///     .policy_arn("arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy")
+///     .build());
+/// # }
+/// ```
 #[cairn::resource(token = "aws:iam/Role", provider = AwsProvider)]
+#[api(calls(CreateRole, GetRole, UpdateAssumeRolePolicy, UpdateRole, DeleteRole))]
 pub struct Role {
-    /// Unique in the account. Left unset, Cairn names it `<resource name>-<random suffix>` and
-    /// picks a new name for each replacement, so the new copy is created first.
+    /// The role's name.
     #[replace]
     #[unique(name = names::IAM_ROLE)]
+    #[api(name = "RoleName", values = "up to 64 letters, digits and `+=,.@_-`")]
     pub name: String,
     /// Who may assume the role (a JSON policy document, compared structurally).
+    #[api(
+        name = "AssumeRolePolicyDocument",
+        values = "an IAM trust policy document (checked at preview)"
+    )]
     pub assume_role_policy: Value,
+    /// What the role is for.
+    #[api(default = "none")]
     pub description: Option<String>,
-    /// The role's path (`/` by default, `/service/` …). Changing it replaces the role.
+    /// The role's path (`/service/` …), part of its ARN.
     #[replace]
+    #[api(default = "`/`", values = "`/`, or text that starts and ends with `/`")]
     pub path: Option<String>,
     #[tags]
     pub tags: Option<Tags>,
@@ -36,26 +66,59 @@ pub struct Role {
     pub role_id: String,
 }
 
-/// An inline policy of a role.
+/// An inline policy of a role: permissions that live and die with it.
+///
+/// ```no_run
+/// # fn program(stack: &mut cairn::Stack, role: &cairn_aws::iam::Role, bucket: &cairn_aws::s3::Bucket) {
+/// use cairn_aws::iam::{RolePolicy, RolePolicyArgs};
+/// RolePolicy::new(stack, "read-uploads", RolePolicyArgs::builder()
+///     .role(role.name())
+///     .policy(cairn::json!({
+///         "Version": "2012-10-17",
+///         "Statement": [{
+///             "Effect": "Allow",
+///             "Action": "s3:GetObject",
+///             "Resource": cairn::format!("{}/*", bucket.arn()),
+///         }]
+///     }))
+///     .build());
+/// # }
+/// ```
 #[cairn::resource(token = "aws:iam/RolePolicy", provider = AwsProvider)]
+#[api(calls(PutRolePolicy, GetRolePolicy, DeleteRolePolicy))]
 pub struct RolePolicy {
+    /// The role's name.
     #[replace]
+    #[api(name = "RoleName")]
     pub role: String,
-    /// Unique in its role. Left unset, Cairn names it `<resource name>-<random suffix>` and
-    /// picks a new name for each replacement, so the new copy is created first.
+    /// The policy's name.
     #[replace]
     #[unique(within(role), name = names::IAM_NAME)]
+    #[api(
+        name = "PolicyName",
+        values = "up to 128 letters, digits and `+=,.@_-`"
+    )]
     pub name: String,
+    /// The permissions (a JSON policy document, compared structurally).
+    #[api(
+        name = "PolicyDocument",
+        values = "an IAM policy document (checked at preview)"
+    )]
     pub policy: Value,
     #[output]
     pub id: String,
 }
 
-/// A managed policy attached to a role.
+/// A managed policy (AWS's or the account's) attached to a role. See [`Role`] for an
+/// example.
 #[cairn::resource(token = "aws:iam/RolePolicyAttachment", provider = AwsProvider)]
+#[api(calls(AttachRolePolicy, ListAttachedRolePolicies, DetachRolePolicy))]
 pub struct RolePolicyAttachment {
+    /// The role's name.
     #[replace]
+    #[api(name = "RoleName")]
     pub role: String,
+    /// The managed policy's ARN.
     #[replace]
     #[unique(within(role))]
     pub policy_arn: String,
@@ -63,14 +126,36 @@ pub struct RolePolicyAttachment {
     pub id: String,
 }
 
-/// An instance profile carrying one role, for EC2 instances.
+/// An instance profile carrying one role, for EC2 instances
+/// ([`InstanceArgs::iam_instance_profile`](crate::ec2::InstanceArgs)).
+///
+/// ```no_run
+/// # fn program(stack: &mut cairn::Stack, role: &cairn_aws::iam::Role) {
+/// use cairn_aws::iam::{InstanceProfile, InstanceProfileArgs};
+/// let profile = InstanceProfile::new(stack, "worker", InstanceProfileArgs::builder()
+///     .role(role.name())
+///     .build());
+/// # }
+/// ```
 #[cairn::resource(token = "aws:iam/InstanceProfile", provider = AwsProvider)]
+#[api(calls(
+    CreateInstanceProfile,
+    GetInstanceProfile,
+    AddRoleToInstanceProfile,
+    RemoveRoleFromInstanceProfile,
+    DeleteInstanceProfile
+))]
 pub struct InstanceProfile {
-    /// Unique in the account. Left unset, Cairn names it `<resource name>-<random suffix>` and
-    /// picks a new name for each replacement, so the new copy is created first.
+    /// The profile's name.
     #[replace]
     #[unique(name = names::IAM_NAME)]
+    #[api(
+        name = "InstanceProfileName",
+        values = "up to 128 letters, digits and `+=,.@_-`"
+    )]
     pub name: String,
+    /// The role's name (a profile carries one; changing it swaps the role in place).
+    #[api(name = "RoleName")]
     pub role: String,
     #[output]
     pub name: String,

@@ -10,14 +10,40 @@ use crate::resource::AwsResource;
 use crate::tagging::Tagging;
 use crate::{AwsProvider, Tags, tags};
 
-/// A log group (where the tasks' `awslogs` driver writes).
+/// A CloudWatch Logs log group: where a container's `awslogs` driver writes.
+///
+/// ```no_run
+/// # fn program(stack: &mut cairn::Stack) {
+/// use cairn_aws::logs::{LogGroup, LogGroupArgs};
+/// let logs = LogGroup::new(stack, "app-logs", LogGroupArgs::builder()
+///     .name("/ecs/app")
+///     .retention_in_days(14)
+///     .build());
+/// # }
+/// ```
 #[cairn::resource(token = "aws:logs/LogGroup", provider = AwsProvider)]
+#[api(calls(
+    CreateLogGroup,
+    DescribeLogGroups,
+    PutRetentionPolicy,
+    DeleteRetentionPolicy,
+    DeleteLogGroup
+))]
 pub struct LogGroup {
-    /// Unique in the account and region. Left unset, Cairn names it `<resource name>-<random
-    /// suffix>` and picks a new name for each replacement, so the new copy is created first.
+    /// The group's name (`/ecs/app`).
     #[replace]
     #[unique(name = names::LOG_GROUP)]
+    #[api(
+        name = "LogGroupName",
+        values = "up to 512 letters, digits and `_-/.#`"
+    )]
     pub name: String,
+    /// How long events are kept.
+    #[api(
+        default = "kept forever",
+        values = "1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, \
+                  2192, 2557, 2922, 3288 or 3653 days"
+    )]
     pub retention_in_days: Option<i32>,
     #[tags]
     pub tags: Option<Tags>,

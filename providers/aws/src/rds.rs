@@ -15,16 +15,49 @@ use crate::tagging::Tagging;
 use crate::{AwsProvider, Tags, tags, wait};
 
 /// The subnets a database may be placed in (at least two availability zones).
+///
+/// ```no_run
+/// # fn program(stack: &mut cairn::Stack, private: &[cairn_aws::ec2::Subnet], sg: &cairn_aws::ec2::SecurityGroup) {
+/// use cairn::Output;
+/// use cairn::random::{Password, PasswordArgs};
+/// use cairn_aws::rds::{Instance, InstanceArgs, SubnetGroup, SubnetGroupArgs};
+/// let subnets = SubnetGroup::new(stack, "db-subnets", SubnetGroupArgs::builder()
+///     .subnet_ids(Output::all(private.iter().map(|s| s.id())))
+///     .build());
+/// let password = Password::new(stack, "db-password", PasswordArgs::builder().length(24).build());
+/// let db = Instance::new(stack, "db", InstanceArgs::builder()
+///     .engine("postgres")
+///     .instance_class("db.t4g.micro")
+///     .allocated_storage(20)
+///     .username("app")
+///     .password(password.result())
+///     .db_subnet_group_name(subnets.name())
+///     .vpc_security_group_ids(Output::all([sg.id()]))
+///     .skip_final_snapshot(true)
+///     .build());
+/// stack.export("dbHost", db.address());
+/// # }
+/// ```
 #[cairn::resource(token = "aws:rds/SubnetGroup", provider = AwsProvider)]
+#[api(calls(
+    CreateDBSubnetGroup,
+    DescribeDBSubnetGroups,
+    ModifyDBSubnetGroup,
+    DeleteDBSubnetGroup
+))]
 pub struct SubnetGroup {
-    /// Unique in the account and region, lower case. Left unset, Cairn names it `<resource
-    /// name>-<random suffix>` and picks a new name for each replacement, so the new copy is
-    /// created first.
+    /// The group's name, lower case.
     #[replace]
     #[unique(name = names::RDS)]
+    #[api(
+        name = "DBSubnetGroupName",
+        values = "up to 255 lowercase letters, digits, spaces and `._-`"
+    )]
     pub name: String,
-    /// "Managed by Cairn" unless set.
+    /// What the group is for (RDS requires one).
+    #[api(name = "DBSubnetGroupDescription", default = "`Managed by Cairn`")]
     pub description: Option<String>,
+    /// Its subnets, in two availability zones or more.
     #[unordered]
     pub subnet_ids: Vec<String>,
     #[tags]
@@ -40,50 +73,86 @@ pub struct SubnetGroup {
 /// password changed by hand is not seen as drift.
 ///
 /// Deleting takes a final snapshot named `<identifier>-final` unless `skip_final_snapshot`.
+/// See [`SubnetGroup`] for an example.
 #[cairn::resource(token = "aws:rds/Instance", provider = AwsProvider)]
+#[api(calls(
+    CreateDBInstance,
+    DescribeDBInstances,
+    ModifyDBInstance,
+    DeleteDBInstance
+))]
 pub struct Instance {
-    /// Unique in the account and region, lower case. Left unset, Cairn names it `<resource
-    /// name>-<random suffix>` and picks a new name for each replacement, so the new copy is
-    /// created first.
+    /// The instance's identifier, lower case.
     #[replace]
     #[unique(name = names::RDS_INSTANCE)]
+    #[api(
+        name = "DBInstanceIdentifier",
+        values = "1 to 63 lowercase letters, digits and `-`, starting with a letter"
+    )]
     pub identifier: String,
-    /// `postgres`, `mysql`, `mariadb`, …
+    /// The database engine.
     #[replace]
+    #[api(values = "`postgres`, `mysql`, `mariadb`, … (RDS's engine names)")]
     pub engine: String,
-    /// The engine's version (`16.3`); AWS's default for the engine unless set. Changed in
-    /// place (a major version upgrade is allowed).
+    /// The engine's version (`16.3`; a major version upgrade is allowed).
+    #[api(default = "AWS's default version of the engine")]
     pub engine_version: Option<String>,
-    /// `db.t4g.micro`, …; changed in place.
+    /// The instance's size: `db.t4g.micro`, …
+    #[api(name = "DBInstanceClass")]
     pub instance_class: String,
-    /// GiB; changed in place (AWS only grows it).
+    /// Storage, in GiB (AWS only grows it).
+    #[api(values = "20 to 65,536 GiB for `gp2`/`gp3`")]
     pub allocated_storage: i32,
-    /// `gp3`, `gp2`, `io1`; changed in place.
+    /// The storage's kind.
+    #[api(default = "`gp2`", values = "`gp3`, `gp2`, `io1`, `io2`, `standard`")]
     pub storage_type: Option<String>,
+    /// Whether the storage is encrypted (with the account's `aws/rds` key).
     #[replace]
+    #[api(default = "`false`")]
     pub storage_encrypted: Option<bool>,
-    /// A standby in another availability zone; changed in place.
+    /// A standby in another availability zone.
+    #[api(name = "MultiAZ", default = "`false`")]
     pub multi_az: Option<bool>,
     /// The database created with the instance.
     #[replace]
+    #[api(
+        name = "DBName",
+        default = "none (the engine's default databases only)"
+    )]
     pub db_name: Option<String>,
     /// The master user.
     #[replace]
+    #[api(
+        name = "MasterUsername",
+        values = "1 to 16 letters and digits, starting with a letter"
+    )]
     pub username: String,
-    /// The master user's password (8 to 128 printable characters but `/`, `@`, `"` and
-    /// space: `cairn::random::Password` makes such one); changed in place.
+    /// The master user's password (`cairn::random::Password` makes a good one).
     #[secret]
+    #[api(
+        name = "MasterUserPassword",
+        values = "8 to 128 printable characters but `/`, `@`, `\"` and space"
+    )]
     pub password: String,
+    /// The [`SubnetGroup`] to place it in.
     #[replace]
+    #[api(name = "DBSubnetGroupName", default = "the default VPC")]
     pub db_subnet_group_name: Option<String>,
+    /// Its security groups.
     #[unordered]
+    #[api(default = "the VPC's default group")]
     pub vpc_security_group_ids: Option<Vec<String>>,
+    /// Whether it has a public address.
+    #[api(default = "`false` in a subnet group of private subnets")]
     pub publicly_accessible: Option<bool>,
-    /// Days of automated backups (0 to 35); changed in place.
+    /// Days of automated backups.
+    #[api(default = "1", values = "0 (off) to 35")]
     pub backup_retention_period: Option<i32>,
     /// Refuse deletion (by anyone) while set.
+    #[api(default = "`false`")]
     pub deletion_protection: Option<bool>,
     /// Delete without a final snapshot.
+    #[api(cairn, default = "`false`: a final snapshot is taken")]
     pub skip_final_snapshot: Option<bool>,
     #[tags]
     pub tags: Option<Tags>,

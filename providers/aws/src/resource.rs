@@ -165,6 +165,10 @@ pub(crate) trait Handler: Send + Sync {
     fn create_is_idempotent(&self) -> bool;
     #[cfg_attr(not(test), allow(dead_code))]
     fn lookup_by_id(&self) -> bool;
+    #[cfg_attr(not(test), allow(dead_code))]
+    fn api_calls(&self) -> &'static [&'static str];
+    #[cfg_attr(not(test), allow(dead_code))]
+    fn source_file(&self) -> &'static str;
     /// Parses inputs and writes them back, as the engine would store them.
     #[cfg_attr(not(test), allow(dead_code))]
     fn round_trip(&self, inputs: &Value) -> Result<Value, ProviderError>;
@@ -254,6 +258,14 @@ impl<R: AwsResource> Handler for Typed<R> {
 
     fn lookup_by_id(&self) -> bool {
         R::LOOKUP_BY_ID
+    }
+
+    fn api_calls(&self) -> &'static [&'static str] {
+        R::API_CALLS
+    }
+
+    fn source_file(&self) -> &'static str {
+        R::SOURCE_FILE
     }
 
     fn round_trip(&self, inputs: &Value) -> Result<Value, ProviderError> {

@@ -18,18 +18,46 @@ use crate::tagging::Tagging;
 use crate::{AwsProvider, Tags, wait};
 
 /// A hosted zone: public, or private to the VPCs given. The records AWS makes with it (its
-/// `NS` and `SOA`) come and go with it.
+/// `NS` and `SOA`) come and go with it. Route 53 is global: the zone is the account's,
+/// whatever the provider's region.
+///
+/// ```no_run
+/// # fn program(stack: &mut cairn::Stack, vpc: &cairn_aws::ec2::Vpc) {
+/// use cairn::Output;
+/// use cairn_aws::route53::{Zone, ZoneArgs};
+/// let internal = Zone::new(stack, "internal", ZoneArgs::builder()
+///     .name("internal.example.com")
+///     .vpc_ids(Output::all([vpc.id()]))
+///     .build());
+/// # }
+/// ```
 #[cairn::resource(token = "aws:route53/Zone", provider = AwsProvider)]
+#[api(calls(
+    CreateHostedZone,
+    GetHostedZone,
+    ListHostedZonesByName,
+    UpdateHostedZoneComment,
+    AssociateVPCWithHostedZone,
+    DisassociateVPCFromHostedZone,
+    ListResourceRecordSets,
+    ChangeResourceRecordSets,
+    GetChange,
+    DeleteHostedZone
+))]
 pub struct Zone {
     /// The domain (`example.com`).
     #[replace]
     pub name: String,
+    /// What the zone is for.
+    #[api(name = "HostedZoneConfig.Comment", default = "none")]
     pub comment: Option<String>,
-    /// Private to these VPCs (changed in place, at least one kept); unset, public. A zone
-    /// cannot change between the two.
+    /// Private to these VPCs (changed in place, at least one kept). A zone cannot change
+    /// between public and private.
     #[unordered]
+    #[api(name = "VPC", default = "a public zone")]
     pub vpc_ids: Option<Vec<String>>,
     /// Delete the records it still holds when it is deleted (AWS refuses otherwise).
+    #[api(cairn, default = "`false`: a zone holding records is not deleted")]
     pub force_destroy: Option<bool>,
     #[tags]
     pub tags: Option<Tags>,
@@ -66,21 +94,48 @@ pub struct Alias {
     pub evaluate_target_health: bool,
 }
 
-/// One record set of a zone: `records` with a `ttl`, or an `alias` (exactly one).
+/// One record set of a zone: `records` with a `ttl`, or an `alias` (exactly one). Each
+/// change is waited for until Route 53 has it on every server (`GetChange`).
+///
+/// ```no_run
+/// # fn program(stack: &mut cairn::Stack, zone: &cairn_aws::route53::Zone, alb: &cairn_aws::elb::LoadBalancer) {
+/// use cairn_aws::route53::{Alias, Record, RecordArgs, RecordType};
+/// Record::new(stack, "www", RecordArgs::builder()
+///     .zone_id(zone.zone_id())
+///     .name("www.example.com")
+///     .record_type(RecordType::A)
+///     .alias(alb.dns_name().zip(&alb.zone_id()).map(|(name, zone_id)| Alias {
+///         name,
+///         zone_id,
+///         evaluate_target_health: false,
+///     }))
+///     .build());
+/// # }
+/// ```
 #[cairn::resource(token = "aws:route53/Record", provider = AwsProvider)]
+#[api(calls(ChangeResourceRecordSets, ListResourceRecordSets, GetChange))]
 #[unique(key(name, record_type), within(zone_id))]
 pub struct Record {
+    /// The zone's id.
     #[replace]
+    #[api(name = "HostedZoneId")]
     pub zone_id: String,
     /// The full name (`www.example.com`).
     #[replace]
     pub name: String,
+    /// The record's type.
     #[replace]
+    #[api(name = "Type")]
     pub record_type: RecordType,
-    /// Seconds resolvers may keep the answer (300 unless set); not for an alias.
+    /// Seconds resolvers may keep the answer; not for an alias.
+    #[api(name = "TTL", default = "300 (none for an alias)")]
     pub ttl: Option<i64>,
+    /// The answers (addresses, names, text), in the type's own syntax.
     #[unordered]
+    #[api(name = "ResourceRecords", default = "none: the record is an `alias`")]
     pub records: Option<Vec<String>>,
+    /// Answer with an AWS resource's addresses (a load balancer), free of charge.
+    #[api(name = "AliasTarget", default = "none: the record has `records`")]
     pub alias: Option<Alias>,
     #[output]
     pub fqdn: String,

@@ -24,22 +24,70 @@ cairn::string_enum! {
     }
 }
 
-/// An S3 bucket.
+/// An S3 bucket, in the provider's region.
+///
+/// ```no_run
+/// # fn program(stack: &mut cairn::Stack) {
+/// use cairn_aws::s3::{Bucket, BucketArgs, ServerSideEncryption};
+/// let uploads = Bucket::new(stack, "uploads", BucketArgs::builder()
+///     .versioning(true)
+///     .encryption(ServerSideEncryption::Aes256)
+///     .block_public_access(true)
+///     .build());
+/// stack.export("bucket", uploads.name());
+/// # }
+/// ```
 #[cairn::resource(token = "aws:s3/Bucket", provider = AwsProvider)]
+#[api(calls(
+    CreateBucket,
+    HeadBucket,
+    GetBucketVersioning,
+    PutBucketVersioning,
+    GetBucketEncryption,
+    PutBucketEncryption,
+    DeleteBucketEncryption,
+    GetPublicAccessBlock,
+    PutPublicAccessBlock,
+    DeletePublicAccessBlock,
+    GetBucketPolicy,
+    PutBucketPolicy,
+    DeleteBucketPolicy,
+    ListObjectVersions,
+    DeleteObjects,
+    DeleteBucket
+))]
 pub struct Bucket {
-    /// Unique across AWS. Left unset, Cairn names it `<resource name>-<random suffix>`.
+    /// The bucket's name, unique across AWS (so a replacement always gets a new one).
     #[replace]
     #[unique(name = names::BUCKET)]
+    #[api(
+        name = "Bucket",
+        values = "3 to 63 lowercase letters, digits, `.` and `-`"
+    )]
     pub name: String,
     /// Keep every version of every object (once on, it can only be suspended).
+    #[api(name = "VersioningConfiguration.Status", default = "off")]
     pub versioning: Option<bool>,
     /// The default encryption of new objects.
+    #[api(
+        name = "ServerSideEncryptionConfiguration",
+        default = "S3's default, [`ServerSideEncryption::Aes256`]"
+    )]
     pub encryption: Option<ServerSideEncryption>,
     /// Block every kind of public access (all four settings of the public access block).
+    #[api(
+        name = "PublicAccessBlockConfiguration",
+        default = "S3's default for a new bucket: all four on"
+    )]
     pub block_public_access: Option<bool>,
     /// The bucket policy (compared structurally).
+    #[api(
+        values = "an IAM policy document (checked at preview)",
+        default = "none"
+    )]
     pub policy: Option<Value>,
-    /// Delete every object (every version) with the bucket (Cairn's setting, not AWS's).
+    /// Delete every object (every version) with the bucket.
+    #[api(cairn, default = "`false`: a bucket holding objects is not deleted")]
     pub force_destroy: Option<bool>,
     #[tags]
     pub tags: Option<Tags>,

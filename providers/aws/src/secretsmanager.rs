@@ -17,21 +17,52 @@ use crate::{AwsProvider, Tags, tags};
 /// Deleting schedules the deletion after a recovery window (`recovery_window_in_days`, AWS's
 /// 30 days unless set), during which the name stays taken: a secret replaced under the same
 /// name needs `recovery_window_in_days(0)`, deleting at once.
+///
+/// ```no_run
+/// # fn program(stack: &mut cairn::Stack) {
+/// use cairn::random::{Password, PasswordArgs};
+/// use cairn_aws::secretsmanager::{Secret, SecretArgs};
+/// let password = Password::new(stack, "api-key", PasswordArgs::builder().length(32).build());
+/// let secret = Secret::new(stack, "api-key-secret", SecretArgs::builder()
+///     .secret_string(password.result())
+///     .recovery_window_in_days(0)
+///     .build());
+/// # }
+/// ```
 #[cairn::resource(token = "aws:secretsmanager/Secret", provider = AwsProvider)]
+#[api(calls(
+    CreateSecret,
+    DescribeSecret,
+    GetSecretValue,
+    UpdateSecret,
+    PutSecretValue,
+    DeleteSecret
+))]
 pub struct Secret {
-    /// Unique in the account and region. Left unset, Cairn names it `<resource name>-<random
-    /// suffix>` and picks a new name for each replacement, so the new copy is created first.
+    /// The secret's name.
     #[replace]
     #[unique(name = names::SECRET)]
+    #[api(values = "up to 512 letters, digits and `/_+=.@-`")]
     pub name: String,
+    /// What the secret is for.
+    #[api(default = "none")]
     pub description: Option<String>,
-    /// The KMS key that encrypts it (AWS's `aws/secretsmanager` key unless set).
+    /// The KMS key that encrypts it.
+    #[api(name = "KmsKeyId", default = "AWS's `aws/secretsmanager` key")]
     pub kms_key_id: Option<String>,
-    /// The current value; a change stores a new version. Unset, the value is left to
-    /// whatever else writes it (a rotation).
+    /// The current value; a change stores a new version.
     #[secret]
+    #[api(
+        default = "no value from Cairn: left to whatever else writes it (a rotation)",
+        values = "up to 65,536 bytes"
+    )]
     pub secret_string: Option<String>,
-    /// Days a deleted secret can still be restored (7 to 30), or 0 to delete it at once.
+    /// Days a deleted secret can still be restored, or 0 to delete it at once.
+    #[api(
+        name = "RecoveryWindowInDays (ForceDeleteWithoutRecovery for 0)",
+        default = "30",
+        values = "0, or 7 to 30"
+    )]
     pub recovery_window_in_days: Option<i64>,
     #[tags]
     pub tags: Option<Tags>,

@@ -27,21 +27,36 @@ cairn::string_enum! {
 /// A parameter: a value that tasks and programs read by name (an ECS container's `secrets`
 /// take its ARN). Its value is secret to Cairn whatever its type: masked wherever it is shown,
 /// sealed in the state.
+///
+/// ```no_run
+/// # fn program(stack: &mut cairn::Stack, db: &cairn_aws::rds::Instance) {
+/// use cairn_aws::ssm::{Parameter, ParameterArgs};
+/// let host = Parameter::new(stack, "db-host", ParameterArgs::builder()
+///     .name("/web/db/host")
+///     .value(db.address())
+///     .build());
+/// # }
+/// ```
 #[cairn::resource(token = "aws:ssm/Parameter", provider = AwsProvider)]
+#[api(calls(PutParameter, GetParameter, DescribeParameters, DeleteParameter))]
 pub struct Parameter {
-    /// Unique in the account and region; a path (`/web/db/host`) groups parameters. Left
-    /// unset, Cairn names it `<resource name>-<random suffix>` and picks a new name for each
-    /// replacement, so the new copy is created first.
+    /// The parameter's name; a path (`/web/db/host`) groups parameters.
     #[replace]
     #[unique(name = names::SSM_PARAMETER)]
+    #[api(values = "up to 1,011 letters, digits and `_.-/`")]
     pub name: String,
     /// The value; a change stores a new version.
     #[secret]
+    #[api(values = "up to 4 KB (standard tier)")]
     pub value: String,
-    /// `Plain` unless set; changed in place.
+    /// Plain text, a list, or encrypted.
+    #[api(name = "Type", default = "[`ParameterType::Plain`]")]
     pub parameter_type: Option<ParameterType>,
+    /// What the parameter is for.
+    #[api(default = "none")]
     pub description: Option<String>,
-    /// For a `Secure` parameter: the KMS key (AWS's `aws/ssm` key unless set).
+    /// For a `Secure` parameter: the KMS key.
+    #[api(name = "KeyId", default = "AWS's `aws/ssm` key")]
     pub key_id: Option<String>,
     #[tags]
     pub tags: Option<Tags>,

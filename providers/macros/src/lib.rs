@@ -10,7 +10,12 @@
 //! - the plain inputs the provider receives (`VpcInputs`) and its typed outputs (`VpcOutputs`);
 //! - `cairn::ResourceType`: the type token, the property lists and the schema, whose entries
 //!   come from the field attributes (`#[replace]`, `#[unique(..)]`, `#[unordered]`,
-//!   `#[secret]`, `#[tags]`), so a misspelt or renamed property is a compile error.
+//!   `#[secret]`, `#[tags]`), so a misspelt or renamed property is a compile error;
+//! - the documentation of every property and of the type, from the same attributes and from
+//!   `#[api(..)]`: on a field, the API's name for it (`name = "…"`, else the field's name in
+//!   `PascalCase`; `cairn` for a setting of Cairn's own), what unset means (`default = "…"`)
+//!   and what it takes (`values = "…"`); on the struct, the API operations its code makes
+//!   (`#[api(calls(CreateVpc, …))]`, which the provider's tests hold to the code).
 //!
 //! A proc-macro rather than `macro_rules!`: the field attributes are checked against the
 //! fields, with errors pointing at the attribute, and the declaration stays an ordinary struct
@@ -130,6 +135,77 @@ struct Input {
     unordered: bool,
     secret: bool,
     tags: bool,
+    api: ApiFacts,
+}
+
+/// What `#[api(..)]` says of one input: how the cloud's API names it, what it is when unset,
+/// what it takes.
+#[derive(Default)]
+struct ApiFacts {
+    /// The API's name for it, when not the field's name in `PascalCase`.
+    name: Option<LitStr>,
+    /// Cairn's own setting (`force_destroy`): sent to no API.
+    cairn: bool,
+    /// What an unset optional property means.
+    default: Option<LitStr>,
+    /// The values it takes, where its type does not say.
+    values: Option<LitStr>,
+}
+
+/// `#[api(name = "…", default = "…", values = "…")]` or `#[api(cairn, default = "…")]` on a
+/// field.
+fn parse_api(attr: &Attribute, into: &mut ApiFacts) -> syn::Result<()> {
+    attr.parse_nested_meta(|meta| {
+        if meta.path.is_ident("name") {
+            into.name = Some(meta.value()?.parse()?);
+        } else if meta.path.is_ident("default") {
+            into.default = Some(meta.value()?.parse()?);
+        } else if meta.path.is_ident("values") {
+            into.values = Some(meta.value()?.parse()?);
+        } else if meta.path.is_ident("cairn") {
+            into.cairn = true;
+        } else {
+            return Err(meta
+                .error("expected `name = \"…\"`, `default = \"…\"`, `values = \"…\"` or `cairn`"));
+        }
+        Ok(())
+    })?;
+    if into.cairn && into.name.is_some() {
+        return Err(syn::Error::new_spanned(
+            attr,
+            "a property of Cairn's own has no API name",
+        ));
+    }
+    Ok(())
+}
+
+/// `#[api(calls(CreateVpc, DescribeVpcs, …))]` on the struct: the API operations the type's
+/// provider code makes.
+fn parse_api_calls(attr: &Attribute) -> syn::Result<Vec<Ident>> {
+    let mut calls = Vec::new();
+    attr.parse_nested_meta(|meta| {
+        if meta.path.is_ident("calls") {
+            calls = idents(&meta)?;
+            Ok(())
+        } else {
+            Err(meta.error("expected `calls(Operation, …)`"))
+        }
+    })?;
+    Ok(calls)
+}
+
+/// `cidr_block` → `CidrBlock`: how the AWS APIs, and most others, spell a field.
+fn pascal(ident: &Ident) -> String {
+    ident
+        .to_string()
+        .split('_')
+        .map(|w| {
+            let mut c = w.chars();
+            c.next()
+                .map(|f| f.to_ascii_uppercase().to_string() + c.as_str())
+                .unwrap_or_default()
+        })
+        .collect()
 }
 
 struct OutputField {
@@ -144,13 +220,25 @@ struct OutputField {
 fn input_facts(f: &Input, unique: Option<&Unique>) -> String {
     let mut facts = Vec::new();
     let named = unique.is_some_and(|u| u.auto_name.is_some());
-    facts.push(match (f.optional.is_some(), named) {
-        (_, true) => "Optional: left unset, Cairn names it `<resource name>-<random suffix>`, \
-                      and each replacement gets a new name so that the new copy is made first."
+    facts.push(match (f.optional.is_some(), named, &f.api.default) {
+        (_, true, _) => "Optional: left unset, Cairn names it `<resource name>-<random suffix>`, \
+                         and each replacement gets a new name so that the new copy is made first."
             .to_string(),
-        (true, false) => "Optional.".to_string(),
-        (false, false) => "Required.".to_string(),
+        (true, false, Some(d)) => format!("Optional; unset: {}.", d.value()),
+        (true, false, None) if f.tags => "Optional; unset: Cairn's own tags only.".to_string(),
+        (true, false, None) => {
+            "Optional; unset, it is not sent and the API's default applies.".to_string()
+        }
+        (false, false, _) => "Required.".to_string(),
     });
+    facts.push(match (&f.api.name, f.api.cairn) {
+        (_, true) => "Cairn's own setting, sent to no API.".to_string(),
+        (Some(n), false) => format!("API name: `{}`.", n.value()),
+        (None, false) => format!("API name: `{}`.", pascal(&f.ident)),
+    });
+    if let Some(v) = &f.api.values {
+        facts.push(format!("Takes {}.", v.value()));
+    }
     facts.push(if f.replace {
         "A change replaces the resource.".to_string()
     } else {
@@ -182,7 +270,12 @@ fn input_facts(f: &Input, unique: Option<&Unique>) -> String {
 
 /// The type's facts, under its own documentation: its token, what changes in place and what
 /// replaces it, its outputs.
-fn type_summary(token: &LitStr, inputs: &[Input], outputs: &[OutputField]) -> String {
+fn type_summary(
+    token: &LitStr,
+    calls: &[Ident],
+    inputs: &[Input],
+    outputs: &[OutputField],
+) -> String {
     let list = |names: Vec<&Ident>| {
         if names.is_empty() {
             "none".to_string()
@@ -209,8 +302,13 @@ fn type_summary(token: &LitStr, inputs: &[Input], outputs: &[OutputField]) -> St
             .collect(),
     );
     let outs = list(outputs.iter().map(|f| &f.ident).collect());
+    let api = if calls.is_empty() {
+        String::new()
+    } else {
+        format!(" API calls: {}.", list(calls.iter().collect()))
+    };
     format!(
-        " Type token `{}`. Changed in place: {in_place}. Replaced when these change: \
+        " Type token `{}`.{api} Changed in place: {in_place}. Replaced when these change: \
          {replaces}. Outputs: {outs}.",
         token.value()
     )
@@ -253,9 +351,12 @@ fn expand(attr: Tokens, item: Tokens) -> syn::Result<Tokens> {
 
     let mut docs = Vec::new();
     let mut uniques = Vec::new();
+    let mut calls = Vec::new();
     for a in &item.attrs {
         if a.path().is_ident("unique") {
             uniques.push(parse_unique(a, None)?);
+        } else if a.path().is_ident("api") {
+            calls = parse_api_calls(a)?;
         } else {
             docs.push(a.clone());
         }
@@ -277,6 +378,7 @@ fn expand(attr: Tokens, item: Tokens) -> syn::Result<Tokens> {
             unordered: false,
             secret: false,
             tags: false,
+            api: ApiFacts::default(),
         };
         for a in &f.attrs {
             let p = a.path();
@@ -296,11 +398,13 @@ fn expand(attr: Tokens, item: Tokens) -> syn::Result<Tokens> {
                 input.tags = true;
             } else if p.is_ident("unique") {
                 uniques.push(parse_unique(a, Some(&ident))?);
+            } else if p.is_ident("api") {
+                parse_api(a, &mut input.api)?;
             } else {
                 return Err(syn::Error::new_spanned(
                     a,
                     "expected one of #[output], #[replace], #[unique(..)], #[unordered], \
-                     #[secret], #[tags], #[serde(..)] or a doc comment",
+                     #[secret], #[tags], #[api(..)], #[serde(..)] or a doc comment",
                 ));
             }
         }
@@ -347,7 +451,7 @@ fn expand(attr: Tokens, item: Tokens) -> syn::Result<Tokens> {
             f.docs.push(syn::parse_quote!(#[doc = #text]));
         }
     }
-    let summary = type_summary(&token, &inputs, &outputs);
+    let summary = type_summary(&token, &calls, &inputs, &outputs);
     docs.push(syn::parse_quote!(#[doc = ""]));
     docs.push(syn::parse_quote!(#[doc = #summary]));
 
@@ -450,6 +554,7 @@ fn expand(attr: Tokens, item: Tokens) -> syn::Result<Tokens> {
     let unordered = names(|f| f.unordered);
     let secret = names(|f| f.secret);
     let output_names: Vec<LitStr> = outputs.iter().map(|f| lit(&f.ident)).collect();
+    let call_names: Vec<LitStr> = calls.iter().map(lit).collect();
     let unique = uniques.iter().map(|u| {
         let key: Vec<LitStr> = u.key.iter().map(lit).collect();
         let within: Vec<LitStr> = u.within.iter().map(lit).collect();
@@ -581,6 +686,8 @@ fn expand(attr: Tokens, item: Tokens) -> syn::Result<Tokens> {
             type Outputs = #outputs_ty;
             const INPUTS: &'static [&'static str] = #input_names;
             const OUTPUTS: &'static [&'static str] = &[#(#output_names),*];
+            const API_CALLS: &'static [&'static str] = &[#(#call_names),*];
+            const SOURCE_FILE: &'static str = ::std::file!();
             const SCHEMA: ::cairn::TypeSchema = ::cairn::TypeSchema {
                 replace_on_changes: #replace,
                 unique: &[#(#unique),*],

@@ -15,20 +15,45 @@ use crate::resource::AwsResource;
 use crate::tagging::Tagging;
 use crate::{AwsProvider, Tags, wait};
 
-/// An EC2 instance.
+/// An EC2 instance: a virtual machine in a subnet, started from an AMI.
+///
+/// ```no_run
+/// # fn program(stack: &mut cairn::Stack, subnet: &cairn_aws::ec2::Subnet) {
+/// use cairn_aws::ec2::{Instance, InstanceArgs};
+/// use cairn_aws::ssm::{AMAZON_LINUX_2023, ParameterValue};
+/// let ami = ParameterValue::get(stack, "ami", AMAZON_LINUX_2023);
+/// let box_ = Instance::new(stack, "worker", InstanceArgs::builder()
+///     .ami(ami.value())
+///     .instance_type("t3.micro")
+///     .subnet_id(subnet.id())
+///     .build());
+/// # }
+/// ```
 #[cairn::resource(token = "aws:ec2/Instance", provider = AwsProvider)]
+#[api(calls(
+    RunInstances,
+    DescribeInstances,
+    ModifyInstanceAttribute,
+    TerminateInstances
+))]
 pub struct Instance {
+    /// The image it starts from (`ami-…`).
     #[replace]
+    #[api(name = "ImageId")]
     pub ami: String,
     /// `t3.micro`, … (EC2's own list of instance types is long and grows).
     #[replace]
     pub instance_type: String,
+    /// The subnet it runs in.
     #[replace]
     pub subnet_id: String,
+    /// Its security groups.
     #[unordered]
+    #[api(default = "the VPC's default group")]
     pub security_group_ids: Option<Vec<String>>,
-    /// An instance profile name.
+    /// An instance profile name, for the role its software acts as.
     #[replace]
+    #[api(default = "none")]
     pub iam_instance_profile: Option<String>,
     #[tags]
     pub tags: Option<Tags>,

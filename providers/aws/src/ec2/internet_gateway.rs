@@ -12,9 +12,26 @@ use crate::tagging::Tagging;
 use crate::{AwsProvider, Tags};
 
 /// An internet gateway, attached to a VPC.
+///
+/// ```no_run
+/// # fn program(stack: &mut cairn::Stack, vpc: &cairn_aws::ec2::Vpc) {
+/// use cairn_aws::ec2::{InternetGateway, InternetGatewayArgs};
+/// let igw = InternetGateway::new(stack, "igw", InternetGatewayArgs::builder()
+///     .vpc_id(vpc.id())
+///     .build());
+/// # }
+/// ```
 #[cairn::resource(token = "aws:ec2/InternetGateway", provider = AwsProvider)]
+#[api(calls(
+    CreateInternetGateway,
+    DescribeInternetGateways,
+    AttachInternetGateway,
+    DetachInternetGateway,
+    DeleteInternetGateway
+))]
 pub struct InternetGateway {
-    /// The VPC to attach to (changing it detaches and re-attaches in place).
+    /// The VPC to attach to (a change detaches and re-attaches it).
+    #[api(default = "detached")]
     pub vpc_id: Option<String>,
     #[tags]
     pub tags: Option<Tags>,

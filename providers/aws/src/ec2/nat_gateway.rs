@@ -16,8 +16,18 @@ use crate::{AwsProvider, Tags, wait};
 /// two, sometimes more).
 const NAT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(600);
 
-/// An Elastic IP address in a VPC.
+/// An Elastic IP address in a VPC: a public IPv4 address the account holds until it is
+/// released, given to a [`NatGateway`].
+///
+/// ```no_run
+/// # fn program(stack: &mut cairn::Stack) {
+/// use cairn_aws::ec2::{Eip, EipArgs};
+/// let ip = Eip::new(stack, "nat-ip", EipArgs::default());
+/// stack.export("natIp", ip.public_ip());
+/// # }
+/// ```
 #[cairn::resource(token = "aws:ec2/Eip", provider = AwsProvider)]
+#[api(calls(AllocateAddress, DescribeAddresses, ReleaseAddress))]
 pub struct Eip {
     #[tags]
     pub tags: Option<Tags>,
@@ -28,17 +38,32 @@ pub struct Eip {
     pub public_ip: String,
 }
 
-/// A NAT gateway in a public subnet. Public (with an Elastic IP) unless `connectivity_type`
-/// is `private`.
+/// A NAT gateway in a public subnet, through which private subnets reach the internet.
+/// Public (with an Elastic IP) unless `connectivity_type` is `private`. Waited for until
+/// available, and on delete until gone, so that its address can be released.
+///
+/// ```no_run
+/// # fn program(stack: &mut cairn::Stack, public: &cairn_aws::ec2::Subnet, ip: &cairn_aws::ec2::Eip) {
+/// use cairn_aws::ec2::{NatGateway, NatGatewayArgs};
+/// let nat = NatGateway::new(stack, "nat", NatGatewayArgs::builder()
+///     .subnet_id(public.id())
+///     .allocation_id(ip.id())
+///     .build());
+/// # }
+/// ```
 #[cairn::resource(token = "aws:ec2/NatGateway", provider = AwsProvider)]
+#[api(calls(CreateNatGateway, DescribeNatGateways, DeleteNatGateway))]
 pub struct NatGateway {
     /// A public subnet (one with a route to an internet gateway).
     #[replace]
     pub subnet_id: String,
-    /// The Elastic IP's allocation id; required for a public gateway.
+    /// The Elastic IP's allocation id ([`Eip::id`]); required for a public gateway.
     #[replace]
+    #[api(default = "none, allowed only for a private gateway")]
     pub allocation_id: Option<String>,
+    /// Whether it reaches the internet or only other networks.
     #[replace]
+    #[api(default = "[`ConnectivityType::Public`]")]
     pub connectivity_type: Option<ConnectivityType>,
     #[tags]
     pub tags: Option<Tags>,

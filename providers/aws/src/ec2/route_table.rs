@@ -11,9 +11,28 @@ use crate::resource::{AwsResource, by_record, check_cidr, declared};
 use crate::tagging::Tagging;
 use crate::{AwsProvider, Tags};
 
-/// A route table of a VPC.
+/// A route table of a VPC: where traffic from the subnets associated with it goes
+/// ([`Route`]s, [`RouteTableAssociation`]s).
+///
+/// ```no_run
+/// # fn program(stack: &mut cairn::Stack, vpc: &cairn_aws::ec2::Vpc, igw: &cairn_aws::ec2::InternetGateway, public: &cairn_aws::ec2::Subnet) {
+/// use cairn_aws::ec2::*;
+/// let table = RouteTable::new(stack, "public", RouteTableArgs::builder().vpc_id(vpc.id()).build());
+/// Route::new(stack, "public-default", RouteArgs::builder()
+///     .route_table_id(table.id())
+///     .destination_cidr_block("0.0.0.0/0")
+///     .gateway_id(igw.id())
+///     .build());
+/// RouteTableAssociation::new(stack, "public-a", RouteTableAssociationArgs::builder()
+///     .route_table_id(table.id())
+///     .subnet_id(public.id())
+///     .build());
+/// # }
+/// ```
 #[cairn::resource(token = "aws:ec2/RouteTable", provider = AwsProvider)]
+#[api(calls(CreateRouteTable, DescribeRouteTables, DeleteRouteTable))]
 pub struct RouteTable {
+    /// The VPC it routes for.
     #[replace]
     pub vpc_id: String,
     #[tags]
@@ -22,30 +41,41 @@ pub struct RouteTable {
     pub id: String,
 }
 
-/// One route of a route table.
+/// One route of a route table: traffic to a destination range goes to a gateway. See
+/// [`RouteTable`] for an example.
 #[cairn::resource(token = "aws:ec2/Route", provider = AwsProvider)]
+#[api(calls(CreateRoute, DeleteRoute))]
 #[unique(key(destination_cidr_block), within(route_table_id))]
 pub struct Route {
+    /// The table it is a route of.
     #[replace]
     pub route_table_id: String,
+    /// Where the traffic is going (`0.0.0.0/0`: everywhere else).
     #[replace]
+    #[api(values = "an IPv4 CIDR block (checked at preview)")]
     pub destination_cidr_block: String,
     /// An internet gateway (or virtual private gateway) id.
     #[replace]
+    #[api(default = "none: the target is `nat_gateway_id`")]
     pub gateway_id: Option<String>,
     /// A NAT gateway id (the route of a private subnet to the internet). One target only:
     /// this or `gateway_id`.
     #[replace]
+    #[api(default = "none: the target is `gateway_id`")]
     pub nat_gateway_id: Option<String>,
     #[output]
     pub id: String,
 }
 
-/// Associates a subnet with a route table (a subnet has one association at a time).
+/// Associates a subnet with a route table (a subnet has one association at a time; without
+/// one it uses the VPC's main table). See [`RouteTable`] for an example.
 #[cairn::resource(token = "aws:ec2/RouteTableAssociation", provider = AwsProvider)]
+#[api(calls(AssociateRouteTable, DisassociateRouteTable))]
 pub struct RouteTableAssociation {
+    /// The table.
     #[replace]
     pub route_table_id: String,
+    /// The subnet whose traffic the table routes.
     #[replace]
     #[unique]
     pub subnet_id: String,

@@ -19,26 +19,65 @@ use crate::tagging::Tagging;
 use crate::wait;
 use crate::{AwsProvider, Tags};
 
-/// A security group. Its rules are declared inline (`ingress`, `egress`) or as separate
-/// [`SecurityGroupRule`]s, not both for one direction.
+/// A security group: a stateful firewall on the network interfaces it is given to. Its rules
+/// are declared inline (`ingress`, `egress`) or as separate [`SecurityGroupRule`]s, not both
+/// for one direction.
+///
+/// ```no_run
+/// # fn program(stack: &mut cairn::Stack, vpc: &cairn_aws::ec2::Vpc) {
+/// use cairn_aws::ec2::{Rule, SecurityGroup, SecurityGroupArgs};
+/// let web = SecurityGroup::new(stack, "web", SecurityGroupArgs::builder()
+///     .vpc_id(vpc.id())
+///     .description("HTTPS in, anything out")
+///     .ingress(vec![Rule::tcp(443).cidr("0.0.0.0/0")])
+///     .egress(vec![Rule::all().cidr("0.0.0.0/0")])
+///     .build());
+/// # }
+/// ```
 #[cairn::resource(token = "aws:ec2/SecurityGroup", provider = AwsProvider)]
+#[api(calls(
+    CreateSecurityGroup,
+    DescribeSecurityGroups,
+    AuthorizeSecurityGroupIngress,
+    AuthorizeSecurityGroupEgress,
+    RevokeSecurityGroupIngress,
+    RevokeSecurityGroupEgress,
+    UpdateSecurityGroupRuleDescriptionsIngress,
+    UpdateSecurityGroupRuleDescriptionsEgress,
+    DeleteSecurityGroup
+))]
 pub struct SecurityGroup {
+    /// The VPC it belongs to.
     #[replace]
     pub vpc_id: String,
     /// Unique in its VPC. Left unset, Cairn names it `<resource name>-<random suffix>` and
     /// picks a new name for each replacement, so the new copy is created first.
     #[replace]
     #[unique(within(vpc_id), name = names::SECURITY_GROUP)]
+    #[api(
+        name = "GroupName",
+        values = "up to 255 characters; not starting with `sg-`"
+    )]
     pub name: String,
+    /// What the group is for (AWS requires one and cannot change it).
     #[replace]
+    #[api(values = "up to 255 characters")]
     pub description: String,
     /// The group's inbound rules, exactly: set, Cairn adds what is missing and revokes what
     /// is not declared (in place); unset, it leaves them to [`SecurityGroupRule`]s.
     #[unordered]
+    #[api(
+        name = "IpPermissions",
+        default = "not managed here: none, or what rules add"
+    )]
     pub ingress: Option<Vec<Rule>>,
     /// The group's outbound rules, exactly, as `ingress`. Set, AWS's default allow-all egress
     /// rule goes unless it is declared (as Terraform does); unset, the default stays.
     #[unordered]
+    #[api(
+        name = "IpPermissionsEgress",
+        default = "not managed here: AWS's allow-all rule, or what rules add"
+    )]
     pub egress: Option<Vec<Rule>>,
     #[tags]
     pub tags: Option<Tags>,
@@ -69,7 +108,29 @@ cairn::string_enum! {
 
 /// One ingress or egress rule of a security group. Every property replaces it: AWS rules
 /// cannot change.
+///
+/// ```no_run
+/// # fn program(stack: &mut cairn::Stack, tasks: &cairn_aws::ec2::SecurityGroup, lb: &cairn_aws::ec2::SecurityGroup) {
+/// use cairn_aws::ec2::{Direction, IpProtocol, SecurityGroupRule, SecurityGroupRuleArgs};
+/// // The tasks take traffic from the load balancer only.
+/// SecurityGroupRule::new(stack, "tasks-from-lb", SecurityGroupRuleArgs::builder()
+///     .security_group_id(tasks.id())
+///     .direction(Direction::Ingress)
+///     .protocol(IpProtocol::Tcp)
+///     .from_port(8080)
+///     .to_port(8080)
+///     .source_security_group_id(lb.id())
+///     .build());
+/// # }
+/// ```
 #[cairn::resource(token = "aws:ec2/SecurityGroupRule", provider = AwsProvider)]
+#[api(calls(
+    AuthorizeSecurityGroupIngress,
+    AuthorizeSecurityGroupEgress,
+    DescribeSecurityGroups,
+    RevokeSecurityGroupIngress,
+    RevokeSecurityGroupEgress
+))]
 #[unique(
     key(
         direction,
@@ -82,22 +143,41 @@ cairn::string_enum! {
     within(security_group_id)
 )]
 pub struct SecurityGroupRule {
+    /// The group the rule belongs to.
     #[replace]
+    #[api(name = "GroupId")]
     pub security_group_id: String,
+    /// Inbound or outbound: which call adds it.
     #[replace]
+    #[api(cairn)]
     pub direction: Direction,
+    /// The IP protocol.
     #[replace]
+    #[api(name = "IpProtocol")]
     pub protocol: IpProtocol,
+    /// The first port (for ICMP, the type; -1: any).
     #[replace]
+    #[api(values = "0 to 65535, or -1 with `IpProtocol::All` or ICMP")]
     pub from_port: i32,
+    /// The last port (for ICMP, the code; -1: any).
     #[replace]
+    #[api(values = "0 to 65535, or -1 with `IpProtocol::All` or ICMP")]
     pub to_port: i32,
+    /// The IPv4 ranges it opens to. One peer only: these or `source_security_group_id`.
     #[replace]
     #[unordered]
+    #[api(
+        name = "IpRanges",
+        default = "none: the peer is `source_security_group_id`"
+    )]
     pub cidr_blocks: Option<Vec<String>>,
+    /// Another security group whose members it opens to.
     #[replace]
+    #[api(name = "UserIdGroupPairs", default = "none: the peer is `cidr_blocks`")]
     pub source_security_group_id: Option<String>,
+    /// What the rule is for.
     #[replace]
+    #[api(default = "none")]
     pub description: Option<String>,
     #[output]
     pub id: String,

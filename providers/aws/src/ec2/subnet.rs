@@ -12,21 +12,49 @@ use crate::resource::{AwsResource, check_cidr, known};
 use crate::tagging::Tagging;
 use crate::{AwsProvider, Tags};
 
-/// A subnet of a VPC.
+/// A subnet of a VPC: a range of its addresses in one availability zone, where instances,
+/// tasks, load balancers and interface endpoints get their addresses.
+///
+/// ```no_run
+/// # fn program(stack: &mut cairn::Stack, vpc: &cairn_aws::ec2::Vpc) {
+/// use cairn_aws::ec2::{Subnet, SubnetArgs};
+/// let private = Subnet::new(stack, "private-a", SubnetArgs::builder()
+///     .vpc_id(vpc.id())
+///     .cidr_block("10.0.1.0/24")
+///     .availability_zone("us-east-1a")
+///     .build());
+/// # }
+/// ```
 #[cairn::resource(token = "aws:ec2/Subnet", provider = AwsProvider)]
+#[api(calls(
+    CreateSubnet,
+    DescribeSubnets,
+    ModifySubnetAttribute,
+    AssociateSubnetCidrBlock,
+    DisassociateSubnetCidrBlock,
+    DeleteSubnet
+))]
 #[unique(key(cidr_block), within(vpc_id))]
 pub struct Subnet {
+    /// The VPC it is part of.
     #[replace]
     pub vpc_id: String,
+    /// Its IPv4 range, inside the VPC's and overlapping no other subnet's.
     #[replace]
+    #[api(values = "a CIDR block, `/16` to `/28` (checked at preview)")]
     pub cidr_block: String,
+    /// The zone (`us-east-1a`); see [`AvailabilityZones`](super::AvailabilityZones).
     #[replace]
+    #[api(default = "a zone AWS picks")]
     pub availability_zone: Option<String>,
+    /// Whether instances launched in it get a public IPv4 address (a public subnet's).
+    #[api(default = "`false`")]
     pub map_public_ip_on_launch: Option<bool>,
-    /// An IPv6 block of the VPC's, a `/64` (see [`cidr_subnet`](super::cidr_subnet));
-    /// changed in place.
+    /// An IPv6 block of the VPC's, a `/64` (see [`cidr_subnet`](super::cidr_subnet)).
+    #[api(default = "no IPv6 block", values = "a `/64` of the VPC's IPv6 block")]
     pub ipv6_cidr_block: Option<String>,
     /// Whether network interfaces made in the subnet get an IPv6 address.
+    #[api(default = "`false`")]
     pub assign_ipv6_address_on_creation: Option<bool>,
     #[tags]
     pub tags: Option<Tags>,

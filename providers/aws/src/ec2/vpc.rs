@@ -12,19 +12,50 @@ use crate::resource::{AwsResource, check_cidr};
 use crate::tagging::Tagging;
 use crate::{AwsProvider, Tags};
 
-/// A VPC.
+/// A VPC: an isolated network of the account and region, which subnets, route tables,
+/// gateways, endpoints and security groups belong to.
+///
+/// ```no_run
+/// # fn program(stack: &mut cairn::Stack) {
+/// use cairn_aws::ec2::{Vpc, VpcArgs};
+/// // Interface endpoints with private DNS need both DNS attributes on.
+/// let vpc = Vpc::new(stack, "network", VpcArgs::builder()
+///     .cidr_block("10.0.0.0/16")
+///     .enable_dns_support(true)
+///     .enable_dns_hostnames(true)
+///     .build());
+/// stack.export("vpcId", vpc.id());
+/// # }
+/// ```
 #[cairn::resource(token = "aws:ec2/Vpc", provider = AwsProvider)]
+#[api(calls(
+    CreateVpc,
+    DescribeVpcs,
+    DescribeVpcAttribute,
+    ModifyVpcAttribute,
+    DeleteVpc
+))]
 pub struct Vpc {
-    /// The IPv4 CIDR block (replacing it replaces the VPC).
+    /// The IPv4 range, a CIDR block from `/16` to `/28`.
     #[replace]
+    #[api(values = "a CIDR block, `/16` to `/28` (checked at preview)")]
     pub cidr_block: String,
+    /// Whether the VPC's DNS server (at its base address plus two) answers.
+    #[api(default = "`true`")]
     pub enable_dns_support: Option<bool>,
+    /// Whether instances get public DNS names; private DNS for interface endpoints needs it.
+    #[api(default = "`false`")]
     pub enable_dns_hostnames: Option<bool>,
-    /// Whether instances run on shared or dedicated hardware (`default` when unset).
+    /// Whether instances run on shared or dedicated hardware.
     #[replace]
+    #[api(default = "shared hardware (AWS's `default`)")]
     pub instance_tenancy: Option<InstanceTenancy>,
     /// Ask AWS for an IPv6 block (a /56 from Amazon's pool) beside the IPv4 one.
     #[replace]
+    #[api(
+        name = "AmazonProvidedIpv6CidrBlock",
+        default = "`false`, no IPv6 block"
+    )]
     pub assign_generated_ipv6_cidr_block: Option<bool>,
     #[tags]
     pub tags: Option<Tags>,

@@ -27,25 +27,64 @@ cairn::string_enum! {
     }
 }
 
-/// A VPC endpoint (AWS PrivateLink interface endpoint, or gateway endpoint).
+/// A VPC endpoint: an AWS service reached from inside the VPC without the internet, as an
+/// interface endpoint (AWS PrivateLink: network interfaces in subnets) or a gateway endpoint
+/// (S3, DynamoDB: routes in route tables).
+///
+/// ```no_run
+/// # fn program(stack: &mut cairn::Stack, vpc: &cairn_aws::ec2::Vpc, a: &cairn_aws::ec2::Subnet, sg: &cairn_aws::ec2::SecurityGroup) {
+/// use cairn_aws::ec2::{VpcEndpoint, VpcEndpointArgs, VpcEndpointType};
+/// // Fargate tasks in private subnets pull images through this one.
+/// VpcEndpoint::new(stack, "ecr-dkr", VpcEndpointArgs::builder()
+///     .vpc_id(vpc.id())
+///     .service_name("com.amazonaws.us-east-1.ecr.dkr")
+///     .vpc_endpoint_type(VpcEndpointType::Interface)
+///     .subnet_ids(cairn::Output::all([a.id()]))
+///     .security_group_ids(cairn::Output::all([sg.id()]))
+///     .private_dns_enabled(true)
+///     .build());
+/// # }
+/// ```
 #[cairn::resource(token = "aws:ec2/VpcEndpoint", provider = AwsProvider)]
+#[api(calls(
+    CreateVpcEndpoint,
+    DescribeVpcEndpoints,
+    ModifyVpcEndpoint,
+    DeleteVpcEndpoints
+))]
 #[unique(key(service_name), within(vpc_id))]
 pub struct VpcEndpoint {
+    /// The VPC it serves.
     #[replace]
     pub vpc_id: String,
-    /// e.g. `com.amazonaws.us-east-2.ecr.dkr`.
+    /// The service, e.g. `com.amazonaws.us-east-2.ecr.dkr`.
     #[replace]
+    #[api(values = "`com.amazonaws.<region>.<service>`, or an endpoint service's name")]
     pub service_name: String,
+    /// Interface (subnets) or gateway (route tables).
     #[replace]
     pub vpc_endpoint_type: VpcEndpointType,
+    /// An interface endpoint's subnets, one per zone.
     #[unordered]
+    #[api(default = "none (a gateway endpoint has none)")]
     pub subnet_ids: Option<Vec<String>>,
+    /// An interface endpoint's security groups.
     #[unordered]
+    #[api(name = "SecurityGroupIds", default = "the VPC's default group")]
     pub security_group_ids: Option<Vec<String>>,
+    /// Whether the service's own DNS name resolves to the endpoint inside the VPC (needs the
+    /// VPC's two DNS attributes).
+    #[api(
+        default = "AWS's default when created (`true` for an interface endpoint); `false` \
+                     when a set value is removed"
+    )]
     pub private_dns_enabled: Option<bool>,
+    /// A gateway endpoint's route tables.
     #[unordered]
+    #[api(default = "none")]
     pub route_table_ids: Option<Vec<String>>,
     /// The endpoint policy, a JSON document (compared structurally).
+    #[api(name = "PolicyDocument", default = "full access")]
     pub policy: Option<Value>,
     #[tags]
     pub tags: Option<Tags>,

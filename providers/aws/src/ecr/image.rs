@@ -24,21 +24,52 @@ use crate::error::{aws, aws_on, code};
 use crate::resource::{AwsResource, by_record};
 use crate::tagging::Tagging;
 
-/// An image in a repository, pushed from an OCI image layout on disk.
+/// An image in a repository, pushed from an OCI image layout on disk (layer by layer, with
+/// no Docker daemon).
+///
+/// ```no_run
+/// # fn program(stack: &mut cairn::Stack, repo: &cairn_aws::ecr::Repository) {
+/// use cairn_aws::ecr::{Image, ImageArgs, LocalImage};
+/// // An OCI layout, as `docker buildx build --output type=oci,tar=false,dest=image` writes.
+/// let local = LocalImage::open("image").expect("an OCI image layout");
+/// let image = Image::new(stack, "app-image", ImageArgs::builder()
+///     .repository(repo.name())
+///     .source(local.path())
+///     .digest(local.digest())
+///     .tag("v1".to_string())
+///     .build());
+/// // Run exactly this image: `<repository URI>@<digest>`.
+/// let uri = image.image_uri();
+/// # }
+/// ```
 #[cairn::resource(token = "aws:ecr/Image", provider = AwsProvider)]
+#[api(calls(
+    DescribeRepositories,
+    BatchCheckLayerAvailability,
+    InitiateLayerUpload,
+    UploadLayerPart,
+    CompleteLayerUpload,
+    PutImage,
+    DescribeImages,
+    BatchDeleteImage
+))]
 pub struct Image {
     /// The repository's name (in the provider's account).
     #[replace]
+    #[api(name = "RepositoryName")]
     pub repository: String,
     /// The OCI image layout directory ([`LocalImage::path`]). Moved elsewhere with the same
     /// content, nothing is pushed: the digest is the image.
+    #[api(cairn)]
     pub source: String,
     /// The image's manifest digest ([`LocalImage::digest`]): new content, a new digest.
     #[replace]
+    #[api(name = "ImageDigest", values = "`sha256:` and 64 hex digits")]
     pub digest: String,
     /// A tag to give the image too (a repository with immutable tags refuses to move one).
     /// Changed, the image gets the new tag in place; the old one stays on it until another
     /// image takes it.
+    #[api(name = "ImageTag", default = "untagged")]
     pub tag: Option<String>,
     /// `<repository URI>@<digest>`: what a task definition names to run exactly this image.
     #[output]

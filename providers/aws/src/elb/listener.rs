@@ -10,22 +10,57 @@ use crate::config::Clients;
 use crate::error::{aws, aws_on, found, gone};
 use crate::resource::{AwsResource, declared, known};
 
-/// A listener forwarding to a target group.
+/// A listener of a load balancer: a port and protocol it answers on, and what it does with
+/// a request by default (forward it, redirect it, or answer itself); its
+/// [`ListenerRule`](super::ListenerRule)s route some requests elsewhere.
+///
+/// ```no_run
+/// # fn program(stack: &mut cairn::Stack, alb: &cairn_aws::elb::LoadBalancer, tg: &cairn_aws::elb::TargetGroup) {
+/// use cairn_aws::elb::{Listener, ListenerArgs, Protocol};
+/// Listener::new(stack, "http", ListenerArgs::builder()
+///     .load_balancer_arn(alb.arn())
+///     .port(80)
+///     .protocol(Protocol::Http)
+///     .target_group_arn(tg.arn())
+///     .build());
+/// # }
+/// ```
 #[cairn::resource(token = "aws:lb/Listener", provider = AwsProvider)]
+#[api(calls(CreateListener, DescribeListeners, ModifyListener, DeleteListener))]
 #[unique(key(port), within(load_balancer_arn))]
 pub struct Listener {
+    /// The load balancer it listens for.
     #[replace]
     pub load_balancer_arn: String,
+    /// The port it answers on.
+    #[api(values = "1 to 65535")]
     pub port: i32,
+    /// The protocol clients speak to it.
     pub protocol: Protocol,
     /// What the listener does with a request: forward it to this target group, or answer
     /// with `redirect` or `fixed_response` (exactly one of the three).
+    #[api(
+        name = "DefaultActions[].TargetGroupArn",
+        default = "none: the action is `redirect` or `fixed_response`"
+    )]
     pub target_group_arn: Option<String>,
+    /// Answer with a redirect.
+    #[api(name = "DefaultActions[].RedirectConfig", default = "none")]
     pub redirect: Option<Redirect>,
+    /// Answer with a fixed response.
+    #[api(name = "DefaultActions[].FixedResponseConfig", default = "none")]
     pub fixed_response: Option<FixedResponse>,
-    /// For `HTTPS`: the certificate (ACM or IAM ARN) and the security policy
-    /// (`ELBSecurityPolicy-TLS13-1-2-2021-06`, AWS's default when unset).
+    /// For `HTTPS`: the certificate (ACM or IAM ARN).
+    #[api(
+        name = "Certificates[].CertificateArn",
+        default = "none (`HTTPS` needs one)"
+    )]
     pub certificate_arn: Option<String>,
+    /// For `HTTPS`: the TLS security policy.
+    #[api(
+        name = "SslPolicy",
+        default = "AWS's default, `ELBSecurityPolicy-TLS13-1-2-2021-06`"
+    )]
     pub ssl_policy: Option<String>,
     #[output]
     pub arn: String,

@@ -19,29 +19,68 @@ use crate::{AwsProvider, Tags};
 /// A rule of a listener: a request that meets every condition it declares gets its action
 /// instead of the listener's default. A listener tries its rules by priority, lowest first.
 /// Each condition's values are alternatives (`/api/*` or `/v2/*`).
+///
+/// ```no_run
+/// # fn program(stack: &mut cairn::Stack, listener: &cairn_aws::elb::Listener, api: &cairn_aws::elb::TargetGroup) {
+/// use cairn_aws::elb::{ListenerRule, ListenerRuleArgs};
+/// ListenerRule::new(stack, "api", ListenerRuleArgs::builder()
+///     .listener_arn(listener.arn())
+///     .priority(10)
+///     .path_patterns(vec!["/api/*".to_string()])
+///     .target_group_arn(api.arn())
+///     .build());
+/// # }
+/// ```
 #[cairn::resource(token = "aws:lb/ListenerRule", provider = AwsProvider)]
+#[api(calls(CreateRule, DescribeRules, ModifyRule, SetRulePriorities, DeleteRule))]
 #[unique(key(priority), within(listener_arn))]
 pub struct ListenerRule {
+    /// The listener it is a rule of.
     #[replace]
     pub listener_arn: String,
-    /// 1 to 50,000, unique in the listener; changed in place.
+    /// Its place in the listener's order, lowest first.
+    #[api(values = "1 to 50,000")]
     pub priority: i32,
     /// Paths (`/api/*`: case-sensitive, `*` and `?` as wildcards).
     #[unordered]
+    #[api(
+        name = "Conditions[].PathPatternConfig.Values",
+        default = "no condition on the path"
+    )]
     pub path_patterns: Option<Vec<String>>,
     /// Host names (`api.example.com`, `*.example.com`).
     #[unordered]
+    #[api(
+        name = "Conditions[].HostHeaderConfig.Values",
+        default = "no condition on the host"
+    )]
     pub host_headers: Option<Vec<String>>,
     /// HTTP methods (`GET`, `POST`).
     #[unordered]
+    #[api(
+        name = "Conditions[].HttpRequestMethodConfig.Values",
+        default = "no condition on the method"
+    )]
     pub http_request_methods: Option<Vec<String>>,
     /// Client addresses, as CIDR blocks.
     #[unordered]
+    #[api(
+        name = "Conditions[].SourceIpConfig.Values",
+        default = "no condition on the client's address"
+    )]
     pub source_ips: Option<Vec<String>>,
     /// What the rule does with a request: forward it to this target group, or answer with
     /// `redirect` or `fixed_response` (exactly one of the three).
+    #[api(
+        name = "Actions[].TargetGroupArn",
+        default = "none: the action is `redirect` or `fixed_response`"
+    )]
     pub target_group_arn: Option<String>,
+    /// Answer with a redirect.
+    #[api(name = "Actions[].RedirectConfig", default = "none")]
     pub redirect: Option<Redirect>,
+    /// Answer with a fixed response.
+    #[api(name = "Actions[].FixedResponseConfig", default = "none")]
     pub fixed_response: Option<FixedResponse>,
     #[tags]
     pub tags: Option<Tags>,

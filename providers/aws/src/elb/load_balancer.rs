@@ -14,23 +14,48 @@ use crate::resource::AwsResource;
 use crate::tagging::Tagging;
 use crate::{AwsProvider, Tags, wait};
 
-/// A load balancer.
+/// An Elastic Load Balancing (v2) load balancer: an application load balancer by default,
+/// spread over subnets in two zones or more, answering on its [`Listener`](super::Listener)s.
+///
+/// ```no_run
+/// # fn program(stack: &mut cairn::Stack, public: &[cairn_aws::ec2::Subnet], sg: &cairn_aws::ec2::SecurityGroup) {
+/// use cairn::Output;
+/// use cairn_aws::elb::{LoadBalancer, LoadBalancerArgs};
+/// let alb = LoadBalancer::new(stack, "web", LoadBalancerArgs::builder()
+///     .subnets(Output::all(public.iter().map(|s| s.id())))
+///     .security_groups(Output::all([sg.id()]))
+///     .build());
+/// stack.export("url", cairn::format!("http://{}", alb.dns_name()));
+/// # }
+/// ```
 #[cairn::resource(token = "aws:lb/LoadBalancer", provider = AwsProvider)]
+#[api(calls(
+    CreateLoadBalancer,
+    DescribeLoadBalancers,
+    SetSubnets,
+    SetSecurityGroups,
+    DeleteLoadBalancer
+))]
 pub struct LoadBalancer {
-    /// Unique in the account and region. Left unset, Cairn names it `<resource name>-<random
-    /// suffix>` and picks a new name for each replacement, so the new copy is created first.
+    /// The load balancer's name.
     #[replace]
     #[unique(name = names::LOAD_BALANCER)]
+    #[api(values = "up to 32 letters, digits and `-`, not starting or ending with `-`")]
     pub name: String,
+    /// Its subnets, in two availability zones or more (public ones for internet-facing).
     #[unordered]
     pub subnets: Vec<String>,
+    /// Its security groups (an application load balancer's).
     #[unordered]
+    #[api(default = "the VPC's default group")]
     pub security_groups: Option<Vec<String>>,
-    /// Internet-facing unless set.
+    /// Whether it has public addresses.
     #[replace]
+    #[api(default = "[`Scheme::InternetFacing`]")]
     pub scheme: Option<Scheme>,
-    /// An application load balancer unless set.
+    /// Application (HTTP), network (TCP/UDP) or gateway.
     #[replace]
+    #[api(name = "Type", default = "[`LoadBalancerType::Application`]")]
     pub load_balancer_type: Option<LoadBalancerType>,
     #[tags]
     pub tags: Option<Tags>,

@@ -13,33 +13,72 @@ use crate::resource::AwsResource;
 use crate::tagging::Tagging;
 use crate::{AwsProvider, Tags, wait};
 
-/// A target group.
+/// A target group: where a listener sends requests (instances, or the IP addresses of
+/// Fargate tasks an ECS service registers), and how their health is checked.
+///
+/// ```no_run
+/// # fn program(stack: &mut cairn::Stack, vpc: &cairn_aws::ec2::Vpc) {
+/// use cairn_aws::elb::{Protocol, TargetGroup, TargetGroupArgs, TargetType};
+/// let tasks = TargetGroup::new(stack, "tasks", TargetGroupArgs::builder()
+///     .port(8080)
+///     .protocol(Protocol::Http)
+///     .vpc_id(vpc.id())
+///     .target_type(TargetType::Ip)
+///     .health_check_path("/healthz".to_string())
+///     .build());
+/// # }
+/// ```
 #[cairn::resource(token = "aws:lb/TargetGroup", provider = AwsProvider)]
+#[api(calls(
+    CreateTargetGroup,
+    DescribeTargetGroups,
+    ModifyTargetGroup,
+    DeleteTargetGroup
+))]
 pub struct TargetGroup {
-    /// Unique in the account and region. Left unset, Cairn names it `<resource name>-<random
-    /// suffix>` and picks a new name for each replacement, so the new copy is created first.
+    /// The target group's name.
     #[replace]
     #[unique(name = names::TARGET_GROUP)]
+    #[api(values = "up to 32 letters, digits and `-`, not starting or ending with `-`")]
     pub name: String,
+    /// The port targets take traffic on.
     #[replace]
+    #[api(values = "1 to 65535")]
     pub port: i32,
+    /// The protocol spoken to targets.
     #[replace]
     pub protocol: Protocol,
+    /// The VPC the targets are in.
     #[replace]
     pub vpc_id: String,
+    /// What a target is (Fargate tasks need [`TargetType::Ip`]).
     #[replace]
+    #[api(default = "[`TargetType::Instance`]")]
     pub target_type: Option<TargetType>,
+    /// The path health checks request.
+    #[api(default = "`/`")]
     pub health_check_path: Option<String>,
-    /// The protocol of the health checks (the target group's, by default).
+    /// The protocol of the health checks.
+    #[api(default = "the target group's `protocol`")]
     pub health_check_protocol: Option<Protocol>,
-    /// Seconds between checks (5 to 300).
+    /// Seconds between checks.
+    #[api(default = "30", values = "5 to 300")]
     pub health_check_interval_seconds: Option<i32>,
-    /// Seconds without an answer that fail a check (2 to 120).
+    /// Seconds without an answer that fail a check.
+    #[api(default = "5 (HTTP), 6 (HTTPS), 10 (TCP)", values = "2 to 120")]
     pub health_check_timeout_seconds: Option<i32>,
-    /// Checks passed in a row before a target is healthy, and failed before it is not (2 to 10).
+    /// Checks passed in a row before a target is healthy.
+    #[api(default = "5", values = "2 to 10")]
     pub healthy_threshold_count: Option<i32>,
+    /// Checks failed in a row before a target is unhealthy.
+    #[api(default = "2", values = "2 to 10")]
     pub unhealthy_threshold_count: Option<i32>,
-    /// The HTTP codes of a healthy answer (`200`, `200-299`, `200,302`).
+    /// The HTTP codes of a healthy answer.
+    #[api(
+        name = "Matcher.HttpCode",
+        default = "`200`",
+        values = "codes and ranges, `200`, `200-299`, `200,302`"
+    )]
     pub matcher: Option<String>,
     #[tags]
     pub tags: Option<Tags>,

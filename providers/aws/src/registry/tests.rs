@@ -175,6 +175,14 @@ fn the_resource_coverage_table_is_up_to_date() {
         ));
     }
     table.push_str(
+        "\n## API calls\n\nThe AWS operations each type's code makes (besides the tagging \
+         calls of its service), as its documentation lists them; a test holds the list to the \
+         code.\n\n| type | calls |\n|---|---|\n",
+    );
+    for h in all() {
+        table.push_str(&format!("| `{}` | {} |\n", h.token(), code(h.api_calls())));
+    }
+    table.push_str(
         "\n## Lookups\n\nRead when the program is planned (or during `up`, when their arguments \
          come from resources the run makes), shown in the plan as reads, never created, changed, \
          deleted or recorded.\n\n| lookup | declared by |\n|---|---|\n",
@@ -189,6 +197,84 @@ fn the_resource_coverage_table_is_up_to_date() {
         panic!(
             "{} was not up to date; it is now: commit it",
             path.display()
+        );
+    }
+}
+
+/// The SDK operations a source file makes (`c.ec2.create_vpc()`), as `createvpc`: client field
+/// names, then a method call with no arguments, whitespace aside. Lower case, as the SDK's
+/// method names lose AWS's capitals (`create_db_instance`, `CreateDBInstance`).
+fn sdk_calls(source: &str) -> BTreeSet<String> {
+    const CLIENTS: &[&str] = &[
+        "ec2", "ecr", "ecs", "elb", "iam", "logs", "sts", "s3", "acm", "rds", "route53", "secrets",
+        "ssm",
+    ];
+    let flat: String = source.chars().filter(|c| !c.is_whitespace()).collect();
+    let ident = |c: char| c.is_ascii_alphanumeric() || c == '_';
+    let mut calls = BTreeSet::new();
+    for client in CLIENTS {
+        let needle = format!("{client}.");
+        for (at, _) in flat.match_indices(&needle) {
+            if flat[..at].chars().next_back().is_some_and(ident) {
+                continue;
+            }
+            let rest = &flat[at + needle.len()..];
+            let method: String = rest.chars().take_while(|c| ident(*c)).collect();
+            if method.is_empty() || method == "clone" || !rest[method.len()..].starts_with("()") {
+                continue;
+            }
+            calls.insert(method.replace('_', ""));
+        }
+    }
+    calls
+}
+
+/// The calls a type's documentation lists (`#[api(calls(..))]`) are the ones its file makes:
+/// per source file, the union over the types declared there equals what the code calls (the
+/// file's own, and its submodules' that declare no type). Tag calls are the shared tagging
+/// module's, described by `#[tags]`.
+#[test]
+fn each_type_lists_the_api_calls_its_code_makes() {
+    use std::collections::BTreeMap;
+    use std::path::{Path, PathBuf};
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let mut by_file: BTreeMap<&str, BTreeSet<String>> = BTreeMap::new();
+    for h in all() {
+        assert!(
+            !h.api_calls().is_empty(),
+            "{}: no #[api(calls(..))]",
+            h.token()
+        );
+        by_file
+            .entry(h.source_file())
+            .or_default()
+            .extend(h.api_calls().iter().map(|c| c.to_ascii_lowercase()));
+    }
+    let declares_types = |p: &Path| {
+        by_file.keys().any(|f| {
+            root.join(f).canonicalize().ok().as_deref() == p.canonicalize().ok().as_deref()
+        })
+    };
+    for (file, listed) in &by_file {
+        let path = root.join(file);
+        let mut sources: Vec<PathBuf> = vec![path.clone()];
+        let sub = path.with_extension("");
+        if let Ok(dir) = std::fs::read_dir(&sub) {
+            for e in dir.flatten() {
+                if !declares_types(&e.path()) {
+                    sources.push(e.path());
+                }
+            }
+        }
+        let mut made = BTreeSet::new();
+        for s in &sources {
+            made.extend(sdk_calls(&std::fs::read_to_string(s).unwrap()));
+        }
+        let unlisted: Vec<_> = made.difference(listed).collect();
+        let stale: Vec<_> = listed.difference(&made).collect();
+        assert!(
+            unlisted.is_empty() && stale.is_empty(),
+            "{file}: calls made but not listed {unlisted:?}; listed but not made {stale:?}"
         );
     }
 }
