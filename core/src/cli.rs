@@ -19,6 +19,7 @@ use crate::execute::{Event, Execution};
 use crate::interrupt::Interrupts;
 use crate::plan::StepKind;
 use crate::progress::PlainLog;
+use crate::saved_plan::{SavedPlan, Steering, config_digest};
 use crate::stack::Stack;
 use crate::target::Targeting;
 
@@ -120,6 +121,14 @@ enum Command {
         /// Show every property of what changes, not only the changed ones.
         #[arg(long)]
         diff: bool,
+        /// Also write the plan to FILE (JSON, secrets sealed), for `up --plan FILE` to apply
+        /// exactly.
+        #[arg(long, value_name = "FILE")]
+        save_plan: Option<PathBuf>,
+        /// Exit with 1 if anything would change (a CI check that the cloud matches the
+        /// program).
+        #[arg(long)]
+        expect_no_changes: bool,
         #[command(flatten)]
         config: ConfigArgs,
         #[command(flatten)]
@@ -139,6 +148,15 @@ enum Command {
         /// At most this many operations at once (0: no limit).
         #[arg(long, default_value_t = DEFAULT_PARALLEL)]
         parallel: usize,
+        /// Apply exactly the plan `preview --save-plan FILE` wrote (with its --target,
+        /// --exclude and --replace), or refuse, changing nothing, if the state, the program
+        /// or the configuration moved since.
+        #[arg(
+            long,
+            value_name = "FILE",
+            conflicts_with_all = ["replace", "targets", "excludes", "assignments"]
+        )]
+        plan: Option<PathBuf>,
         #[command(flatten)]
         config: ConfigArgs,
         #[command(flatten)]
@@ -764,14 +782,36 @@ async fn dispatch(cli: Cli, program: &dyn Fn(&mut Stack)) -> Result<ExitCode> {
         Command::Preview {
             json,
             diff,
+            save_plan,
+            expect_no_changes,
             config,
             steer,
         } => {
             let (mut program, engine) = setup(&cli, config, program).await?;
             program.replace(&steer.replace)?;
             steer.target.apply(&mut program, Voice::Text);
-            warn_pending(&engine)?;
+            if save_plan.is_some() {
+                refuse_pending(&engine)?;
+            } else {
+                warn_pending(&engine)?;
+            }
             let plan = engine.preview(&program).await?;
+            if let Some(path) = save_plan {
+                let steering = Steering {
+                    targets: steer.target.targets.clone(),
+                    excludes: steer.target.excludes.clone(),
+                    replace: steer.replace.clone(),
+                };
+                let saved = SavedPlan::new(
+                    &engine.store,
+                    &cli.stack,
+                    &plan,
+                    steering,
+                    config_digest(&config_path(&cli)),
+                )?;
+                std::fs::write(path, serde_json::to_string_pretty(&saved)? + "\n")
+                    .with_context(|| format!("writing the plan to {}", path.display()))?;
+            }
             if *json {
                 println!(
                     "{}",
@@ -787,6 +827,17 @@ async fn dispatch(cli: Cli, program: &dyn Fn(&mut Stack)) -> Result<ExitCode> {
                     cli.stack,
                     display::plan_text_with(&plan, view)
                 );
+                if let Some(path) = save_plan {
+                    println!(
+                        "Plan saved to {}: apply exactly this with `up --plan {}`",
+                        path.display(),
+                        path.display()
+                    );
+                }
+            }
+            if *expect_no_changes && !is_noop(&plan) {
+                eprintln!("error: changes are pending (--expect-no-changes)");
+                return Ok(ExitCode::FAILURE);
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -795,16 +846,44 @@ async fn dispatch(cli: Cli, program: &dyn Fn(&mut Stack)) -> Result<ExitCode> {
             diff,
             json,
             parallel,
+            plan: plan_file,
             config,
             steer,
         } => {
             let voice = Voice::of(*json, *yes)?;
+            let saved = plan_file.as_deref().map(SavedPlan::read).transpose()?;
             let (mut program, engine) = setup(&cli, config, program).await?;
-            program.replace(&steer.replace)?;
-            steer.target.apply(&mut program, voice);
+            match &saved {
+                // The saved plan's steering, and the names it picked.
+                Some(saved) => {
+                    program.replace(&saved.steering.replace)?;
+                    let target = TargetArgs {
+                        targets: saved.steering.targets.clone(),
+                        excludes: saved.steering.excludes.clone(),
+                    };
+                    target.apply(&mut program, voice);
+                    saved.reuse_names(&engine.store, &mut program)?;
+                }
+                None => {
+                    program.replace(&steer.replace)?;
+                    steer.target.apply(&mut program, voice);
+                }
+            }
             let session = lock(&engine, "up", voice)?;
-            recover(&session, &program, voice).await?;
+            if saved.is_some() {
+                refuse_pending(&engine)?;
+            } else {
+                recover(&session, &program, voice).await?;
+            }
             let plan = session.plan(&program).await?;
+            if let Some(saved) = &saved {
+                saved.check(
+                    &engine.store,
+                    &cli.stack,
+                    &plan,
+                    &config_digest(&config_path(&cli)),
+                )?;
+            }
             match voice {
                 Voice::Json => events::emit(events::plan("up", &cli.stack, &plan)),
                 Voice::Text => {
@@ -1240,6 +1319,25 @@ async fn recover(
 }
 
 /// Operations left pending by a process that stopped mid-call.
+/// A saved plan cannot hold what interrupted operations will change: they are settled (by
+/// `up`, `destroy`, `refresh` or `state resolve`) first.
+fn refuse_pending(engine: &Engine) -> Result<(), EngineError> {
+    let pending = engine.store.pending_operations(&engine.stack)?;
+    if pending.is_empty() {
+        return Ok(());
+    }
+    Err(EngineError::StalePlan(vec![format!(
+        "{} operation(s) of an earlier run are unsettled ({}); a plan cannot say what they \
+         will change: run `up` (or `state resolve`) to settle them, then preview again",
+        pending.len(),
+        pending
+            .iter()
+            .map(|p| format!("{} {}", p.kind.as_str(), p.name))
+            .collect::<Vec<_>>()
+            .join(", ")
+    )]))
+}
+
 fn warn_pending(engine: &Engine) -> Result<(), EngineError> {
     let pending = engine.store.pending_operations(&engine.stack)?;
     if pending.is_empty() {

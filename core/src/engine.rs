@@ -34,6 +34,10 @@ pub enum EngineError {
     /// Operations an earlier run left in flight that could not be settled automatically.
     #[error("{} interrupted operation(s) need attention:\n  {}", .0.len(), .0.join("\n  "))]
     Recovery(Vec<String>),
+    /// A saved plan that no longer applies (`up --plan`): the state moved, the program or its
+    /// configuration declare something else, or the file is not a plan. Nothing was changed.
+    #[error("the saved plan cannot be applied: nothing was changed\n  {}\nPreview and save the plan again.", .0.join("\n  "))]
+    StalePlan(Vec<String>),
     /// The state refused (a lock held, a passphrase wrong or missing, a database error).
     #[error(transparent)]
     State(#[from] StateError),

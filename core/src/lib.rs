@@ -42,6 +42,10 @@
 //! - **Apply**: every operation starts the moment what it depends on is done
 //!   ([`run_dag`]), at most `--parallel` at once; each is written to the state
 //!   (`cairn-state`) as it completes, so a killed run loses nothing.
+//! - **Saved plans** ([`SavedPlan`]): `preview --save-plan FILE` writes a plan with the state
+//!   it was made against (the stack's lineage and serial, [`cairn_state::StackVersion`]) and
+//!   its steps; `up --plan FILE` applies it only if planning again under the lock gives the
+//!   same steps against the same state, and refuses ([`EngineError::StalePlan`]) otherwise.
 //! - **Recovery**: an operation in flight when a run died is settled by the next one
 //!   ([`Recovered`]), or left to `state resolve` when it cannot be told.
 //! - **Secrets**: sealed in the state and in `Cairn.<stack>.toml` under `CAIRN_PASSPHRASE`,
@@ -68,6 +72,7 @@ mod provider;
 pub mod random;
 mod redact;
 mod resource_type;
+mod saved_plan;
 mod schedule;
 mod stack;
 mod target;
@@ -98,6 +103,7 @@ pub use provider::{
     Related, ResourceContext, TypeSchema, UniqueKey, UpdateRequest, secret_output,
 };
 pub use resource_type::{ResourceType, Tags, same_set};
+pub use saved_plan::{Digests, SavedPlan, SavedStep, Steering, config_digest};
 pub use schedule::{Outcome, Stop, run_dag, run_dag_until};
 pub use stack::{Args, DependsOn, IntoProperty, Resource, ResourceOptions, ResourceRef, Stack};
 pub use target::{Scope, Targeting};

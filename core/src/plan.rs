@@ -537,7 +537,11 @@ fn plan_round(
         // A new copy gets a new name, so it never collides with the old one.
         if matches!(kind, StepKind::Create | StepKind::Replace) && !auto.is_empty() {
             for (p, rule) in &auto {
-                let name = Value::String(unique::generate(rule, &d.name));
+                let name = d
+                    .chosen_names
+                    .get(*p)
+                    .cloned()
+                    .unwrap_or_else(|| Value::String(unique::generate(rule, &d.name)));
                 inputs.insert(p.to_string(), Prop::known(name));
             }
             if old.is_some() {

@@ -169,6 +169,9 @@ pub(crate) struct Declaration {
     pub delete_before_replace: bool,
     /// Replace even if nothing changed (`--replace NAME`).
     pub force_replace: bool,
+    /// Names a saved plan picked for properties Cairn names (`up --plan`): the same again,
+    /// rather than new random ones, so that the plan made now is the plan saved.
+    pub chosen_names: BTreeMap<String, Value>,
     pub aliases: Vec<String>,
     /// A lookup (`Vpc::get`, the availability zones): read, never created, changed or deleted,
     /// and never recorded.
@@ -344,6 +347,7 @@ impl Stack {
             ignore_changes: opts.ignore_changes,
             delete_before_replace: opts.delete_before_replace,
             force_replace: false,
+            chosen_names: BTreeMap::new(),
             aliases: opts.aliases,
             lookup,
             location,

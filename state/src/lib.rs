@@ -23,7 +23,7 @@ pub use crypto::{
 };
 pub use error::StateError;
 pub use lock::{Holder, LockGuard, LockHolder, LockOptions};
-pub use records::{OpKind, PendingOp, ResourceRecord, StackSummary, UpdateRecord};
+pub use records::{OpKind, PendingOp, ResourceRecord, StackSummary, StackVersion, UpdateRecord};
 pub use schema::SCHEMA_VERSION;
 pub use secrets::SECRET_MARKER;
 pub use snapshot::{SealingKey, StackSnapshot};

@@ -128,6 +128,18 @@ pub struct StackSummary {
     pub last_at: Option<String>,
 }
 
+/// Which state of a stack a command saw: what a saved plan holds, and applies only to.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct StackVersion {
+    /// Fixed when the stack is created (from its name and creation time), kept when it moves
+    /// to another state (`state migrate`, export and import): a stack removed and made again
+    /// has another.
+    pub lineage: String,
+    /// One more for every write that changes what the stack records (a resource made,
+    /// changed, renamed or deleted; new outputs).
+    pub serial: i64,
+}
+
 /// `v` with every secret (`{"@secret": …}`) shown as `[secret]`, for `Debug`.
 fn masked(v: &Value) -> Value {
     match v {

@@ -88,6 +88,11 @@ const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE encryption ADD COLUMN kdf TEXT;
     "#,
+    // 4 -> 5: the stack's serial, one more for every write that changes what it records, so
+    // that a saved plan can tell the state moved since it was made.
+    r#"
+    ALTER TABLE stacks ADD COLUMN serial INTEGER NOT NULL DEFAULT 0;
+    "#,
 ];
 
 /// The schema version this build reads and writes.

@@ -64,6 +64,9 @@ pub struct StackSnapshot {
     pub stack: String,
     /// When it was written (RFC 3339).
     pub created_at: String,
+    /// The stack's serial ([`crate::StackVersion`]); 0 in files from before it was kept.
+    #[serde(default)]
+    pub serial: i64,
     /// The key the stack's secrets are sealed with, if it holds any.
     pub encryption: Option<SealingKey>,
     /// Table name → its rows of this stack, each column by name, sealed values as stored.
@@ -135,11 +138,11 @@ pub(crate) fn export(
     stack: &str,
 ) -> Result<Option<StackSnapshot>, StateError> {
     let conn = conn.transaction()?;
-    let Some(created_at) = conn
+    let Some((created_at, serial)) = conn
         .query_row(
-            "SELECT created_at FROM stacks WHERE name = ?1",
+            "SELECT created_at, serial FROM stacks WHERE name = ?1",
             [stack],
-            |r| r.get::<_, String>(0),
+            |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)),
         )
         .optional()?
     else {
@@ -163,6 +166,7 @@ pub(crate) fn export(
         version: VERSION,
         stack: stack.to_string(),
         created_at,
+        serial,
         encryption: sealing_key(&conn)?,
         tables,
     }))
@@ -192,8 +196,8 @@ pub(crate) fn restore(conn: &Connection, snapshot: &StackSnapshot) -> Result<(),
         )?;
     }
     conn.execute(
-        "INSERT INTO stacks(name, created_at) VALUES (?1, ?2)",
-        rusqlite::params![stack, snapshot.created_at],
+        "INSERT INTO stacks(name, created_at, serial) VALUES (?1, ?2, ?3)",
+        rusqlite::params![stack, snapshot.created_at, snapshot.serial],
     )?;
     for t in TABLES {
         for row in snapshot
@@ -292,9 +296,10 @@ pub(crate) fn import(
         )?;
     }
     tx.execute(
-        "INSERT INTO stacks(name, created_at) VALUES (?1, ?2)
-         ON CONFLICT(name) DO UPDATE SET created_at = excluded.created_at",
-        rusqlite::params![stack, snapshot.created_at],
+        "INSERT INTO stacks(name, created_at, serial) VALUES (?1, ?2, ?3)
+         ON CONFLICT(name) DO UPDATE SET created_at = excluded.created_at,
+                                         serial = excluded.serial",
+        rusqlite::params![stack, snapshot.created_at, snapshot.serial],
     )?;
     // Old key → new key, per table whose keys others point at.
     let mut renumbered: std::collections::HashMap<(&str, i64), i64> = Default::default();

@@ -9,11 +9,19 @@ use serde_json::Value;
 use crate::error::StateError;
 use crate::files;
 use crate::lock::{Holder, LockGuard, LockHolder, LockOptions};
-use crate::records::{OpKind, PendingOp, ResourceRecord, StackSummary, UpdateRecord};
+use crate::records::{OpKind, PendingOp, ResourceRecord, StackSummary, StackVersion, UpdateRecord};
 use crate::s3::Remote;
 use crate::schema;
 use crate::secrets::{self, Sealer};
 use crate::snapshot::{self, StackSnapshot};
+
+/// A stack's lineage: its name and creation time, hashed (the same in every copy of the
+/// state, S3's included, as both travel with it).
+fn lineage(stack: &str, created_at: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(format!("{stack}\n{created_at}").as_bytes());
+    digest[..16].iter().map(|b| format!("{b:02x}")).collect()
+}
 
 pub(crate) fn now() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
@@ -387,6 +395,25 @@ impl Store {
         self.inner.sealer.kdf(&self.conn())
     }
 
+    /// `v` (secrets as `{"@secret": …}`) with each secret sealed under the state's key, for
+    /// a document kept outside the database (a saved plan); `context` binds each sealed value
+    /// to its place, as in the database.
+    pub fn seal_document(&self, v: &Value, context: &str) -> Result<Value, StateError> {
+        let conn = self.conn();
+        let text = self.inner.sealer.seal(&conn, v, context)?;
+        serde_json::from_str(&text).map_err(|e| StateError::Malformed {
+            stack: String::new(),
+            name: context.to_string(),
+            cause: e.to_string(),
+        })
+    }
+
+    /// A document from [`Store::seal_document`] with its secrets opened.
+    pub fn open_document(&self, v: Value, context: &str) -> Result<Value, StateError> {
+        let conn = self.conn();
+        self.inner.sealer.open(&conn, v, context)
+    }
+
     /// Whether secret values can be written (a passphrase was given).
     pub fn can_store_secrets(&self) -> bool {
         self.inner.sealer.has_passphrase()
@@ -410,6 +437,42 @@ impl Store {
             params![stack, now()],
         )?;
         Ok(())
+    }
+
+    /// Counts one change to what the stack records, in the transaction making it.
+    fn bump_serial(conn: &Connection, stack: &str) -> rusqlite::Result<()> {
+        conn.execute(
+            "UPDATE stacks SET serial = serial + 1 WHERE name = ?1",
+            [stack],
+        )?;
+        Ok(())
+    }
+
+    /// [`Store::bump_serial`] for the stack holding record `seq`.
+    fn bump_serial_of(conn: &Connection, seq: i64) -> rusqlite::Result<()> {
+        conn.execute(
+            "UPDATE stacks SET serial = serial + 1
+             WHERE name = (SELECT stack FROM resources WHERE seq = ?1)",
+            [seq],
+        )?;
+        Ok(())
+    }
+
+    /// Which state of the stack this is: its lineage and serial (`None` before its first
+    /// write). A saved plan holds both and applies only to the same.
+    pub fn version(&self, stack: &str) -> Result<Option<StackVersion>, StateError> {
+        let conn = self.conn();
+        let row = conn
+            .query_row(
+                "SELECT created_at, serial FROM stacks WHERE name = ?1",
+                [stack],
+                |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)),
+            )
+            .optional()?;
+        Ok(row.map(|(created_at, serial)| StackVersion {
+            lineage: lineage(stack, &created_at),
+            serial,
+        }))
     }
 
     // ---- locks ----------------------------------------------------------------------------
@@ -611,6 +674,7 @@ impl Store {
         );
         let tx = conn.transaction()?;
         Self::ensure_stack(&tx, stack)?;
+        Self::bump_serial(&tx, stack)?;
         if let Some(old) = replacing {
             tx.execute(
                 "UPDATE resources SET replaced = 1, updated_at = ?2 WHERE seq = ?1",
@@ -666,6 +730,7 @@ impl Store {
             self.seal(&conn, &record.outputs, "resources", to, "outputs")?,
         );
         let tx = conn.transaction()?;
+        Self::bump_serial(&tx, stack)?;
         tx.execute(
             "UPDATE resources SET name = ?2, inputs = ?3, outputs = ?4, updated_at = ?5
              WHERE seq = ?1",
@@ -705,6 +770,7 @@ impl Store {
             self.seal(&conn, &record.outputs, "resources", &record.name, "outputs")?,
         );
         let tx = conn.transaction()?;
+        Self::bump_serial_of(&tx, record.seq)?;
         tx.execute(
             "UPDATE resources SET id = ?2, inputs = ?3, outputs = ?4, dependencies = ?5,
                                   protect = ?6, updated_at = ?7
@@ -735,6 +801,7 @@ impl Store {
     ) -> Result<(), StateError> {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
+        Self::bump_serial_of(&tx, resource_seq)?;
         tx.execute("DELETE FROM resources WHERE seq = ?1", [resource_seq])?;
         if let Some(op) = op_seq {
             tx.execute("DELETE FROM pending_operations WHERE seq = ?1", [op])?;
@@ -861,6 +928,10 @@ impl Store {
 
     /// Replaces the stack's exported outputs.
     pub fn set_outputs(&self, stack: &str, outputs: &[(String, Value)]) -> Result<(), StateError> {
+        // The same outputs again (an `up` that changed nothing) are no change to the stack.
+        if self.outputs(stack)? == outputs {
+            return Ok(());
+        }
         let mut conn = self.conn();
         let sealed = outputs
             .iter()
@@ -868,6 +939,7 @@ impl Store {
             .collect::<Result<Vec<_>, StateError>>()?;
         let tx = conn.transaction()?;
         Self::ensure_stack(&tx, stack)?;
+        Self::bump_serial(&tx, stack)?;
         tx.execute("DELETE FROM outputs WHERE stack = ?1", [stack])?;
         for (name, value) in sealed {
             tx.execute(

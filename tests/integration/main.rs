@@ -15,6 +15,7 @@ mod lookups;
 mod public_api;
 mod replacement;
 mod s3_state;
+mod saved_plans;
 mod secret_stores;
 mod secrets;
 mod team_state;

@@ -59,6 +59,7 @@ pub fn by_name(name: &str) -> Option<fn(&mut Stack)> {
         "web-service" => web_service::program,
         "lookups" => lookups,
         "lookup_of_nothing" => lookup_of_nothing,
+        "saved_plans" => saved_plans,
         _ => return None,
     })
 }
@@ -207,6 +208,58 @@ pub fn lookups(stack: &mut Stack) {
     stack.export("firstSubnetCidr", first_subnet.cidr_block());
     stack.export("bucketArn", shared_bucket.arn());
     stack.export("roleArn", shared_role.arn());
+}
+
+/// For the saved-plan tests: resources Cairn names (a security group, a log group), inputs
+/// known only once another resource exists (the subnet's VPC id), a secret from the
+/// configuration (sealed in the plan file), and the lookup of the zones. `days` (config)
+/// changes the log group in place; `SAVED_PLANS_EXTRA` (environment, not configuration) makes
+/// the program declare one more log group.
+pub fn saved_plans(stack: &mut Stack) {
+    use cairn_aws::ec2::AvailabilityZones;
+    let zones = AvailabilityZones::get(stack, "zones");
+    let vpc = Vpc::new(
+        stack,
+        "vpc",
+        VpcArgs::builder().cidr_block("10.42.0.0/16").build(),
+    );
+    Subnet::new(
+        stack,
+        "subnet",
+        SubnetArgs::builder()
+            .vpc_id(vpc.id())
+            .cidr_block("10.42.1.0/24")
+            .availability_zone(zones.names().map(|z| z[0].clone()))
+            .build(),
+    );
+    SecurityGroup::new(
+        stack,
+        "group",
+        SecurityGroupArgs::builder()
+            .vpc_id(vpc.id())
+            .description("saved plans")
+            .build(),
+    );
+    let days: i32 = stack.config().get_or("days", 7);
+    LogGroup::new(
+        stack,
+        "logs",
+        LogGroupArgs::builder().retention_in_days(days).build(),
+    );
+    if let Some(token) = stack.config().get_secret("token") {
+        Parameter::new(
+            stack,
+            "token",
+            ParameterArgs::builder()
+                .name("/saved-plans/token")
+                .value(token)
+                .build(),
+        );
+    }
+    if std::env::var_os("SAVED_PLANS_EXTRA").is_some() {
+        LogGroup::new(stack, "extra-logs", LogGroupArgs::default());
+    }
+    stack.export("vpcId", vpc.id());
 }
 
 /// Lookups of what does not exist: a VPC by a tag none carries, one by an id none has; a

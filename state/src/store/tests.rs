@@ -530,3 +530,60 @@ fn an_exported_stack_imports_whole_into_another_state_and_never_over_one() {
     );
     assert_eq!(to.resources("dev").unwrap().len(), 2, "nothing was added");
 }
+
+#[test]
+fn every_change_to_what_a_stack_records_moves_its_serial_and_nothing_else_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path().join("s.db")).unwrap();
+    assert_eq!(store.version("dev").unwrap(), None);
+    let serial = || store.version("dev").unwrap().unwrap().serial;
+
+    let op = store
+        .begin_operation("dev", &pending("a", OpKind::Create))
+        .unwrap();
+    let lineage = store.version("dev").unwrap().unwrap().lineage;
+    assert_eq!(serial(), 0, "an operation begun records nothing yet");
+    let rec = store
+        .complete_create("dev", op, &record("a"), None)
+        .unwrap();
+    assert_eq!(serial(), 1);
+    let mut changed = rec.clone();
+    changed.inputs = json!({"size": 2});
+    store.complete_update(None, &changed).unwrap();
+    assert_eq!(serial(), 2);
+    store.rename_resource("dev", rec.seq, "b").unwrap();
+    assert_eq!(serial(), 3);
+    store
+        .set_outputs("dev", &[("url".into(), json!("x"))])
+        .unwrap();
+    assert_eq!(serial(), 4);
+    store
+        .set_outputs("dev", &[("url".into(), json!("x"))])
+        .unwrap();
+    assert_eq!(serial(), 4, "the same outputs again change nothing");
+    let id = store.begin_update("dev", "up").unwrap();
+    store.finish_update(id, true, &json!({})).unwrap();
+    assert_eq!(serial(), 4, "history is not what the stack records");
+    store.complete_delete(None, rec.seq).unwrap();
+    assert_eq!(serial(), 5);
+
+    // Another stack's writes are its own.
+    let other = store
+        .begin_operation("prod", &pending("a", OpKind::Create))
+        .unwrap();
+    store
+        .complete_create("prod", other, &record("a"), None)
+        .unwrap();
+    assert_eq!(serial(), 5);
+    let prod = store.version("prod").unwrap().unwrap();
+    assert_ne!(prod.lineage, lineage);
+
+    // Moved to another state, the stack is the same one, at the same serial.
+    let snapshot = store.export_stack("dev").unwrap().unwrap();
+    let elsewhere = Store::open(dir.path().join("t.db")).unwrap();
+    elsewhere.import_stack(&snapshot).unwrap();
+    assert_eq!(
+        elsewhere.version("dev").unwrap().unwrap(),
+        store.version("dev").unwrap().unwrap()
+    );
+}
