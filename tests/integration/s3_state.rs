@@ -295,6 +295,10 @@ async fn every_write_is_in_s3_when_it_returns_and_another_machine_sees_it() {
         }
     };
     sealed(&before_end);
+    // Read from the journal, the stack is at the same version (what a saved plan is held to).
+    let serial = |s: &Store| s.version("dev").unwrap().unwrap();
+    assert_eq!(serial(&one).serial, 2, "a create and new outputs");
+    assert_eq!(serial(&open()), serial(&one));
     drop(lock);
     // The end of the command: one snapshot, no journal, no lock.
     let after_end = objects(&sdk, "team-state").await;
@@ -305,6 +309,7 @@ async fn every_write_is_in_s3_when_it_returns_and_another_machine_sees_it() {
     sealed(&after_end);
 
     let three = open();
+    assert_eq!(serial(&three), serial(&one), "read from the snapshot");
     assert_eq!(three.resources("dev").unwrap(), vec![vpc.clone()]);
     assert!(three.pending_operations("dev").unwrap().is_empty());
     assert_eq!(three.history("dev").unwrap(), one.history("dev").unwrap());
@@ -339,6 +344,8 @@ async fn every_write_is_in_s3_when_it_returns_and_another_machine_sees_it() {
     drop(lock);
 
     let four = open();
+    assert_eq!(serial(&four).serial, 3);
+    assert_eq!(serial(&four), serial(&two));
     assert!(four.resources("dev").unwrap().is_empty());
     assert_eq!(four.history("dev").unwrap().len(), 2);
 }
