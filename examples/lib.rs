@@ -9,4 +9,6 @@
 //! - `components.rs`: resources grouped into components, and a resource moved into one kept by
 //!   its alias;
 //! - `lookups.rs`: the default VPC, its subnets, the zones and the latest Amazon Linux AMI, read
-//!   rather than managed, feeding an instance.
+//!   rather than managed, feeding an instance;
+//! - `import.rs`: a VPC and a subnet made by hand, imported (`import NAME TYPE ID`) and declared
+//!   as the command printed them, then managed with what the program adds.

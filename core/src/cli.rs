@@ -13,7 +13,7 @@ use serde_json::Value;
 
 use crate::config::{Config, ConfigValue};
 use crate::display::{self, PlanView};
-use crate::engine::{Engine, EngineError, Program, Resolution, Session, is_noop};
+use crate::engine::{Engine, EngineError, ImportSpec, Program, Resolution, Session, is_noop};
 use crate::events;
 use crate::execute::{Event, Execution};
 use crate::interrupt::Interrupts;
@@ -161,6 +161,28 @@ enum Command {
         config: ConfigArgs,
         #[command(flatten)]
         steer: SteerArgs,
+    },
+    /// Take existing resources under management: read each through its provider, record it
+    /// as the program's NAME, and print its declaration to paste into the program.
+    Import {
+        /// The name it gets in the stack and the program.
+        #[arg(required_unless_present = "file")]
+        name: Option<String>,
+        /// Its type token (`aws:ec2/Vpc`).
+        #[arg(value_name = "TYPE", required_unless_present = "file")]
+        ty: Option<String>,
+        /// The cloud's id for it (`vpc-0abc…`).
+        #[arg(required_unless_present = "file")]
+        id: Option<String>,
+        /// The provider instance to read it through (default: the type's package, `aws`).
+        #[arg(long)]
+        provider: Option<String>,
+        /// Import every resource a JSON or TOML list names (`name`, `type`, `id`, `provider`),
+        /// under one lock and one history entry.
+        #[arg(long, value_name = "FILE", conflicts_with_all = ["name", "ty", "id", "provider"])]
+        file: Option<PathBuf>,
+        #[command(flatten)]
+        config: ConfigArgs,
     },
     /// Delete every resource of the stack.
     Destroy {
@@ -913,6 +935,39 @@ async fn dispatch(cli: Cli, program: &dyn Fn(&mut Stack)) -> Result<ExitCode> {
             progress.finish();
             Ok(finish(voice, "up", &exec, &interrupts))
         }
+        Command::Import {
+            name,
+            ty,
+            id,
+            provider,
+            file,
+            config,
+        } => {
+            let specs = match (file, name, ty, id) {
+                (Some(path), ..) => import_file(path)?,
+                (None, Some(name), Some(ty), Some(id)) => vec![ImportSpec {
+                    name: name.clone(),
+                    ty: ty.clone(),
+                    id: id.clone(),
+                    provider: provider.clone(),
+                }],
+                _ => return Err(Usage("import needs NAME TYPE ID, or --file FILE".into()).into()),
+            };
+            let (program, engine) = setup(&cli, config, program).await?;
+            let session = lock(&engine, "import", Voice::Text)?;
+            recover(&session, &program, Voice::Text).await?;
+            let imported = session.import(&program, &specs).await?;
+            eprintln!(
+                "Imported {} resource(s) into stack '{}'. Declare them in the program as \
+                 below; `preview` then shows no change:\n",
+                imported.len(),
+                cli.stack
+            );
+            for r in &imported {
+                println!("{}\n", r.declaration);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Destroy {
             yes,
             json,
@@ -1319,6 +1374,45 @@ async fn recover(
 }
 
 /// Operations left pending by a process that stopped mid-call.
+/// What `import --file` names: a JSON list, or a TOML file of `[[resource]]` tables.
+fn import_file(path: &std::path::Path) -> Result<Vec<ImportSpec>> {
+    #[derive(serde::Deserialize)]
+    struct Spec {
+        name: String,
+        #[serde(rename = "type")]
+        ty: String,
+        id: String,
+        provider: Option<String>,
+    }
+    #[derive(serde::Deserialize)]
+    struct TomlFile {
+        resource: Vec<Spec>,
+    }
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let specs: Vec<Spec> = if path.extension().is_some_and(|e| e == "toml") {
+        toml::from_str::<TomlFile>(&text)
+            .with_context(|| format!("{}: expected [[resource]] tables", path.display()))?
+            .resource
+    } else {
+        serde_json::from_str(&text).with_context(|| {
+            format!(
+                "{}: expected a JSON list of {{\"name\", \"type\", \"id\"}}",
+                path.display()
+            )
+        })?
+    };
+    Ok(specs
+        .into_iter()
+        .map(|s| ImportSpec {
+            name: s.name,
+            ty: s.ty,
+            id: s.id,
+            provider: s.provider,
+        })
+        .collect())
+}
+
 /// A saved plan cannot hold what interrupted operations will change: they are settled (by
 /// `up`, `destroy`, `refresh` or `state resolve`) first.
 fn refuse_pending(engine: &Engine) -> Result<(), EngineError> {

@@ -16,7 +16,9 @@ use crate::schedule::{Stop, run_dag_until};
 use crate::stack::Stack;
 use crate::target::Targeting;
 
+mod import;
 pub(crate) mod recover;
+pub use import::{ImportSpec, ImportedResource};
 pub use recover::{Recovered, Resolution};
 
 /// Why a command of the engine stopped: each kind a variant callers and tests match on.
@@ -34,6 +36,10 @@ pub enum EngineError {
     /// Operations an earlier run left in flight that could not be settled automatically.
     #[error("{} interrupted operation(s) need attention:\n  {}", .0.len(), .0.join("\n  "))]
     Recovery(Vec<String>),
+    /// An import refused (a name or id already in the stack, no such provider) or a resource
+    /// that could not be read to import it.
+    #[error("{} import error(s):\n  {}", .0.len(), .0.join("\n  "))]
+    Import(Vec<String>),
     /// A saved plan that no longer applies (`up --plan`): the state moved, the program or its
     /// configuration declare something else, or the file is not a plan. Nothing was changed.
     #[error("the saved plan cannot be applied: nothing was changed\n  {}\nPreview and save the plan again.", .0.join("\n  "))]

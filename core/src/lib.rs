@@ -46,6 +46,8 @@
 //!   it was made against (the stack's lineage and serial, [`cairn_state::StackVersion`]) and
 //!   its steps; `up --plan FILE` applies it only if planning again under the lock gives the
 //!   same steps against the same state, and refuses ([`EngineError::StalePlan`]) otherwise.
+//! - **Import** ([`Session::import`], [`Provider::import`]): an existing resource read by id,
+//!   recorded, and printed as its declaration ([`ResourceType::declaration`], [`Literal`]).
 //! - **Recovery**: an operation in flight when a run died is settled by the next one
 //!   ([`Recovered`]), or left to `state resolve` when it cannot be told.
 //! - **Secrets**: sealed in the state and in `Cairn.<stack>.toml` under `CAIRN_PASSPHRASE`,
@@ -64,6 +66,7 @@ mod events;
 mod execute;
 mod graph;
 mod interrupt;
+mod literal;
 mod output;
 mod plan;
 mod progress;
@@ -92,15 +95,20 @@ pub use crate::__json as json;
 pub use cli::DEFAULT_PARALLEL;
 pub use config::{Config, ConfigError, ConfigValue};
 pub use display::{PlanView, drift_text, plan_json, plan_text, plan_text_styled, plan_text_with};
-pub use engine::{Drift, Engine, EngineError, Program, Recovered, Resolution, Session, is_noop};
+pub use engine::{
+    Drift, Engine, EngineError, ImportSpec, ImportedResource, Program, Recovered, Resolution,
+    Session, is_noop,
+};
 pub use execute::{Action, Event, Execution, OpError};
 pub use graph::ResourceGraph;
+pub use literal::Literal;
 pub use output::{Composer, Eval, FormatArg, Output, Resolve, Resolved, ResourceIdx, compose};
 pub use plan::{Change, Plan, PlannedOutput, PropDiff, Step, StepKind};
 pub use provider::{
-    CheckFailure, CreateRequest, Created, DefaultProvider, DeleteRequest, ErrorKind, LookupRequest,
-    NameRule, Prop, PropMap, Provider, ProviderError, ProviderRef, ReadRequest, ReadResult,
-    Related, ResourceContext, TypeSchema, UniqueKey, UpdateRequest, secret_output,
+    CheckFailure, CreateRequest, Created, DefaultProvider, DeleteRequest, ErrorKind, ImportRequest,
+    Imported, LookupRequest, NameRule, Prop, PropMap, Provider, ProviderError, ProviderRef,
+    ReadRequest, ReadResult, Related, ResourceContext, TypeSchema, UniqueKey, UpdateRequest,
+    secret_output,
 };
 pub use resource_type::{ResourceType, Tags, same_set};
 pub use saved_plan::{Digests, SavedPlan, SavedStep, Steering, config_digest};

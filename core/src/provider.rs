@@ -175,6 +175,28 @@ pub struct ReadRequest {
     pub outputs: Value,
 }
 
+/// An existing resource to bring under management (`import NAME TYPE ID`).
+#[derive(Debug, Clone)]
+pub struct ImportRequest {
+    /// The name it will have in the stack, and its type.
+    pub resource: ResourceContext,
+    /// The cloud's id for it.
+    pub id: String,
+    /// The variable the printed declaration binds (`legacy_vpc`).
+    pub var: String,
+}
+
+/// A resource read for `import`.
+#[derive(Debug, Clone)]
+pub struct Imported {
+    /// Its inputs as the cloud has them, plain.
+    pub inputs: Value,
+    /// Its outputs.
+    pub outputs: Value,
+    /// The Rust statement that declares it with those inputs.
+    pub declaration: String,
+}
+
 /// A resource as read back from the cloud.
 #[derive(Debug, Clone)]
 pub struct ReadResult {
@@ -358,6 +380,19 @@ pub trait Provider: Send + Sync + 'static {
             "resources of type {} cannot be looked up",
             req.resource.ty
         )))
+    }
+
+    /// Reads an existing resource the stack does not manage yet, for `import`: its inputs as
+    /// the cloud has them (what a declaration sets to match it, tags but Cairn's own), its
+    /// outputs, and the Rust statement declaring it as `req.var`. A type that cannot be read
+    /// by id alone refuses, saying why; by default every type does.
+    async fn import(&self, req: ImportRequest) -> Result<Imported, ProviderError> {
+        Err(ProviderError::new(format!(
+            "the {} provider cannot import {}",
+            self.package(),
+            req.resource.ty
+        ))
+        .kind(ErrorKind::Invalid))
     }
 
     /// Reads what a lookup asks for and returns it as outputs, as a resource's would be. What

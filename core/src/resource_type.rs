@@ -35,6 +35,10 @@ pub trait ResourceType: Resource + Send + Sync + 'static {
     #[doc(hidden)]
     const SOURCE_FILE: &'static str = "";
 
+    /// The Rust statement that declares a resource of this type with `inputs`, as `import`
+    /// prints it for the program (`let var = Vpc::new(stack, "name", VpcArgs::builder()…)`).
+    fn declaration(var: &str, name: &str, inputs: &Self::Inputs) -> String;
+
     /// The property holding the resource's tags (`#[tags]`), if it has one.
     fn tags(_inputs: &Self::Inputs) -> Option<&Option<Tags>> {
         None
@@ -112,6 +116,15 @@ macro_rules! string_enum {
         impl ::std::fmt::Display for $name {
             fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
                 f.write_str(self.as_str())
+            }
+        }
+
+        impl $crate::Literal for $name {
+            fn literal(&self) -> ::std::string::String {
+                let variant = match self {
+                    $($name::$variant => ::std::stringify!($variant)),+
+                };
+                ::std::format!("{}::{variant}", ::std::stringify!($name))
             }
         }
     };

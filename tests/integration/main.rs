@@ -9,6 +9,7 @@ mod database;
 mod ecr_image;
 mod faults;
 mod https;
+mod import;
 mod interrupt;
 mod inventory;
 mod lookups;

@@ -60,6 +60,7 @@ pub fn by_name(name: &str) -> Option<fn(&mut Stack)> {
         "lookups" => lookups,
         "lookup_of_nothing" => lookup_of_nothing,
         "saved_plans" => saved_plans,
+        "imported" => imported,
         _ => return None,
     })
 }
@@ -208,6 +209,19 @@ pub fn lookups(stack: &mut Stack) {
     stack.export("firstSubnetCidr", first_subnet.cidr_block());
     stack.export("bucketArn", shared_bucket.arn());
     stack.export("roleArn", shared_role.arn());
+}
+
+/// What `import` printed for a VPC, a subnet and a security group made outside Cairn
+/// (`tests/fixtures/import/`, with their ids as the configuration gives them), pasted in.
+#[allow(clippy::redundant_clone)]
+pub fn imported(stack: &mut Stack) {
+    let vpc_id: String = stack.config().get_or("vpcId", String::new());
+    let legacy_vpc: Vpc = include!("../fixtures/import/legacy_vpc.rs");
+    let legacy_subnet: Subnet = include!("../fixtures/import/legacy_subnet.rs");
+    let legacy_web: SecurityGroup = include!("../fixtures/import/legacy_web.rs");
+    stack.export("vpc", legacy_vpc.id());
+    stack.export("subnet", legacy_subnet.id());
+    stack.export("group", legacy_web.id());
 }
 
 /// For the saved-plan tests: resources Cairn names (a security group, a log group), inputs

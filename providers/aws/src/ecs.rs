@@ -1026,3 +1026,5 @@ mod tests {
         );
     }
 }
+
+cairn::literal_via_serde!(ContainerDefinition, ServiceLoadBalancer);

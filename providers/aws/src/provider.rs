@@ -3,8 +3,8 @@
 use async_trait::async_trait;
 use cairn::{
     CheckFailure, Config, CreateRequest, Created, DefaultProvider, DeleteRequest, ErrorKind,
-    LookupRequest, PropMap, Provider, ProviderError, ReadRequest, ReadResult, Related, TypeSchema,
-    UpdateRequest,
+    ImportRequest, Imported, LookupRequest, PropMap, Provider, ProviderError, ReadRequest,
+    ReadResult, Related, TypeSchema, UpdateRequest,
 };
 use serde_json::Value;
 use tokio::sync::OnceCell;
@@ -133,6 +133,18 @@ impl Provider for AwsProvider {
             .read(c, &req.id, &req.inputs)
             .await?;
         Ok(read.map(|(inputs, outputs)| ReadResult { inputs, outputs }))
+    }
+
+    async fn import(&self, req: ImportRequest) -> Result<Imported, ProviderError> {
+        let c = self.clients().await?;
+        let (inputs, outputs, declaration) = Self::handler(&req.resource.ty)?
+            .import(c, &req.id, &req.var, &req.resource.name)
+            .await?;
+        Ok(Imported {
+            inputs,
+            outputs,
+            declaration,
+        })
     }
 
     /// A resource type by its `id` argument, or one of the lookups `registry.rs` lists.

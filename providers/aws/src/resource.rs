@@ -195,6 +195,15 @@ pub(crate) trait Handler: Send + Sync {
     ) -> Result<Option<(Value, Value)>, ProviderError>;
     /// The outputs of the resource `id`, which the stack does not manage (a lookup).
     async fn get(&self, c: &Clients, id: &str) -> Result<Value, ProviderError>;
+    /// The inputs and outputs of the resource `id`, and its declaration as `var` named
+    /// `name`, to take it under management.
+    async fn import(
+        &self,
+        c: &Clients,
+        id: &str,
+        var: &str,
+        name: &str,
+    ) -> Result<(Value, Value, String), ProviderError>;
     async fn update(
         &self,
         c: &Clients,
@@ -362,6 +371,34 @@ impl<R: AwsResource> Handler for Typed<R> {
         }
     }
 
+    async fn import(
+        &self,
+        c: &Clients,
+        id: &str,
+        var: &str,
+        name: &str,
+    ) -> Result<(Value, Value, String), ProviderError> {
+        if !R::LOOKUP_BY_ID {
+            return Err(not_importable(R::TYPE));
+        }
+        let Some((mut inputs, outputs)) = R::read(c, id, None).await? else {
+            return Err(
+                ProviderError::new(format!("there is no {} with id '{id}'", R::TYPE))
+                    .property("id")
+                    .kind(ErrorKind::NotFound),
+            );
+        };
+        if let (Some(t), Some(all)) = (R::tags_mut(&mut inputs), R::TAGS.all(c, id).await?) {
+            *t = tags::user_part(all, None);
+        }
+        let declaration = R::declaration(var, name, &inputs);
+        Ok((
+            write(R::TYPE, &inputs)?,
+            write(R::TYPE, &outputs)?,
+            declaration,
+        ))
+    }
+
     async fn update(
         &self,
         c: &Clients,
@@ -403,6 +440,16 @@ pub(crate) fn by_record<'a, T>(recorded: Option<&'a T>, ty: &str) -> Result<&'a 
 fn not_by_id(ty: &str) -> ProviderError {
     ProviderError::new(format!(
         "{ty} cannot be looked up by its id alone: look up what it belongs to instead"
+    ))
+    .kind(ErrorKind::Invalid)
+}
+
+/// Why a type read through what it belongs to cannot be imported by an id (a route, a
+/// listener rule, an image): its read needs the parent its record names.
+fn not_importable(ty: &str) -> ProviderError {
+    ProviderError::new(format!(
+        "{ty} cannot be imported yet: it is read through what it belongs to, which an id \
+         alone does not name; declare it and let `up` make it, or take it over by hand"
     ))
     .kind(ErrorKind::Invalid)
 }

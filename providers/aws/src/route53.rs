@@ -619,3 +619,5 @@ impl AwsResource for Record {
         }
     }
 }
+
+cairn::literal_via_serde!(Alias);

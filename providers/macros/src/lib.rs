@@ -555,6 +555,38 @@ fn expand(attr: Tokens, item: Tokens) -> syn::Result<Tokens> {
     let secret = names(|f| f.secret);
     let output_names: Vec<LitStr> = outputs.iter().map(|f| lit(&f.ident)).collect();
     let call_names: Vec<LitStr> = calls.iter().map(lit).collect();
+    // `import` prints the declaration of what it read: each property set, as a program
+    // writes it.
+    let declared = inputs.iter().map(|f| {
+        let ident = &f.ident;
+        let key = lit(ident);
+        if f.secret {
+            // Never printed: the program takes it from a secret configuration value.
+            let value = quote!(::std::format!(
+                "stack.config().get_secret(\"{var}_{}\").expect(\"config set --secret {var}_{}\")",
+                #key, #key
+            ));
+            let set = quote!(out.push_str(&::std::format!("\n        .{}({})", #key, #value)););
+            return if f.optional.is_some() {
+                quote!(if inputs.#ident.is_some() { #set })
+            } else {
+                set
+            };
+        }
+        if f.optional.is_some() {
+            quote! {
+                if let ::std::option::Option::Some(v) = &inputs.#ident {
+                    out.push_str(&::std::format!("\n        .{}({})", #key, ::cairn::Literal::argument(v)));
+                }
+            }
+        } else {
+            quote! {
+                out.push_str(&::std::format!("\n        .{}({})", #key, ::cairn::Literal::argument(&inputs.#ident)));
+            }
+        }
+    });
+    let name_lit = lit(name);
+    let args_lit = lit(&args);
     let unique = uniques.iter().map(|u| {
         let key: Vec<LitStr> = u.key.iter().map(lit).collect();
         let within: Vec<LitStr> = u.within.iter().map(lit).collect();
@@ -687,6 +719,16 @@ fn expand(attr: Tokens, item: Tokens) -> syn::Result<Tokens> {
             const INPUTS: &'static [&'static str] = #input_names;
             const OUTPUTS: &'static [&'static str] = &[#(#output_names),*];
             const API_CALLS: &'static [&'static str] = &[#(#call_names),*];
+            fn declaration(var: &str, name: &str, inputs: &Self::Inputs) -> ::std::string::String {
+                let mut out = ::std::format!(
+                    "let {var} = {}::new(\n    stack,\n    {name:?},\n    {}::builder()",
+                    #name_lit,
+                    #args_lit
+                );
+                #(#declared)*
+                out.push_str("\n        .build(),\n);");
+                out
+            }
             const SOURCE_FILE: &'static str = ::std::file!();
             const SCHEMA: ::cairn::TypeSchema = ::cairn::TypeSchema {
                 replace_on_changes: #replace,

@@ -318,15 +318,17 @@ impl AwsResource for SecurityGroup {
             return Ok(None);
         };
         // Only the directions the program manages inline: the others belong to rule resources.
-        let rules = |declared: &Option<Vec<Rule>>, held| {
-            declared.as_ref().map(|d| inline::read_back(d, held, id))
+        // Read for no record (a lookup, an import), both, so that an import declares them.
+        let rules = |declared: Option<&Option<Vec<Rule>>>, held| match declared {
+            None => Some(inline::read_back(&[], held, id)),
+            Some(d) => d.as_ref().map(|d| inline::read_back(d, held, id)),
         };
         let now = SecurityGroupInputs {
             vpc_id: g.vpc_id().unwrap_or_default().to_string(),
             name: g.group_name().unwrap_or_default().to_string(),
             description: g.description().unwrap_or_default().to_string(),
-            ingress: rules(i.map_or(&None, |i| &i.ingress), g.ip_permissions()),
-            egress: rules(i.map_or(&None, |i| &i.egress), g.ip_permissions_egress()),
+            ingress: rules(i.map(|i| &i.ingress), g.ip_permissions()),
+            egress: rules(i.map(|i| &i.egress), g.ip_permissions_egress()),
             tags: None,
         };
         let arn = g

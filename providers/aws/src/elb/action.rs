@@ -137,3 +137,5 @@ pub(super) fn read(
         });
     (forward, redirect, fixed)
 }
+
+cairn::literal_via_serde!(Redirect, FixedResponse);

@@ -149,8 +149,9 @@ fn the_resource_coverage_table_is_up_to_date() {
          changed in place. Taggable types carry `cairn:stack` and `cairn:name` besides the \
          program's `tags`. *Named by Cairn*: a name the program may leave unset. *Looked up by \
          id*: `Type::get(stack, name, id)` reads one the stack does not manage (the others are \
-         read through what they belong to). *Import* (taking an existing resource under \
-         management) is not there yet for any type.\n\n\
+         read through what they belong to). *Import*: `import NAME TYPE ID` takes an existing \
+         resource under management and prints its declaration (the types read through what \
+         they belong to cannot be imported by an id yet, and say so).\n\n\
          | type | changed in place | replaces | outputs | tags | named by Cairn | looked up by id | import |\n\
          |---|---|---|---|---|---|---|---|\n",
     );
@@ -164,13 +165,14 @@ fn the_resource_coverage_table_is_up_to_date() {
             .collect();
         let named: Vec<&str> = schema.auto_named().map(|(p, _)| p).collect();
         table.push_str(&format!(
-            "| `{}` | {} | {} | {} | {} | {} | {} | no |\n",
+            "| `{}` | {} | {} | {} | {} | {} | {} | {} |\n",
             h.token(),
             code(&in_place),
             code(schema.replace_on_changes),
             code(h.outputs()),
             if h.taggable() { "yes" } else { "no" },
             code(&named),
+            if h.lookup_by_id() { "yes" } else { "no" },
             if h.lookup_by_id() { "yes" } else { "no" },
         ));
     }

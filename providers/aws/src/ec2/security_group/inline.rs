@@ -55,6 +55,33 @@ fn is_false(b: &bool) -> bool {
     !*b
 }
 
+/// Written with the builder a program uses (`Rule::tcp(443).cidr("0.0.0.0/0")`).
+impl cairn::Literal for Rule {
+    fn literal(&self) -> String {
+        let mut out = match (self.protocol, self.from_port, self.to_port) {
+            (IpProtocol::All, _, _) => "Rule::all()".to_string(),
+            (IpProtocol::Tcp, a, b) if a == b => format!("Rule::tcp({a})"),
+            (p, a, b) => format!("Rule::new({}, {a}, {b})", p.literal()),
+        };
+        for c in &self.cidr_blocks {
+            out.push_str(&format!(".cidr({c:?})"));
+        }
+        for c in &self.ipv6_cidr_blocks {
+            out.push_str(&format!(".ipv6_cidr({c:?})"));
+        }
+        for g in &self.security_groups {
+            out.push_str(&format!(".group({g:?})"));
+        }
+        if self.self_ {
+            out.push_str(".with_self()");
+        }
+        if let Some(d) = &self.description {
+            out.push_str(&format!(".described({d:?})"));
+        }
+        out
+    }
+}
+
 impl Rule {
     /// A rule for `protocol` over the ports `from..=to`, open to no one yet.
     pub fn new(protocol: IpProtocol, from_port: i32, to_port: i32) -> Rule {

@@ -1,0 +1,238 @@
+//! `import NAME TYPE ID`: an existing resource taken under management. Its provider reads it
+//! by id, the state records it under `NAME` with the inputs it has, and the command prints the
+//! declaration that, pasted into the program, plans no change.
+
+use cairn_state::{OpKind, PendingOp, ResourceRecord};
+use serde_json::{Value, json};
+
+use super::{EngineError, Program, Session, providers_of};
+use crate::props;
+use crate::provider::{ImportRequest, Prop, PropMap, ResourceContext};
+
+/// One resource to import.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImportSpec {
+    /// Its name in the stack.
+    pub name: String,
+    /// Its type token.
+    pub ty: String,
+    /// The cloud's id for it.
+    pub id: String,
+    /// The provider instance to read it through (default: the one named for the type's
+    /// package, `aws`).
+    pub provider: Option<String>,
+}
+
+/// A resource imported.
+#[derive(Debug, Clone)]
+pub struct ImportedResource {
+    /// Its name in the stack.
+    pub name: String,
+    /// The Rust statement declaring it.
+    pub declaration: String,
+}
+
+/// A Rust variable name for a resource name (`legacy-vpc` → `legacy_vpc`).
+fn variable(name: &str) -> String {
+    let mut v: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if !v.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_') {
+        v.insert(0, '_');
+    }
+    v
+}
+
+impl Session<'_> {
+    /// Imports every one of `specs`, in order, as one entry of the stack's history: each is
+    /// read through its provider and recorded. Refused before anything is read when a name is
+    /// already recorded (or asked twice), when another record holds the id, or when the
+    /// program declares the name as another type. A resource that cannot be read stops the
+    /// import there; those before it stay recorded.
+    pub async fn import(
+        &self,
+        program: &Program,
+        specs: &[ImportSpec],
+    ) -> Result<Vec<ImportedResource>, EngineError> {
+        let e = self.engine;
+        let records = e.records()?;
+        let providers = providers_of(&program.stack);
+        let mut errors = Vec::new();
+        for (i, s) in specs.iter().enumerate() {
+            if records.iter().any(|r| !r.replaced && r.name == s.name)
+                || specs[..i].iter().any(|o| o.name == s.name)
+            {
+                errors.push(format!(
+                    "import {}: a resource named '{}' is already in the stack; choose another name",
+                    s.name, s.name
+                ));
+            }
+            if let Some(r) = records.iter().find(|r| r.ty == s.ty && r.id == s.id) {
+                errors.push(format!(
+                    "import {}: {} '{}' is already managed, as '{}'",
+                    s.name, s.ty, s.id, r.name
+                ));
+            }
+            if let Some(d) = program.stack.resources.iter().find(|d| d.name == s.name)
+                && d.ty != s.ty
+            {
+                errors.push(format!(
+                    "import {}: the program declares '{}' as {}, not {}",
+                    s.name, s.name, d.ty, s.ty
+                ));
+            }
+            let provider = s.provider.clone().unwrap_or_else(|| package(&s.ty));
+            if !providers.contains_key(&provider) {
+                let mut known: Vec<&str> = providers.keys().map(String::as_str).collect();
+                known.sort();
+                errors.push(format!(
+                    "import {}: the program has no provider '{provider}' (it has: {})",
+                    s.name,
+                    known.join(", ")
+                ));
+            }
+        }
+        if !errors.is_empty() {
+            return Err(EngineError::Import(errors));
+        }
+
+        let update = e.store.begin_update(&e.stack, "import")?;
+        let mut done = Vec::new();
+        let mut failed = None;
+        for s in specs {
+            match self.import_one(&providers, update, s).await {
+                Ok(r) => done.push(r),
+                Err(why) => {
+                    failed = Some(why);
+                    break;
+                }
+            }
+        }
+        let summary = json!({
+            "command": "import",
+            "imported": done.iter().map(|d| d.name.clone()).collect::<Vec<_>>(),
+        });
+        e.store.finish_update(update, failed.is_none(), &summary)?;
+        match failed {
+            Some(why) => Err(why),
+            None => Ok(done),
+        }
+    }
+
+    async fn import_one(
+        &self,
+        providers: &std::collections::HashMap<String, crate::provider::ProviderRef>,
+        update: i64,
+        s: &ImportSpec,
+    ) -> Result<ImportedResource, EngineError> {
+        let e = self.engine;
+        let provider_name = s.provider.clone().unwrap_or_else(|| package(&s.ty));
+        let provider = &providers[&provider_name];
+        let fail = |why: String| EngineError::Import(vec![format!("import {}: {why}", s.name)]);
+        let Some(schema) = provider.provider.schema(&s.ty) else {
+            return Err(fail(format!(
+                "the provider '{provider_name}' has no resource type '{}'",
+                s.ty
+            )));
+        };
+        let read = provider
+            .provider
+            .import(ImportRequest {
+                resource: ResourceContext {
+                    stack: e.stack.clone(),
+                    name: s.name.clone(),
+                    ty: s.ty.clone(),
+                },
+                id: s.id.clone(),
+                var: variable(&s.name),
+            })
+            .await
+            .map_err(|err| {
+                let property = err
+                    .property
+                    .map(|p| format!(", property '{p}'"))
+                    .unwrap_or_default();
+                fail(crate::redact::redact(&format!(
+                    "{} '{}'{property}: {}",
+                    s.ty, s.id, err.message
+                )))
+            })?;
+        // Secret by the schema as well as by what the provider marked.
+        let Value::Object(read_inputs) = read.inputs else {
+            return Err(fail("the provider read no inputs".into()));
+        };
+        let inputs: PropMap = read_inputs
+            .into_iter()
+            .filter(|(_, v)| !v.is_null())
+            .map(|(k, v)| {
+                let secret = schema.secret.contains(&k.as_str());
+                let (value, wrapped) = props::value_from_state(&v);
+                (
+                    k,
+                    Prop {
+                        value: Some(value),
+                        secret: secret || wrapped,
+                    },
+                )
+            })
+            .collect();
+        // Recorded as an operation first, as every write of a record is, so that a run killed
+        // in between leaves a pending row the next command settles rather than nothing.
+        let op = PendingOp {
+            seq: 0,
+            update_id: update,
+            name: s.name.clone(),
+            ty: s.ty.clone(),
+            provider: provider_name.clone(),
+            kind: OpKind::Create,
+            resource_seq: None,
+            inputs: props::to_state(&inputs),
+            client_token: format!("import:{}", s.id),
+            started_at: String::new(),
+            dependencies: Vec::new(),
+            protect: false,
+        };
+        let op_seq = e.store.begin_operation(&e.stack, &op)?;
+        let record = ResourceRecord {
+            seq: 0,
+            name: s.name.clone(),
+            ty: s.ty.clone(),
+            provider: provider_name,
+            id: s.id.clone(),
+            inputs: props::to_state(&inputs),
+            outputs: read.outputs,
+            dependencies: Vec::new(),
+            protect: false,
+            replaced: false,
+        };
+        e.store.complete_create(&e.stack, op_seq, &record, None)?;
+        Ok(ImportedResource {
+            name: s.name.clone(),
+            declaration: read.declaration,
+        })
+    }
+}
+
+/// The package of a type token (`aws:ec2/Vpc` → `aws`): the default provider's name.
+fn package(ty: &str) -> String {
+    ty.split(':').next().unwrap_or(ty).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::variable;
+
+    #[test]
+    fn a_resource_name_becomes_a_rust_variable() {
+        assert_eq!(variable("legacy-vpc"), "legacy_vpc");
+        assert_eq!(variable("network/Private.A"), "network_private_a");
+        assert_eq!(variable("1st"), "_1st");
+    }
+}
