@@ -129,6 +129,10 @@ enum Command {
         /// program).
         #[arg(long)]
         expect_no_changes: bool,
+        /// Read every resource back first and plan against what the cloud holds now, showing
+        /// the drift (the state is not written).
+        #[arg(long, conflicts_with = "save_plan")]
+        refresh: bool,
         #[command(flatten)]
         config: ConfigArgs,
         #[command(flatten)]
@@ -154,9 +158,13 @@ enum Command {
         #[arg(
             long,
             value_name = "FILE",
-            conflicts_with_all = ["replace", "targets", "excludes", "assignments"]
+            conflicts_with_all = ["replace", "targets", "excludes", "assignments", "refresh"]
         )]
         plan: Option<PathBuf>,
+        /// Read every resource back first, record what drifted (as `refresh --yes`), and plan
+        /// against what the cloud holds now.
+        #[arg(long)]
+        refresh: bool,
         #[command(flatten)]
         config: ConfigArgs,
         #[command(flatten)]
@@ -806,6 +814,7 @@ async fn dispatch(cli: Cli, program: &dyn Fn(&mut Stack)) -> Result<ExitCode> {
             diff,
             save_plan,
             expect_no_changes,
+            refresh,
             config,
             steer,
         } => {
@@ -817,7 +826,17 @@ async fn dispatch(cli: Cli, program: &dyn Fn(&mut Stack)) -> Result<ExitCode> {
             } else {
                 warn_pending(&engine)?;
             }
-            let plan = engine.preview(&program).await?;
+            let (drifts, plan) = if *refresh {
+                engine.preview_refreshed(&program, DEFAULT_PARALLEL).await?
+            } else {
+                (Vec::new(), engine.preview(&program).await?)
+            };
+            if *refresh && !*json {
+                print!(
+                    "Read back from the cloud:\n{}\n",
+                    display::drift_text(&drifts)
+                );
+            }
             if let Some(path) = save_plan {
                 let steering = Steering {
                     targets: steer.target.targets.clone(),
@@ -869,6 +888,7 @@ async fn dispatch(cli: Cli, program: &dyn Fn(&mut Stack)) -> Result<ExitCode> {
             json,
             parallel,
             plan: plan_file,
+            refresh,
             config,
             steer,
         } => {
@@ -896,6 +916,18 @@ async fn dispatch(cli: Cli, program: &dyn Fn(&mut Stack)) -> Result<ExitCode> {
                 refuse_pending(&engine)?;
             } else {
                 recover(&session, &program, voice).await?;
+            }
+            if *refresh {
+                let (drifts, errors) = session.refresh(&program, *parallel, true).await?;
+                if !errors.is_empty() {
+                    return Err(EngineError::Plan(errors).into());
+                }
+                if voice == Voice::Text {
+                    print!(
+                        "Read back from the cloud:\n{}\n",
+                        display::drift_text(&drifts)
+                    );
+                }
             }
             let plan = session.plan(&program).await?;
             if let Some(saved) = &saved {

@@ -224,7 +224,32 @@ impl Engine {
     /// with what they returned, until no more can be read (a lookup whose arguments come
     /// from another lookup is read in the next round). Those left are read during `up`.
     pub async fn preview(&self, program: &Program) -> Result<Plan, EngineError> {
-        let records = self.records()?;
+        self.plan_against(program, self.records()?).await
+    }
+
+    /// [`Engine::preview`] against what the cloud holds now (`preview --refresh`): every
+    /// record is read back first, and the plan made against what was read; the state is not
+    /// written. Returns the drift too, which the plan's changes include.
+    pub async fn preview_refreshed(
+        &self,
+        program: &Program,
+        parallel: usize,
+    ) -> Result<(Vec<Drift>, Plan), EngineError> {
+        let read = self
+            .read_back(program, parallel, false, &Stop::default())
+            .await?;
+        if !read.errors.is_empty() {
+            return Err(EngineError::Plan(read.errors));
+        }
+        let plan = self.plan_against(program, read.records).await?;
+        Ok((read.drifts, plan))
+    }
+
+    async fn plan_against(
+        &self,
+        program: &Program,
+        records: Vec<ResourceRecord>,
+    ) -> Result<Plan, EngineError> {
         let scope = program
             .targeting
             .for_up(&program.stack, &program.graph, &records)
@@ -492,7 +517,36 @@ impl Session<'_> {
         parallel: usize,
         write: bool,
     ) -> Result<(Vec<Drift>, Vec<String>), EngineError> {
-        let e = self.engine;
+        let r = self
+            .engine
+            .read_back(program, parallel, write, &self.stop)
+            .await?;
+        Ok((r.drifts, r.errors))
+    }
+}
+
+/// What reading every record back found.
+pub struct ReadBack {
+    /// What drifted.
+    pub drifts: Vec<Drift>,
+    /// Records that could not be read (or recorded).
+    pub errors: Vec<String>,
+    /// The records as the cloud has them now (those found gone left out).
+    pub records: Vec<ResourceRecord>,
+}
+
+impl Engine {
+    /// Reads every record `program` targets back from its provider: the drift, and the
+    /// records as they are now. With `write` (only under the lock: [`Session::refresh`])
+    /// what was read is recorded too.
+    pub(crate) async fn read_back(
+        &self,
+        program: &Program,
+        parallel: usize,
+        write: bool,
+        stop: &Stop,
+    ) -> Result<ReadBack, EngineError> {
+        let e = self;
         let records = e.records()?;
         let records = program
             .targeting
@@ -511,9 +565,10 @@ impl Session<'_> {
         }
         let drifts = std::sync::Mutex::new(Vec::new());
         let errors = std::sync::Mutex::new(Vec::new());
-        run_dag_until(&dag, parallel, &self.stop, |n| {
+        let now = std::sync::Mutex::new(Vec::new());
+        run_dag_until(&dag, parallel, stop, |n| {
             let rec = &records[dag[n]];
-            let (drifts, errors) = (&drifts, &errors);
+            let (drifts, errors, now_records) = (&drifts, &errors, &now);
             let providers = &providers;
             async move {
                 let Some(p) = providers.get(&rec.provider) else {
@@ -547,6 +602,7 @@ impl Session<'_> {
                         return false;
                     }
                     Ok(None) => {
+                        now_records.lock().unwrap().push((rec.seq, None));
                         drifts.lock().unwrap().push(Drift {
                             name: rec.name.clone(),
                             ty: rec.ty.clone(),
@@ -563,6 +619,12 @@ impl Session<'_> {
                         let schema = p.provider.schema(&rec.ty).unwrap_or_default();
                         let changes = plan::diff(&old, &now, &schema, &[]);
                         let outputs_changed = r.outputs != rec.outputs;
+                        let read = ResourceRecord {
+                            inputs: props::to_state(&now),
+                            outputs: r.outputs.clone(),
+                            ..rec.clone()
+                        };
+                        now_records.lock().unwrap().push((rec.seq, Some(read)));
                         if !changes.is_empty() {
                             drifts.lock().unwrap().push(Drift {
                                 name: rec.name.clone(),
@@ -602,7 +664,22 @@ impl Session<'_> {
                 &json!({"command": "refresh", "drifted": drifts.len(), "errors": errors.len()}),
             )?;
         }
-        Ok((drifts, errors))
+        // Every record, as read where it was read (the ones not targeted as recorded).
+        let read: HashMap<i64, Option<ResourceRecord>> =
+            now.into_inner().unwrap().into_iter().collect();
+        let records = self
+            .records()?
+            .into_iter()
+            .filter_map(|r| match read.get(&r.seq) {
+                Some(now) => now.clone(),
+                None => Some(r),
+            })
+            .collect();
+        Ok(ReadBack {
+            drifts,
+            errors,
+            records,
+        })
     }
 }
 

@@ -203,3 +203,62 @@ fn a_saved_plan_applies_exactly_and_a_stale_one_is_refused_changing_nothing() {
     cli.ok(&["destroy", "--yes"]);
     assert!(recorded(&cli).0.is_empty());
 }
+
+/// `preview --refresh` plans against what the cloud holds now without writing the state;
+/// `up --refresh` records the drift and repairs it.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_refreshing_plan_shows_the_drift_and_plans_against_it() {
+    let moto = Moto::start();
+    let cli = Cli::new(BIN, &moto)
+        .program("saved_plans")
+        .env("CAIRN_PASSPHRASE", PASSPHRASE);
+    cli.ok(&["config", "set", "aws:region", "us-east-2"]);
+    cli.ok(&["up", "--yes"]);
+    let (records, serial) = recorded(&cli);
+    let logs = &records.iter().find(|r| r.0 == "logs").unwrap().2;
+    let group = logs["name"].as_str().unwrap().to_string();
+
+    // Changed behind Cairn's back.
+    let config = crate::inventory::sdk(&moto.endpoint, None).await;
+    aws_sdk_cloudwatchlogs::Client::new(&config)
+        .put_retention_policy()
+        .log_group_name(&group)
+        .retention_in_days(30)
+        .send()
+        .await
+        .unwrap();
+
+    // The state does not know: a plain preview sees nothing to do.
+    assert_eq!(cli.run(&["preview", "--expect-no-changes"]).code, 0);
+    // Read back first, the drift shows and the plan puts it back; nothing is written.
+    let r = cli.run(&["preview", "--refresh", "--expect-no-changes"]);
+    assert_eq!(r.code, 1, "{}\n{}", r.stdout, r.stderr);
+    assert!(
+        r.stdout.contains("logs (aws:logs/LogGroup) has drifted"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout.contains("retention_in_days: 30 → 7"),
+        "{}",
+        r.stdout
+    );
+    assert!(r.stdout.contains("1 to update"), "{}", r.stdout);
+    assert_eq!(recorded(&cli), (records.clone(), serial));
+    // A refreshing plan cannot be saved: `up --plan` plans against the state as recorded.
+    assert_eq!(
+        cli.run(&["preview", "--refresh", "--save-plan", "p.json"])
+            .code,
+        2
+    );
+
+    let up = cli.ok(&["up", "--refresh", "--yes"]);
+    assert!(up.stdout.contains("has drifted"), "{}", up.stdout);
+    assert!(up.stdout.contains("1 updated"), "{}", up.stdout);
+    assert_eq!(
+        cli.run(&["preview", "--refresh", "--expect-no-changes"])
+            .code,
+        0
+    );
+    cli.ok(&["destroy", "--yes"]);
+}
