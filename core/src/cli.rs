@@ -1489,3 +1489,36 @@ fn warn_pending(engine: &Engine) -> Result<(), EngineError> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_import_list_is_read_from_json_or_toml_and_a_wrong_shape_says_what_it_wants() {
+        let dir = tempfile::tempdir().unwrap();
+        let json = dir.path().join("list.json");
+        std::fs::write(
+            &json,
+            r#"[{"name": "a", "type": "aws:ec2/Vpc", "id": "vpc-1", "provider": "east"}]"#,
+        )
+        .unwrap();
+        let toml = dir.path().join("list.toml");
+        std::fs::write(
+            &toml,
+            "[[resource]]\nname = \"a\"\ntype = \"aws:ec2/Vpc\"\nid = \"vpc-1\"\nprovider = \"east\"\n",
+        )
+        .unwrap();
+        let want = vec![ImportSpec {
+            name: "a".into(),
+            ty: "aws:ec2/Vpc".into(),
+            id: "vpc-1".into(),
+            provider: Some("east".into()),
+        }];
+        assert_eq!(import_file(&json).unwrap(), want);
+        assert_eq!(import_file(&toml).unwrap(), want);
+        std::fs::write(&json, r#"{"name": "a"}"#).unwrap();
+        let e = format!("{:#}", import_file(&json).unwrap_err());
+        assert!(e.contains("expected a JSON list"), "{e}");
+    }
+}

@@ -104,9 +104,21 @@ async fn resources_made_elsewhere_are_imported_declared_and_then_managed() {
     let history: serde_json::Value = serde_json::from_str(&history).unwrap();
     assert_eq!(history.as_array().unwrap().len(), 2, "{history}");
 
-    // Declared as printed, nothing changes.
+    // Not declared yet (another program), nothing imported can be deleted: it is protected.
+    let undeclared = cli.run_with(&["preview"], &[("CAIRN_TEST_PROGRAM", "saved_plans")]);
+    assert_eq!(undeclared.code, 1, "{}", undeclared.stdout);
+    assert!(
+        undeclared
+            .stderr
+            .contains("resource 'legacy-vpc' is protected and no longer in the program"),
+        "{}",
+        undeclared.stderr
+    );
+
+    // Declared as printed, nothing changes; the first `up` takes the declaration's protection.
     let preview = cli.ok(&["preview", "--expect-no-changes"]);
     assert!(preview.stdout.contains("no changes"), "{}", preview.stdout);
+    cli.ok(&["up", "--yes"]);
 
     // Refused, before anything is read: a name taken, an id managed, a type not by id.
     let r = cli.run(&["import", "legacy-vpc", "aws:ec2/Vpc", &vpc]);

@@ -1,6 +1,8 @@
 //! `import NAME TYPE ID`: an existing resource taken under management. Its provider reads it
 //! by id, the state records it under `NAME` with the inputs it has, and the command prints the
-//! declaration that, pasted into the program, plans no change.
+//! declaration that, pasted into the program, plans no change. The record is protected until
+//! the program declares it (the first `up` after that records the declaration's protection),
+//! so that nothing imported is deleted for not being declared yet.
 
 use cairn_state::{OpKind, PendingOp, ResourceRecord};
 use serde_json::{Value, json};
@@ -197,7 +199,7 @@ impl Session<'_> {
             client_token: format!("import:{}", s.id),
             started_at: String::new(),
             dependencies: Vec::new(),
-            protect: false,
+            protect: true,
         };
         let op_seq = e.store.begin_operation(&e.stack, &op)?;
         let record = ResourceRecord {
@@ -209,7 +211,9 @@ impl Session<'_> {
             inputs: props::to_state(&inputs),
             outputs: read.outputs,
             dependencies: Vec::new(),
-            protect: false,
+            // Until the program declares it: an `up` run before the declaration is pasted
+            // would otherwise delete what was just imported, as removed from the program.
+            protect: true,
             replaced: false,
         };
         e.store.complete_create(&e.stack, op_seq, &record, None)?;
