@@ -7,8 +7,8 @@
 //! cargo run -p cairn-examples --example import -- import legacy-subnet aws:ec2/Subnet subnet-0def…
 //! ```
 //!
-//! Each `import` records the resource and prints its declaration, as below (the subnet's VPC
-//! id replaced by the reference to the imported VPC). Pasted in, `preview` shows no change,
+//! Each `import` records the resource and prints its declaration, as below (the subnet's VPC,
+//! imported first, written as a reference to it). Pasted in, `preview` shows no change,
 //! and from then on `up` manages them like anything else the program declares: the subnet
 //! here gains a route table of its own. Many at once: `import --file resources.toml`, a list
 //! of `[[resource]]` tables with `name`, `type`, `id` (and `provider`).
@@ -40,7 +40,6 @@ fn program(stack: &mut Stack) {
         stack,
         "legacy-subnet",
         SubnetArgs::builder()
-            // Printed as the id; a reference says what it depends on.
             .vpc_id(legacy_vpc.id())
             .cidr_block("10.61.1.0/24")
             .availability_zone("us-east-2a")

@@ -1,7 +1,9 @@
-//! `import` against moto: a VPC, a subnet and a security group made with the SDK (outside
-//! Cairn) are imported, the declarations printed are the fixtures (`tests/fixtures/import/`,
-//! ids aside), and the program holding those fixtures (`cairn_tests::programs::imported`)
-//! previews no change; `destroy` then removes them. Refusals come before anything is read.
+//! `import` against moto: a VPC, a subnet, a security group, a role and the role's inline
+//! policy made with the SDK (outside Cairn) are imported, the declarations printed are the
+//! fixtures (`tests/fixtures/import/`: what refers to another imported resource written as a
+//! reference to it), and the program holding those fixtures (`cairn_tests::programs::imported`)
+//! previews no change; `destroy` then removes them, dependents first. Refusals come before
+//! anything is read.
 
 use aws_sdk_ec2::types::{IpPermission, IpRange, ResourceType, Tag, TagSpecification};
 use cairn_tests::{Cli, Moto};
@@ -67,9 +69,26 @@ async fn resources_made_elsewhere_are_imported_declared_and_then_managed() {
         .await
         .unwrap();
 
+    // A role with an inline policy: the policy is read through its role, by `role:name`.
+    let iam = aws_sdk_iam::Client::new(&config);
+    let trust = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ecs-tasks.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
+    iam.create_role()
+        .role_name("legacy-role")
+        .assume_role_policy_document(trust)
+        .send()
+        .await
+        .unwrap();
+    let read = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}]}"#;
+    iam.put_role_policy()
+        .role_name("legacy-role")
+        .policy_name("read")
+        .policy_document(read)
+        .send()
+        .await
+        .unwrap();
+
     let cli = Cli::new(BIN, &moto).program("imported");
     cli.ok(&["config", "set", "aws:region", "us-east-2"]);
-    cli.ok(&["config", "set", "vpcId", &vpc]);
 
     // One at a time, and then two from a file under one lock and one history entry.
     let one = cli.ok(&["import", "legacy-vpc", "aws:ec2/Vpc", &vpc]);
@@ -88,21 +107,36 @@ async fn resources_made_elsewhere_are_imported_declared_and_then_managed() {
     )
     .unwrap();
     let more = cli.ok(&["import", "--file", list.to_str().unwrap()]);
-    let printed =
-        format!("{}{}", one.stdout, more.stdout).replace(&format!("{vpc:?}"), "vpc_id.clone()");
+    let roles = cli.dir.path().join("roles.json");
+    std::fs::write(
+        &roles,
+        r#"[{"name": "legacy-role", "type": "aws:iam/Role", "id": "legacy-role"},
+            {"name": "legacy-role-read", "type": "aws:iam/RolePolicy", "id": "legacy-role:read"}]"#,
+    )
+    .unwrap();
+    let iam_printed = cli.ok(&["import", "--file", roles.to_str().unwrap()]);
+    // What refers to another imported resource is written as a reference to it.
+    let printed = format!("{}{}{}", one.stdout, more.stdout, iam_printed.stdout);
     let statements: Vec<&str> = printed
         .split("\n\n")
         .map(str::trim)
         .filter(|s| !s.is_empty())
         .collect();
-    let wanted = ["legacy_vpc", "legacy_subnet", "legacy_web"].map(expected);
+    let wanted = [
+        "legacy_vpc",
+        "legacy_subnet",
+        "legacy_web",
+        "legacy_role",
+        "legacy_role_read",
+    ]
+    .map(expected);
     assert_eq!(
         statements, wanted,
         "the printed declarations are not the fixtures:\n{printed}"
     );
     let history = cli.ok(&["history", "--json"]).stdout;
     let history: serde_json::Value = serde_json::from_str(&history).unwrap();
-    assert_eq!(history.as_array().unwrap().len(), 2, "{history}");
+    assert_eq!(history.as_array().unwrap().len(), 3, "{history}");
 
     // Not declared yet (another program), nothing imported can be deleted: it is protected.
     let undeclared = cli.run_with(&["preview"], &[("CAIRN_TEST_PROGRAM", "saved_plans")]);
@@ -136,9 +170,23 @@ async fn resources_made_elsewhere_are_imported_declared_and_then_managed() {
         "{}",
         r.stderr
     );
-    let r = cli.run(&["import", "r", "aws:ec2/Route", "rtb-1_0.0.0.0/0"]);
+    let r = cli.run(&[
+        "import",
+        "r",
+        "aws:lb/ListenerRule",
+        "arn:aws:elasticloadbalancing:rule",
+    ]);
     assert_eq!(r.code, 1);
     assert!(r.stderr.contains("cannot be imported yet"), "{}", r.stderr);
+    let r = cli.run(&["import", "p", "aws:iam/RolePolicy", "legacy-role"]);
+    assert_eq!(r.code, 1);
+    assert!(
+        r.stderr.contains(
+            "'legacy-role' is not an id of aws:iam/RolePolicy: it takes `<role name>:<policy name>`"
+        ),
+        "{}",
+        r.stderr
+    );
     let r = cli.run(&["import", "nothing", "aws:ec2/Vpc", "vpc-0000000000"]);
     assert_eq!(r.code, 1);
     assert!(
@@ -154,5 +202,13 @@ async fn resources_made_elsewhere_are_imported_declared_and_then_managed() {
     assert!(
         left.is_err() || left.unwrap().vpcs().is_empty(),
         "the imported VPC is still there"
+    );
+    assert!(
+        iam.get_role()
+            .role_name("legacy-role")
+            .send()
+            .await
+            .is_err(),
+        "the imported role is still there"
     );
 }

@@ -211,14 +211,16 @@ pub fn lookups(stack: &mut Stack) {
     stack.export("roleArn", shared_role.arn());
 }
 
-/// What `import` printed for a VPC, a subnet and a security group made outside Cairn
-/// (`tests/fixtures/import/`, with their ids as the configuration gives them), pasted in.
-#[allow(clippy::redundant_clone)]
+/// What `import` printed for a VPC, a subnet, a security group, a role and its policy made
+/// outside Cairn (`tests/fixtures/import/`), pasted in.
 pub fn imported(stack: &mut Stack) {
-    let vpc_id: String = stack.config().get_or("vpcId", String::new());
     let legacy_vpc: Vpc = include!("../fixtures/import/legacy_vpc.rs");
     let legacy_subnet: Subnet = include!("../fixtures/import/legacy_subnet.rs");
     let legacy_web: SecurityGroup = include!("../fixtures/import/legacy_web.rs");
+    let legacy_role: Role = include!("../fixtures/import/legacy_role.rs");
+    let legacy_role_read: RolePolicy = include!("../fixtures/import/legacy_role_read.rs");
+    stack.export("role", legacy_role.arn());
+    stack.export("rolePolicy", legacy_role_read.id());
     stack.export("vpc", legacy_vpc.id());
     stack.export("subnet", legacy_subnet.id());
     stack.export("group", legacy_web.id());

@@ -108,9 +108,18 @@ impl Session<'_> {
         let update = e.store.begin_update(&e.stack, "import")?;
         let mut done = Vec::new();
         let mut failed = None;
+        // What a declaration may refer to: the stack's records, and each one imported.
+        let mut known: Vec<(String, Value)> = records
+            .iter()
+            .filter(|r| !r.replaced)
+            .map(|r| (r.name.clone(), r.outputs.clone()))
+            .collect();
         for s in specs {
-            match self.import_one(&providers, update, s).await {
-                Ok(r) => done.push(r),
+            match self.import_one(&providers, update, s, &known).await {
+                Ok((r, outputs)) => {
+                    known.push((r.name.clone(), outputs));
+                    done.push(r);
+                }
                 Err(why) => {
                     failed = Some(why);
                     break;
@@ -133,7 +142,8 @@ impl Session<'_> {
         providers: &std::collections::HashMap<String, crate::provider::ProviderRef>,
         update: i64,
         s: &ImportSpec,
-    ) -> Result<ImportedResource, EngineError> {
+        known: &[(String, Value)],
+    ) -> Result<(ImportedResource, Value), EngineError> {
         let e = self.engine;
         let provider_name = s.provider.clone().unwrap_or_else(|| package(&s.ty));
         let provider = &providers[&provider_name];
@@ -201,6 +211,11 @@ impl Session<'_> {
             dependencies: Vec::new(),
             protect: true,
         };
+        let (declaration, dependencies) = with_references(&read.declaration, known);
+        let op = PendingOp {
+            dependencies: dependencies.clone(),
+            ..op
+        };
         let op_seq = e.store.begin_operation(&e.stack, &op)?;
         let record = ResourceRecord {
             seq: 0,
@@ -209,19 +224,54 @@ impl Session<'_> {
             provider: provider_name,
             id: s.id.clone(),
             inputs: props::to_state(&inputs),
-            outputs: read.outputs,
-            dependencies: Vec::new(),
+            outputs: read.outputs.clone(),
+            dependencies,
             // Until the program declares it: an `up` run before the declaration is pasted
             // would otherwise delete what was just imported, as removed from the program.
             protect: true,
             replaced: false,
         };
         e.store.complete_create(&e.stack, op_seq, &record, None)?;
-        Ok(ImportedResource {
-            name: s.name.clone(),
-            declaration: read.declaration,
-        })
+        Ok((
+            ImportedResource {
+                name: s.name.clone(),
+                declaration,
+            },
+            read.outputs,
+        ))
     }
+}
+
+/// `declaration` with each argument that is another resource's id, ARN or name written as a
+/// reference to it (`.vpc_id(legacy_vpc.id())`, as the program would write it, its variable
+/// named as `import` names them), and the resources so referred to: the record's
+/// dependencies, so that a destroy deletes it before them.
+fn with_references(declaration: &str, known: &[(String, Value)]) -> (String, Vec<String>) {
+    let mut out = declaration.to_string();
+    let mut dependencies = Vec::new();
+    for (name, outputs) in known {
+        let Some(outputs) = outputs.as_object() else {
+            continue;
+        };
+        for key in ["id", "arn", "name"] {
+            // Short values (a name like `app`) are too likely to match by chance.
+            let Some(value) = outputs
+                .get(key)
+                .and_then(Value::as_str)
+                .filter(|v| v.len() >= 4)
+            else {
+                continue;
+            };
+            let literal = format!("({value:?})\n");
+            if out.contains(&literal) {
+                out = out.replace(&literal, &format!("({}.{key}())\n", variable(name)));
+                if !dependencies.contains(name) {
+                    dependencies.push(name.clone());
+                }
+            }
+        }
+    }
+    (out, dependencies)
 }
 
 /// The package of a type token (`aws:ec2/Vpc` → `aws`): the default provider's name.
@@ -232,6 +282,25 @@ fn package(ty: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::variable;
+
+    #[test]
+    fn an_argument_that_is_another_resources_id_becomes_a_reference_and_a_dependency() {
+        let known = vec![
+            (
+                "legacy-vpc".to_string(),
+                serde_json::json!({"id": "vpc-0abc", "arn": "arn:vpc"}),
+            ),
+            ("app".to_string(), serde_json::json!({"name": "app"})),
+        ];
+        let printed = "let s = Subnet::new(\n    stack,\n    \"s\",\n    SubnetArgs::builder()\n        \
+                       .vpc_id(\"vpc-0abc\")\n        .cidr_block(\"10.0.1.0/24\")\n        \
+                       .name(\"app\")\n        .build(),\n);";
+        let (out, deps) = super::with_references(printed, &known);
+        assert!(out.contains(".vpc_id(legacy_vpc.id())\n"), "{out}");
+        // Too short to be told from a value that only happens to be the same.
+        assert!(out.contains(".name(\"app\")\n"), "{out}");
+        assert_eq!(deps, ["legacy-vpc"]);
+    }
 
     #[test]
     fn a_resource_name_becomes_a_rust_variable() {

@@ -319,6 +319,15 @@ async fn put_policy(c: &Clients, i: &RepositoryPolicyInputs) -> Result<(), Provi
 #[async_trait]
 impl AwsResource for RepositoryPolicy {
     const LOOKUP_BY_ID: bool = false;
+    const IMPORT_ID: Option<&'static str> = Some("the repository's name");
+
+    fn seed(id: &str) -> Option<RepositoryPolicyInputs> {
+        Some(RepositoryPolicyInputs {
+            repository: id.to_string(),
+            policy: Value::Null,
+        })
+    }
+
     fn check(inputs: &PropMap) -> Vec<CheckFailure> {
         check_policy(inputs, "policy")
     }
@@ -408,6 +417,15 @@ async fn put_lifecycle(c: &Clients, i: &LifecyclePolicyInputs) -> Result<(), Pro
 #[async_trait]
 impl AwsResource for LifecyclePolicy {
     const LOOKUP_BY_ID: bool = false;
+    const IMPORT_ID: Option<&'static str> = Some("the repository's name");
+
+    fn seed(id: &str) -> Option<LifecyclePolicyInputs> {
+        Some(LifecyclePolicyInputs {
+            repository: id.to_string(),
+            policy: Value::Null,
+        })
+    }
+
     fn check(inputs: &PropMap) -> Vec<CheckFailure> {
         check_policy(inputs, "policy")
     }

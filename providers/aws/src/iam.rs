@@ -307,6 +307,17 @@ async fn put_role_policy(c: &Clients, i: &RolePolicyInputs) -> Result<(), Provid
 #[async_trait]
 impl AwsResource for RolePolicy {
     const LOOKUP_BY_ID: bool = false;
+    const IMPORT_ID: Option<&'static str> = Some("`<role name>:<policy name>`");
+
+    fn seed(id: &str) -> Option<RolePolicyInputs> {
+        let (role, name) = id.split_once(':')?;
+        Some(RolePolicyInputs {
+            role: role.to_string(),
+            name: name.to_string(),
+            policy: Value::Null,
+        })
+    }
+
     fn check(inputs: &PropMap) -> Vec<CheckFailure> {
         check_policy(inputs, "policy")
     }
@@ -380,6 +391,16 @@ impl AwsResource for RolePolicy {
 #[async_trait]
 impl AwsResource for RolePolicyAttachment {
     const LOOKUP_BY_ID: bool = false;
+    const IMPORT_ID: Option<&'static str> = Some("`<role name>/<policy ARN>`");
+
+    fn seed(id: &str) -> Option<RolePolicyAttachmentInputs> {
+        let (role, policy_arn) = id.split_once('/')?;
+        Some(RolePolicyAttachmentInputs {
+            role: role.to_string(),
+            policy_arn: policy_arn.to_string(),
+        })
+    }
+
     async fn create(
         c: &Clients,
         _ctx: &ResourceContext,

@@ -38,6 +38,17 @@ pub(crate) trait AwsResource: ResourceType {
     /// `read` takes the record with [`by_record`].
     const LOOKUP_BY_ID: bool = true;
 
+    /// For a type read through what it belongs to: the form of the id `import` takes (the id
+    /// Cairn records for it, naming the parent), which [`AwsResource::seed`] parses. `None`:
+    /// such a type cannot be imported yet.
+    const IMPORT_ID: Option<&'static str> = None;
+
+    /// The inputs an `import` id names, enough for `read` to read the rest (see
+    /// [`AwsResource::IMPORT_ID`]); `None` for an id not of that form.
+    fn seed(_id: &str) -> Option<Self::Inputs> {
+        None
+    }
+
     /// Validation before planning; unknown values are absent from `inputs`.
     fn check(_inputs: &PropMap) -> Vec<CheckFailure> {
         Vec::new()
@@ -166,6 +177,8 @@ pub(crate) trait Handler: Send + Sync {
     #[cfg_attr(not(test), allow(dead_code))]
     fn lookup_by_id(&self) -> bool;
     #[cfg_attr(not(test), allow(dead_code))]
+    fn import_id(&self) -> Option<&'static str>;
+    #[cfg_attr(not(test), allow(dead_code))]
     fn api_calls(&self) -> &'static [&'static str];
     #[cfg_attr(not(test), allow(dead_code))]
     fn source_file(&self) -> &'static str;
@@ -273,6 +286,10 @@ impl<R: AwsResource> Handler for Typed<R> {
         R::API_CALLS
     }
 
+    fn import_id(&self) -> Option<&'static str> {
+        R::IMPORT_ID
+    }
+
     fn source_file(&self) -> &'static str {
         R::SOURCE_FILE
     }
@@ -378,10 +395,19 @@ impl<R: AwsResource> Handler for Typed<R> {
         var: &str,
         name: &str,
     ) -> Result<(Value, Value, String), ProviderError> {
-        if !R::LOOKUP_BY_ID {
-            return Err(not_importable(R::TYPE));
-        }
-        let Some((mut inputs, outputs)) = R::read(c, id, None).await? else {
+        let seed = match (R::LOOKUP_BY_ID, R::IMPORT_ID) {
+            (true, _) => None,
+            (false, None) => return Err(not_importable(R::TYPE)),
+            (false, Some(form)) => Some(R::seed(id).ok_or_else(|| {
+                ProviderError::new(format!(
+                    "'{id}' is not an id of {}: it takes {form}",
+                    R::TYPE
+                ))
+                .property("id")
+                .kind(ErrorKind::Invalid)
+            })?),
+        };
+        let Some((mut inputs, outputs)) = R::read(c, id, seed.as_ref()).await? else {
             return Err(
                 ProviderError::new(format!("there is no {} with id '{id}'", R::TYPE))
                     .property("id")

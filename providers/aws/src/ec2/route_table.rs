@@ -174,6 +174,18 @@ impl AwsResource for RouteTable {
 #[async_trait]
 impl AwsResource for Route {
     const LOOKUP_BY_ID: bool = false;
+    const IMPORT_ID: Option<&'static str> = Some("`<route table id>_<destination CIDR>`");
+
+    fn seed(id: &str) -> Option<RouteInputs> {
+        let (table, destination) = id.split_once('_')?;
+        Some(RouteInputs {
+            route_table_id: table.to_string(),
+            destination_cidr_block: destination.to_string(),
+            gateway_id: None,
+            nat_gateway_id: None,
+        })
+    }
+
     fn check(inputs: &PropMap) -> Vec<CheckFailure> {
         let mut failures: Vec<CheckFailure> = check_cidr(inputs, "destination_cidr_block")
             .into_iter()

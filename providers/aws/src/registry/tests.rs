@@ -150,8 +150,9 @@ fn the_resource_coverage_table_is_up_to_date() {
          program's `tags`. *Named by Cairn*: a name the program may leave unset. *Looked up by \
          id*: `Type::get(stack, name, id)` reads one the stack does not manage (the others are \
          read through what they belong to). *Import*: `import NAME TYPE ID` takes an existing \
-         resource under management and prints its declaration (the types read through what \
-         they belong to cannot be imported by an id yet, and say so).\n\n\
+         resource under management and prints its declaration; a type read through what it \
+         belongs to takes an id naming that too (the form shown), or cannot be imported yet \
+         and says so.\n\n\
          | type | changed in place | replaces | outputs | tags | named by Cairn | looked up by id | import |\n\
          |---|---|---|---|---|---|---|---|\n",
     );
@@ -173,7 +174,11 @@ fn the_resource_coverage_table_is_up_to_date() {
             if h.taggable() { "yes" } else { "no" },
             code(&named),
             if h.lookup_by_id() { "yes" } else { "no" },
-            if h.lookup_by_id() { "yes" } else { "no" },
+            match (h.lookup_by_id(), h.import_id()) {
+                (true, _) => "yes".to_string(),
+                (false, Some(form)) => format!("yes, by {form}"),
+                (false, None) => "no".to_string(),
+            },
         ));
     }
     table.push_str(
