@@ -6,6 +6,9 @@
 //! anything is read.
 
 use aws_sdk_ec2::types::{IpPermission, IpRange, ResourceType, Tag, TagSpecification};
+use aws_sdk_route53::types::{
+    Change, ChangeAction, ChangeBatch, ResourceRecord, ResourceRecordSet, RrType,
+};
 use cairn_tests::{Cli, Moto};
 
 const BIN: &str = env!("CARGO_BIN_EXE_cairn-program");
@@ -87,6 +90,53 @@ async fn resources_made_elsewhere_are_imported_declared_and_then_managed() {
         .await
         .unwrap();
 
+    // A zone and a record in it: the record is read through its zone, by `zone_name_type`.
+    let route53 = aws_sdk_route53::Client::new(&config);
+    let zone = route53
+        .create_hosted_zone()
+        .name("legacy.example.com")
+        .caller_reference("legacy")
+        .send()
+        .await
+        .unwrap();
+    let zone = zone
+        .hosted_zone()
+        .unwrap()
+        .id()
+        .trim_start_matches("/hostedzone/")
+        .to_string();
+    route53
+        .change_resource_record_sets()
+        .hosted_zone_id(&zone)
+        .change_batch(
+            ChangeBatch::builder()
+                .changes(
+                    Change::builder()
+                        .action(ChangeAction::Create)
+                        .resource_record_set(
+                            ResourceRecordSet::builder()
+                                .name("www.legacy.example.com")
+                                .r#type(RrType::A)
+                                .ttl(60)
+                                .resource_records(
+                                    ResourceRecord::builder()
+                                        .value("10.61.1.10")
+                                        .build()
+                                        .unwrap(),
+                                )
+                                .build()
+                                .unwrap(),
+                        )
+                        .build()
+                        .unwrap(),
+                )
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+
     let cli = Cli::new(BIN, &moto).program("imported");
     cli.ok(&["config", "set", "aws:region", "us-east-2"]);
 
@@ -115,8 +165,13 @@ async fn resources_made_elsewhere_are_imported_declared_and_then_managed() {
     )
     .unwrap();
     let iam_printed = cli.ok(&["import", "--file", roles.to_str().unwrap()]);
+    let dns = cli.ok(&["import", "legacy-zone", "aws:route53/Zone", &zone]);
+    let record_id = format!("{zone}_www.legacy.example.com_A");
+    let www = cli.ok(&["import", "legacy-www", "aws:route53/Record", &record_id]);
     // What refers to another imported resource is written as a reference to it.
-    let printed = format!("{}{}{}", one.stdout, more.stdout, iam_printed.stdout);
+    let printed = [one, more, iam_printed, dns, www]
+        .map(|r| r.stdout)
+        .concat();
     let statements: Vec<&str> = printed
         .split("\n\n")
         .map(str::trim)
@@ -128,6 +183,8 @@ async fn resources_made_elsewhere_are_imported_declared_and_then_managed() {
         "legacy_web",
         "legacy_role",
         "legacy_role_read",
+        "legacy_zone",
+        "legacy_www",
     ]
     .map(expected);
     assert_eq!(
@@ -136,7 +193,7 @@ async fn resources_made_elsewhere_are_imported_declared_and_then_managed() {
     );
     let history = cli.ok(&["history", "--json"]).stdout;
     let history: serde_json::Value = serde_json::from_str(&history).unwrap();
-    assert_eq!(history.as_array().unwrap().len(), 3, "{history}");
+    assert_eq!(history.as_array().unwrap().len(), 5, "{history}");
 
     // Not declared yet (another program), nothing imported can be deleted: it is protected.
     let undeclared = cli.run_with(&["preview"], &[("CAIRN_TEST_PROGRAM", "saved_plans")]);

@@ -219,6 +219,9 @@ pub fn imported(stack: &mut Stack) {
     let legacy_web: SecurityGroup = include!("../fixtures/import/legacy_web.rs");
     let legacy_role: Role = include!("../fixtures/import/legacy_role.rs");
     let legacy_role_read: RolePolicy = include!("../fixtures/import/legacy_role_read.rs");
+    let legacy_zone: Zone = include!("../fixtures/import/legacy_zone.rs");
+    let legacy_www: Record = include!("../fixtures/import/legacy_www.rs");
+    stack.export("www", legacy_www.fqdn());
     stack.export("role", legacy_role.arn());
     stack.export("rolePolicy", legacy_role_read.id());
     stack.export("vpc", legacy_vpc.id());

@@ -242,10 +242,10 @@ impl Session<'_> {
     }
 }
 
-/// `declaration` with each argument that is another resource's id, ARN or name written as a
-/// reference to it (`.vpc_id(legacy_vpc.id())`, as the program would write it, its variable
-/// named as `import` names them), and the resources so referred to: the record's
-/// dependencies, so that a destroy deletes it before them.
+/// `declaration` with each argument that is another resource's id, ARN, name or zone id
+/// written as a reference to it (`.vpc_id(legacy_vpc.id())`, as the program would write it,
+/// its variable named as `import` names them), and the resources so referred to: the
+/// record's dependencies, so that a destroy deletes it before them.
 fn with_references(declaration: &str, known: &[(String, Value)]) -> (String, Vec<String>) {
     let mut out = declaration.to_string();
     let mut dependencies = Vec::new();
@@ -253,7 +253,7 @@ fn with_references(declaration: &str, known: &[(String, Value)]) -> (String, Vec
         let Some(outputs) = outputs.as_object() else {
             continue;
         };
-        for key in ["id", "arn", "name"] {
+        for key in ["id", "arn", "name", "zone_id"] {
             // Short values (a name like `app`) are too likely to match by chance.
             let Some(value) = outputs
                 .get(key)

@@ -513,6 +513,22 @@ async fn find_set(
 #[async_trait]
 impl AwsResource for Record {
     const LOOKUP_BY_ID: bool = false;
+    const IMPORT_ID: Option<&'static str> = Some("`<zone id>_<name>_<type>`");
+
+    fn seed(id: &str) -> Option<RecordInputs> {
+        // A name may hold `_` (`_acme-challenge.…`); a zone id and a type never do.
+        let (zone_id, rest) = id.split_once('_')?;
+        let (name, record_type) = rest.rsplit_once('_')?;
+        Some(RecordInputs {
+            zone_id: zone_id.to_string(),
+            name: name.to_string(),
+            record_type: RecordType::parse(record_type)?,
+            ttl: None,
+            records: None,
+            alias: None,
+        })
+    }
+
     /// Values or an alias, not both; a TTL only with values.
     fn check(inputs: &PropMap) -> Vec<CheckFailure> {
         let (records, alias) = (declared(inputs, "records"), declared(inputs, "alias"));
