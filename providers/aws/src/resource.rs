@@ -380,11 +380,7 @@ impl<R: AwsResource> Handler for Typed<R> {
         }
         match R::read(c, id, None).await? {
             Some((_, outputs)) => write(R::TYPE, &outputs),
-            None => Err(
-                ProviderError::new(format!("there is no {} with id '{id}'", R::TYPE))
-                    .property("id")
-                    .kind(ErrorKind::NotFound),
-            ),
+            None => Err(no_such(R::TYPE, id)),
         }
     }
 
@@ -408,11 +404,7 @@ impl<R: AwsResource> Handler for Typed<R> {
             })?),
         };
         let Some((mut inputs, outputs)) = R::read(c, id, seed.as_ref()).await? else {
-            return Err(
-                ProviderError::new(format!("there is no {} with id '{id}'", R::TYPE))
-                    .property("id")
-                    .kind(ErrorKind::NotFound),
-            );
+            return Err(no_such(R::TYPE, id));
         };
         if let (Some(t), Some(all)) = (R::tags_mut(&mut inputs), R::TAGS.all(c, id).await?) {
             *t = tags::user_part(all, None);
@@ -468,6 +460,13 @@ fn not_by_id(ty: &str) -> ProviderError {
         "{ty} cannot be looked up by its id alone: look up what it belongs to instead"
     ))
     .kind(ErrorKind::Invalid)
+}
+
+/// What a lookup or an import of an id that names nothing gets.
+fn no_such(ty: &str, id: &str) -> ProviderError {
+    ProviderError::new(format!("there is no {ty} with id '{id}'"))
+        .property("id")
+        .kind(ErrorKind::NotFound)
 }
 
 /// Why a type read through what it belongs to cannot be imported by an id (a route, a
