@@ -18,7 +18,7 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use crate::engine::{EngineError, Program};
-use crate::plan::{Change, Plan, Step};
+use crate::plan::{Change, Plan, Step, StepKind};
 use crate::props;
 
 /// What the file is.
@@ -225,11 +225,10 @@ impl SavedPlan {
     /// Gives `program` the names this plan picked for the properties Cairn names, so that
     /// planning again picks the same.
     pub fn reuse_names(&self, store: &Store, program: &mut Program) -> Result<(), EngineError> {
-        for s in self
-            .steps
-            .iter()
-            .filter(|s| matches!(s.action.as_str(), "create" | "replace") && s.inputs.is_object())
-        {
+        for s in self.steps.iter().filter(|s| {
+            let made = [StepKind::Create, StepKind::Replace].map(StepKind::as_str);
+            made.contains(&s.action.as_str()) && s.inputs.is_object()
+        }) {
             let Some(i) = program.stack.index_of(&s.name) else {
                 continue;
             };
@@ -336,7 +335,10 @@ fn differences(saved: &[SavedStep], fresh: &[SavedStep]) -> Vec<String> {
     let by_name = |steps: &[SavedStep]| -> BTreeMap<String, SavedStep> {
         steps
             .iter()
-            .map(|s| (format!("{} {}", s.name, s.action == "delete"), s.clone()))
+            .map(|s| {
+                let deleted = s.action == StepKind::Delete.as_str();
+                (format!("{} {deleted}", s.name), s.clone())
+            })
             .collect()
     };
     let (saved, now) = (by_name(saved), by_name(fresh));

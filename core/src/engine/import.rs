@@ -90,7 +90,7 @@ impl Session<'_> {
                     s.name, s.name, d.ty, s.ty
                 ));
             }
-            let provider = s.provider.clone().unwrap_or_else(|| package(&s.ty));
+            let provider = s.provider_name();
             if !providers.contains_key(&provider) {
                 let mut known: Vec<&str> = providers.keys().map(String::as_str).collect();
                 known.sort();
@@ -145,7 +145,7 @@ impl Session<'_> {
         known: &[(String, Value)],
     ) -> Result<(ImportedResource, Value), EngineError> {
         let e = self.engine;
-        let provider_name = s.provider.clone().unwrap_or_else(|| package(&s.ty));
+        let provider_name = s.provider_name();
         let provider = &providers[&provider_name];
         let fail = |why: String| EngineError::Import(vec![format!("import {}: {why}", s.name)]);
         let Some(schema) = provider.provider.schema(&s.ty) else {
@@ -195,6 +195,8 @@ impl Session<'_> {
                 )
             })
             .collect();
+        let inputs = props::to_state(&inputs);
+        let (declaration, dependencies) = with_references(&read.declaration, known);
         // Recorded as an operation first, as every write of a record is, so that a run killed
         // in between leaves a pending row the next command settles rather than nothing.
         let op = PendingOp {
@@ -205,16 +207,11 @@ impl Session<'_> {
             provider: provider_name.clone(),
             kind: OpKind::Create,
             resource_seq: None,
-            inputs: props::to_state(&inputs),
+            inputs: inputs.clone(),
             client_token: format!("import:{}", s.id),
             started_at: String::new(),
-            dependencies: Vec::new(),
-            protect: true,
-        };
-        let (declaration, dependencies) = with_references(&read.declaration, known);
-        let op = PendingOp {
             dependencies: dependencies.clone(),
-            ..op
+            protect: true,
         };
         let op_seq = e.store.begin_operation(&e.stack, &op)?;
         let record = ResourceRecord {
@@ -223,7 +220,7 @@ impl Session<'_> {
             ty: s.ty.clone(),
             provider: provider_name,
             id: s.id.clone(),
-            inputs: props::to_state(&inputs),
+            inputs,
             outputs: read.outputs.clone(),
             dependencies,
             // Until the program declares it: an `up` run before the declaration is pasted
@@ -274,9 +271,14 @@ fn with_references(declaration: &str, known: &[(String, Value)]) -> (String, Vec
     (out, dependencies)
 }
 
-/// The package of a type token (`aws:ec2/Vpc` → `aws`): the default provider's name.
-fn package(ty: &str) -> String {
-    ty.split(':').next().unwrap_or(ty).to_string()
+impl ImportSpec {
+    /// The provider instance it is read through: the one asked for, else the one named for
+    /// the type's package (`aws:ec2/Vpc` → `aws`).
+    fn provider_name(&self) -> String {
+        self.provider
+            .clone()
+            .unwrap_or_else(|| self.ty.split(':').next().unwrap_or(&self.ty).to_string())
+    }
 }
 
 #[cfg(test)]
