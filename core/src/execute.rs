@@ -8,7 +8,10 @@
 //! - a delete-first replacement deletes its old copy only once everything its new copy needs
 //!   has been created or updated (so a failure there leaves the old copy alone), and creates
 //!   the new copy right after;
-//! - a deleted resource goes after the deleted resources that depended on it (reverse order).
+//! - a deleted resource goes after the deleted resources that depended on it (reverse order);
+//! - a resource whose type is ready later (`Readiness::Awaited`) has a second node that waits
+//!   for it to be ready: the dependents that take its outputs hang off its create, those that
+//!   name it in `depends_on` and the delete of the copy it replaces hang off the wait.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -25,8 +28,8 @@ use crate::output::{Resolve, ResourceIdx};
 use crate::plan::{self, Change, Plan, Step, StepKind};
 use crate::props;
 use crate::provider::{
-    CreateRequest, Created, DeleteRequest, ErrorKind, ProviderError, ProviderRef, ResourceContext,
-    UpdateRequest,
+    CreateRequest, Created, DeleteRequest, ErrorKind, ProviderError, ProviderRef, ReadRequest,
+    Readiness, ResourceContext, UpdateRequest,
 };
 use crate::redact;
 use crate::schedule::{Outcome, Stop, run_dag_until};
@@ -40,6 +43,24 @@ pub(crate) enum Op {
     Apply(usize),
     /// Delete the old record of step `usize` (a delete, or the old half of a replacement).
     DeleteOld(usize),
+    /// Wait until the resource of step `usize`, of a type ready later, is ready.
+    Ready(usize),
+}
+
+impl Op {
+    /// The step it belongs to.
+    fn step(self) -> usize {
+        let (Op::Apply(i) | Op::DeleteOld(i) | Op::Ready(i)) = self;
+        i
+    }
+}
+
+/// What the wait for a resource's readiness needs from its apply.
+struct Settled {
+    id: String,
+    inputs: Value,
+    /// For a create: what it did and when it started, reported once the resource is ready.
+    made: Option<(Action, Instant)>,
 }
 
 /// What happened to one operation, reported as it happens.
@@ -241,6 +262,10 @@ pub(crate) struct Executor<'a> {
     replaced: Vec<AtomicBool>,
     /// For each step, whether its old copy was deleted.
     deleted_old: Vec<AtomicBool>,
+    /// For each step, whether its resource's readiness is awaited after it exists (an `Op::Ready`).
+    awaits: Vec<bool>,
+    /// For each such step, the resource its apply left, for the wait.
+    settled: Vec<Mutex<Option<Settled>>>,
     errors: Mutex<Vec<OpError>>,
     counts: Mutex<HashMap<&'static str, usize>>,
 }
@@ -296,6 +321,22 @@ impl<'a> Executor<'a> {
                 }
             })
             .collect();
+        let awaits = plan
+            .steps
+            .iter()
+            .enumerate()
+            .map(|(i, step)| {
+                i < declared
+                    && matches!(
+                        step.kind(),
+                        StepKind::Create | StepKind::Replace | StepKind::Same | StepKind::Update
+                    )
+                    && providers
+                        .get(&step.provider)
+                        .and_then(|p| p.provider.schema(&step.ty))
+                        .is_some_and(|s| s.readiness == Readiness::Awaited)
+            })
+            .collect();
         Executor {
             stack_name,
             mode,
@@ -308,6 +349,8 @@ impl<'a> Executor<'a> {
             live: Mutex::new(live),
             replaced: plan.steps.iter().map(|_| AtomicBool::new(false)).collect(),
             deleted_old: plan.steps.iter().map(|_| AtomicBool::new(false)).collect(),
+            awaits,
+            settled: plan.steps.iter().map(|_| Mutex::default()).collect(),
             errors: Mutex::default(),
             counts: Mutex::default(),
         }
@@ -323,18 +366,29 @@ impl<'a> Executor<'a> {
         let mut dag = DiGraph::new();
         let mut apply: HashMap<usize, NodeIndex> = HashMap::new();
         let mut delete: HashMap<usize, NodeIndex> = HashMap::new();
+        let mut ready: HashMap<usize, NodeIndex> = HashMap::new();
         for (i, s) in steps.iter().enumerate() {
             if s.is_declared() {
                 apply.insert(i, dag.add_node(Op::Apply(i)));
+            }
+            if self.awaits[i] {
+                let node = dag.add_node(Op::Ready(i));
+                dag.add_edge(apply[&i], node, ());
+                ready.insert(i, node);
             }
             if matches!(s.kind(), StepKind::Replace | StepKind::Delete) {
                 delete.insert(i, dag.add_node(Op::DeleteOld(i)));
             }
         }
-        // Dependencies of declared resources.
-        if let Some(graph) = graph {
+        // Dependencies of declared resources: on a resource ready later, only an explicit
+        // `depends_on` waits for ready.
+        if let (Some(graph), Mode::Up { stack, .. }) = (graph, self.mode) {
             for e in graph.graph.raw_edges() {
-                dag.add_edge(apply[&e.source().index()], apply[&e.target().index()], ());
+                let (from, to) = (e.source().index(), e.target().index());
+                let waits = ready
+                    .get(&from)
+                    .filter(|_| names_in_depends_on(stack, to, from));
+                dag.add_edge(*waits.unwrap_or(&apply[&from]), apply[&to], ());
             }
         }
         // Replacements.
@@ -344,7 +398,8 @@ impl<'a> Executor<'a> {
                 if s.deletes_first() {
                     dag.add_edge(del, apply[&i], ());
                 } else {
-                    dag.add_edge(apply[&i], del, ());
+                    // The old copy goes once the new one is ready, not merely made.
+                    dag.add_edge(*ready.get(&i).unwrap_or(&apply[&i]), del, ());
                 }
             }
         }
@@ -410,9 +465,27 @@ impl<'a> Executor<'a> {
         let outcome = run_dag_until(dag, parallel, self.stop, |node| {
             let op = dag[node];
             async move {
-                let started = Instant::now();
+                let mut started = Instant::now();
                 let announced = this.report_start(op);
-                match this.run_op(op).await {
+                let result = match op {
+                    Op::Ready(i) => this.await_ready(i).await.map(|made| {
+                        made.map(|(action, at)| {
+                            started = at;
+                            action
+                        })
+                    }),
+                    _ => this.run_op(op).await,
+                };
+                match result {
+                    Ok(Some(action @ (Action::Created | Action::Replaced)))
+                        if matches!(op, Op::Apply(i) if this.awaits[i]) =>
+                    {
+                        // Told when it is ready (`Op::Ready`), which is when it is made.
+                        if let Some(s) = this.settled[op.step()].lock().unwrap().as_mut() {
+                            s.made = Some((action, started));
+                        }
+                        true
+                    }
                     Ok(Some(action)) => {
                         this.report(op, action, started);
                         true
@@ -437,9 +510,7 @@ impl<'a> Executor<'a> {
             let mut names: Vec<String> = dag
                 .node_indices()
                 .filter(|n| outcome[n.index()] == which)
-                .map(|n| match dag[n] {
-                    Op::Apply(i) | Op::DeleteOld(i) => self.plan.steps[i].name.clone(),
-                })
+                .map(|n| self.plan.steps[dag[n].step()].name.clone())
                 .collect();
             names.dedup();
             names
@@ -474,15 +545,15 @@ impl<'a> Executor<'a> {
     /// Says an operation that will change something started (an unchanged resource's is
     /// quiet), and whether it said so.
     fn report_start(&self, op: Op) -> bool {
-        let (Op::Apply(i) | Op::DeleteOld(i)) = op;
-        let step = &self.plan.steps[i];
+        let step = &self.plan.steps[op.step()];
         let action = match (op, step.kind()) {
             (Op::Apply(_), StepKind::Create) => Action::Creating,
             (Op::Apply(_), StepKind::Update) => Action::Updating,
             (Op::Apply(_), StepKind::Replace) => Action::Replacing,
             (Op::Apply(_), StepKind::Read) if step.reads_during_apply() => Action::Reading,
             (Op::DeleteOld(_), _) => Action::Deleting,
-            (Op::Apply(_), _) => return false,
+            // A create's wait goes on under the create's own "creating".
+            (Op::Apply(_) | Op::Ready(_), _) => return false,
         };
         (self.on_event)(&Event {
             name: step.name.clone(),
@@ -495,8 +566,7 @@ impl<'a> Executor<'a> {
     }
 
     fn report_failure(&self, op: Op, e: &OpError, started: Instant) {
-        let (Op::Apply(i) | Op::DeleteOld(i)) = op;
-        let step = &self.plan.steps[i];
+        let step = &self.plan.steps[op.step()];
         (self.on_event)(&Event {
             name: step.name.clone(),
             ty: step.ty.clone(),
@@ -507,8 +577,7 @@ impl<'a> Executor<'a> {
     }
 
     fn report(&self, op: Op, action: Action, started: Instant) {
-        let (Op::Apply(i) | Op::DeleteOld(i)) = op;
-        let step = &self.plan.steps[i];
+        let step = &self.plan.steps[op.step()];
         if !matches!(
             action,
             Action::Failed | Action::DeletedOriginal | Action::Unchanged
@@ -607,6 +676,7 @@ impl<'a> Executor<'a> {
             // `dag` makes no Apply without a program.
             (Op::Apply(_), Mode::Destroy) => Ok(None),
             (Op::DeleteOld(i), _) => self.delete_old(i).await,
+            (Op::Ready(i), _) => self.await_ready(i).await.map(|m| m.map(|(a, _)| a)),
         }
     }
 
@@ -701,6 +771,7 @@ impl<'a> Executor<'a> {
                         .map_err(|e| Self::state_fail(step, "recording", e))?;
                 }
                 self.live.lock().unwrap()[i] = Some(old.outputs.clone());
+                self.settle(i, &old.id, &plain);
                 return Ok(renamed.is_some().then_some(Action::Renamed));
             }
             if replace && step.kind() != StepKind::Replace {
@@ -798,6 +869,7 @@ impl<'a> Executor<'a> {
                     .await
                     .map_err(|e| Self::state_fail(step, "updating", e))?;
                 self.live.lock().unwrap()[i] = Some(outputs);
+                self.settle(i, &old.id, &plain);
                 return Ok(Some(Action::Updated));
             }
         }
@@ -882,6 +954,7 @@ impl<'a> Executor<'a> {
             tokio::time::sleep(create_backoff(attempt)).await;
             attempt += 1;
         };
+        self.settle(i, &created.id, &plain);
         let rec = ResourceRecord {
             seq: 0,
             name: step.name.clone(),
@@ -904,6 +977,68 @@ impl<'a> Executor<'a> {
             return Ok(Some(Action::Replaced));
         }
         Ok(Some(Action::Created))
+    }
+
+    /// Leaves what the wait for step `i`'s readiness needs, if its type is ready later.
+    fn settle(&self, i: usize, id: &str, inputs: &Value) {
+        if self.awaits[i] {
+            *self.settled[i].lock().unwrap() = Some(Settled {
+                id: id.to_string(),
+                inputs: inputs.clone(),
+                made: None,
+            });
+        }
+    }
+
+    /// Waits until the resource step `i`'s apply left is ready, and records its outputs then.
+    /// For a create, returns what it did and when it started: it is made now.
+    async fn await_ready(&self, i: usize) -> Result<Option<(Action, Instant)>, OpError> {
+        let step = &self.plan.steps[i];
+        let Some(settled) = self.settled[i].lock().unwrap().take() else {
+            // The apply left nothing to wait for (a create that failed never gets here).
+            return Ok(None);
+        };
+        let verb = if settled.made.is_some() {
+            "creating"
+        } else {
+            "waiting for"
+        };
+        let provider = self.provider(step)?;
+        let outputs = self.live.lock().unwrap()[i].clone().unwrap_or(Value::Null);
+        let ready = provider
+            .provider
+            .await_ready(ReadRequest {
+                resource: self.context(step),
+                id: settled.id.clone(),
+                inputs: settled.inputs,
+                outputs: outputs.clone(),
+            })
+            .await
+            .map_err(|e| {
+                let mut err = Self::provider_fail(step, verb, e);
+                err.message = format!(
+                    "{}; it exists ({}) and is recorded, but is not ready: if it never becomes \
+                     ready, `up --replace {}` makes a new one",
+                    err.message, settled.id, step.name
+                );
+                err
+            })?;
+        if ready != outputs {
+            // What the cloud finished setting up shows in its outputs (a state): recorded, for
+            // the outputs of the stack and the next plan.
+            let (stack, name, now) = (self.stack_name.to_string(), step.name.clone(), ready.clone());
+            self.record(move |s| {
+                let Some(mut rec) = s.resources(&stack)?.into_iter().find(|r| r.name == name) else {
+                    return Ok(());
+                };
+                rec.outputs = now;
+                s.complete_update(None, &rec)
+            })
+            .await
+            .map_err(|e| Self::state_fail(step, verb, e))?;
+            self.live.lock().unwrap()[i] = Some(ready);
+        }
+        Ok(settled.made)
     }
 
     /// The inputs of declaration `i` with the outputs the run knows by now; a failure is
@@ -1228,6 +1363,15 @@ impl<'a> Executor<'a> {
             .map(|d| d.name.as_str())
             .collect()
     }
+}
+
+/// Whether declaration `dependent` names declaration `dependency` in its `depends_on` (what it
+/// needs ready, not merely made).
+fn names_in_depends_on(stack: &Stack, dependent: usize, dependency: usize) -> bool {
+    stack.resources[dependent].depends_on.iter().any(|d| match d {
+        crate::stack::DependsOn::Resource(r) => r.0 == dependency,
+        crate::stack::DependsOn::Name(n) => stack.index_of(n) == Some(dependency),
+    })
 }
 
 /// Makes the delete half `del` of a delete-first replacement wait for everything its new copy

@@ -68,6 +68,7 @@ mod graph;
 mod interrupt;
 mod literal;
 mod output;
+pub mod pace;
 mod plan;
 mod progress;
 mod props;
@@ -107,7 +108,8 @@ pub use plan::{Change, Plan, PlannedOutput, PropDiff, Step, StepKind};
 pub use provider::{
     CheckFailure, CreateRequest, Created, DefaultProvider, DeleteRequest, ErrorKind, ImportRequest,
     Imported, LookupRequest, NameRule, Prop, PropMap, Provider, ProviderError, ProviderRef,
-    ReadRequest, ReadResult, Related, ResourceContext, TypeSchema, UniqueKey, UpdateRequest,
+    ReadRequest, ReadResult, Readiness, Related, ResourceContext, TypeSchema, UniqueKey,
+    UpdateRequest,
     secret_output,
 };
 pub use resource_type::{ResourceType, Tags, same_set};

@@ -23,6 +23,22 @@ pub struct TypeSchema {
     /// its VPC, a route's destination in its table). A replacement that keeps one cannot create
     /// the new copy beside the old, so it deletes first; one that changes it creates first.
     pub unique: &'static [UniqueKey],
+    /// When its dependents may start: once it is ready (the default), or once it exists.
+    pub readiness: Readiness,
+}
+
+/// When a resource's dependents may start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Readiness {
+    /// Its create returns when it is ready to use, and its dependents start then.
+    #[default]
+    AtCreate,
+    /// Its create returns as soon as it exists (its id and ARN are known), while the cloud is
+    /// still setting it up (a load balancer provisioning), and [`Provider::await_ready`] waits
+    /// for the rest. Dependents that take its outputs start at once, since the cloud accepts
+    /// them meanwhile; those that name it in `depends_on` wait until it is ready, and so does
+    /// the end of the command, so that its outputs work when `up` returns.
+    Awaited,
 }
 
 impl TypeSchema {
@@ -415,6 +431,13 @@ pub trait Provider: Send + Sync + 'static {
 
     /// Deletes; deleting something already gone succeeds.
     async fn delete(&self, req: DeleteRequest) -> Result<(), ProviderError>;
+
+    /// Waits until a resource of a type whose readiness is [`Readiness::Awaited`] is ready to
+    /// use, and returns its outputs then. Called after its create, and on every later `up`
+    /// that keeps it (a run killed during the wait left it unconfirmed); never for other types.
+    async fn await_ready(&self, req: ReadRequest) -> Result<Value, ProviderError> {
+        Ok(req.outputs)
+    }
 }
 
 /// An output value a provider marks secret (a SecureString parameter's value, a generated

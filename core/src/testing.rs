@@ -4,6 +4,10 @@
 //! be created with a reference to something that does not exist, and cannot be deleted while
 //! something still refers to it. Latency and failures are configurable per resource, and every
 //! call is logged with a logical clock so tests can check ordering without timing.
+//!
+//! It can also emulate a cloud's rate limits (token buckets that throttle the calls beyond
+//! them, and a client that paces itself or only retries, `with_rate_limits`), and resources
+//! that exist before they are ready (`Warming`, whose readiness a test can hold).
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -13,8 +17,11 @@ use std::time::Duration;
 use async_trait::async_trait;
 use serde_json::{Value, json};
 
+use tokio::time::Instant;
+
 use crate::ResourceType;
 use crate::config::Config;
+use crate::pace::{Bucket, Pacer};
 use crate::provider::{
     CheckFailure, CreateRequest, Created, DefaultProvider, DeleteRequest, ErrorKind, LookupRequest,
     NameRule, PropMap, Provider, ProviderError, ReadRequest, ReadResult, Related, TypeSchema,
@@ -93,6 +100,135 @@ pub struct Unique {
     pub name: String,
 }
 
+/// A test resource that exists before it is ready, as a load balancer does: its dependents
+/// that take its outputs start while it warms up. Its `ready` output turns true when it is.
+#[crate::resource(
+    token = "test:Warming",
+    provider = TestProvider,
+    ready_later = "the test cloud accepts references to it at once"
+)]
+pub struct Warming {
+    /// Changing it forces a replacement.
+    #[replace]
+    pub key: Option<String>,
+    /// Updated in place.
+    pub value: Option<String>,
+    /// Ids of other things this one refers to (must exist while it does).
+    pub refs: Option<Vec<String>>,
+    #[output]
+    pub id: String,
+    #[output]
+    pub value: Option<String>,
+    /// Whether it has finished warming up.
+    #[output]
+    pub ready: bool,
+}
+
+/// A cloud's token bucket as the cloud enforces it: a call takes a token or is throttled.
+#[derive(Debug)]
+pub struct CloudBucket {
+    bucket: Bucket,
+    tokens: f64,
+    at: Instant,
+    admitted: u64,
+    throttled: u64,
+}
+
+impl CloudBucket {
+    /// A full bucket.
+    pub fn new(bucket: Bucket) -> CloudBucket {
+        CloudBucket {
+            bucket,
+            tokens: f64::from(bucket.size),
+            at: Instant::now(),
+            admitted: 0,
+            throttled: 0,
+        }
+    }
+
+    /// Takes a token for a call arriving now, or says it is throttled.
+    pub fn admit(&mut self) -> bool {
+        let now = Instant::now();
+        let refilled = (now - self.at).as_secs_f64() * self.bucket.refill;
+        self.tokens = (self.tokens + refilled).min(f64::from(self.bucket.size));
+        self.at = now;
+        // A call paced to the exact moment a token arrives must find it, rounding aside.
+        if self.tokens >= 1.0 - 1e-9 {
+            self.tokens -= 1.0;
+            self.admitted += 1;
+            true
+        } else {
+            self.throttled += 1;
+            false
+        }
+    }
+
+    /// Calls that took a token.
+    pub fn admitted(&self) -> u64 {
+        self.admitted
+    }
+
+    /// Calls refused.
+    pub fn throttled(&self) -> u64 {
+        self.throttled
+    }
+}
+
+/// How the test provider's client meets the cloud's rate limits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pacing {
+    /// Each call waits for its slot in a [`Pacer`] seeded with the cloud's buckets, and is
+    /// retried (after `Backoff`) if throttled all the same.
+    Paced,
+    /// Calls go at once and a throttled one is retried after `Backoff`: Cairn before pacing.
+    RetryOnly,
+}
+
+/// The retry of a throttled call, as the AWS SDK's standard retry does it: the wait before
+/// attempt `n + 1` is `min(max, first × 2ⁿ⁻¹)` times a random factor in [0, 1).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Backoff {
+    /// The wait's ceiling before the first retry.
+    pub first: Duration,
+    /// The longest wait.
+    pub max: Duration,
+    /// Attempts of a call, the first included; the last refusal is the call's error.
+    pub attempts: u32,
+}
+
+impl Backoff {
+    /// The AWS provider's settings (`cairn-aws`'s `retry.rs`): the SDK's 1 s first backoff,
+    /// 10 s at most, 10 attempts.
+    pub const AWS: Backoff = Backoff {
+        first: Duration::from_secs(1),
+        max: Duration::from_secs(10),
+        attempts: 10,
+    };
+
+    /// The same retry with time running `factor` times faster.
+    pub fn faster(self, factor: f64) -> Backoff {
+        Backoff {
+            first: self.first.div_f64(factor),
+            max: self.max.div_f64(factor),
+            ..self
+        }
+    }
+
+    fn wait(&self, attempt: u32) -> Duration {
+        let ceiling = self.first.saturating_mul(1 << (attempt - 1).min(16)).min(self.max);
+        ceiling.mul_f64(rand::random::<f64>())
+    }
+}
+
+type BucketOf = dyn Fn(&str, &'static str) -> Option<&'static str> + Send + Sync;
+
+struct RateLimits {
+    bucket_of: Arc<BucketOf>,
+    cloud: Mutex<HashMap<&'static str, CloudBucket>>,
+    pacer: Option<Pacer>,
+    backoff: Backoff,
+}
+
 /// The rule of `test:Unique`'s generated names.
 pub const UNIQUE_NAMES: NameRule = NameRule {
     max_len: 24,
@@ -136,6 +272,15 @@ struct Inner {
     transient: Mutex<HashMap<(String, &'static str), usize>>,
     /// Signalled when a call starts hanging (see `hang_after_effect`).
     hung: tokio::sync::Notify,
+    /// Signalled whenever a call ends (see `finished`).
+    ended: tokio::sync::Notify,
+    /// The cloud's rate limits and the client's answer to them, if emulated.
+    limits: Mutex<Option<Arc<RateLimits>>>,
+    /// Warming things whose readiness waits for `release_ready`, by name.
+    held: Mutex<HashSet<String>>,
+    released: tokio::sync::Notify,
+    /// Ids of the warming things that are ready.
+    ready: Mutex<HashSet<String>>,
     /// The type of each resource ever made, by id.
     types: Mutex<HashMap<String, String>>,
     /// The stack each resource was made for, by id (what a cloud's tags would say).
@@ -161,6 +306,73 @@ impl TestProvider {
     ) -> Self {
         *self.inner.latency.lock().unwrap() = Some(Arc::new(f));
         self
+    }
+
+    /// Emulates a cloud's rate limits: each call draws a token from the bucket
+    /// `bucket_of(name, op)` names (one of `buckets`; `None` is not limited) and is throttled
+    /// when there is none. The client paces its calls or only retries, as `pacing` says, and
+    /// retries a throttled call after `backoff`, up to its attempts.
+    pub fn with_rate_limits(
+        self,
+        buckets: &[(&'static str, Bucket)],
+        bucket_of: impl Fn(&str, &'static str) -> Option<&'static str> + Send + Sync + 'static,
+        pacing: Pacing,
+        backoff: Backoff,
+    ) -> Self {
+        let seeds: HashMap<String, Bucket> =
+            buckets.iter().map(|(n, b)| (n.to_string(), *b)).collect();
+        let pacer = (pacing == Pacing::Paced).then(|| Pacer::new(move |api| seeds.get(api).copied()));
+        *self.inner.limits.lock().unwrap() = Some(Arc::new(RateLimits {
+            bucket_of: Arc::new(bucket_of),
+            cloud: Mutex::new(buckets.iter().map(|(n, b)| (*n, CloudBucket::new(*b))).collect()),
+            pacer,
+            backoff,
+        }));
+        self
+    }
+
+    /// For each emulated bucket: (calls admitted, calls throttled).
+    pub fn throttling(&self) -> BTreeMap<&'static str, (u64, u64)> {
+        let limits = self.inner.limits.lock().unwrap().clone();
+        limits
+            .map(|l| {
+                l.cloud
+                    .lock()
+                    .unwrap()
+                    .iter()
+                    .map(|(n, b)| (*n, (b.admitted(), b.throttled())))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// Makes the readiness of the warming thing `name` wait until [`TestProvider::release_ready`].
+    pub fn hold_ready(&self, name: &str) {
+        self.inner.held.lock().unwrap().insert(name.to_string());
+    }
+
+    /// Lets the warming thing `name` become ready.
+    pub fn release_ready(&self, name: &str) {
+        self.inner.held.lock().unwrap().remove(name);
+        self.inner.released.notify_waiters();
+    }
+
+    /// Whether the warming thing with this id is ready.
+    pub fn is_ready(&self, id: &str) -> bool {
+        self.inner.ready.lock().unwrap().contains(id)
+    }
+
+    /// Resolves once an `op` call on `name` has ended.
+    pub async fn finished(&self, name: &str, op: &'static str) {
+        loop {
+            let ended = self.inner.ended.notified();
+            tokio::pin!(ended);
+            ended.as_mut().enable();
+            if self.calls().iter().any(|c| c.op == op && c.name == name) {
+                return;
+            }
+            ended.await;
+        }
     }
 
     /// Makes `op` on resource `name` fail with `message`.
@@ -286,8 +498,52 @@ impl TestProvider {
         self.inner.max_running.load(Ordering::SeqCst)
     }
 
+    /// A resource's outputs; a warming thing's say whether it is ready.
+    fn outputs_of(&self, id: &str, inputs: &Value) -> Value {
+        let mut out = outputs(id, inputs);
+        if self.inner.types.lock().unwrap().get(id).map(String::as_str) == Some(Warming::TYPE) {
+            out = json!({ "id": id, "value": inputs.get("value"), "ready": self.is_ready(id) });
+        }
+        out
+    }
+
     fn tick(&self) -> u64 {
         self.inner.clock.fetch_add(1, Ordering::SeqCst) + 1
+    }
+
+    /// Passes the emulated rate limits, as the client and the cloud would between them: waits
+    /// for the call's slot (paced), is throttled or admitted, and retries.
+    async fn admit(&self, op: &'static str, name: &str) -> Result<(), ProviderError> {
+        let limits = self.inner.limits.lock().unwrap().clone();
+        let Some(limits) = limits else { return Ok(()) };
+        let Some(bucket) = (limits.bucket_of)(name, op) else {
+            return Ok(());
+        };
+        let mut attempt = 1;
+        loop {
+            let ticket = match &limits.pacer {
+                Some(pacer) => Some(pacer.acquire(bucket).await),
+                None => None,
+            };
+            let admitted = limits
+                .cloud
+                .lock()
+                .unwrap()
+                .get_mut(bucket)
+                .is_none_or(CloudBucket::admit);
+            if admitted {
+                ticket.inspect(|t| t.succeeded());
+                return Ok(());
+            }
+            ticket.inspect(|t| t.throttled());
+            if attempt == limits.backoff.attempts {
+                return Err(ProviderError::new("Throttling: Rate exceeded")
+                    .code(Some("Throttling".into()))
+                    .retryable());
+            }
+            tokio::time::sleep(limits.backoff.wait(attempt)).await;
+            attempt += 1;
+        }
     }
 
     async fn call<T>(
@@ -296,6 +552,7 @@ impl TestProvider {
         name: &str,
         effect: impl FnOnce(&mut BTreeMap<String, (String, Value)>) -> Result<T, ProviderError>,
     ) -> Result<T, ProviderError> {
+        self.admit(op, name).await?;
         let start = self.tick();
         let now = self.inner.running.fetch_add(1, Ordering::SeqCst) + 1;
         self.inner.max_running.fetch_max(now, Ordering::SeqCst);
@@ -336,6 +593,7 @@ impl TestProvider {
             start,
             end,
         });
+        self.inner.ended.notify_waiters();
         if self
             .inner
             .hang_after_effect
@@ -405,6 +663,7 @@ impl Provider for TestProvider {
         match ty {
             Thing::TYPE => Some(Thing::SCHEMA),
             Unique::TYPE => Some(Unique::SCHEMA),
+            Warming::TYPE => Some(Warming::SCHEMA),
             _ => None,
         }
     }
@@ -457,7 +716,7 @@ impl Provider for TestProvider {
                 .unwrap()
                 .insert(req.client_token.clone(), id.clone());
             Ok(Created {
-                outputs: outputs(&id, &req.inputs),
+                outputs: self.outputs_of(&id, &req.inputs),
                 id: id.clone(),
             })
         })
@@ -489,7 +748,7 @@ impl Provider for TestProvider {
         self.call("read", &req.resource.name, |cloud| {
             Ok(cloud.get(&req.id).map(|(_, inputs)| ReadResult {
                 inputs: inputs.clone(),
-                outputs: outputs(&req.id, inputs),
+                outputs: self.outputs_of(&req.id, inputs),
             }))
         })
         .await
@@ -549,7 +808,29 @@ impl Provider for TestProvider {
                 .get_mut(&req.id)
                 .ok_or_else(|| ProviderError::new(format!("'{}' does not exist", req.id)))?;
             entry.1 = req.new_inputs.clone();
-            Ok(outputs(&req.id, &req.new_inputs))
+            Ok(self.outputs_of(&req.id, &req.new_inputs))
+        })
+        .await
+    }
+
+    /// Waits while the test holds it (`hold_ready`), then marks it ready.
+    async fn await_ready(&self, req: ReadRequest) -> Result<Value, ProviderError> {
+        let name = &req.resource.name;
+        loop {
+            let released = self.inner.released.notified();
+            tokio::pin!(released);
+            released.as_mut().enable();
+            if !self.inner.held.lock().unwrap().contains(name) {
+                break;
+            }
+            released.await;
+        }
+        self.call("ready", name, |cloud| {
+            let (_, inputs) = cloud
+                .get(&req.id)
+                .ok_or_else(|| ProviderError::new(format!("'{}' does not exist", req.id)))?;
+            self.inner.ready.lock().unwrap().insert(req.id.clone());
+            Ok(self.outputs_of(&req.id, inputs))
         })
         .await
     }

@@ -1242,6 +1242,8 @@ async fn a_conflict_with_what_this_resource_made_is_adopted() {
 }
 
 mod lookups;
+mod pacing;
+mod readiness;
 mod nested_secrets;
 mod replacement;
 mod targeting;

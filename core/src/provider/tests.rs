@@ -9,6 +9,7 @@ const SCHEMA: TypeSchema = TypeSchema {
     unique: &[],
     unordered: &["subnets"],
     secret: &[],
+    readiness: Readiness::AtCreate,
 };
 
 #[test]

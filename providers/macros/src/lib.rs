@@ -54,18 +54,26 @@ pub fn resource(attr: TokenStream, item: TokenStream) -> TokenStream {
 struct TypeAttr {
     token: LitStr,
     provider: Path,
+    /// `ready_later = "why"`: dependents may start once it exists (`Readiness::Awaited`), for
+    /// the reason given, which the docs show.
+    ready_later: Option<LitStr>,
 }
 
 fn parse_type_attr(attr: Tokens) -> syn::Result<TypeAttr> {
     let mut token = None;
     let mut provider = None;
+    let mut ready_later = None;
     let parser = syn::meta::parser(|meta| {
         if meta.path.is_ident("token") {
             token = Some(meta.value()?.parse::<LitStr>()?);
         } else if meta.path.is_ident("provider") {
             provider = Some(meta.value()?.parse::<Path>()?);
+        } else if meta.path.is_ident("ready_later") {
+            ready_later = Some(meta.value()?.parse::<LitStr>()?);
         } else {
-            return Err(meta.error("expected `token = \"…\"` or `provider = Type`"));
+            return Err(meta.error(
+                "expected `token = \"…\"`, `provider = Type` or `ready_later = \"why\"`",
+            ));
         }
         Ok(())
     });
@@ -74,6 +82,7 @@ fn parse_type_attr(attr: Tokens) -> syn::Result<TypeAttr> {
     Ok(TypeAttr {
         token: token.ok_or_else(|| missing("token = \"package:module/Type\""))?,
         provider: provider.ok_or_else(|| missing("provider = Type"))?,
+        ready_later,
     })
 }
 
@@ -334,7 +343,11 @@ fn lit(ident: &Ident) -> LitStr {
 }
 
 fn expand(attr: Tokens, item: Tokens) -> syn::Result<Tokens> {
-    let TypeAttr { token, provider } = parse_type_attr(attr)?;
+    let TypeAttr {
+        token,
+        provider,
+        ready_later,
+    } = parse_type_attr(attr)?;
     let item: ItemStruct = syn::parse2(item)?;
     let syn::Fields::Named(named) = &item.fields else {
         return Err(syn::Error::new_spanned(
@@ -451,7 +464,19 @@ fn expand(attr: Tokens, item: Tokens) -> syn::Result<Tokens> {
             f.docs.push(syn::parse_quote!(#[doc = #text]));
         }
     }
-    let summary = type_summary(&token, &calls, &inputs, &outputs);
+    let mut summary = type_summary(&token, &calls, &inputs, &outputs);
+    let readiness = match &ready_later {
+        Some(why) => {
+            summary.push_str(&format!(
+                " Its dependents that take its outputs start as soon as it exists, before it is \
+                 ready ({}); those that name it in `depends_on` wait for ready, and so does the \
+                 end of `up`.",
+                why.value().trim_end_matches('.')
+            ));
+            quote!(::cairn::Readiness::Awaited)
+        }
+        None => quote!(::cairn::Readiness::AtCreate),
+    };
     docs.push(syn::parse_quote!(#[doc = ""]));
     docs.push(syn::parse_quote!(#[doc = #summary]));
 
@@ -735,6 +760,7 @@ fn expand(attr: Tokens, item: Tokens) -> syn::Result<Tokens> {
                 unique: &[#(#unique),*],
                 unordered: #unordered,
                 secret: #secret,
+                readiness: #readiness,
             };
             #tags
         }

@@ -1,0 +1,246 @@
+//! Client-side pacing of rate-limited APIs: the token buckets a provider's calls wait on before
+//! they are sent, seeded with what the cloud documents and adapting when it throttles anyway.
+//!
+//! Clouds throttle each account and region with a token bucket per API (or class of APIs): a
+//! burst of `size` calls, then `refill` a second. A client that only retries spends a large
+//! apply in exponential backoff once the bucket is empty; one that paces itself sends each call
+//! when the bucket has a token for it, so calls are rarely refused and none waits longer than
+//! the bucket requires.
+//!
+//! Each lane is GCRA (the generic cell rate algorithm): the token bucket kept as the time the
+//! next call is due. Waiting calls queue in the order they asked (a fair lock), and only the
+//! first waits on a timer, for the slot the lane's rate gives it when it wakes: a rate cut while
+//! calls wait applies to all of them, and one woken late (timers round up) costs the others
+//! nothing while the burst covers the lateness. `governor` implements GCRA too, with a quota
+//! fixed at construction; here the rate moves. A throttled call sent at the current rate halves
+//! it (once per rate: the calls already on their way when it is cut do not cut it again) and
+//! empties the burst; every call that goes through wins back a fiftieth of the seeded rate, up
+//! to the seed. Time is tokio's, so tests run it on a paused clock.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+/// A token bucket: `size` calls at once, then `refill` a second.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Bucket {
+    /// The calls a full bucket allows at once.
+    pub size: u32,
+    /// Tokens added a second.
+    pub refill: f64,
+}
+
+impl Bucket {
+    /// A bucket of `size` tokens refilled with `refill` a second.
+    pub const fn new(size: u32, refill: f64) -> Bucket {
+        Bucket { size, refill }
+    }
+
+    /// The same bucket with time running `factor` times faster (benchmarks that scale a cloud's
+    /// minutes down to seconds scale its rates up by as much).
+    pub fn faster(self, factor: f64) -> Bucket {
+        Bucket {
+            refill: self.refill * factor,
+            ..self
+        }
+    }
+}
+
+/// Never below this fraction of the seeded rate, however often the cloud throttles: a lane cut
+/// to nothing would never learn that the throttling stopped.
+const FLOOR: f64 = 1.0 / 64.0;
+
+/// The share of the seeded rate each call that goes through wins back.
+const REGAIN: f64 = 1.0 / 50.0;
+
+/// The limiters of one account and region, one lane per API (or API class), made on first use
+/// from the seed.
+pub struct Pacer {
+    seed: Box<dyn Fn(&str) -> Option<Bucket> + Send + Sync>,
+    lanes: Mutex<HashMap<String, Arc<Lane>>>,
+}
+
+impl std::fmt::Debug for Pacer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pacer")
+            .field("lanes", &self.stats())
+            .finish_non_exhaustive()
+    }
+}
+
+/// What one lane has seen.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LaneStats {
+    /// Calls paced (every attempt, retries included).
+    pub calls: u64,
+    /// Of those, how many the cloud throttled all the same.
+    pub throttled: u64,
+    /// The time calls spent waiting for their slot, added up.
+    pub waited: Duration,
+    /// The rate the lane paces at now (the seed's refill unless the cloud throttled).
+    pub rate: f64,
+}
+
+struct Lane {
+    bucket: Bucket,
+    /// Held by the call whose turn it is; tokio's lock is fair, so calls go in order.
+    turn: tokio::sync::Mutex<()>,
+    state: Mutex<LaneState>,
+}
+
+struct LaneState {
+    rate: f64,
+    /// When the next call is due if the bucket were empty (GCRA's theoretical arrival time).
+    due: Instant,
+    /// Bumped at every cut, so that calls sent before it do not cut again.
+    epoch: u64,
+    calls: u64,
+    throttled: u64,
+    waited: Duration,
+}
+
+impl Lane {
+    fn interval(rate: f64) -> Duration {
+        Duration::from_secs_f64(1.0 / rate)
+    }
+
+    /// How far ahead of `due` a call may go: the burst, less the call itself.
+    fn burst(&self, rate: f64) -> Duration {
+        Self::interval(rate) * self.bucket.size.saturating_sub(1)
+    }
+}
+
+/// A paced call's reservation: say how it went, so that the lane adapts.
+#[derive(Clone)]
+pub struct Ticket {
+    lane: Option<Arc<Lane>>,
+    epoch: u64,
+}
+
+impl std::fmt::Debug for Ticket {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ticket")
+            .field("paced", &self.lane.is_some())
+            .finish()
+    }
+}
+
+impl Ticket {
+    /// The cloud throttled the call: slow the lane down.
+    pub fn throttled(&self) {
+        let Some(lane) = &self.lane else { return };
+        let mut s = lane.state.lock().unwrap();
+        s.throttled += 1;
+        if s.epoch != self.epoch {
+            return;
+        }
+        s.epoch += 1;
+        s.rate = (s.rate / 2.0).max(lane.bucket.refill * FLOOR);
+        // The cloud's bucket is empty: no burst until it has refilled.
+        let now = Instant::now();
+        let empty = now + lane.burst(s.rate) + Lane::interval(s.rate);
+        s.due = s.due.max(empty);
+    }
+
+    /// The call went through: win back some of the rate a throttle cost.
+    pub fn succeeded(&self) {
+        let Some(lane) = &self.lane else { return };
+        let mut s = lane.state.lock().unwrap();
+        let seed = lane.bucket.refill;
+        if s.rate < seed {
+            s.rate = (s.rate + seed * REGAIN).min(seed);
+        }
+    }
+}
+
+impl Pacer {
+    /// Pacing by `seed`: the bucket of each API (or class) the calls name, `None` for one that
+    /// is not paced.
+    pub fn new(seed: impl Fn(&str) -> Option<Bucket> + Send + Sync + 'static) -> Pacer {
+        Pacer {
+            seed: Box::new(seed),
+            lanes: Mutex::default(),
+        }
+    }
+
+    /// Waits until a call to `api` may be sent, and reserves it.
+    pub async fn acquire(&self, api: &str) -> Ticket {
+        let Some(lane) = self.lane(api) else {
+            return Ticket {
+                lane: None,
+                epoch: 0,
+            };
+        };
+        let asked = Instant::now();
+        let epoch = Self::take_turn(&lane, asked).await;
+        Ticket {
+            lane: Some(lane),
+            epoch,
+        }
+    }
+
+    /// Waits for the lane's turn, then for the slot; returns the rate's epoch it was sent at.
+    async fn take_turn(lane: &Lane, asked: Instant) -> u64 {
+        let _turn = lane.turn.lock().await;
+        loop {
+            let slot = {
+                let mut s = lane.state.lock().unwrap();
+                let now = Instant::now();
+                let earliest = s.due.checked_sub(lane.burst(s.rate)).unwrap_or(now);
+                if earliest <= now {
+                    s.due = s.due.max(now) + Lane::interval(s.rate);
+                    s.calls += 1;
+                    s.waited += now - asked;
+                    return s.epoch;
+                }
+                earliest
+            };
+            tokio::time::sleep_until(slot).await;
+        }
+    }
+
+    /// What each lane has seen so far, by API.
+    pub fn stats(&self) -> BTreeMap<String, LaneStats> {
+        let lanes = self.lanes.lock().unwrap();
+        lanes
+            .iter()
+            .map(|(api, lane)| {
+                let s = lane.state.lock().unwrap();
+                let stats = LaneStats {
+                    calls: s.calls,
+                    throttled: s.throttled,
+                    waited: s.waited,
+                    rate: s.rate,
+                };
+                (api.clone(), stats)
+            })
+            .collect()
+    }
+
+    fn lane(&self, api: &str) -> Option<Arc<Lane>> {
+        let mut lanes = self.lanes.lock().unwrap();
+        if let Some(lane) = lanes.get(api) {
+            return Some(lane.clone());
+        }
+        let bucket = (self.seed)(api).filter(|b| b.size > 0 && b.refill > 0.0)?;
+        let lane = Arc::new(Lane {
+            bucket,
+            turn: tokio::sync::Mutex::new(()),
+            state: Mutex::new(LaneState {
+                rate: bucket.refill,
+                due: Instant::now(),
+                epoch: 0,
+                calls: 0,
+                throttled: 0,
+                waited: Duration::ZERO,
+            }),
+        });
+        lanes.insert(api.to_string(), lane.clone());
+        Some(lane)
+    }
+}
+
+#[cfg(all(test, feature = "testing"))]
+mod tests;
