@@ -7,13 +7,18 @@
 //! 2. Engine overhead: a zero-latency provider with durable state writes: time per resource at
 //!    1,000 and 10,000 resources, and the ratio of the two totals.
 //! 3. Preview of an unchanged 10,000-resource stack: time and peak memory.
+//! 4. Rate limits: random DAGs of 2,000 and 10,000 resources whose creates draw from emulated
+//!    EC2 buckets, paced against retry-only; makespan over max(critical path, bucket bound).
+//! 5. Readiness: the seed program's graph (`seed-graph.dot`) with AWS's latencies scaled down,
+//!    dependents waiting for ready against waits overlapped, both against their critical paths.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use cairn::testing::{TestProvider, Thing, ThingArgs};
-use cairn::{Config, Engine, Output, Program, Stack};
+use cairn::pace::Bucket;
+use cairn::testing::{Backoff, Pacing, TestProvider, Thing, ThingArgs, Warming, WarmingArgs};
+use cairn::{Config, Engine, Output, Program, ResourceOptions, Stack};
 use cairn_state::Store;
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
@@ -75,9 +80,18 @@ fn up(
     dag: &[Vec<usize>],
     cloud: TestProvider,
 ) -> (Duration, Engine, tempfile::TempDir) {
+    let (took, failed, engine, dir) = up_program(rt, declare(dag, cloud));
+    assert_eq!(failed, 0);
+    (took, engine, dir)
+}
+
+/// Runs `up` of `program` on a fresh state database: the wall time and the failed operations.
+fn up_program(
+    rt: &tokio::runtime::Runtime,
+    program: Program,
+) -> (Duration, usize, Engine, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let engine = Engine::new(Store::open(dir.path().join("state.db")).unwrap(), "bench");
-    let program = declare(dag, cloud);
     let session = engine.lock("up").unwrap();
     let plan = rt.block_on(session.plan(&program)).unwrap();
     let start = Instant::now();
@@ -85,9 +99,185 @@ fn up(
         .block_on(session.apply(&program, &plan, 0, &|_| {}))
         .unwrap();
     let took = start.elapsed();
-    assert!(exec.errors.is_empty(), "{:?}", exec.errors.first());
+    let failed = exec.errors.len();
     drop(session);
-    (took, engine, dir)
+    (took, failed, engine, dir)
+}
+
+/// Scenario 4's time scale: the emulated cloud runs 20 times faster than AWS, so a bucket
+/// refilling 5 a second refills 100, and a create of 0.4 to 2 s takes 20 to 100 ms.
+const RATE_SCALE: f64 = 20.0;
+
+/// EC2's bucket for a mutating API (200 at once, 5 a second), as `cairn-aws` seeds it.
+const EC2_MUTATING: Bucket = Bucket::new(200, 5.0);
+
+/// Scenario 4: the creates of even resources call one API, the odd ones another (two EC2
+/// creates, each with its own bucket); returns (makespan, lower bound, throttled, calls,
+/// failed operations).
+fn rate_limited_up(
+    rt: &tokio::runtime::Runtime,
+    dag: &[Vec<usize>],
+    latency: &[Duration],
+    pacing: Pacing,
+) -> (Duration, Duration, u64, u64, usize) {
+    let bucket = EC2_MUTATING.faster(RATE_SCALE);
+    let by_name: Arc<HashMap<String, Duration>> = Arc::new(
+        latency
+            .iter()
+            .enumerate()
+            .map(|(i, d)| (format!("r{i}"), *d))
+            .collect(),
+    );
+    let cloud = TestProvider::new()
+        .with_latency(move |name, op| match op {
+            "create" => by_name.get(name).copied().unwrap_or_default(),
+            _ => Duration::ZERO,
+        })
+        .with_rate_limits(
+            &[("ec2:CreateEven", bucket), ("ec2:CreateOdd", bucket)],
+            |name, op| {
+                let i: usize = name[1..].parse().ok()?;
+                (op == "create").then_some(if i % 2 == 0 {
+                    "ec2:CreateEven"
+                } else {
+                    "ec2:CreateOdd"
+                })
+            },
+            pacing,
+            Backoff::AWS.faster(RATE_SCALE),
+        );
+    let (took, failed, _, _dir) = up_program(rt, declare(dag, cloud.clone()));
+    let mut bound = critical_path(dag, latency);
+    let (mut throttled, mut calls) = (0, 0);
+    for (admitted, refused) in cloud.throttling().into_values() {
+        let excess = admitted.saturating_sub(u64::from(bucket.size)) as f64;
+        bound = bound.max(Duration::from_secs_f64(excess / bucket.refill));
+        throttled += refused;
+        calls += admitted + refused;
+    }
+    (took, bound, throttled, calls, failed)
+}
+
+/// Scenario 5's time scale: a second of AWS is 10 ms.
+const READY_SCALE: f64 = 100.0;
+
+/// How long AWS takes, in seconds: (create call, wait for ready after it). A create call is
+/// about a second; a load balancer is active about three minutes after, an interface endpoint
+/// available about two, an ECS service steady about two (waited for as Terraform's
+/// `wait_for_steady_state` does).
+fn aws_latency(name: &str, ty: &str) -> (f64, f64) {
+    match ty {
+        "aws:lb/LoadBalancer" => (1.0, 180.0),
+        "aws:ec2/VpcEndpoint" if !name.contains("s3") => (1.0, 120.0),
+        "aws:ecs/Service" => (1.0, 120.0),
+        _ => (1.0, 0.0),
+    }
+}
+
+/// The seed program's graph: (name, type) per node and (from, to, depends_on) per edge.
+type SeedGraph = (Vec<(String, String)>, Vec<(usize, usize, bool)>);
+
+fn seed_graph() -> SeedGraph {
+    let dot = include_str!("seed-graph.dot");
+    let (mut nodes, mut edges) = (Vec::new(), Vec::new());
+    for line in dot.lines().map(str::trim) {
+        if let Some((from, rest)) = line.strip_prefix('n').and_then(|l| l.split_once(" -> n")) {
+            let to: String = rest.chars().take_while(char::is_ascii_digit).collect();
+            edges.push((
+                from.parse().unwrap(),
+                to.parse().unwrap(),
+                rest.contains("dashed"),
+            ));
+        } else if let Some(label) = line.split_once("label=\"").map(|(_, l)| l) {
+            let label = label.trim_end_matches("\"];");
+            let (name, ty) = label.split_once("\\n").unwrap();
+            nodes.push((name.to_string(), ty.to_string()));
+        }
+    }
+    assert!(edges.iter().all(|e| e.0 < e.1), "declaration order puts dependencies first");
+    (nodes, edges)
+}
+
+/// The critical path of the seed graph: with `overlap`, a load balancer's dependents by data
+/// start after its create call, the others after it is ready.
+fn seed_critical_path((nodes, edges): &SeedGraph, overlap: bool) -> f64 {
+    // Node order in the DOT is declaration order, where dependencies come first.
+    let (mut made, mut ready) = (vec![0.0f64; nodes.len()], vec![0.0f64; nodes.len()]);
+    for (i, (name, ty)) in nodes.iter().enumerate() {
+        let start = edges
+            .iter()
+            .filter(|e| e.1 == i)
+            .map(|&(from, _, explicit)| {
+                let early = overlap && nodes[from].1 == "aws:lb/LoadBalancer" && !explicit;
+                if early { made[from] } else { ready[from] }
+            })
+            .fold(0.0, f64::max);
+        let (create, wait) = aws_latency(name, ty);
+        made[i] = start + create;
+        ready[i] = made[i] + wait;
+    }
+    ready.into_iter().fold(0.0, f64::max)
+}
+
+/// The seed graph declared for the test provider: a load balancer is a `Warming` thing when
+/// the waits overlap, a `Thing` whose create takes the whole wait otherwise.
+fn declare_seed(graph: &SeedGraph, overlap: bool) -> (Program, TestProvider) {
+    let (nodes, edges) = graph.clone();
+    let scale = |s: f64| Duration::from_secs_f64(s / READY_SCALE);
+    let latency: Arc<HashMap<String, (Duration, Duration)>> = Arc::new(
+        nodes
+            .iter()
+            .map(|(name, ty)| {
+                let (create, wait) = aws_latency(name, ty);
+                let split = overlap && ty == "aws:lb/LoadBalancer";
+                let times = if split {
+                    (scale(create), scale(wait))
+                } else {
+                    (scale(create + wait), Duration::ZERO)
+                };
+                (name.clone(), times)
+            })
+            .collect(),
+    );
+    let cloud = TestProvider::new().with_latency(move |name, op| {
+        let (create, ready) = latency.get(name).copied().unwrap_or_default();
+        match op {
+            "create" => create,
+            "ready" => ready,
+            _ => Duration::ZERO,
+        }
+    });
+    let provider = cloud.clone();
+    let program = Program::declare(Stack::new("bench", Config::default()), move |s| {
+        s.provider("test", provider);
+        let mut ids: Vec<Output<String>> = Vec::new();
+        for (i, (name, ty)) in nodes.iter().enumerate() {
+            let into = edges.iter().filter(|e| e.1 == i);
+            let refs: Vec<Output<String>> =
+                into.clone().filter(|e| !e.2).map(|e| ids[e.0].clone()).collect();
+            let mut opts = ResourceOptions::default();
+            for e in into.filter(|e| e.2) {
+                opts = opts.depends_on(nodes[e.0].0.as_str());
+            }
+            let refs = (!refs.is_empty()).then(|| Output::all(refs));
+            let id = if overlap && ty == "aws:lb/LoadBalancer" {
+                let args = WarmingArgs {
+                    refs,
+                    ..Default::default()
+                };
+                Warming::with(s, name, args, opts).id()
+            } else {
+                let args = ThingArgs {
+                    refs,
+                    ..Default::default()
+                };
+                Thing::with(s, name, args, opts).id()
+            };
+            ids.push(id);
+        }
+    })
+    .expect("valid program");
+    (program, cloud)
 }
 
 fn peak_rss_kib() -> u64 {
@@ -153,6 +343,56 @@ fn main() {
                     took.as_secs_f64() / cp.as_secs_f64()
                 );
             }
+        }
+    }
+
+    if wanted("rate") {
+        println!(
+            "## Rate limits (two EC2 create APIs, bucket 200 + 5/s each, time x{RATE_SCALE}; \
+             latencies 20-100 ms; unbounded parallelism)"
+        );
+        for &n in &[2_000usize, 10_000] {
+            let dag = random_dag(n, 1);
+            let mut rng = StdRng::seed_from_u64(1 ^ 0xfeed);
+            let latency: Vec<Duration> = (0..n)
+                .map(|_| Duration::from_millis(rng.random_range(20..=100)))
+                .collect();
+            for pacing in [Pacing::Paced, Pacing::RetryOnly] {
+                let (took, bound, throttled, calls, failed) =
+                    rate_limited_up(&rt, &dag, &latency, pacing);
+                println!(
+                    "n={n:>6} {pacing:<9?}  lower bound {:>7.3}s  makespan {:>7.3}s  ratio {:.3}  \
+                     throttled {throttled} of {calls} calls ({:.2}%)  failed {failed}",
+                    bound.as_secs_f64(),
+                    took.as_secs_f64(),
+                    took.as_secs_f64() / bound.as_secs_f64(),
+                    throttled as f64 * 100.0 / calls as f64,
+                );
+            }
+        }
+    }
+
+    if wanted("readiness") {
+        println!(
+            "## Readiness: the seed program's graph, AWS latencies, 1 s of AWS = {} ms",
+            1000.0 / READY_SCALE
+        );
+        let graph = seed_graph();
+        for overlap in [false, true] {
+            let (program, cloud) = declare_seed(&graph, overlap);
+            let (took, failed, _, _dir) = up_program(&rt, program);
+            assert_eq!(failed, 0);
+            let cp = seed_critical_path(&graph, overlap);
+            let ready = cloud.calls().iter().filter(|c| c.op == "ready").count();
+            println!(
+                "{:<22} {} resources  critical path {:>6.1} s of AWS  makespan {:>6.1} s of AWS  \
+                 ratio {:.3}  ({ready} readiness waits)",
+                if overlap { "waits overlapped" } else { "dependents wait ready" },
+                graph.0.len(),
+                cp,
+                took.as_secs_f64() * READY_SCALE,
+                took.as_secs_f64() * READY_SCALE / cp,
+            );
         }
     }
 

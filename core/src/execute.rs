@@ -23,7 +23,7 @@ use petgraph::algo::is_cyclic_directed;
 use petgraph::graph::{DiGraph, NodeIndex};
 use serde_json::Value;
 
-use crate::graph::ResourceGraph;
+use crate::graph::{ResourceGraph, names_in_depends_on};
 use crate::output::{Resolve, ResourceIdx};
 use crate::plan::{self, Change, Plan, Step, StepKind};
 use crate::props;
@@ -1363,15 +1363,6 @@ impl<'a> Executor<'a> {
             .map(|d| d.name.as_str())
             .collect()
     }
-}
-
-/// Whether declaration `dependent` names declaration `dependency` in its `depends_on` (what it
-/// needs ready, not merely made).
-fn names_in_depends_on(stack: &Stack, dependent: usize, dependency: usize) -> bool {
-    stack.resources[dependent].depends_on.iter().any(|d| match d {
-        crate::stack::DependsOn::Resource(r) => r.0 == dependency,
-        crate::stack::DependsOn::Name(n) => stack.index_of(n) == Some(dependency),
-    })
 }
 
 /// Makes the delete half `del` of a delete-first replacement wait for everything its new copy

@@ -82,7 +82,8 @@ impl ResourceGraph {
             .map(|n| n.index())
     }
 
-    /// Graphviz DOT of the graph, edges pointing from dependency to dependent.
+    /// Graphviz DOT of the graph, edges pointing from dependency to dependent; an edge of
+    /// `depends_on` is dashed.
     pub fn to_dot(&self, stack: &Stack) -> String {
         let mut out = String::from("digraph resources {\n  rankdir=LR;\n  node [shape=box];\n");
         for (i, d) in stack.resources.iter().enumerate() {
@@ -94,11 +95,26 @@ impl ResourceGraph {
             );
         }
         for e in self.graph.raw_edges() {
-            let _ = writeln!(out, "  n{} -> n{};", e.source().index(), e.target().index());
+            let (from, to) = (e.source().index(), e.target().index());
+            let style = if names_in_depends_on(stack, to, from) {
+                " [style=dashed]"
+            } else {
+                ""
+            };
+            let _ = writeln!(out, "  n{from} -> n{to}{style};");
         }
         out.push_str("}\n");
         out
     }
+}
+
+/// Whether declaration `dependent` names declaration `dependency` in its `depends_on`: what it
+/// needs ready, not merely made (see `Readiness`).
+pub(crate) fn names_in_depends_on(stack: &Stack, dependent: usize, dependency: usize) -> bool {
+    stack.resources[dependent].depends_on.iter().any(|d| match d {
+        DependsOn::Resource(r) => r.0 == dependency,
+        DependsOn::Name(n) => stack.index_of(n) == Some(dependency),
+    })
 }
 
 /// Text safe inside a DOT quoted string: quotes and backslashes escaped, line breaks dropped,

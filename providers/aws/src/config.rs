@@ -2,7 +2,10 @@
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 
+use aws_smithy_runtime_api::client::http::SharedHttpClient;
+
 use crate::endpoint;
+use crate::pacing::{self, NameTheApi, ReportThrottling};
 use crate::retry::{OnlyThrottling, retry_config};
 
 /// One AWS configuration: which account (through a profile or a role to assume) and region.
@@ -178,19 +181,31 @@ impl AwsConfig {
         {
             overrides.push(format!("{url} (the profile's endpoint_url)"));
         }
+        // AWS throttles each account and region: the pacer is theirs. Finding the account is
+        // the one call not paced (the credentials' own calls aside); a failure here is left
+        // to the preflight check, which says what is wrong with the credentials.
+        let region = sdk.region().map(|r| r.to_string()).unwrap_or_default();
+        let account = match aws_sdk_sts::Client::new(&sdk).get_caller_identity().send().await {
+            Ok(identity) => identity.account().unwrap_or_default().to_string(),
+            Err(_) => String::new(),
+        };
+        let http = pacing::http_client(pacing::shared(&account, &region));
         Ok(ClientSet {
-            any: Self::clients_of(&sdk, false),
-            create: Self::clients_of(&sdk, true),
+            any: Self::clients_of(&sdk, &http, false),
+            create: Self::clients_of(&sdk, &http, true),
             overrides,
         })
     }
 
-    fn clients_of(sdk: &SdkConfig, creating: bool) -> Clients {
-        // Each service's config builder takes the same retry settings.
+    fn clients_of(sdk: &SdkConfig, http: &SharedHttpClient, creating: bool) -> Clients {
+        // Each service's config builder takes the same retry settings, and the paced client.
         macro_rules! client {
             ($sdk:ident, $name:literal) => {{
                 use $sdk::config::retry::{RetryPartition, TokenBucket};
                 let mut conf = $sdk::config::Builder::from(sdk)
+                    .http_client(http.clone())
+                    .interceptor(NameTheApi)
+                    .retry_classifier(ReportThrottling)
                     .retry_config(retry_config())
                     .retry_partition(
                         RetryPartition::custom(concat!("cairn-", $name))
@@ -222,6 +237,9 @@ impl AwsConfig {
                 let custom = sdk.endpoint_url().is_some()
                     || std::env::var_os("AWS_ENDPOINT_URL_S3").is_some();
                 let conf = aws_sdk_s3::config::Builder::from(sdk)
+                    .http_client(http.clone())
+                    .interceptor(NameTheApi)
+                    .retry_classifier(ReportThrottling)
                     .retry_config(retry_config())
                     .force_path_style(custom);
                 let conf = if creating {

@@ -15,6 +15,7 @@ mod endpoint;
 mod error;
 mod lookup;
 mod names;
+mod pacing;
 mod provider;
 mod registry;
 mod resource;

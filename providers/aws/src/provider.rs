@@ -185,6 +185,13 @@ impl Provider for AwsProvider {
             .delete(c, &req.id, &req.inputs, &req.outputs)
             .await
     }
+
+    async fn await_ready(&self, req: ReadRequest) -> Result<Value, ProviderError> {
+        let c = self.clients().await?;
+        Self::handler(&req.resource.ty)?
+            .await_ready(c, &req.id, &req.outputs)
+            .await
+    }
 }
 
 /// An endpoint in the stack's configuration (as older versions read it) changes nothing now;

@@ -132,6 +132,16 @@ pub(crate) trait AwsResource: ResourceType {
         inputs: &Self::Inputs,
         outputs: &Self::Outputs,
     ) -> Result<(), ProviderError>;
+
+    /// For a type declared `ready_later`: waits until the resource is ready, and returns its
+    /// outputs then. The others are ready when their create returns.
+    async fn await_ready(
+        _c: &Clients,
+        _id: &str,
+        outputs: Self::Outputs,
+    ) -> Result<Self::Outputs, ProviderError> {
+        Ok(outputs)
+    }
 }
 
 /// Whether `id`, one of [`AwsResource::find`]'s candidates, is what this stack's resource `ctx`
@@ -232,6 +242,8 @@ pub(crate) trait Handler: Send + Sync {
         inputs: &Value,
         outputs: &Value,
     ) -> Result<(), ProviderError>;
+    async fn await_ready(&self, c: &Clients, id: &str, outputs: &Value)
+    -> Result<Value, ProviderError>;
 }
 
 /// A resource type erased to the engine's JSON: the one place inputs and outputs are parsed
@@ -445,6 +457,16 @@ impl<R: AwsResource> Handler for Typed<R> {
     ) -> Result<(), ProviderError> {
         let inputs = parse::<R::Inputs>(R::TYPE, inputs)?;
         R::delete(c, id, &inputs, &parse::<R::Outputs>(R::TYPE, outputs)?).await
+    }
+
+    async fn await_ready(
+        &self,
+        c: &Clients,
+        id: &str,
+        outputs: &Value,
+    ) -> Result<Value, ProviderError> {
+        let outputs = parse::<R::Outputs>(R::TYPE, outputs)?;
+        write(R::TYPE, &R::await_ready(c, id, outputs).await?)
     }
 }
 

@@ -28,7 +28,16 @@ use crate::{AwsProvider, Tags, wait};
 /// stack.export("url", cairn::format!("http://{}", alb.dns_name()));
 /// # }
 /// ```
-#[cairn::resource(token = "aws:lb/LoadBalancer", provider = AwsProvider)]
+#[cairn::resource(
+    token = "aws:lb/LoadBalancer",
+    provider = AwsProvider,
+    // AWS accepts a listener (and anything else that takes the ARN or DNS name) while the
+    // load balancer is `provisioning`: the console's wizard creates the listener straight
+    // after the load balancer, and Terraform's aws_alb returned while it was provisioning
+    // until 0.8.5 (hashicorp/terraform#10386, #11333) with listeners made meanwhile.
+    ready_later = "AWS accepts its listeners while it is `provisioning`, for a minute or \
+                   more; it is ready when `active`"
+)]
 #[api(calls(
     CreateLoadBalancer,
     DescribeLoadBalancers,
@@ -119,33 +128,40 @@ impl AwsResource for LoadBalancer {
             .send()
             .await
             .map_err(aws_on("CreateLoadBalancer", "subnets"))?;
-        let arn = out
-            .load_balancers()
-            .first()
-            .and_then(|l| l.load_balancer_arn())
-            .unwrap_or_default()
-            .to_string();
-        // A load balancer is `provisioning` for a minute or two on AWS.
+        // It exists now, `provisioning`: its ARN and DNS name are known, and `await_ready`
+        // waits for the rest.
+        let lb = out.load_balancers().first().ok_or_else(|| {
+            ProviderError::new(format!("CreateLoadBalancer returned no load balancer {}", i.name))
+        })?;
+        let arn = lb.load_balancer_arn().unwrap_or_default().to_string();
+        Ok((arn, lb_outputs(lb)))
+    }
+
+    /// A load balancer is `provisioning` for a minute or two on AWS.
+    async fn await_ready(
+        c: &Clients,
+        id: &str,
+        _outputs: LoadBalancerOutputs,
+    ) -> Result<LoadBalancerOutputs, ProviderError> {
         let lb = wait::until(
-            &format!("load balancer {} to become active", i.name),
+            &format!("load balancer {id} to become active"),
             Duration::from_secs(600),
             || async {
-                let lb = describe_lb(c, &arn).await?.ok_or_else(|| {
-                    ProviderError::new(format!("load balancer {} disappeared", i.name))
+                let lb = describe_lb(c, id).await?.ok_or_else(|| {
+                    ProviderError::new(format!("load balancer {id} disappeared"))
                 })?;
                 let state = lb.state().and_then(|s| s.code()).cloned();
                 match state {
                     Some(LoadBalancerStateEnum::Active) | None => Ok(Some(lb)),
                     Some(LoadBalancerStateEnum::Failed) => Err(ProviderError::new(format!(
-                        "load balancer {} failed to provision",
-                        i.name
+                        "load balancer {id} failed to provision"
                     ))),
                     _ => Ok(None),
                 }
             },
         )
         .await?;
-        Ok((arn, lb_outputs(&lb)))
+        Ok(lb_outputs(&lb))
     }
 
     async fn find(

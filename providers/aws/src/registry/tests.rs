@@ -190,6 +190,19 @@ fn the_resource_coverage_table_is_up_to_date() {
         table.push_str(&format!("| `{}` | {} |\n", h.token(), code(h.api_calls())));
     }
     table.push_str(
+        "\n## Ready later\n\nThese types exist (their id and ARN known) well before they are \
+         ready: their create returns at once, and the dependents that take their outputs start \
+         then, while Cairn waits for them to be ready; the resources that name one in \
+         `depends_on` wait for ready, and so does the end of `up`. Each type's documentation \
+         says why AWS accepts its dependents early.\n\n",
+    );
+    for h in all()
+        .iter()
+        .filter(|h| h.schema().readiness == cairn::Readiness::Awaited)
+    {
+        table.push_str(&format!("- `{}`\n", h.token()));
+    }
+    table.push_str(
         "\n## Lookups\n\nRead when the program is planned (or during `up`, when their arguments \
          come from resources the run makes), shown in the plan as reads, never created, changed, \
          deleted or recorded.\n\n| lookup | declared by |\n|---|---|\n",
