@@ -1005,16 +1005,24 @@ impl<'a> Executor<'a> {
         };
         let provider = self.provider(step)?;
         let outputs = self.live.lock().unwrap()[i].clone().unwrap_or(Value::Null);
-        let ready = provider
-            .provider
-            .await_ready(ReadRequest {
-                resource: self.context(step),
-                id: settled.id.clone(),
-                inputs: settled.inputs,
-                outputs: outputs.clone(),
-            })
-            .await
-            .map_err(|e| {
+        let wait = provider.provider.await_ready(ReadRequest {
+            resource: self.context(step),
+            id: settled.id.clone(),
+            inputs: settled.inputs,
+            outputs: outputs.clone(),
+        });
+        // Nothing is pending during the wait, so an interrupt need not sit through it.
+        let ready = tokio::select! {
+            ready = wait => ready,
+            () = self.stop.until_requested() => {
+                return Err(Self::fail(step, verb, format!(
+                    "interrupted before it was ready: it exists ({}) and is recorded, and the \
+                     next up waits for it",
+                    settled.id
+                )));
+            }
+        };
+        let ready = ready.map_err(|e| {
                 let mut err = Self::provider_fail(step, verb, e);
                 err.message = format!(
                     "{}; it exists ({}) and is recorded, but is not ready: if it never becomes \

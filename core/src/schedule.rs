@@ -27,19 +27,31 @@ pub enum Outcome {
     NotStarted,
 }
 
-/// A request to stop a run: once made, no operation starts, and those running finish.
+/// A request to stop a run: once made, no operation starts, and those running finish (or, for
+/// one that only waits and has nothing to lose, such as a wait for readiness, end early).
 #[derive(Debug, Default)]
-pub struct Stop(AtomicBool);
+pub struct Stop(AtomicBool, tokio::sync::Notify);
 
 impl Stop {
     /// Asks the run to stop.
     pub fn request(&self) {
         self.0.store(true, Ordering::SeqCst);
+        self.1.notify_waiters();
     }
 
     /// Whether stopping was asked for.
     pub fn requested(&self) -> bool {
         self.0.load(Ordering::SeqCst)
+    }
+
+    /// Resolves once stopping is asked for.
+    pub async fn until_requested(&self) {
+        let notified = self.1.notified();
+        tokio::pin!(notified);
+        notified.as_mut().enable();
+        if !self.requested() {
+            notified.await;
+        }
     }
 }
 

@@ -147,3 +147,28 @@ async fn a_replaced_copy_is_deleted_only_once_the_new_one_is_ready() {
     assert!(h.call("ready", "lb").end < h.call("delete", "lb").start);
     assert!(!h.cloud.cloud().contains_key(&old));
 }
+
+#[tokio::test]
+async fn an_interrupt_ends_a_wait_for_readiness_at_once_and_the_next_up_waits_again() {
+    let h = Harness::new_plain();
+    h.cloud.hold_ready("lb");
+    let program = h.declare(balanced).unwrap();
+    let session = h.engine.lock("up").unwrap();
+    let plan = session.plan(&program).await.unwrap();
+    let stop = session.stop();
+    let (exec, ()) = tokio::join!(session.apply(&program, &plan, 0, &|_| {}), async {
+        h.cloud.finished("listener", "create").await;
+        stop.request();
+    });
+    let exec = exec.unwrap();
+    assert_eq!(exec.errors.len(), 1, "{:?}", exec.errors);
+    assert!(exec.errors[0].message.contains("interrupted before it was ready"));
+    assert!(h.cloud.calls().iter().all(|c| c.op != "ready" && c.name != "service"));
+    drop(session);
+    assert_eq!(h.recorded_names(), ["lb", "listener"]);
+    h.cloud.release_ready("lb");
+    let exec = h.up(balanced).await;
+    assert!(exec.errors.is_empty(), "{:?}", exec.errors);
+    assert!(h.cloud.is_ready(&lb_id(&h)));
+    assert_eq!(h.recorded_names(), ["lb", "listener", "service"]);
+}
