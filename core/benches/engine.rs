@@ -7,9 +7,10 @@
 //! 2. Engine overhead: a zero-latency provider with durable state writes: time per resource at
 //!    1,000 and 10,000 resources, and the ratio of the two totals.
 //! 3. Preview of an unchanged 10,000-resource stack: time and peak memory.
-//! 4. Rate limits: random DAGs of 2,000 and 10,000 resources whose creates draw from emulated
-//!    EC2 buckets, paced against retry-only; makespan over max(critical path, bucket bound).
-//! 5. Readiness: the seed program's graph (`seed-graph.dot`) with AWS's latencies scaled down,
+//! 5. Rate limits (BENCHMARKS.md's 4 is the S3 benchmark): random DAGs of 2,000 and 10,000
+//!    resources whose creates draw from emulated EC2 buckets, paced against retry-only;
+//!    makespan over max(critical path, bucket bound).
+//! 6. Readiness: the seed program's graph (`seed-graph.dot`) with AWS's latencies scaled down,
 //!    dependents waiting for ready against waits overlapped, both against their critical paths.
 
 use std::collections::HashMap;
@@ -104,14 +105,14 @@ fn up_program(
     (took, failed, engine, dir)
 }
 
-/// Scenario 4's time scale: the emulated cloud runs 20 times faster than AWS, so a bucket
+/// Scenario 5's time scale: the emulated cloud runs 20 times faster than AWS, so a bucket
 /// refilling 5 a second refills 100, and a create of 0.4 to 2 s takes 20 to 100 ms.
 const RATE_SCALE: f64 = 20.0;
 
 /// EC2's bucket for a mutating API (200 at once, 5 a second), as `cairn-aws` seeds it.
 const EC2_MUTATING: Bucket = Bucket::new(200, 5.0);
 
-/// Scenario 4: the creates of even resources call one API, the odd ones another (two EC2
+/// Scenario 5: the creates of even resources call one API, the odd ones another (two EC2
 /// creates, each with its own bucket); returns (makespan, lower bound, throttled, calls,
 /// failed operations).
 fn rate_limited_up(
@@ -137,7 +138,7 @@ fn rate_limited_up(
             &[("ec2:CreateEven", bucket), ("ec2:CreateOdd", bucket)],
             |name, op| {
                 let i: usize = name[1..].parse().ok()?;
-                (op == "create").then_some(if i % 2 == 0 {
+                (op == "create").then_some(if i.is_multiple_of(2) {
                     "ec2:CreateEven"
                 } else {
                     "ec2:CreateOdd"
@@ -158,7 +159,7 @@ fn rate_limited_up(
     (took, bound, throttled, calls, failed)
 }
 
-/// Scenario 5's time scale: a second of AWS is 10 ms.
+/// Scenario 6's time scale: a second of AWS is 10 ms.
 const READY_SCALE: f64 = 100.0;
 
 /// How long AWS takes, in seconds: (create call, wait for ready after it). A create call is
@@ -194,7 +195,10 @@ fn seed_graph() -> SeedGraph {
             nodes.push((name.to_string(), ty.to_string()));
         }
     }
-    assert!(edges.iter().all(|e| e.0 < e.1), "declaration order puts dependencies first");
+    assert!(
+        edges.iter().all(|e| e.0 < e.1),
+        "declaration order puts dependencies first"
+    );
     (nodes, edges)
 }
 
@@ -253,8 +257,11 @@ fn declare_seed(graph: &SeedGraph, overlap: bool) -> (Program, TestProvider) {
         let mut ids: Vec<Output<String>> = Vec::new();
         for (i, (name, ty)) in nodes.iter().enumerate() {
             let into = edges.iter().filter(|e| e.1 == i);
-            let refs: Vec<Output<String>> =
-                into.clone().filter(|e| !e.2).map(|e| ids[e.0].clone()).collect();
+            let refs: Vec<Output<String>> = into
+                .clone()
+                .filter(|e| !e.2)
+                .map(|e| ids[e.0].clone())
+                .collect();
             let mut opts = ResourceOptions::default();
             for e in into.filter(|e| e.2) {
                 opts = opts.depends_on(nodes[e.0].0.as_str());
@@ -387,7 +394,11 @@ fn main() {
             println!(
                 "{:<22} {} resources  critical path {:>6.1} s of AWS  makespan {:>6.1} s of AWS  \
                  ratio {:.3}  ({ready} readiness waits)",
-                if overlap { "waits overlapped" } else { "dependents wait ready" },
+                if overlap {
+                    "waits overlapped"
+                } else {
+                    "dependents wait ready"
+                },
                 graph.0.len(),
                 cp,
                 took.as_secs_f64() * READY_SCALE,

@@ -1023,20 +1023,25 @@ impl<'a> Executor<'a> {
             }
         };
         let ready = ready.map_err(|e| {
-                let mut err = Self::provider_fail(step, verb, e);
-                err.message = format!(
-                    "{}; it exists ({}) and is recorded, but is not ready: if it never becomes \
+            let mut err = Self::provider_fail(step, verb, e);
+            err.message = format!(
+                "{}; it exists ({}) and is recorded, but is not ready: if it never becomes \
                      ready, `up --replace {}` makes a new one",
-                    err.message, settled.id, step.name
-                );
-                err
-            })?;
+                err.message, settled.id, step.name
+            );
+            err
+        })?;
         if ready != outputs {
             // What the cloud finished setting up shows in its outputs (a state): recorded, for
             // the outputs of the stack and the next plan.
-            let (stack, name, now) = (self.stack_name.to_string(), step.name.clone(), ready.clone());
+            let (stack, name, now) = (
+                self.stack_name.to_string(),
+                step.name.clone(),
+                ready.clone(),
+            );
             self.record(move |s| {
-                let Some(mut rec) = s.resources(&stack)?.into_iter().find(|r| r.name == name) else {
+                let Some(mut rec) = s.resources(&stack)?.into_iter().find(|r| r.name == name)
+                else {
                     return Ok(());
                 };
                 rec.outputs = now;

@@ -111,10 +111,13 @@ impl ResourceGraph {
 /// Whether declaration `dependent` names declaration `dependency` in its `depends_on`: what it
 /// needs ready, not merely made (see `Readiness`).
 pub(crate) fn names_in_depends_on(stack: &Stack, dependent: usize, dependency: usize) -> bool {
-    stack.resources[dependent].depends_on.iter().any(|d| match d {
-        DependsOn::Resource(r) => r.0 == dependency,
-        DependsOn::Name(n) => stack.index_of(n) == Some(dependency),
-    })
+    stack.resources[dependent]
+        .depends_on
+        .iter()
+        .any(|d| match d {
+            DependsOn::Resource(r) => r.0 == dependency,
+            DependsOn::Name(n) => stack.index_of(n) == Some(dependency),
+        })
 }
 
 /// Text safe inside a DOT quoted string: quotes and backslashes escaped, line breaks dropped,

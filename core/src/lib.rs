@@ -109,8 +109,7 @@ pub use provider::{
     CheckFailure, CreateRequest, Created, DefaultProvider, DeleteRequest, ErrorKind, ImportRequest,
     Imported, LookupRequest, NameRule, Prop, PropMap, Provider, ProviderError, ProviderRef,
     ReadRequest, ReadResult, Readiness, Related, ResourceContext, TypeSchema, UniqueKey,
-    UpdateRequest,
-    secret_output,
+    UpdateRequest, secret_output,
 };
 pub use resource_type::{ResourceType, Tags, same_set};
 pub use saved_plan::{Digests, SavedPlan, SavedStep, Steering, config_digest};

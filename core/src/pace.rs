@@ -18,6 +18,7 @@
 //! to the seed. Time is tokio's, so tests run it on a paused clock.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -55,10 +56,13 @@ const FLOOR: f64 = 1.0 / 64.0;
 /// The share of the seeded rate each call that goes through wins back.
 const REGAIN: f64 = 1.0 / 50.0;
 
+/// The bucket of each API (or class) a pacer paces; `None` for one it does not.
+type Seed = dyn Fn(&str) -> Option<Bucket> + Send + Sync;
+
 /// The limiters of one account and region, one lane per API (or API class), made on first use
 /// from the seed.
 pub struct Pacer {
-    seed: Box<dyn Fn(&str) -> Option<Bucket> + Send + Sync>,
+    seed: Box<Seed>,
     lanes: Mutex<HashMap<String, Arc<Lane>>>,
 }
 
@@ -84,6 +88,7 @@ pub struct LaneStats {
 }
 
 struct Lane {
+    api: String,
     bucket: Bucket,
     /// Held by the call whose turn it is; tokio's lock is fair, so calls go in order.
     turn: tokio::sync::Mutex<()>,
@@ -112,11 +117,35 @@ impl Lane {
     }
 }
 
-/// A paced call's reservation: say how it went, so that the lane adapts.
+/// What a throttle did to its lane.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Slowed {
+    /// Cut the rate to this many calls a second (the first throttle of a call sent at the rate
+    /// the lane had).
+    To(f64),
+    /// Nothing more: the call was sent before the lane was slowed down already.
+    Already,
+}
+
+/// A paced call's reservation: say how it went, so that the lane adapts. Its clones are one
+/// ticket: only the first report counts (the SDK consults its retry classifiers more than
+/// once per attempt).
 #[derive(Clone)]
 pub struct Ticket {
     lane: Option<Arc<Lane>>,
     epoch: u64,
+    reported: Arc<AtomicBool>,
+}
+
+impl Ticket {
+    fn first_report(&self) -> bool {
+        !self.reported.swap(true, Ordering::SeqCst)
+    }
+
+    /// The API (or class) it was paced as; `None` for one not paced.
+    pub fn api(&self) -> Option<&str> {
+        self.lane.as_deref().map(|l| l.api.as_str())
+    }
 }
 
 impl std::fmt::Debug for Ticket {
@@ -128,13 +157,14 @@ impl std::fmt::Debug for Ticket {
 }
 
 impl Ticket {
-    /// The cloud throttled the call: slow the lane down.
-    pub fn throttled(&self) {
-        let Some(lane) = &self.lane else { return };
+    /// The cloud throttled the call: slow the lane down. `None` for a call not paced, or a
+    /// ticket already reported.
+    pub fn throttled(&self) -> Option<Slowed> {
+        let lane = self.lane.as_ref().filter(|_| self.first_report())?;
         let mut s = lane.state.lock().unwrap();
         s.throttled += 1;
         if s.epoch != self.epoch {
-            return;
+            return Some(Slowed::Already);
         }
         s.epoch += 1;
         s.rate = (s.rate / 2.0).max(lane.bucket.refill * FLOOR);
@@ -142,11 +172,14 @@ impl Ticket {
         let now = Instant::now();
         let empty = now + lane.burst(s.rate) + Lane::interval(s.rate);
         s.due = s.due.max(empty);
+        Some(Slowed::To(s.rate))
     }
 
     /// The call went through: win back some of the rate a throttle cost.
     pub fn succeeded(&self) {
-        let Some(lane) = &self.lane else { return };
+        let Some(lane) = self.lane.as_ref().filter(|_| self.first_report()) else {
+            return;
+        };
         let mut s = lane.state.lock().unwrap();
         let seed = lane.bucket.refill;
         if s.rate < seed {
@@ -171,6 +204,7 @@ impl Pacer {
             return Ticket {
                 lane: None,
                 epoch: 0,
+                reported: Arc::default(),
             };
         };
         let asked = Instant::now();
@@ -178,6 +212,7 @@ impl Pacer {
         Ticket {
             lane: Some(lane),
             epoch,
+            reported: Arc::default(),
         }
     }
 
@@ -226,6 +261,7 @@ impl Pacer {
         }
         let bucket = (self.seed)(api).filter(|b| b.size > 0 && b.refill > 0.0)?;
         let lane = Arc::new(Lane {
+            api: api.to_string(),
             bucket,
             turn: tokio::sync::Mutex::new(()),
             state: Mutex::new(LaneState {

@@ -215,7 +215,10 @@ impl Backoff {
     }
 
     fn wait(&self, attempt: u32) -> Duration {
-        let ceiling = self.first.saturating_mul(1 << (attempt - 1).min(16)).min(self.max);
+        let ceiling = self
+            .first
+            .saturating_mul(1 << (attempt - 1).min(16))
+            .min(self.max);
         ceiling.mul_f64(rand::random::<f64>())
     }
 }
@@ -321,10 +324,16 @@ impl TestProvider {
     ) -> Self {
         let seeds: HashMap<String, Bucket> =
             buckets.iter().map(|(n, b)| (n.to_string(), *b)).collect();
-        let pacer = (pacing == Pacing::Paced).then(|| Pacer::new(move |api| seeds.get(api).copied()));
+        let pacer =
+            (pacing == Pacing::Paced).then(|| Pacer::new(move |api| seeds.get(api).copied()));
         *self.inner.limits.lock().unwrap() = Some(Arc::new(RateLimits {
             bucket_of: Arc::new(bucket_of),
-            cloud: Mutex::new(buckets.iter().map(|(n, b)| (*n, CloudBucket::new(*b))).collect()),
+            cloud: Mutex::new(
+                buckets
+                    .iter()
+                    .map(|(n, b)| (*n, CloudBucket::new(*b)))
+                    .collect(),
+            ),
             pacer,
             backoff,
         }));
@@ -535,7 +544,9 @@ impl TestProvider {
                 ticket.inspect(|t| t.succeeded());
                 return Ok(());
             }
-            ticket.inspect(|t| t.throttled());
+            if let Some(t) = &ticket {
+                t.throttled();
+            }
             if attempt == limits.backoff.attempts {
                 return Err(ProviderError::new("Throttling: Rate exceeded")
                     .code(Some("Throttling".into()))

@@ -185,7 +185,10 @@ fn preview_up_outputs_history_and_destroy_through_the_cli() {
 
     // The graph the readiness benchmark runs (`core/benches/seed-graph.dot`) is this one.
     let dot = cli.ok(&["graph"]).stdout;
-    let fixture = concat!(env!("CARGO_MANIFEST_DIR"), "/../core/benches/seed-graph.dot");
+    let fixture = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../core/benches/seed-graph.dot"
+    );
     if std::env::var_os("CAIRN_UPDATE_FIXTURES").is_some() {
         std::fs::write(fixture, &dot).unwrap();
     }

@@ -476,3 +476,49 @@ async fn destroy_calls_aws_in_the_order_aws_requires() {
         );
     }
 }
+
+/// Every attempt of every call goes through the pacer of its account, region and API: a
+/// throttled one slows its API down, the SDK retries it, and the run completes.
+#[test]
+fn a_throttled_api_is_paced_slower_and_its_calls_retried_through_the_pacer() {
+    let moto = Moto::start();
+    let proxy = FaultProxy::start(
+        &moto.endpoint,
+        FaultPlan {
+            throttle_first: vec![("CreateSubnet", 3), ("CreateTargetGroup", 2)],
+            ..FaultPlan::default()
+        },
+    );
+    let cli = Cli::with_endpoint(BIN, &proxy.endpoint);
+    cli.ok(&["config", "set", "accountB:roleArn", ROLE_B]);
+    let up = cli.run_with(&["up", "--yes"], &[("RUST_LOG", "cairn_aws=info")]);
+    assert_eq!(up.code, 0, "{}\n{}", up.stdout, up.stderr);
+    assert!(up.stdout.contains("Update: 36 created"), "{}", up.stdout);
+    assert_eq!(proxy.stats.throttled.load(Ordering::SeqCst), 5);
+    let throttled: Vec<&str> = up
+        .stderr
+        .lines()
+        .filter(|l| l.contains("AWS throttled"))
+        .collect();
+    let of = |api: &str| {
+        let said = format!("AWS throttled {api};");
+        throttled.iter().filter(|l| l.contains(&said)).count()
+    };
+    assert_eq!(
+        (
+            of("ec2:CreateSubnet"),
+            of("elasticloadbalancingv2:CreateTargetGroup")
+        ),
+        (3, 2),
+        "{}",
+        up.stderr
+    );
+    // The first throttle of an API halves its seeded rate: EC2's 5 mutating calls a second.
+    assert!(
+        throttled
+            .iter()
+            .any(|l| l.contains("ec2:CreateSubnet; pacing it at 2.50 calls a second")),
+        "{}",
+        up.stderr
+    );
+}

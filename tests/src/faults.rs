@@ -38,6 +38,9 @@ pub struct FaultPlan {
     /// Hold one mutating request, and every one after it, until the proxy is released or
     /// dropped: the point a test kills the program at, or keeps it busy until.
     pub hold: Option<Hold>,
+    /// Throttle the first N requests of each of these operations (`("CreateSubnet", 3)`),
+    /// retries included, as AWS does an API whose bucket is empty.
+    pub throttle_first: Vec<(&'static str, u64)>,
 }
 
 /// Which mutating request to hold, and when.
@@ -121,6 +124,8 @@ struct Shared {
     requests: AtomicU64,
     /// Mutating operations seen (for `lose_first_of_each`).
     seen: Mutex<HashSet<String>>,
+    /// Requests throttled so far by `throttle_first`, per operation.
+    throttled_first: Mutex<std::collections::HashMap<String, u64>>,
     /// Mutating requests received so far (of `Hold::op`, when it names one).
     mutating: AtomicU64,
     /// The gate of `FaultPlan::hold`: the operations held so far, and whether it is open
@@ -141,6 +146,7 @@ impl FaultProxy {
             upstream: upstream.trim_start_matches("http://").to_string(),
             requests: AtomicU64::new(0),
             seen: Mutex::default(),
+            throttled_first: Mutex::default(),
             mutating: AtomicU64::new(0),
             gate: Mutex::default(),
             gate_changed: std::sync::Condvar::new(),
@@ -402,6 +408,18 @@ fn serve(conn: TcpStream, shared: &Shared) -> std::io::Result<()> {
         return client.shutdown(Shutdown::Both);
     }
     let n = shared.requests.fetch_add(1, Ordering::SeqCst);
+    if let Some(op) = operation(&req)
+        && let Some((_, first)) = shared.plan.throttle_first.iter().find(|(o, _)| *o == op)
+    {
+        let mut done = shared.throttled_first.lock().unwrap();
+        let count = done.entry(op).or_default();
+        if *count < *first {
+            *count += 1;
+            stats.throttled.fetch_add(1, Ordering::SeqCst);
+            client.write_all(&throttling(&req))?;
+            return client.shutdown(Shutdown::Both);
+        }
+    }
     let seed = shared.plan.seed;
     if chance(seed, n, 1) < shared.plan.rate {
         let kind = chance(seed, n, 2);

@@ -1242,9 +1242,9 @@ async fn a_conflict_with_what_this_resource_made_is_adopted() {
 }
 
 mod lookups;
+mod nested_secrets;
 mod pacing;
 mod readiness;
-mod nested_secrets;
 mod replacement;
 mod targeting;
 

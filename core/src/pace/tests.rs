@@ -13,7 +13,11 @@ const SEED: Bucket = Bucket::new(10, 5.0);
 
 /// Sends `calls` calls to the lane `api` at once, each retried at its next slot when the cloud
 /// refuses it; returns when each call went through, from the start.
-async fn send_all(pacer: &Arc<Pacer>, cloud: &Arc<Mutex<CloudBucket>>, calls: usize) -> Vec<Duration> {
+async fn send_all(
+    pacer: &Arc<Pacer>,
+    cloud: &Arc<Mutex<CloudBucket>>,
+    calls: usize,
+) -> Vec<Duration> {
     let start = Instant::now();
     let tasks: Vec<_> = (0..calls)
         .map(|_| {
@@ -38,7 +42,8 @@ async fn send_all(pacer: &Arc<Pacer>, cloud: &Arc<Mutex<CloudBucket>>, calls: us
 }
 
 #[tokio::test(start_paused = true)]
-async fn seeded_with_the_clouds_bucket_no_call_is_throttled_and_none_waits_longer_than_it_requires() {
+async fn seeded_with_the_clouds_bucket_no_call_is_throttled_and_none_waits_longer_than_it_requires()
+{
     let pacer = Arc::new(Pacer::new(|_| Some(SEED)));
     let cloud = Arc::new(Mutex::new(CloudBucket::new(SEED)));
     let mut done = send_all(&pacer, &cloud, 60).await;
@@ -85,7 +90,10 @@ async fn a_cloud_stricter_than_the_seed_is_learnt_and_throttles_stay_rare() {
     // And the calls still use most of what the cloud allows: (1,000 − 10) / 2.5 s at best.
     let makespan = done.iter().max().unwrap().as_secs_f64();
     let bound = (1_000.0 - 10.0) / 2.5;
-    assert!(makespan <= bound * 1.25, "{makespan} s against {bound} s at best");
+    assert!(
+        makespan <= bound * 1.25,
+        "{makespan} s against {bound} s at best"
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -107,6 +115,12 @@ async fn one_throttle_cuts_the_rate_once_however_many_calls_were_on_their_way() 
     // A call reserved after the cut, throttled too, cuts again.
     pacer.acquire("api").await.throttled();
     assert_eq!(pacer.stats()["api"].rate, SEED.refill / 4.0);
+    // A ticket reports once, however often it is told.
+    let ticket = pacer.acquire("api").await;
+    ticket.throttled();
+    ticket.clone().throttled();
+    assert_eq!(pacer.stats()["api"].throttled, 7);
+    assert_eq!(pacer.stats()["api"].rate, SEED.refill / 8.0);
     // Each call that goes through wins back a fiftieth of the seed, up to the seed.
     for _ in 0..100 {
         pacer.acquire("api").await.succeeded();

@@ -185,7 +185,11 @@ impl AwsConfig {
         // the one call not paced (the credentials' own calls aside); a failure here is left
         // to the preflight check, which says what is wrong with the credentials.
         let region = sdk.region().map(|r| r.to_string()).unwrap_or_default();
-        let account = match aws_sdk_sts::Client::new(&sdk).get_caller_identity().send().await {
+        let account = match aws_sdk_sts::Client::new(&sdk)
+            .get_caller_identity()
+            .send()
+            .await
+        {
             Ok(identity) => identity.account().unwrap_or_default().to_string(),
             Err(_) => String::new(),
         };

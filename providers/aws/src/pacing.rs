@@ -26,7 +26,7 @@ use aws_smithy_runtime_api::client::retries::classifiers::{
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
 use aws_smithy_types::retry::ErrorKind;
-use cairn::pace::{Bucket, Pacer, Ticket};
+use cairn::pace::{Bucket, Pacer, Slowed, Ticket};
 
 /// EC2's buckets (the EC2 developer guide, "Request throttling for the Amazon EC2 API"): each
 /// API has its own bucket, sized by its category. Non-mutating actions (`Describe*`): 100 at
@@ -54,8 +54,8 @@ pub(crate) fn seed(api: &str) -> Option<Bucket> {
 /// The pacer of an account and region: one for the process, whichever provider instances (two
 /// stacks' worth of providers, a role and a profile into the same account) reach it.
 pub(crate) fn shared(account: &str, region: &str) -> Arc<Pacer> {
-    static PACERS: LazyLock<Mutex<HashMap<(String, String), Arc<Pacer>>>> =
-        LazyLock::new(Mutex::default);
+    type ByAccountAndRegion = HashMap<(String, String), Arc<Pacer>>;
+    static PACERS: LazyLock<Mutex<ByAccountAndRegion>> = LazyLock::new(Mutex::default);
     PACERS
         .lock()
         .unwrap()
@@ -146,7 +146,9 @@ impl Intercept for NameTheApi {
         cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
         if let Some(m) = cfg.load::<Metadata>() {
-            let api = format!("{}:{}", m.service().to_ascii_lowercase(), m.name());
+            // `EC2`, `Elastic Load Balancing v2`: `ec2`, `elasticloadbalancingv2`.
+            let service = m.service().to_ascii_lowercase().replace(' ', "");
+            let api = format!("{service}:{}", m.name());
             context.request_mut().add_extension(Api(api));
         }
         Ok(())
@@ -168,7 +170,18 @@ impl ClassifyRetry for ReportThrottling {
                 RetryAction::RetryIndicated(RetryReason::RetryableError {
                     kind: ErrorKind::ThrottlingError,
                     ..
-                }) => ticket.throttled(),
+                }) => {
+                    let api = ticket.api().unwrap_or_default();
+                    match ticket.throttled() {
+                        Some(Slowed::To(rate)) => tracing::info!(
+                            "AWS throttled {api}; pacing it at {rate:.2} calls a second"
+                        ),
+                        Some(Slowed::Already) => {
+                            tracing::info!("AWS throttled {api}; already paced slower")
+                        }
+                        None => {}
+                    }
+                }
                 _ => ticket.succeeded(),
             }
         }
@@ -197,8 +210,14 @@ mod tests {
     fn ec2_apis_are_seeded_by_category_and_other_services_generously() {
         assert_eq!(seed("ec2:DescribeVpcs"), Some(EC2_NON_MUTATING));
         assert_eq!(seed("ec2:CreateVpc"), Some(EC2_MUTATING));
-        assert_eq!(seed("ec2:AuthorizeSecurityGroupIngress"), Some(EC2_MUTATING));
-        assert_eq!(seed("elastic load balancing v2:CreateListener"), Some(UNPUBLISHED));
+        assert_eq!(
+            seed("ec2:AuthorizeSecurityGroupIngress"),
+            Some(EC2_MUTATING)
+        );
+        assert_eq!(
+            seed("elasticloadbalancingv2:CreateListener"),
+            Some(UNPUBLISHED)
+        );
         assert_eq!(seed("no service"), None);
     }
 

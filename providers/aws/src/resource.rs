@@ -242,8 +242,12 @@ pub(crate) trait Handler: Send + Sync {
         inputs: &Value,
         outputs: &Value,
     ) -> Result<(), ProviderError>;
-    async fn await_ready(&self, c: &Clients, id: &str, outputs: &Value)
-    -> Result<Value, ProviderError>;
+    async fn await_ready(
+        &self,
+        c: &Clients,
+        id: &str,
+        outputs: &Value,
+    ) -> Result<Value, ProviderError>;
 }
 
 /// A resource type erased to the engine's JSON: the one place inputs and outputs are parsed

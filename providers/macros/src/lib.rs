@@ -71,9 +71,8 @@ fn parse_type_attr(attr: Tokens) -> syn::Result<TypeAttr> {
         } else if meta.path.is_ident("ready_later") {
             ready_later = Some(meta.value()?.parse::<LitStr>()?);
         } else {
-            return Err(meta.error(
-                "expected `token = \"…\"`, `provider = Type` or `ready_later = \"why\"`",
-            ));
+            return Err(meta
+                .error("expected `token = \"…\"`, `provider = Type` or `ready_later = \"why\"`"));
         }
         Ok(())
     });

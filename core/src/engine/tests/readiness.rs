@@ -60,10 +60,20 @@ async fn a_dependent_taking_outputs_starts_before_ready_and_one_naming_it_in_dep
     // `up` returned with it ready, its outputs say so, and it was reported made once: when ready.
     let id = lb_id(&h);
     assert!(h.cloud.is_ready(&id));
-    let rec = h.engine.records().unwrap().into_iter().find(|r| r.name == "lb").unwrap();
+    let rec = h
+        .engine
+        .records()
+        .unwrap()
+        .into_iter()
+        .find(|r| r.name == "lb")
+        .unwrap();
     assert_eq!(rec.outputs["ready"], json!(true));
     let events = events.into_inner().unwrap();
-    let lb: Vec<Action> = events.iter().filter(|(n, _)| n == "lb").map(|(_, a)| *a).collect();
+    let lb: Vec<Action> = events
+        .iter()
+        .filter(|(n, _)| n == "lb")
+        .map(|(_, a)| *a)
+        .collect();
     assert_eq!(lb, [Action::Creating, Action::Created]);
     let made_at = |name: &str| {
         events
@@ -85,7 +95,8 @@ async fn a_type_ready_at_create_holds_back_every_dependent() {
 }
 
 #[tokio::test]
-async fn a_resource_that_never_becomes_ready_fails_the_run_stays_recorded_and_holds_back_what_waits() {
+async fn a_resource_that_never_becomes_ready_fails_the_run_stays_recorded_and_holds_back_what_waits()
+ {
     let h = Harness::new_plain();
     h.cloud.fail("lb", "ready", "stuck provisioning");
     let exec = h.up(balanced).await;
@@ -114,11 +125,18 @@ async fn an_up_that_keeps_it_confirms_it_is_ready_and_says_nothing() {
     let session = h.engine.lock("up").unwrap();
     let plan = session.plan(&program).await.unwrap();
     let exec = session
-        .apply(&program, &plan, 0, &|e: &Event| events.lock().unwrap().push(e.name.clone()))
+        .apply(&program, &plan, 0, &|e: &Event| {
+            events.lock().unwrap().push(e.name.clone())
+        })
         .await
         .unwrap();
     assert!(exec.errors.is_empty());
-    let ops: Vec<(&str, String)> = h.cloud.calls().into_iter().map(|c| (c.op, c.name)).collect();
+    let ops: Vec<(&str, String)> = h
+        .cloud
+        .calls()
+        .into_iter()
+        .map(|c| (c.op, c.name))
+        .collect();
     assert_eq!(ops, [("ready", "lb".to_string())]);
     assert!(events.into_inner().unwrap().is_empty());
 }
@@ -162,8 +180,17 @@ async fn an_interrupt_ends_a_wait_for_readiness_at_once_and_the_next_up_waits_ag
     });
     let exec = exec.unwrap();
     assert_eq!(exec.errors.len(), 1, "{:?}", exec.errors);
-    assert!(exec.errors[0].message.contains("interrupted before it was ready"));
-    assert!(h.cloud.calls().iter().all(|c| c.op != "ready" && c.name != "service"));
+    assert!(
+        exec.errors[0]
+            .message
+            .contains("interrupted before it was ready")
+    );
+    assert!(
+        h.cloud
+            .calls()
+            .iter()
+            .all(|c| c.op != "ready" && c.name != "service")
+    );
     drop(session);
     assert_eq!(h.recorded_names(), ["lb", "listener"]);
     h.cloud.release_ready("lb");

@@ -131,7 +131,10 @@ impl AwsResource for LoadBalancer {
         // It exists now, `provisioning`: its ARN and DNS name are known, and `await_ready`
         // waits for the rest.
         let lb = out.load_balancers().first().ok_or_else(|| {
-            ProviderError::new(format!("CreateLoadBalancer returned no load balancer {}", i.name))
+            ProviderError::new(format!(
+                "CreateLoadBalancer returned no load balancer {}",
+                i.name
+            ))
         })?;
         let arn = lb.load_balancer_arn().unwrap_or_default().to_string();
         Ok((arn, lb_outputs(lb)))
@@ -147,9 +150,9 @@ impl AwsResource for LoadBalancer {
             &format!("load balancer {id} to become active"),
             Duration::from_secs(600),
             || async {
-                let lb = describe_lb(c, id).await?.ok_or_else(|| {
-                    ProviderError::new(format!("load balancer {id} disappeared"))
-                })?;
+                let lb = describe_lb(c, id)
+                    .await?
+                    .ok_or_else(|| ProviderError::new(format!("load balancer {id} disappeared")))?;
                 let state = lb.state().and_then(|s| s.code()).cloned();
                 match state {
                     Some(LoadBalancerStateEnum::Active) | None => Ok(Some(lb)),
