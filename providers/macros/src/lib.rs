@@ -15,7 +15,10 @@
 //!   `#[api(..)]`: on a field, the API's name for it (`name = "…"`, else the field's name in
 //!   `PascalCase`; `cairn` for a setting of Cairn's own), what unset means (`default = "…"`)
 //!   and what it takes (`values = "…"`); on the struct, the API operations its code makes
-//!   (`#[api(calls(CreateVpc, …))]`, which the provider's tests hold to the code).
+//!   (`#[api(calls(CreateVpc, …))]`, which the provider's tests hold to the code);
+//! - with `ready_later = "why"` beside the token (a load balancer): the schema's
+//!   `Readiness::Awaited`, so that the dependents taking its outputs start once it exists and
+//!   the engine waits for it with `Provider::await_ready`, and the reason in its documentation.
 //!
 //! A proc-macro rather than `macro_rules!`: the field attributes are checked against the
 //! fields, with errors pointing at the attribute, and the declaration stays an ordinary struct
