@@ -66,6 +66,25 @@ fn declare(dag: &[Vec<usize>], cloud: TestProvider) -> Program {
     .expect("valid program")
 }
 
+/// A latency of 20 to 100 ms for each of `n` operations.
+fn random_latencies(n: usize, seed: u64) -> Vec<Duration> {
+    let mut rng = StdRng::seed_from_u64(seed ^ 0xfeed);
+    (0..n)
+        .map(|_| Duration::from_millis(rng.random_range(20..=100)))
+        .collect()
+}
+
+/// The latencies by resource name (`r{i}`, as `declare` names them).
+fn by_name(latency: &[Duration]) -> Arc<HashMap<String, Duration>> {
+    Arc::new(
+        latency
+            .iter()
+            .enumerate()
+            .map(|(i, d)| (format!("r{i}"), *d))
+            .collect(),
+    )
+}
+
 fn critical_path(dag: &[Vec<usize>], latency: &[Duration]) -> Duration {
     let mut finish = vec![Duration::ZERO; dag.len()];
     for (i, deps) in dag.iter().enumerate() {
@@ -122,13 +141,7 @@ fn rate_limited_up(
     pacing: Pacing,
 ) -> (Duration, Duration, u64, u64, usize) {
     let bucket = EC2_MUTATING.faster(RATE_SCALE);
-    let by_name: Arc<HashMap<String, Duration>> = Arc::new(
-        latency
-            .iter()
-            .enumerate()
-            .map(|(i, d)| (format!("r{i}"), *d))
-            .collect(),
-    );
+    let by_name = by_name(latency);
     let cloud = TestProvider::new()
         .with_latency(move |name, op| match op {
             "create" => by_name.get(name).copied().unwrap_or_default(),
@@ -328,17 +341,8 @@ fn main() {
         for &n in &[1_000usize, 10_000] {
             for seed in [1u64, 2, 3] {
                 let dag = random_dag(n, seed);
-                let mut rng = StdRng::seed_from_u64(seed ^ 0xfeed);
-                let latency: Vec<Duration> = (0..n)
-                    .map(|_| Duration::from_millis(rng.random_range(20..=100)))
-                    .collect();
-                let by_name: Arc<HashMap<String, Duration>> = Arc::new(
-                    latency
-                        .iter()
-                        .enumerate()
-                        .map(|(i, d)| (format!("r{i}"), *d))
-                        .collect(),
-                );
+                let latency = random_latencies(n, seed);
+                let by_name = by_name(&latency);
                 let cloud = TestProvider::new()
                     .with_latency(move |name, _| by_name.get(name).copied().unwrap_or_default());
                 let cp = critical_path(&dag, &latency);
@@ -360,10 +364,7 @@ fn main() {
         );
         for &n in &[2_000usize, 10_000] {
             let dag = random_dag(n, 1);
-            let mut rng = StdRng::seed_from_u64(1 ^ 0xfeed);
-            let latency: Vec<Duration> = (0..n)
-                .map(|_| Duration::from_millis(rng.random_range(20..=100)))
-                .collect();
+            let latency = random_latencies(n, 1);
             for pacing in [Pacing::Paced, Pacing::RetryOnly] {
                 let (took, bound, throttled, calls, failed) =
                     rate_limited_up(&rt, &dag, &latency, pacing);

@@ -7,15 +7,16 @@
 //! when the bucket has a token for it, so calls are rarely refused and none waits longer than
 //! the bucket requires.
 //!
-//! Each lane is GCRA (the generic cell rate algorithm): the token bucket kept as the time the
-//! next call is due. Waiting calls queue in the order they asked (a fair lock), and only the
-//! first waits on a timer, for the slot the lane's rate gives it when it wakes: a rate cut while
-//! calls wait applies to all of them, and one woken late (timers round up) costs the others
-//! nothing while the burst covers the lateness. `governor` implements GCRA too, with a quota
-//! fixed at construction; here the rate moves. A throttled call sent at the current rate halves
-//! it (once per rate: the calls already on their way when it is cut do not cut it again) and
-//! empties the burst; every call that goes through wins back a fiftieth of the seeded rate, up
-//! to the seed. Time is tokio's, so tests run it on a paused clock.
+//! Each lane is the cloud's own algorithm, a token bucket: tokens refilled at the lane's rate
+//! up to the bucket's size, one taken per call. Waiting calls queue in the order they asked (a
+//! fair lock), and only the first waits on a timer, for the token the rate gives it: a rate cut
+//! while calls wait applies to all of them, and one woken late (timers round up) costs the
+//! others nothing, since the tokens went on accruing. `governor` paces with a quota fixed at
+//! construction (GCRA, whose state is a time that depends on the rate); here the rate moves. A
+//! throttled call sent at the current rate halves it (once per rate: the calls already on their
+//! way when it is cut do not cut it again) and empties the bucket; every call that goes through
+//! wins back a hundredth of the seeded rate, up to the seed. Time is tokio's, so tests run it on
+//! a paused clock.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -54,7 +55,7 @@ impl Bucket {
 const FLOOR: f64 = 1.0 / 64.0;
 
 /// The share of the seeded rate each call that goes through wins back.
-const REGAIN: f64 = 1.0 / 50.0;
+const REGAIN: f64 = 1.0 / 100.0;
 
 /// The bucket of each API (or class) a pacer paces; `None` for one it does not.
 type Seed = dyn Fn(&str) -> Option<Bucket> + Send + Sync;
@@ -97,8 +98,9 @@ struct Lane {
 
 struct LaneState {
     rate: f64,
-    /// When the next call is due if the bucket were empty (GCRA's theoretical arrival time).
-    due: Instant,
+    /// Tokens at `at`.
+    tokens: f64,
+    at: Instant,
     /// Bumped at every cut, so that calls sent before it do not cut again.
     epoch: u64,
     calls: u64,
@@ -106,14 +108,12 @@ struct LaneState {
     waited: Duration,
 }
 
-impl Lane {
-    fn interval(rate: f64) -> Duration {
-        Duration::from_secs_f64(1.0 / rate)
-    }
-
-    /// How far ahead of `due` a call may go: the burst, less the call itself.
-    fn burst(&self, rate: f64) -> Duration {
-        Self::interval(rate) * self.bucket.size.saturating_sub(1)
+impl LaneState {
+    /// Adds the tokens accrued since `at`, up to the bucket's size.
+    fn refill(&mut self, size: u32, now: Instant) {
+        let accrued = (now - self.at).as_secs_f64() * self.rate;
+        self.tokens = (self.tokens + accrued).min(f64::from(size));
+        self.at = now;
     }
 }
 
@@ -166,12 +166,11 @@ impl Ticket {
         if s.epoch != self.epoch {
             return Some(Slowed::Already);
         }
+        // The cloud's bucket is empty: so is the lane's, refilling at half the rate.
+        s.refill(lane.bucket.size, Instant::now());
         s.epoch += 1;
         s.rate = (s.rate / 2.0).max(lane.bucket.refill * FLOOR);
-        // The cloud's bucket is empty: no burst until it has refilled.
-        let now = Instant::now();
-        let empty = now + lane.burst(s.rate) + Lane::interval(s.rate);
-        s.due = s.due.max(empty);
+        s.tokens = 0.0;
         Some(Slowed::To(s.rate))
     }
 
@@ -183,6 +182,8 @@ impl Ticket {
         let mut s = lane.state.lock().unwrap();
         let seed = lane.bucket.refill;
         if s.rate < seed {
+            // What accrued so far accrued at the old rate.
+            s.refill(lane.bucket.size, Instant::now());
             s.rate = (s.rate + seed * REGAIN).min(seed);
         }
     }
@@ -223,14 +224,15 @@ impl Pacer {
             let slot = {
                 let mut s = lane.state.lock().unwrap();
                 let now = Instant::now();
-                let earliest = s.due.checked_sub(lane.burst(s.rate)).unwrap_or(now);
-                if earliest <= now {
-                    s.due = s.due.max(now) + Lane::interval(s.rate);
+                s.refill(lane.bucket.size, now);
+                // A call paced to the moment its token arrives takes it, rounding aside.
+                if s.tokens >= 1.0 - 1e-9 {
+                    s.tokens -= 1.0;
                     s.calls += 1;
                     s.waited += now - asked;
                     return s.epoch;
                 }
-                earliest
+                now + Duration::from_secs_f64((1.0 - s.tokens) / s.rate)
             };
             tokio::time::sleep_until(slot).await;
         }
@@ -266,7 +268,8 @@ impl Pacer {
             turn: tokio::sync::Mutex::new(()),
             state: Mutex::new(LaneState {
                 rate: bucket.refill,
-                due: Instant::now(),
+                tokens: f64::from(bucket.size),
+                at: Instant::now(),
                 epoch: 0,
                 calls: 0,
                 throttled: 0,

@@ -121,7 +121,7 @@ async fn one_throttle_cuts_the_rate_once_however_many_calls_were_on_their_way() 
     ticket.clone().throttled();
     assert_eq!(pacer.stats()["api"].throttled, 7);
     assert_eq!(pacer.stats()["api"].rate, SEED.refill / 8.0);
-    // Each call that goes through wins back a fiftieth of the seed, up to the seed.
+    // Each call that goes through wins back a hundredth of the seed, up to the seed.
     for _ in 0..100 {
         pacer.acquire("api").await.succeeded();
     }
@@ -137,4 +137,21 @@ async fn an_api_without_a_seed_is_not_paced() {
     }
     assert!(start.elapsed().is_zero());
     assert!(!pacer.stats().contains_key("free"));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_lane_that_regains_its_rate_waits_only_what_its_bucket_requires() {
+    // Cut three times, then regained in full: the next call waits one token at the seed's rate
+    // at most, however far the cuts pushed the slots out while the rate was low.
+    let pacer = Pacer::new(|_| Some(SEED));
+    for _ in 0..3 {
+        pacer.acquire("api").await.throttled();
+    }
+    for _ in 0..100 {
+        pacer.acquire("api").await.succeeded();
+    }
+    assert_eq!(pacer.stats()["api"].rate, SEED.refill);
+    let start = Instant::now();
+    pacer.acquire("api").await;
+    assert!(start.elapsed() <= Duration::from_secs_f64(1.0 / SEED.refill));
 }

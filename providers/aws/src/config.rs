@@ -210,6 +210,7 @@ impl AwsConfig {
                     .http_client(http.clone())
                     .interceptor(NameTheApi)
                     .retry_classifier(ReportThrottling)
+                    .stalled_stream_protection(pacing::stall_protection($name))
                     .retry_config(retry_config())
                     .retry_partition(
                         RetryPartition::custom(concat!("cairn-", $name))
@@ -244,6 +245,7 @@ impl AwsConfig {
                     .http_client(http.clone())
                     .interceptor(NameTheApi)
                     .retry_classifier(ReportThrottling)
+                    .stalled_stream_protection(pacing::stall_protection("s3"))
                     .retry_config(retry_config())
                     .force_path_style(custom);
                 let conf = if creating {

@@ -24,6 +24,7 @@ use aws_smithy_runtime_api::client::retries::classifiers::{
     ClassifyRetry, RetryAction, RetryClassifierPriority, RetryReason,
 };
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use aws_smithy_runtime_api::client::stalled_stream_protection::StalledStreamProtectionConfig;
 use aws_smithy_types::config_bag::ConfigBag;
 use aws_smithy_types::retry::ErrorKind;
 use cairn::pace::{Bucket, Pacer, Slowed, Ticket};
@@ -62,6 +63,18 @@ pub(crate) fn shared(account: &str, region: &str) -> Arc<Pacer> {
         .entry((account.to_string(), region.to_string()))
         .or_insert_with(|| Arc::new(Pacer::new(seed)))
         .clone()
+}
+
+/// The SDK's stalled-stream protection for a paced client. Its upload check runs from the
+/// moment the connector is called, so a call waiting there for its slot (seconds, or minutes
+/// for thousands of calls in one lane) would fail as a stalled upload after its 5 s grace:
+/// it is off, except for ECR, whose layer uploads are the one large request body Cairn sends
+/// (a wait longer than the grace there fails that attempt as a timeout, which the SDK
+/// retries). Responses keep it everywhere: it starts only once the response does.
+pub(crate) fn stall_protection(service: &str) -> StalledStreamProtectionConfig {
+    StalledStreamProtectionConfig::enabled()
+        .upload_enabled(service == "ecr")
+        .build()
 }
 
 /// The API a request is for, as its pacing lane names it.
