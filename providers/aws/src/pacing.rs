@@ -21,13 +21,14 @@ use aws_smithy_runtime_api::client::interceptors::context::{
 };
 use aws_smithy_runtime_api::client::orchestrator::{HttpRequest, Metadata};
 use aws_smithy_runtime_api::client::retries::classifiers::{
-    ClassifyRetry, RetryAction, RetryClassifierPriority, RetryReason,
+    ClassifyRetry, RetryAction, RetryClassifierPriority,
 };
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_runtime_api::client::stalled_stream_protection::StalledStreamProtectionConfig;
 use aws_smithy_types::config_bag::ConfigBag;
-use aws_smithy_types::retry::ErrorKind;
 use cairn::pace::{Bucket, Pacer, Slowed, Ticket};
+
+use crate::retry::is_throttling;
 
 /// EC2's buckets (the EC2 developer guide, "Request throttling for the Amazon EC2 API"): each
 /// API has its own bucket, sized by its category. Non-mutating actions (`Describe*`): 100 at
@@ -179,23 +180,19 @@ impl ClassifyRetry for ReportThrottling {
 
     fn classify_retry_v2(&self, ctx: &InterceptorContext, previous: &RetryAction) -> RetryAction {
         if let Some(ticket) = ctx.response().and_then(|r| r.extension::<Ticket>()) {
-            match previous {
-                RetryAction::RetryIndicated(RetryReason::RetryableError {
-                    kind: ErrorKind::ThrottlingError,
-                    ..
-                }) => {
-                    let api = ticket.api().unwrap_or_default();
-                    match ticket.throttled() {
-                        Some(Slowed::To(rate)) => tracing::info!(
-                            "AWS throttled {api}; pacing it at {rate:.2} calls a second"
-                        ),
-                        Some(Slowed::Already) => {
-                            tracing::info!("AWS throttled {api}; already paced slower")
-                        }
-                        None => {}
+            if !is_throttling(previous) {
+                ticket.succeeded();
+            } else {
+                let api = ticket.api().unwrap_or_default();
+                match ticket.throttled() {
+                    Some(Slowed::To(rate)) => {
+                        tracing::info!("AWS throttled {api}; pacing it at {rate:.2} calls a second")
                     }
+                    Some(Slowed::Already) => {
+                        tracing::info!("AWS throttled {api}; already paced slower")
+                    }
+                    None => {}
                 }
-                _ => ticket.succeeded(),
             }
         }
         previous.clone()

@@ -26,6 +26,17 @@ pub(crate) fn retry_config() -> aws_config::retry::RetryConfig {
         .with_max_backoff(std::time::Duration::from_secs(10))
 }
 
+/// Whether the SDK's classifiers judged the attempt throttled.
+pub(crate) fn is_throttling(action: &RetryAction) -> bool {
+    matches!(
+        action,
+        RetryAction::RetryIndicated(RetryReason::RetryableError {
+            kind: ErrorKind::ThrottlingError,
+            ..
+        })
+    )
+}
+
 /// Runs after the SDK's classifiers and keeps only their throttling verdicts: a throttled call
 /// was refused before anything happened, any other failure may have happened after the work
 /// was done.
@@ -39,10 +50,7 @@ impl ClassifyRetry for OnlyThrottling {
 
     fn classify_retry_v2(&self, _ctx: &InterceptorContext, previous: &RetryAction) -> RetryAction {
         match previous {
-            RetryAction::RetryIndicated(RetryReason::RetryableError {
-                kind: ErrorKind::ThrottlingError,
-                ..
-            }) => previous.clone(),
+            throttled if is_throttling(throttled) => previous.clone(),
             RetryAction::RetryIndicated(_) => RetryAction::RetryForbidden,
             other => other.clone(),
         }
